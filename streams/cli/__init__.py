@@ -1,0 +1,46 @@
+"""The ``claude-connector`` command line: thin commands that build Settings and call one thing."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from streams import __version__
+from streams.cli.bench import bench
+from streams.cli.kafka import kafka
+from streams.config import Settings
+from streams.errors import ConfigError
+
+
+class LazySettings:
+    """Loads ``Settings`` the first time a command asks, so ``--help`` works with bad config."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    def get(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = Settings.load()
+            except ConfigError as exc:
+                raise click.ClickException(f"configuration: {exc}") from None
+        return self._settings
+
+
+pass_settings = click.make_pass_decorator(LazySettings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="claude-connector")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """Claude connector: Anthropic org members, usage and spend as Avro events on Kafka."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = LazySettings()
+
+
+main.add_command(bench)
+main.add_command(kafka)

@@ -1,0 +1,373 @@
+"""Settings: read once at the edge (the CLI), frozen, and passed down explicitly.
+
+Every setting is declared once in ``SETTINGS`` with its environment variable, default and
+description; the README's configuration table lists the same names (a test checks that).
+An optional TOML file (``CLAUDE_CONNECTOR_CONFIG``) may set the same keys in lower case and
+list several connectors under ``[[connectors]]``; environment variables win over the file.
+API keys are held as ``Secret`` so they never show in a ``repr``, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from streams.errors import ConfigError
+
+
+class Secret:
+    """A string that never shows itself: ``repr``/``str`` print a fixed mask."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret text, for the one place that must send it (an HTTP header)."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError("must be a fraction in (0, 1]")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port number")
+    return value
+
+
+def _domains(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
+
+
+def _optional_secret(raw: str) -> Secret | None:
+    return Secret(raw.strip()) if raw.strip() else None
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw).expanduser() if raw.strip() else None
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One configuration variable: where it comes from, its default, how it is parsed."""
+
+    attribute: str
+    env: str
+    default: str
+    parse: Callable[[str], Any]
+    doc: str
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "api_base_url",
+        "CLAUDE_API_BASE_URL",
+        "https://api.anthropic.com",
+        _text,
+        "Base URL of the Anthropic API (or the simulator).",
+    ),
+    SettingSpec(
+        "analytics_api_key",
+        "CLAUDE_ANALYTICS_API_KEY",
+        "",
+        _optional_secret,
+        "Claude Enterprise key with `read:analytics`.",
+    ),
+    SettingSpec(
+        "admin_api_key",
+        "CLAUDE_ADMIN_API_KEY",
+        "",
+        _optional_secret,
+        "Console Admin key, or a claude.ai key with `read:members`.",
+    ),
+    SettingSpec(
+        "connector_name",
+        "CONNECTOR_NAME",
+        "default",
+        _text,
+        "Name of the connector configured by the environment.",
+    ),
+    SettingSpec(
+        "kafka_bootstrap_servers",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "localhost:9092",
+        _text,
+        "Kafka bootstrap servers, comma-separated.",
+    ),
+    SettingSpec("topic_prefix", "TOPIC_PREFIX", "claude.", _text, "Prefix of every topic name."),
+    SettingSpec(
+        "corporate_domains",
+        "CORPORATE_DOMAINS",
+        "",
+        _domains,
+        "Comma-separated e-mail domains the company manages.",
+    ),
+    SettingSpec(
+        "config_file",
+        "CLAUDE_CONNECTOR_CONFIG",
+        "",
+        _optional_path,
+        "Optional TOML file with the same settings and several `[[connectors]]`.",
+    ),
+    SettingSpec(
+        "roster_poll_seconds",
+        "ROSTER_POLL_SECONDS",
+        "300",
+        _positive_float,
+        "Seconds between member-roster polls.",
+    ),
+    SettingSpec(
+        "analytics_poll_seconds",
+        "ANALYTICS_POLL_SECONDS",
+        "3600",
+        _positive_float,
+        "Seconds between checks for newly available analytics days.",
+    ),
+    SettingSpec(
+        "cost_poll_seconds",
+        "COST_POLL_SECONDS",
+        "3600",
+        _positive_float,
+        "Seconds between per-user usage and cost polls.",
+    ),
+    SettingSpec(
+        "revision_window_days",
+        "REVISION_WINDOW_DAYS",
+        "7",
+        int,
+        "Recent days re-read every cycle to pick up restatements.",
+    ),
+    SettingSpec(
+        "removal_guard_fraction",
+        "REMOVAL_GUARD_FRACTION",
+        "0.2",
+        _fraction,
+        "A roster drop larger than this fraction waits for a second complete listing.",
+    ),
+    SettingSpec(
+        "analytics_rate_per_minute",
+        "ANALYTICS_RATE_PER_MINUTE",
+        "60",
+        _positive_float,
+        "Analytics API request budget per organisation per minute.",
+    ),
+    SettingSpec(
+        "admin_rate_per_minute",
+        "ADMIN_RATE_PER_MINUTE",
+        "100",
+        _positive_float,
+        "Admin API request budget per organisation per minute.",
+    ),
+    SettingSpec(
+        "directory_file",
+        "DIRECTORY_FILE",
+        "",
+        _optional_path,
+        "JSON-lines or CSV file of managed identities to publish to the directory topic.",
+    ),
+    SettingSpec(
+        "web_host", "WEB_HOST", "127.0.0.1", _text, "Address the worker's web views bind to."
+    ),
+    SettingSpec("web_port", "WEB_PORT", "6066", _port, "Port of the worker's web views."),
+    SettingSpec(
+        "web_token",
+        "WEB_TOKEN",
+        "",
+        _optional_secret,
+        "Bearer token required by the web views when set.",
+    ),
+    SettingSpec(
+        "worker_app_id",
+        "WORKER_APP_ID",
+        "claude-connector",
+        _text,
+        "Faust application id (consumer group and changelog topic prefix).",
+    ),
+    SettingSpec(
+        "worker_store",
+        "WORKER_STORE",
+        "memory://",
+        _text,
+        "Faust table store: `memory://` or `rocksdb://` (needs the rocksdb extra).",
+    ),
+    SettingSpec(
+        "cache_dir",
+        "CLAUDE_CONNECTOR_CACHE",
+        "~/.cache/claude-connector",
+        lambda raw: Path(raw).expanduser(),
+        "Where downloaded Kafka jars and local broker data are kept.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    """One Claude organisation to poll: its name, base URL and the keys it holds."""
+
+    name: str
+    api_base_url: str
+    analytics_api_key: Secret | None = None
+    admin_api_key: Secret | None = None
+
+    @property
+    def has_keys(self) -> bool:
+        return bool(self.analytics_api_key or self.admin_api_key)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration of one process. Build it with ``Settings.load()``."""
+
+    api_base_url: str
+    analytics_api_key: Secret | None
+    admin_api_key: Secret | None
+    connector_name: str
+    kafka_bootstrap_servers: str
+    topic_prefix: str
+    corporate_domains: tuple[str, ...]
+    config_file: Path | None
+    roster_poll_seconds: float
+    analytics_poll_seconds: float
+    cost_poll_seconds: float
+    revision_window_days: int
+    removal_guard_fraction: float
+    analytics_rate_per_minute: float
+    admin_rate_per_minute: float
+    directory_file: Path | None
+    web_host: str
+    web_port: int
+    web_token: Secret | None
+    worker_app_id: str
+    worker_store: str
+    cache_dir: Path
+    extra_connectors: tuple[ConnectorConfig, ...] = field(default=())
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then the TOML file, then the environment, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        file_path = environ.get("CLAUDE_CONNECTOR_CONFIG", "").strip()
+        file_values, file_connectors = (
+            _read_toml(Path(file_path).expanduser()) if file_path else ({}, [])
+        )
+        values: dict[str, Any] = {}
+        for spec in SETTINGS:
+            raw = environ.get(spec.env)
+            source = spec.env
+            if raw is None and spec.attribute in file_values:
+                raw, source = str(file_values[spec.attribute]), f"{file_path}:{spec.attribute}"
+            if raw is None:
+                raw, source = spec.default, f"default of {spec.env}"
+            try:
+                values[spec.attribute] = spec.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}") from None
+        values.update(overrides)
+        base_url = values["api_base_url"]
+        values["extra_connectors"] = tuple(
+            _connector_from_table(table, base_url, position)
+            for position, table in enumerate(file_connectors)
+        )
+        return cls(**values)
+
+    @property
+    def connectors(self) -> tuple[ConnectorConfig, ...]:
+        """Every connector to poll: the environment's (if it holds a key), then the file's."""
+        from_env = ConnectorConfig(
+            name=self.connector_name,
+            api_base_url=self.api_base_url,
+            analytics_api_key=self.analytics_api_key,
+            admin_api_key=self.admin_api_key,
+        )
+        found = ((from_env,) if from_env.has_keys else ()) + self.extra_connectors
+        names = [connector.name for connector in found]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ConfigError(f"connector names must be unique; repeated: {', '.join(duplicates)}")
+        return found
+
+    def topic(self, suffix: str) -> str:
+        """Full topic name for a suffix such as ``user-events``."""
+        return f"{self.topic_prefix}{suffix}"
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (used by the demo and tests)."""
+        current = {item.name: getattr(self, item.name) for item in fields(self)}
+        current.update(changes)
+        return Settings(**current)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    try:
+        document = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    connectors = document.pop("connectors", [])
+    if not isinstance(connectors, list) or not all(isinstance(t, dict) for t in connectors):
+        raise ConfigError(f"{path}: 'connectors' must be an array of tables ([[connectors]])")
+    known = {spec.attribute for spec in SETTINGS}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings: {', '.join(unknown)}")
+    return document, connectors
+
+
+def _connector_from_table(
+    table: Mapping[str, Any], base_url: str, position: int
+) -> ConnectorConfig:
+    name = str(table.get("name", "")).strip()
+    if not name:
+        raise ConfigError(f"connectors[{position}]: 'name' is required")
+    allowed = {"name", "api_base_url", "analytics_api_key", "admin_api_key"}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"connectors[{position}] ({name}): unknown keys: {', '.join(unknown)}")
+    connector = ConnectorConfig(
+        name=name,
+        api_base_url=str(table.get("api_base_url", base_url)),
+        analytics_api_key=_optional_secret(str(table.get("analytics_api_key", ""))),
+        admin_api_key=_optional_secret(str(table.get("admin_api_key", ""))),
+    )
+    if not connector.has_keys:
+        raise ConfigError(
+            f"connectors[{position}] ({name}): needs analytics_api_key or admin_api_key"
+        )
+    return connector

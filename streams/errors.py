@@ -1,0 +1,104 @@
+"""The connector's error tree. Every error the product raises on purpose is one of these.
+
+    ConnectorError
+    ├── ConfigError                 bad or missing configuration
+    ├── LocalKafkaError             the development broker could not be fetched, started or stopped
+    ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
+    │   ├── ReconnectRequired       401 / 403 / 404: the key is bad, revoked or lacks a scope
+    │   ├── RateLimited             429 after the retry budget was spent
+    │   ├── TransientApiError       5xx / 529 / timeout / connection error after retries
+    │   ├── ApiResponseError        malformed JSON, or a body unlike the documented shape
+    │   └── ApiRequestRejected      other 4xx (bad parameters, expired cursor after restarts)
+    │       └── DataNotYetAvailable 400 for a date the API has not published yet
+    └── CodecError                  bytes on a topic that cannot be decoded
+        ├── MalformedMessage        not single-object encoded, or the body does not parse
+        └── UnknownSchema           the fingerprint names no schema in ``schemas/``
+
+Errors never carry an API key: messages are built from the endpoint path, status and
+request-id only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """Root of every error the connector raises on purpose."""
+
+
+class ConfigError(ConnectorError):
+    """Configuration is missing or invalid."""
+
+
+class LocalKafkaError(ConnectorError):
+    """The local development broker could not be fetched, started, or stopped."""
+
+
+class ApiError(ConnectorError):
+    """A call to the Anthropic API failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.request_id = request_id
+        details = [
+            f"{name}={value}"
+            for name, value in (
+                ("endpoint", endpoint),
+                ("status", status),
+                ("request_id", request_id),
+            )
+            if value is not None
+        ]
+        super().__init__(f"{message} ({', '.join(details)})" if details else message)
+
+
+class ReconnectRequired(ApiError):
+    """The key was refused (401/403/404): it is revoked, wrong, or lacks the needed scope."""
+
+
+class RateLimited(ApiError):
+    """The API kept answering 429 after the retry budget was spent."""
+
+
+class TransientApiError(ApiError):
+    """5xx, 529, timeouts or connection errors that outlasted the bounded retries."""
+
+
+class ApiResponseError(ApiError):
+    """The response was not JSON or did not match the documented shape."""
+
+
+class ApiRequestRejected(ApiError):
+    """A 4xx the connector cannot fix by retrying (bad parameters, cursor mismatch)."""
+
+
+class DataNotYetAvailable(ApiRequestRejected):
+    """400 for a date that is not published yet; ``latest_available`` is the newest day named."""
+
+    def __init__(
+        self, message: str, *, latest_available: date | None = None, **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.latest_available = latest_available
+
+
+class CodecError(ConnectorError):
+    """Bytes on a topic could not be decoded into a known event."""
+
+
+class MalformedMessage(CodecError):
+    """The value is not Avro single-object encoding, or its body does not parse."""
+
+
+class UnknownSchema(CodecError):
+    """The value's schema fingerprint matches no schema in ``schemas/``."""

@@ -1,0 +1,340 @@
+"""One single-node KRaft broker (broker + controller) in a data dir: format, start, stop, status.
+
+The data dir holds everything of one broker: ``server.properties``, ``log4j2.properties``,
+the KRaft log dir, ``broker.log`` and ``broker.pid``. ``stop`` ends only the process whose
+pid file is in that dir and whose command line names that dir's ``server.properties``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.errors import LocalKafkaError
+from streams.localkafka.jars import ensure_jars
+
+START_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 30.0
+READY_LOG_LINE = "Kafka Server started"
+
+_LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def default_data_dir(cache_dir: Path) -> Path:
+    """The data dir ``kafka start`` uses when none is given."""
+    return cache_dir / "broker"
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    """A running broker: its process and where clients reach it."""
+
+    pid: int
+    host: str
+    port: int
+    controller_port: int
+    data_dir: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something accepts connections, or holds the port, on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class LocalKafka:
+    """A development broker bound to loopback, kept in ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        *,
+        port: int = 9092,
+        controller_port: int | None = None,
+        host: str = "127.0.0.1",
+        heap: str = "512m",
+    ) -> None:
+        self.data_dir = data_dir.expanduser().resolve()
+        self.cache_dir = cache_dir.expanduser()
+        self.host = host
+        self.port = port
+        self.controller_port = controller_port if controller_port is not None else port + 1
+        self.heap = heap
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "broker.pid"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "kraft"
+
+    def start(self, progress: Callable[[str], None] = lambda _: None) -> BrokerInfo:
+        """Start the broker (or return the one already running from this data dir)."""
+        running = self.status()
+        if running is not None:
+            progress(f"already running (pid {running.pid})")
+            return running
+        java = shutil.which("java")
+        if java is None:
+            raise LocalKafkaError("`java` is not on PATH; Kafka needs Java 17 or newer")
+        for port in (self.port, self.controller_port):
+            if port_in_use(self.host, port):
+                raise LocalKafkaError(
+                    f"port {self.host}:{port} is already in use; pick another with --port"
+                )
+        libs = ensure_jars(self.cache_dir, progress)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        classpath = f"{libs}/*"
+        if not (self.log_dir / "meta.properties").exists():
+            self._format(java, classpath)
+        started = time.monotonic()
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        output = os.open(
+            self.data_dir / "broker.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+        try:
+            # posix_spawn, not Popen: the broker outlives this process and is never waited on here.
+            pid = os.posix_spawn(
+                java,
+                [
+                    java,
+                    f"-Xmx{self.heap}",
+                    f"-Xms{self.heap}",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(self.config_file),
+                ],
+                dict(os.environ),
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, output, 1),
+                    (os.POSIX_SPAWN_DUP2, output, 2),
+                ],
+                setsid=True,
+            )
+        finally:
+            os.close(output)
+        self.pid_file.write_text(
+            json.dumps(
+                {
+                    "pid": pid,
+                    "host": self.host,
+                    "port": self.port,
+                    "controller_port": self.controller_port,
+                }
+            )
+        )
+        self._wait_ready(pid, log_offset)
+        progress(f"broker ready in {time.monotonic() - started:.1f}s (pid {pid})")
+        return self._info(pid)
+
+    def stop(self) -> bool:
+        """Stop this data dir's broker. False when it was not running."""
+        info = self.status()
+        if info is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(info.pid, signal.SIGTERM)
+        if not _wait_exit(info.pid, STOP_TIMEOUT_SECONDS):
+            os.kill(info.pid, signal.SIGKILL)
+            _wait_exit(info.pid, 10.0)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def status(self) -> BrokerInfo | None:
+        """The running broker of this data dir, or None."""
+        try:
+            recorded = json.loads(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        pid = int(recorded["pid"])
+        if not self._is_our_process(pid):
+            return None
+        return BrokerInfo(
+            pid=pid,
+            host=recorded["host"],
+            port=int(recorded["port"]),
+            controller_port=int(recorded["controller_port"]),
+            data_dir=self.data_dir,
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines the broker wrote, for error messages."""
+        chunks = []
+        for path in (self.data_dir / "broker.out", self.log_file):
+            if path.exists():
+                chunks.extend(path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(chunks[-lines:])
+
+    def _info(self, pid: int) -> BrokerInfo:
+        return BrokerInfo(pid, self.host, self.port, self.controller_port, self.data_dir)
+
+    def _write_config(self) -> None:
+        (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log_file=self.log_file))
+        properties = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{self.host}:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.log_dir),
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "10",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "true",
+        }
+        self.config_file.write_text(
+            "".join(f"{key}={value}\n" for key, value in properties.items())
+        )
+
+    def _format(self, java: str, classpath: str) -> None:
+        result = subprocess.run(
+            [
+                java,
+                "-cp",
+                classpath,
+                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                new_cluster_id(),
+                "-c",
+                str(self.config_file),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise LocalKafkaError(
+                f"formatting the KRaft data dir {self.log_dir} failed:\n"
+                + (result.stdout + result.stderr).strip()[-2000:]
+            )
+
+    def _wait_ready(self, pid: int, log_offset: int) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            exit_status = _reap(pid)
+            if exit_status is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise LocalKafkaError(
+                    f"the broker exited with status {exit_status} during start-up; "
+                    f"last log lines:\n{self.log_tail()}"
+                )
+            if self._logged_ready(log_offset) and port_in_use(self.host, self.port):
+                return
+            time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+        _wait_exit(pid, 10.0)
+        self.pid_file.unlink(missing_ok=True)
+        raise LocalKafkaError(
+            f"the broker did not become ready within {START_TIMEOUT_SECONDS:.0f}s; "
+            f"last log lines:\n{self.log_tail()}"
+        )
+
+    def _logged_ready(self, offset: int) -> bool:
+        try:
+            with open(self.log_file, "rb") as log:
+                log.seek(offset)
+                return READY_LOG_LINE.encode() in log.read()
+        except FileNotFoundError:
+            return False
+
+    def _is_our_process(self, pid: int) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return False
+        return b"kafka.Kafka" in cmdline and str(self.config_file).encode() in cmdline
+
+
+def _reap(pid: int) -> int | None:
+    """The exit status of our child ``pid`` if it has ended, else None."""
+    try:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if Path(f"/proc/{pid}").exists() else -1
+    return os.waitstatus_to_exitcode(status) if finished == pid else None
+
+
+def _wait_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reap(pid) is not None or not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return True

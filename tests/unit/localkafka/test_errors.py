@@ -1,0 +1,88 @@
+"""The local broker fails with a clear message for each documented reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from streams.errors import LocalKafkaError
+from streams.localkafka import LocalKafka, ensure_jars, free_port
+from streams.localkafka.node import new_cluster_id
+
+
+def _path_with_only(tmp_path: Path, *tools: str) -> str:
+    """A PATH holding links to just the named tools (found on the real PATH)."""
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found, f"{tool} is needed for this test"
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+def test_no_java_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", _path_with_only(tmp_path))
+    broker = LocalKafka(tmp_path / "data", tmp_path / "cache", port=free_port())
+    with pytest.raises(LocalKafkaError, match="`java` is not on PATH"):
+        broker.start()
+
+
+def test_no_maven_and_no_cached_jars_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", _path_with_only(tmp_path, "java"))
+    monkeypatch.delenv("KAFKA_HOME", raising=False)
+    with pytest.raises(LocalKafkaError, match="no `mvn` on PATH"):
+        ensure_jars(tmp_path / "cache")
+
+
+def test_kafka_home_without_libs_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKA_HOME", str(tmp_path))
+    with pytest.raises(LocalKafkaError, match="has no libs/ folder"):
+        ensure_jars(tmp_path / "cache")
+
+
+def test_port_in_use_is_a_clear_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        broker = LocalKafka(
+            tmp_path / "data", tmp_path / "cache", port=port, controller_port=free_port()
+        )
+        with pytest.raises(LocalKafkaError, match=f"port 127.0.0.1:{port} is already in use"):
+            broker.start()
+    assert not (tmp_path / "data" / "broker.pid").exists()
+
+
+def test_broken_install_fails_with_the_java_output(tmp_path, monkeypatch):
+    (tmp_path / "kafka" / "libs").mkdir(parents=True)
+    monkeypatch.setenv("KAFKA_HOME", str(tmp_path / "kafka"))
+    broker = LocalKafka(
+        tmp_path / "data", tmp_path / "cache", port=free_port(), controller_port=free_port()
+    )
+    with pytest.raises(LocalKafkaError, match="Could not find or load main class"):
+        broker.start()
+
+
+def test_status_ignores_a_pid_file_of_another_process(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broker.pid").write_text(
+        json.dumps({"pid": os.getpid(), "host": "127.0.0.1", "port": 1, "controller_port": 2})
+    )
+    broker = LocalKafka(data, tmp_path / "cache")
+    assert broker.status() is None, f"{sys.executable} is not a broker"
+    assert broker.stop() is False
+
+
+def test_cluster_ids_are_random_22_char_base64url():
+    ids = {new_cluster_id() for _ in range(100)}
+    assert len(ids) == 100
+    assert all(len(cluster_id) == 22 and "=" not in cluster_id for cluster_id in ids)

@@ -1,0 +1,106 @@
+"""Settings: defaults, environment, TOML file, validation, and keys that never show."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from streams.config import SETTINGS, Secret, Settings
+from streams.errors import ConfigError
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_defaults_match_the_design():
+    settings = Settings.load({})
+    assert settings.api_base_url == "https://api.anthropic.com"
+    assert settings.kafka_bootstrap_servers == "localhost:9092"
+    assert settings.topic_prefix == "claude."
+    assert settings.topic("user-events") == "claude.user-events"
+    assert settings.web_host == "127.0.0.1"
+    assert settings.connectors == ()
+
+
+def test_environment_configures_one_connector():
+    settings = Settings.load(
+        {
+            "CLAUDE_ANALYTICS_API_KEY": "sk-ant-api01-test-analytics",
+            "CONNECTOR_NAME": "acme",
+            "CORPORATE_DOMAINS": "Acme.com, acme.co.uk,,acme.com",
+            "TOPIC_PREFIX": "prod.claude.",
+        }
+    )
+    (connector,) = settings.connectors
+    assert connector.name == "acme"
+    assert connector.analytics_api_key == Secret("sk-ant-api01-test-analytics")
+    assert connector.admin_api_key is None
+    assert settings.corporate_domains == ("acme.co.uk", "acme.com")
+    assert settings.topic("alerts") == "prod.claude.alerts"
+
+
+def test_toml_file_lists_several_connectors_and_env_wins(tmp_path):
+    config = tmp_path / "connector.toml"
+    config.write_text(
+        'topic_prefix = "file."\nroster_poll_seconds = 60\n'
+        '[[connectors]]\nname = "console"\nadmin_api_key = "sk-ant-admin01-test-console"\n'
+        '[[connectors]]\nname = "enterprise"\nanalytics_api_key = "sk-ant-api01-test-ent"\n'
+        'api_base_url = "http://127.0.0.1:8080"\n'
+    )
+    settings = Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config), "TOPIC_PREFIX": "env."})
+    assert settings.topic_prefix == "env."
+    assert settings.roster_poll_seconds == 60
+    assert [c.name for c in settings.connectors] == ["console", "enterprise"]
+    assert settings.connectors[1].api_base_url == "http://127.0.0.1:8080"
+    assert settings.connectors[0].api_base_url == "https://api.anthropic.com"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"REMOVAL_GUARD_FRACTION": "1.5"}, "REMOVAL_GUARD_FRACTION: must be a fraction"),
+        ({"WEB_PORT": "99999"}, "WEB_PORT: must be a TCP port"),
+        ({"ROSTER_POLL_SECONDS": "0"}, "ROSTER_POLL_SECONDS: must be greater than 0"),
+        (
+            {"CLAUDE_CONNECTOR_CONFIG": "/nonexistent/connector.toml"},
+            "configuration file not found",
+        ),
+    ],
+)
+def test_bad_values_name_the_variable(environ, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings.load(environ)
+
+
+def test_bad_toml_connectors_are_reported(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[[connectors]]\nname = "nokey"\n')
+    with pytest.raises(ConfigError, match="needs analytics_api_key or admin_api_key"):
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+    config.write_text(
+        '[[connectors]]\nname = "a"\nadmin_api_key="k"\n' * 2
+    )
+    with pytest.raises(ConfigError, match="unique; repeated: a"):
+        _ = Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)}).connectors
+    config.write_text("pol_seconds = 3\n")
+    with pytest.raises(ConfigError, match="unknown settings: pol_seconds"):
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+
+
+def test_keys_never_show_in_reprs():
+    key = "sk-ant-admin01-verysecretvalue-0123456789"
+    settings = Settings.load({"CLAUDE_ADMIN_API_KEY": key, "WEB_TOKEN": "token-xyz-secret"})
+    for text in (
+        repr(settings),
+        str(settings),
+        repr(settings.connectors),
+        f"{settings.admin_api_key}",
+    ):
+        assert key not in text and "token-xyz-secret" not in text
+    assert settings.admin_api_key.reveal() == key
+
+
+def test_readme_documents_every_variable():
+    missing = [spec.env for spec in SETTINGS if f"`{spec.env}`" not in README]
+    assert not missing, f"README configuration table lacks {missing}"
