@@ -132,6 +132,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("topic_prefix", "TOPIC_PREFIX", "claude.", _text, "Prefix of every topic name."),
     SettingSpec(
+        "topic_partitions",
+        "TOPIC_PARTITIONS",
+        "6",
+        int,
+        "Partitions of the per-member topics when the connector creates them.",
+    ),
+    SettingSpec(
+        "topic_replication_factor",
+        "TOPIC_REPLICATION_FACTOR",
+        "1",
+        int,
+        "Replication factor of topics the connector creates (use 3 on a production cluster).",
+    ),
+    SettingSpec(
         "corporate_domains",
         "CORPORATE_DOMAINS",
         "",
@@ -260,6 +274,8 @@ class Settings:
     connector_name: str
     kafka_bootstrap_servers: str
     topic_prefix: str
+    topic_partitions: int
+    topic_replication_factor: int
     corporate_domains: tuple[str, ...]
     config_file: Path | None
     roster_poll_seconds: float

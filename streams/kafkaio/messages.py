@@ -1,0 +1,15 @@
+"""The one shape of a message on its way to Kafka."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to produce: topic, key, value (``None`` is a tombstone) and headers."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
