@@ -17,7 +17,10 @@ BenchFunction = Callable[..., dict[str, Any]]
 _REGISTRY: dict[str, BenchFunction] = {}
 
 # Modules that define benchmarks; imported on first use so the CLI starts fast.
-BENCH_MODULES: tuple[str, ...] = ()
+BENCH_MODULES: tuple[str, ...] = (
+    "streams.bench.codec",
+    "streams.bench.diff",
+)
 
 
 def benchmark(name: str) -> Callable[[BenchFunction], BenchFunction]:

@@ -1,0 +1,110 @@
+"""CloudEvents 1.0 binary-mode Kafka headers, out and in.
+
+Every event record travels as the Avro single-object-encoded value plus these headers
+(UTF-8 values), per the CloudEvents Kafka protocol binding:
+
+============== =====================================================================
+``ce_specversion`` ``1.0``
+``ce_id``          the record's ``event_id``
+``ce_type``        the record's full Avro name, e.g. ``com.claudeconnector.events.UserEvent``
+``ce_source``      ``/claude-connector/orgs/{org_id}`` (org id percent-encoded)
+``ce_time``        ``observed_at`` as RFC 3339 UTC with milliseconds
+``ce_subject``     the user id for per-member events, the connector name for status
+``content-type``   ``application/avro`` (the value is Avro single-object encoding)
+============== =====================================================================
+
+Poller-state and directory records are not events and carry no CloudEvents headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from streams.errors import MalformedMessage
+from streams.events.records import (
+    AppAssociation,
+    ConnectorStatus,
+    ShadowItAlert,
+    UsageDelta,
+    UserEvent,
+)
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/avro"
+
+EventRecord = UserEvent | UsageDelta | AppAssociation | ConnectorStatus | ShadowItAlert
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class CloudEventAttributes:
+    """The CloudEvents attributes read back from a message's headers."""
+
+    id: str
+    type: str
+    source: str
+    time: datetime | None
+    subject: str | None
+    content_type: str
+    specversion: str = SPEC_VERSION
+
+
+def source_for(org_id: str) -> str:
+    """``ce_source`` for events about an organisation."""
+    return f"/claude-connector/orgs/{quote(org_id, safe='')}"
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds and a ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def headers_for(record: EventRecord) -> Headers:
+    """The binary-mode headers for one event record."""
+    subject = record.connector if isinstance(record, ConnectorStatus) else record.user_id
+    return [
+        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_id", record.event_id.encode()),
+        ("ce_type", record.SCHEMA.encode()),
+        ("ce_source", source_for(record.org_id).encode()),
+        ("ce_time", format_time(record.observed_at).encode()),
+        ("ce_subject", subject.encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+
+
+_REQUIRED = ("ce_specversion", "ce_id", "ce_type", "ce_source")
+
+
+def parse_headers(headers: Iterable[tuple[str, bytes | None]]) -> CloudEventAttributes:
+    """The CloudEvents attributes in ``headers``; ``MalformedMessage`` when required ones lack."""
+    values: dict[str, str] = {}
+    for name, raw in headers:
+        if raw is None:
+            continue
+        try:
+            values[name] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedMessage(f"header {name} is not UTF-8") from None
+    missing = [name for name in _REQUIRED if not values.get(name)]
+    if missing:
+        raise MalformedMessage(f"missing CloudEvents headers: {', '.join(missing)}")
+    if values["ce_specversion"] != SPEC_VERSION:
+        raise MalformedMessage(f"unsupported CloudEvents specversion {values['ce_specversion']!r}")
+    try:
+        moment = datetime.fromisoformat(values["ce_time"]) if values.get("ce_time") else None
+    except ValueError:
+        raise MalformedMessage(f"ce_time is not RFC 3339: {values['ce_time']!r}") from None
+    return CloudEventAttributes(
+        id=values["ce_id"],
+        type=values["ce_type"],
+        source=values["ce_source"],
+        time=moment,
+        subject=values.get("ce_subject"),
+        content_type=values.get("content-type", ""),
+        specversion=values["ce_specversion"],
+    )
