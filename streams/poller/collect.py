@@ -1,0 +1,276 @@
+"""Collect what a connector's keys allow into plain observations (the I/O side of a snapshot).
+
+Every fetch goes through the ``ApiClient`` and ends in an ``Outcome``; a listing that did not
+complete still contributes the rows it got (additions, updates, usage) but marks its data type
+incomplete, so the diff never concludes a removal from it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from streams.client import ApiClient, ApiFamily, Listing
+from streams.client.models import AnalyticsUserDay, ConnectorUsage, UserCost, UserUsage
+from streams.errors import ApiError, ReconnectRequired
+from streams.events.records import AppKind, AuthKind, MetricFamily, Source
+from streams.poller.snapshot import (
+    ObservedAssociation,
+    RosterSnapshot,
+    SnapshotUser,
+    UsageObservation,
+    cents_to_micros,
+)
+from streams.poller.status import Outcome
+
+DATA_FLOOR = date(2026, 1, 1)
+"""No analytics data exists before this day."""
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Collected:
+    """Everything one cycle observed, and how each fetch went."""
+
+    roster: RosterSnapshot | None = None
+    usage: list[UsageObservation] = field(default_factory=list)
+    associations: list[ObservedAssociation] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+    analytics_users: dict[str, SnapshotUser] = field(default_factory=dict)
+    analytics_complete: bool = True
+    outcomes: list[Outcome] = field(default_factory=list)
+    latest_analytics_day: date | None = None
+
+    def record(self, data_type: str, listing: Listing[object]) -> bool:
+        """Note a listing's outcome; True when it completed."""
+        self.outcomes.append(Outcome(data_type, listing.error))
+        return listing.completed
+
+
+async def collect_roster(client: ApiClient, into: Collected, progress: Progress) -> None:
+    """Members (and Console workspace memberships) as a ROSTER snapshot."""
+    members = await client.members()
+    complete = into.record("roster", members)
+    workspaces = await _workspace_roles(client, into) if complete else None
+    into.roster = RosterSnapshot.of(
+        (
+            SnapshotUser(
+                id=member.id,
+                email=member.email,
+                name=member.name,
+                role=member.role,
+                workspaces=None if workspaces is None else workspaces.get(member.id, {}),
+                added_at=member.added_at,
+            )
+            for member in members.rows
+        ),
+        complete=complete,
+        source=Source.ROSTER,
+    )
+    progress(
+        f"roster: {len(members.rows)} members in {members.pages} pages"
+        + ("" if complete else f" (incomplete: {members.error})")
+    )
+
+
+async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict[str, str]] | None:
+    """user id → {workspace id: role}; None when unknown this cycle.
+
+    Claude Enterprise keys have no workspaces: a refusal of the workspace listing means "not
+    available to this key", not a failure of the connector.
+    """
+    workspaces = await client.workspaces()
+    if isinstance(workspaces.error, ReconnectRequired):
+        return {}
+    if not into.record("workspaces", workspaces):
+        return None
+    roles: dict[str, dict[str, str]] = defaultdict(dict)
+    for workspace in workspaces.rows:
+        members = await client.workspace_members(workspace.id)
+        if not into.record("workspaces", members):
+            return None
+        for member in members.rows:
+            roles[member.user_id][member.workspace_id] = member.workspace_role
+    return roles
+
+
+async def latest_analytics_day(client: ApiClient, today: date, into: Collected) -> date | None:
+    """The most recent day the Analytics API has published (from the summaries listing)."""
+    summaries = await client.summaries(max(DATA_FLOOR, today - timedelta(days=31)))
+    if not into.record("analytics", summaries) or not summaries.rows:
+        return None
+    return max(row.starting_date for row in summaries.rows)
+
+
+def analytics_days(latest: date, window_days: int) -> list[date]:
+    """The days re-read each analytics cycle: the revision window ending on ``latest``."""
+    first = max(DATA_FLOOR, latest - timedelta(days=window_days - 1))
+    return [first + timedelta(days=offset) for offset in range((latest - first).days + 1)]
+
+
+async def collect_analytics(
+    client: ApiClient, days: Iterable[date], into: Collected, progress: Progress
+) -> None:
+    """Per-user engagement and connector use for each day."""
+    for day in days:
+        users = await client.analytics_users(day)
+        if not into.record("analytics", users):
+            into.analytics_complete = False
+        into.usage.extend(_engagement(users.rows, day))
+        for row in users.rows:
+            into.analytics_users[row.user_id] = SnapshotUser(id=row.user_id, email=row.email)
+            into.associations.extend(
+                ObservedAssociation(
+                    row.user_id,
+                    AppKind.SURFACE,
+                    surface,
+                    AuthKind.UNKNOWN,
+                    day,
+                    Source.ANALYTICS,
+                    row.email,
+                )
+                for surface in sorted(row.surfaces_used)
+            )
+        connectors = await client.connectors(day, by_user=True)
+        if not into.record("analytics", connectors):
+            into.analytics_complete = False
+        into.associations.extend(_connector_links(connectors.rows, day))
+        progress(f"analytics {day}: {len(users.rows)} active users")
+
+
+def _engagement(rows: Iterable[AnalyticsUserDay], day: date) -> list[UsageObservation]:
+    observations = []
+    for row in rows:
+        observations.append(
+            UsageObservation(
+                row.user_id,
+                day,
+                MetricFamily.MESSAGES,
+                {"messages": row.message_count},
+                Source.ANALYTICS,
+                row.email,
+            )
+        )
+        observations.append(
+            UsageObservation(
+                row.user_id,
+                day,
+                MetricFamily.SESSIONS,
+                {"sessions": row.session_count},
+                Source.ANALYTICS,
+                row.email,
+            )
+        )
+    return observations
+
+
+def _connector_links(rows: Iterable[ConnectorUsage], day: date) -> list[ObservedAssociation]:
+    """One association per connector, user and auth kind the row reports."""
+    links = []
+    for row in rows:
+        if row.user_id is None:
+            continue
+        kinds = [
+            auth
+            for auth, count in (
+                (AuthKind.PERSONAL_CREDENTIAL, row.individual_auth_distinct_user_count),
+                (AuthKind.ORG_MANAGED, row.managed_auth_distinct_user_count),
+            )
+            if count
+        ] or [AuthKind.UNKNOWN]
+        links.extend(
+            ObservedAssociation(
+                row.user_id,
+                AppKind.CONNECTOR,
+                row.connector_name,
+                auth,
+                day,
+                Source.ANALYTICS,
+                None,
+                row.display_name,
+            )
+            for auth in kinds
+        )
+    return links
+
+
+async def collect_spend(
+    client: ApiClient, now: datetime, window_days: int, into: Collected, progress: Progress
+) -> None:
+    """Per-user tokens and USD cost per day over the revision window."""
+    first_day = max(DATA_FLOOR, now.date() - timedelta(days=window_days - 1))
+    start = datetime.combine(first_day, time(), tzinfo=UTC)
+    usage = await client.user_usage(start, now)
+    into.record("usage", usage)
+    cost = await client.user_cost(start, now)
+    into.record("usage", cost)
+    into.usage.extend(_token_totals(usage.rows))
+    into.usage.extend(_cost_totals(cost.rows))
+    for row in (*usage.rows, *cost.rows):
+        if row.actor.deleted:
+            into.deleted.add(row.actor.user_id)
+    progress(f"usage: {len(usage.rows)} token rows, {len(cost.rows)} cost rows")
+
+
+def _bucket_day(row: UserUsage | UserCost, fallback: date) -> date:
+    return row.starting_at.astimezone(UTC).date() if row.starting_at else fallback
+
+
+def _token_totals(rows: Iterable[UserUsage]) -> list[UsageObservation]:
+    sums: dict[tuple[str, date], dict[str, int]] = {}
+    emails: dict[str, str | None] = {}
+    for row in rows:
+        key = (row.actor.user_id, _bucket_day(row, DATA_FLOOR))
+        totals = sums.setdefault(key, defaultdict(int))
+        tokens = row.tokens
+        totals["input"] += tokens.uncached_input_tokens
+        totals["cache_read"] += tokens.cache_read_input_tokens
+        totals["cache_creation"] += (
+            tokens.cache_creation_5m_input_tokens + tokens.cache_creation_1h_input_tokens
+        )
+        totals["output"] += tokens.output_tokens
+        totals["total"] += row.total_tokens
+        emails[row.actor.user_id] = row.actor.email
+    return [
+        UsageObservation(
+            user, day, MetricFamily.TOKENS, dict(values), Source.USAGE_REPORT, emails[user]
+        )
+        for (user, day), values in sums.items()
+    ]
+
+
+def _cost_totals(rows: Iterable[UserCost]) -> list[UsageObservation]:
+    sums: dict[tuple[str, date], int] = defaultdict(int)
+    emails: dict[str, str | None] = {}
+    for row in rows:
+        sums[(row.actor.user_id, _bucket_day(row, DATA_FLOOR))] += cents_to_micros(row.amount)
+        emails[row.actor.user_id] = row.actor.email
+    return [
+        UsageObservation(
+            user, day, MetricFamily.COST, {"usd_micros": micros}, Source.COST_REPORT, emails[user]
+        )
+        for (user, day), micros in sums.items()
+    ]
+
+
+def analytics_roster(into: Collected) -> RosterSnapshot:
+    """For analytics-only connectors: members seen in engagement data; removals only explicit."""
+    return RosterSnapshot(
+        users=into.analytics_users,
+        complete=into.analytics_complete and all(o.completed for o in into.outcomes),
+        source=Source.ANALYTICS,
+        deleted=frozenset(into.deleted),
+    )
+
+
+def fetch_error(outcomes: Iterable[Outcome]) -> ApiError | None:
+    """The first error among outcomes, if any."""
+    return next((outcome.error for outcome in outcomes if outcome.error is not None), None)
+
+
+def families(client: ApiClient) -> set[ApiFamily]:
+    """The API families this connector holds keys for."""
+    return {family for family in ApiFamily if client.has_key(family)}

@@ -1,0 +1,323 @@
+"""One connector's poll cycle: collect → diff against committed state → commit events + state.
+
+``ConnectorPoller.run_cycle`` is the whole story of a cycle:
+
+1. number the cycle (``poll_id = {connector}:{committed cycle + 1}``) so that a cycle re-run
+   after a crash derives the same event ids;
+2. collect what the keys allow and is due (roster, analytics days, per-user spend);
+3. diff each against the committed state (the pure ``diff`` module enforces the removal rules);
+4. derive the connector status change;
+5. commit events and the new state in one transaction; only then adopt the new state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as wallclock
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from streams.client import ApiClient, ApiFamily
+from streams.errors import ApiError
+from streams.events.cloudevents import EventRecord, headers_for
+from streams.events.codec import Codec
+from streams.events.keys import org_key, status_event_id, user_key
+from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.events.topics import topic_for
+from streams.kafkaio.messages import Outgoing
+from streams.poller.collect import (
+    Collected,
+    Progress,
+    analytics_days,
+    analytics_roster,
+    collect_analytics,
+    collect_roster,
+    collect_spend,
+    latest_analytics_day,
+)
+from streams.poller.diff import diff_associations, diff_roster, diff_usage
+from streams.poller.publish import CyclePublisher
+from streams.poller.snapshot import PollContext
+from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
+from streams.poller.status import Outcome, transition
+
+log = logging.getLogger(__name__)
+
+
+class DataType(StrEnum):
+    """What a cycle can fetch; each has its own schedule and cursor."""
+
+    ROSTER = "roster"
+    ANALYTICS = "analytics"
+    USAGE = "usage"
+
+
+@dataclass(frozen=True)
+class PollerOptions:
+    """The knobs of a cycle, taken from Settings."""
+
+    topic_prefix: str = "claude."
+    guard_fraction: float = 0.2
+    revision_window_days: int = 7
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did: the counts a person or a test wants to see."""
+
+    connector: str
+    poll_id: str
+    events: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    status: ConnectorState | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def completed(self) -> bool:
+        return all(outcome.completed for outcome in self.outcomes)
+
+    @property
+    def reason(self) -> str | None:
+        return "; ".join(o.reason for o in self.outcomes if o.reason) or None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConnectorPoller:
+    """Polls one connector; holds its committed state between cycles."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        publisher: CyclePublisher,
+        codec: Codec,
+        state: CommittedState,
+        options: PollerOptions,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        progress: Progress = lambda _: None,
+    ) -> None:
+        self.client = client
+        self.publisher = publisher
+        self.codec = codec
+        self.state = state
+        self.options = options
+        self.clock = clock
+        self.progress = progress
+        self.latest_outcomes: dict[str, Outcome] = {}
+        """Last outcome per data type: health covers every data type, not just the due ones."""
+
+    @property
+    def name(self) -> str:
+        return self.client.connector.name
+
+    def supported(self) -> set[DataType]:
+        """The data types this connector's keys can fetch."""
+        kinds = set()
+        if self.client.has_key(ApiFamily.ADMIN):
+            kinds.add(DataType.ROSTER)
+        if self.client.has_key(ApiFamily.ANALYTICS):
+            kinds |= {DataType.ANALYTICS, DataType.USAGE}
+        return kinds
+
+    async def run_cycle(self, due: Iterable[DataType] | None = None) -> CycleReport:
+        """Run one cycle over the due data types (all supported ones by default)."""
+        started = wallclock.monotonic()
+        due_types = self.supported() if due is None else set(due) & self.supported()
+        state = self.state
+        cycle = state.cycle + 1
+        now = self.clock()
+        poll_id = f"{self.name}:{cycle}"
+        collected = Collected()
+        org_id = await self._org_id(collected)
+        context = PollContext(org_id, self.name, poll_id, now)
+        baseline = not state.baseline_complete
+
+        if DataType.ROSTER in due_types:
+            await collect_roster(self.client, collected, self.progress)
+        if DataType.ANALYTICS in due_types:
+            latest = await latest_analytics_day(self.client, now.date(), collected)
+            if latest is not None:
+                collected.latest_analytics_day = latest
+                days = analytics_days(latest, self.options.revision_window_days)
+                await collect_analytics(self.client, days, collected, self.progress)
+        if DataType.USAGE in due_types:
+            await collect_spend(
+                self.client, now, self.options.revision_window_days, collected, self.progress
+            )
+
+        roster = collected.roster
+        if (
+            roster is None
+            and DataType.ROSTER not in self.supported()
+            and (DataType.ANALYTICS in due_types or collected.deleted)
+        ):
+            roster = analytics_roster(collected)
+        changes = StateChanges(org_id, self.name, poll_id, now)
+        events: list[EventRecord] = []
+        members, pending = state.members, state.pending_drop
+        baseline_done = False
+        if roster is not None:
+            diff = diff_roster(
+                state.members,
+                roster,
+                context=context,
+                guard_fraction=self.options.guard_fraction,
+                pending_drop=state.pending_drop,
+                baseline=baseline,
+            )
+            events.extend(diff.events)
+            members, pending = diff.members, diff.pending_drop
+            for user_id in sorted(diff.touched):
+                changes.member(user_id, members.get(user_id), user_id in pending)
+            baseline_done = baseline and roster.complete
+            if pending:
+                self.progress(f"holding the removal of {len(pending)} members until confirmed")
+
+        usage_diff = diff_usage(state.usage, collected.usage, context=context, baseline=baseline)
+        events.extend(usage_diff.events)
+        usage = {**state.usage, **usage_diff.totals}
+        for key, totals in usage_diff.totals.items():
+            changes.usage(totals, key)
+        oldest = now.date() - timedelta(days=self.options.revision_window_days + 1)
+        for key in expired_usage(usage, oldest):
+            del usage[key]
+            changes.usage(None, key)
+
+        links = diff_associations(
+            state.associations, collected.associations, context=context, baseline=baseline
+        )
+        events.extend(links.events)
+        for link in links.known.values():
+            changes.association(link)
+
+        status_events, connector_cursor = self._status(
+            context, collected.outcomes, baseline_done or state.baseline_complete, baseline_done
+        )
+        events.extend(status_events)
+        changes.cursor(connector_cursor)
+        for data_type in sorted(due_types):
+            outcomes = [o for o in collected.outcomes if o.data_type == data_type]
+            if outcomes and all(o.completed for o in outcomes):
+                watermark = (
+                    collected.latest_analytics_day.isoformat()
+                    if data_type is DataType.ANALYTICS and collected.latest_analytics_day
+                    else None
+                )
+                changes.cursor(CursorState(data_type.value, cycle, now, False, None, watermark))
+
+        messages = [self._message(record) for record in events]
+        await self.publisher.commit_cycle(
+            messages, changes.messages(self.codec, self.options.topic_prefix)
+        )
+
+        self.state = CommittedState(
+            connector=self.name,
+            org_id=org_id,
+            members=dict(members),
+            pending_drop=pending,
+            usage=usage,
+            associations={**state.associations, **links.known},
+            cursors={**state.cursors, CONNECTOR_CURSOR: connector_cursor},
+        )
+        report = CycleReport(
+            self.name,
+            poll_id,
+            len(events),
+            outcomes=collected.outcomes,
+            status=connector_cursor.status,
+            seconds=wallclock.monotonic() - started,
+        )
+        for record in events:
+            kind = getattr(record, "op", None) or type(record).__name__
+            report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
+        return report
+
+    async def _org_id(self, collected: Collected) -> str:
+        """The organisation id: committed, else from ``/me``, else the connector name."""
+        if self.state.org_id:
+            return self.state.org_id
+        if self.client.has_key(ApiFamily.ADMIN):
+            try:
+                return (await self.client.organization()).id
+            except ApiError as exc:
+                collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
+        return self.name
+
+    def _status(
+        self,
+        context: PollContext,
+        outcomes: list[Outcome],
+        baseline_complete: bool,
+        baseline_done_now: bool,
+    ) -> tuple[list[ConnectorStatus], CursorState]:
+        """Status events for this cycle and the connector cursor to commit."""
+        cursor = self.state.cursors.get(CONNECTOR_CURSOR)
+        previous = cursor.status if cursor is not None else None
+        for data_type in {o.data_type for o in outcomes}:
+            of_type = [o for o in outcomes if o.data_type == data_type]
+            self.latest_outcomes[data_type] = next(
+                (o for o in of_type if not o.completed), of_type[0]
+            )
+        outcomes = list(self.latest_outcomes.values())
+        last_success = {
+            data_type: value.last_success
+            for data_type, value in self.state.cursors.items()
+            if data_type != CONNECTOR_CURSOR and value.last_success is not None
+        }
+        for outcome_type in {o.data_type for o in outcomes}:
+            if all(o.completed for o in outcomes if o.data_type == outcome_type):
+                last_success[outcome_type] = context.observed_at
+        failing = {o.data_type: o.reason or "" for o in outcomes if not o.completed}
+        emitted: list[ConnectorStatus] = []
+
+        def emit(state: ConnectorState, before: ConnectorState | None, reason: str | None) -> None:
+            emitted.append(
+                ConnectorStatus(
+                    event_id=status_event_id(
+                        context.org_id, self.name, state, context.poll_id, reason
+                    ),
+                    org_id=context.org_id,
+                    connector=self.name,
+                    state=state,
+                    previous_state=before,
+                    reason=reason,
+                    baseline_complete=baseline_complete,
+                    last_success=last_success,
+                    failing=failing,
+                    poll_id=context.poll_id,
+                    observed_at=context.observed_at,
+                )
+            )
+
+        current = previous
+        if baseline_done_now:
+            emit(ConnectorState.BASELINE_COMPLETE, previous, "first complete collection")
+            current = ConnectorState.BASELINE_COMPLETE
+        change = transition(current, outcomes)
+        if change is not None and not (baseline_done_now and change[0] is ConnectorState.HEALTHY):
+            emit(change[0], current, change[1])
+            current = change[0]
+        next_cursor = CursorState(
+            CONNECTOR_CURSOR,
+            self.state.cycle + 1,
+            context.observed_at,
+            baseline_complete,
+            current,
+            None,
+        )
+        return emitted, next_cursor
+
+    def _message(self, record: EventRecord) -> Outgoing:
+        topic = topic_for(type(record)).name(self.options.topic_prefix)
+        key = (
+            org_key(record.org_id)
+            if isinstance(record, ConnectorStatus)
+            else user_key(record.org_id, record.user_id)
+        )
+        return Outgoing(topic, key, self.codec.encode(record), headers_for(record))

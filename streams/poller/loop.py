@@ -1,0 +1,241 @@
+"""Run the poller: every configured connector, each data type on its own schedule.
+
+At start the committed state of every connector is rebuilt from the state topic. A connector
+that has state but is no longer configured gets its final ``DELETED`` status (its history
+stays). A cycle that fails to commit (broker down, fenced producer) is retried from freshly
+read state with a new producer, so nothing is lost and nothing is emitted twice with new ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aiokafka.errors import KafkaError
+
+from streams.client import ApiClient, ApiFamily, RateBudgets
+from streams.config import ConnectorConfig, Settings
+from streams.errors import CodecError, ConfigError
+from streams.events.cloudevents import headers_for
+from streams.events.codec import Codec, default_codec
+from streams.events.keys import org_key, status_event_id
+from streams.events.records import ConnectorState, ConnectorStatus, CursorState, PollerState
+from streams.events.topics import CONNECTOR_STATUS, POLLER_STATE
+from streams.kafkaio import Outgoing, ensure_topics, read_compacted
+from streams.poller.collect import Progress
+from streams.poller.cycle import ConnectorPoller, CycleReport, DataType, PollerOptions
+from streams.poller.publish import CyclePublisher, transactional_id
+from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
+
+
+def budgets_for(settings: Settings) -> RateBudgets:
+    """One rate budget per organisation and API family, at the configured rates."""
+    return RateBudgets(
+        {
+            ApiFamily.ANALYTICS: settings.analytics_rate_per_minute,
+            ApiFamily.ADMIN: settings.admin_rate_per_minute,
+        }
+    )
+
+
+def options_for(settings: Settings) -> PollerOptions:
+    return PollerOptions(
+        topic_prefix=settings.topic_prefix,
+        guard_fraction=settings.removal_guard_fraction,
+        revision_window_days=settings.revision_window_days,
+    )
+
+
+async def load_state(settings: Settings, codec: Codec) -> list[PollerState]:
+    """Every committed state entry of every connector (undecodable entries are reported)."""
+    raw = await read_compacted(
+        settings.kafka_bootstrap_servers, POLLER_STATE.name(settings.topic_prefix)
+    )
+    records = []
+    for key, value in raw.items():
+        try:
+            record = codec.decode(value)
+        except CodecError as exc:
+            log.error("skipping an undecodable poller-state entry %r: %s", key, exc)
+            continue
+        if isinstance(record, PollerState):
+            records.append(record)
+    return records
+
+
+async def finalize_removed(
+    settings: Settings, codec: Codec, records: Sequence[PollerState], configured: set[str]
+) -> list[str]:
+    """Emit the final DELETED status for connectors with state that are no longer configured."""
+    removed = []
+    for name in sorted({record.connector for record in records} - configured):
+        state = CommittedState.from_records(name, records)
+        cursor = state.cursors.get(CONNECTOR_CURSOR)
+        if state.org_id is None or (cursor is not None and cursor.status is ConnectorState.DELETED):
+            continue
+        await publish_deleted(settings, codec, state)
+        removed.append(name)
+    return removed
+
+
+async def publish_deleted(settings: Settings, codec: Codec, state: CommittedState) -> None:
+    """Commit a connector's DELETED status and cursor; its events and state stay as history."""
+    assert state.org_id is not None
+    now = datetime.now(UTC)
+    cycle = state.cycle + 1
+    poll_id = f"{state.connector}:{cycle}"
+    previous = state.cursors.get(CONNECTOR_CURSOR)
+    reason = "connector removed from the configuration"
+    status = ConnectorStatus(
+        event_id=status_event_id(
+            state.org_id, state.connector, ConnectorState.DELETED, poll_id, reason
+        ),
+        org_id=state.org_id,
+        connector=state.connector,
+        state=ConnectorState.DELETED,
+        previous_state=previous.status if previous else None,
+        reason=reason,
+        baseline_complete=state.baseline_complete,
+        last_success={},
+        failing={},
+        poll_id=poll_id,
+        observed_at=now,
+    )
+    changes = StateChanges(state.org_id, state.connector, poll_id, now)
+    changes.cursor(
+        CursorState(
+            CONNECTOR_CURSOR, cycle, None, state.baseline_complete, ConnectorState.DELETED, None
+        )
+    )
+    message = Outgoing(
+        CONNECTOR_STATUS.name(settings.topic_prefix),
+        org_key(state.org_id),
+        codec.encode(status),
+        headers_for(status),
+    )
+    tid = transactional_id(settings.worker_app_id, state.connector)
+    async with CyclePublisher(settings.kafka_bootstrap_servers, tid) as publisher:
+        await publisher.commit_cycle([message], changes.messages(codec, settings.topic_prefix))
+
+
+def stderr_progress(connector: str) -> Progress:
+    """Progress lines on stderr, prefixed with the connector name."""
+    return lambda line: print(f"[{connector}] {line}", file=sys.stderr, flush=True)
+
+
+class PollerRunner:
+    """Owns the clients, publishers and pollers of every configured connector."""
+
+    def __init__(self, settings: Settings, *, quiet: bool = False) -> None:
+        self.settings = settings
+        self.codec = default_codec()
+        self.budgets = budgets_for(settings)
+        self.quiet = quiet
+        self.pollers: dict[str, ConnectorPoller] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> PollerRunner:
+        settings = self.settings
+        connectors = settings.connectors
+        if not connectors:
+            raise ConfigError(
+                "no connector configured: set CLAUDE_ANALYTICS_API_KEY and/or CLAUDE_ADMIN_API_KEY,"
+                " or list [[connectors]] in the CLAUDE_CONNECTOR_CONFIG file"
+            )
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            settings.topic_prefix,
+            settings.topic_partitions,
+            settings.topic_replication_factor,
+        )
+        records = await load_state(settings, self.codec)
+        for name in await finalize_removed(
+            settings, self.codec, records, {connector.name for connector in connectors}
+        ):
+            log.warning("connector %s is no longer configured: emitted its DELETED status", name)
+        for connector in connectors:
+            state = CommittedState.from_records(connector.name, records)
+            self.pollers[connector.name] = await self._poller(connector, state)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.aclose()
+
+    async def _poller(self, connector: ConnectorConfig, state: CommittedState) -> ConnectorPoller:
+        client = await self._stack.enter_async_context(ApiClient(connector, budgets=self.budgets))
+        publisher = await self._stack.enter_async_context(
+            CyclePublisher(
+                self.settings.kafka_bootstrap_servers,
+                transactional_id(self.settings.worker_app_id, connector.name),
+            )
+        )
+        progress = (lambda _: None) if self.quiet else stderr_progress(connector.name)
+        return ConnectorPoller(
+            client, publisher, self.codec, state, options_for(self.settings), progress=progress
+        )
+
+    async def run_once(self) -> list[CycleReport]:
+        """One full cycle of every connector, concurrently."""
+        return list(await asyncio.gather(*(p.run_cycle() for p in self.pollers.values())))
+
+    async def recover(self, name: str) -> None:
+        """After a failed commit: fresh state from the topic and a fresh producer."""
+        poller = self.pollers[name]
+        records = await load_state(self.settings, self.codec)
+        publisher = await self._stack.enter_async_context(
+            CyclePublisher(
+                self.settings.kafka_bootstrap_servers,
+                transactional_id(self.settings.worker_app_id, name),
+            )
+        )
+        poller.publisher = publisher
+        poller.state = CommittedState.from_records(name, records)
+
+    async def run_forever(self) -> None:
+        """Poll every connector on its schedule until cancelled."""
+        await asyncio.gather(*(self._schedule(name) for name in self.pollers))
+
+    async def _schedule(self, name: str) -> None:
+        poller = self.pollers[name]
+        intervals = {
+            DataType.ROSTER: self.settings.roster_poll_seconds,
+            DataType.ANALYTICS: self.settings.analytics_poll_seconds,
+            DataType.USAGE: self.settings.cost_poll_seconds,
+        }
+        loop = asyncio.get_running_loop()
+        next_due = {data_type: loop.time() for data_type in poller.supported()}
+        failures = 0
+        while True:
+            delay = max(0.0, min(next_due.values()) - loop.time())
+            await asyncio.sleep(delay)
+            now = loop.time()
+            due = {data_type for data_type, at in next_due.items() if at <= now}
+            try:
+                report = await poller.run_cycle(due)
+            except (KafkaError, OSError) as exc:
+                failures += 1
+                wait = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
+                log.error("[%s] could not commit the cycle (%s); retrying in %ss", name, exc, wait)
+                await asyncio.sleep(wait)
+                with contextlib.suppress(KafkaError, OSError):
+                    await self.recover(name)
+                continue
+            failures = 0
+            log.info(
+                "[%s] %s: %d events %s status=%s",
+                name,
+                report.poll_id,
+                report.events,
+                report.counts,
+                report.status,
+            )
+            for data_type in due:
+                next_due[data_type] = now + intervals[data_type]

@@ -1,0 +1,65 @@
+"""Connector health from what one cycle's fetches achieved (pure; no I/O).
+
+A cycle fetches several data types (roster, analytics, usage). Each ends in an ``Outcome``:
+completed, or stopped by an ``ApiError``. The connector's health is the worst of them:
+a refused key → RECONNECT_REQUIRED; rate limits or transient server errors that outlasted the
+retries → DEGRADED; anything else incomplete (malformed data, truncated paging) → PARTIAL;
+all complete after a bad state → RECOVERED, else HEALTHY. Status is emitted on change only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from streams.errors import ApiError, RateLimited, ReconnectRequired, TransientApiError
+from streams.events.records import ConnectorState
+
+HEALTHY_STATES = frozenset(
+    {ConnectorState.HEALTHY, ConnectorState.RECOVERED, ConnectorState.BASELINE_COMPLETE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How fetching one data type went in one cycle."""
+
+    data_type: str
+    error: ApiError | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.error is None
+
+    @property
+    def reason(self) -> str | None:
+        """One line naming the data type and the error (never a key: errors carry none)."""
+        return None if self.error is None else f"{self.data_type}: {self.error}"
+
+
+def health(outcomes: Sequence[Outcome]) -> tuple[ConnectorState, str | None]:
+    """The health the outcomes show, with the reason of the worst failure."""
+    failures = [outcome for outcome in outcomes if not outcome.completed]
+    for kinds, state in (
+        ((ReconnectRequired,), ConnectorState.RECONNECT_REQUIRED),
+        ((RateLimited, TransientApiError), ConnectorState.DEGRADED),
+        ((ApiError,), ConnectorState.PARTIAL),
+    ):
+        worst = [outcome for outcome in failures if isinstance(outcome.error, kinds)]
+        if worst:
+            return state, "; ".join(outcome.reason or "" for outcome in worst)
+    return ConnectorState.HEALTHY, None
+
+
+def transition(
+    previous: ConnectorState | None, outcomes: Sequence[Outcome]
+) -> tuple[ConnectorState, str | None] | None:
+    """The status to emit after a cycle, or None when nothing changed."""
+    state, reason = health(outcomes)
+    if state is ConnectorState.HEALTHY:
+        if previous is None or previous in HEALTHY_STATES:
+            return None if previous is not None else (ConnectorState.HEALTHY, None)
+        return ConnectorState.RECOVERED, f"recovered from {previous.value}"
+    if state is previous:
+        return None
+    return state, reason
