@@ -64,6 +64,13 @@ def _fraction(raw: str) -> float:
     return value
 
 
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must be 0 (off) or greater")
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -241,6 +248,35 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Faust table store: `memory://` or `rocksdb://` (needs the rocksdb extra).",
     ),
     SettingSpec(
+        "spend_spike_daily_usd",
+        "SPEND_SPIKE_DAILY_USD",
+        "500",
+        _non_negative_float,
+        "A member's daily spend above this many USD raises SPEND_SPIKE (0 turns it off).",
+    ),
+    SettingSpec(
+        "spend_spike_factor",
+        "SPEND_SPIKE_FACTOR",
+        "5",
+        _non_negative_float,
+        "Daily spend above this multiple of the member's trailing 7-day average raises "
+        "SPEND_SPIKE (0 turns it off).",
+    ),
+    SettingSpec(
+        "alert_webhook_url",
+        "ALERT_WEBHOOK_URL",
+        "",
+        _text,
+        "Optional URL the worker POSTs every alert event to (HMAC-signed when a secret is set).",
+    ),
+    SettingSpec(
+        "alert_webhook_secret",
+        "ALERT_WEBHOOK_SECRET",
+        "",
+        _optional_secret,
+        "Secret for the HMAC-SHA256 signature of webhook deliveries.",
+    ),
+    SettingSpec(
         "cache_dir",
         "CLAUDE_CONNECTOR_CACHE",
         "~/.cache/claude-connector",
@@ -291,6 +327,10 @@ class Settings:
     web_token: Secret | None
     worker_app_id: str
     worker_store: str
+    spend_spike_daily_usd: float
+    spend_spike_factor: float
+    alert_webhook_url: str
+    alert_webhook_secret: Secret | None
     cache_dir: Path
     extra_connectors: tuple[ConnectorConfig, ...] = field(default=())
 

@@ -2,6 +2,7 @@
 
     ConnectorError
     ├── ConfigError                 bad or missing configuration
+    │   └── DirectoryFileError      a directory file that cannot be read (names the line)
     ├── LocalKafkaError             the development broker could not be fetched, started or stopped
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
     │   ├── ReconnectRequired       401 / 403 / 404: the key is bad, revoked or lacks a scope
@@ -30,6 +31,10 @@ class ConnectorError(Exception):
 
 class ConfigError(ConnectorError):
     """Configuration is missing or invalid."""
+
+
+class DirectoryFileError(ConfigError):
+    """A directory file (JSON lines or CSV) that cannot be read; the message names the line."""
 
 
 class LocalKafkaError(ConnectorError):

@@ -6,7 +6,7 @@ import pytest
 
 from streams.config import SETTINGS
 
-pytest_plugins = ["tests.fixtures.kafka"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.simulator"]
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,8 @@ import click
 from streams import __version__
 from streams.cli.bench import bench
 from streams.cli.kafka import kafka
+from streams.cli.poll import poll
+from streams.cli.simulate import simulate
 from streams.config import Settings
 from streams.errors import ConfigError
 
@@ -44,3 +46,5 @@ def main(ctx: click.Context, verbose: int) -> None:
 
 main.add_command(bench)
 main.add_command(kafka)
+main.add_command(poll)
+main.add_command(simulate)

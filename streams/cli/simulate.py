@@ -1,0 +1,117 @@
+"""``claude-connector simulate``: serve a simulated Claude organisation until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from streams.simulator import RunningSimulator, SimConfig, serve
+
+_DEFAULTS = SimConfig()
+
+
+def _announce(simulator: RunningSimulator) -> None:
+    config = simulator.config
+    click.echo(f"simulator: {simulator.url}", nl=True)
+    click.echo(
+        f"org: {config.users} users, seed {config.seed}, plan {config.plan}, "
+        f"today {config.start_date}, dialect {config.dialect}"
+    )
+    click.echo(f"analytics key (read:analytics): {config.analytics_key}")
+    click.echo(f"admin key (read:members, Console admin): {config.admin_key}")
+    click.echo(
+        f"rate limits per minute: analytics {config.analytics_rate:g}, admin {config.admin_rate:g}"
+    )
+    if config.directory_out is not None:
+        click.echo(f"directory: {config.directory_out}")
+    click.echo(f"control: {simulator.url}/_sim/truth  /_sim/advance  /_sim/faults  /_sim/stats")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port (0 = any free).")
+@click.option("--users", type=click.IntRange(1), default=_DEFAULTS.users, show_default=True)
+@click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True)
+@click.option("--plan", type=click.Choice(["usage", "seat"]), default="usage", show_default=True)
+@click.option(
+    "--analytics-rate",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Analytics requests per minute for the org.",
+)
+@click.option(
+    "--admin-rate",
+    type=click.FloatRange(min=1),
+    default=100.0,
+    show_default=True,
+    help="Admin API requests per minute for the org.",
+)
+@click.option(
+    "--unmanaged-fraction",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.unmanaged_fraction,
+    show_default=True,
+    help="Share of users absent from the directory.",
+)
+@click.option(
+    "--directory-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the managed-identity directory here (JSON lines).",
+)
+@click.option(
+    "--start-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Simulated today (default: today, UTC). Fix it for reproducible runs.",
+)
+@click.option("--analytics-key", default=_DEFAULTS.analytics_key, show_default=True)
+@click.option("--admin-key", default=_DEFAULTS.admin_key, show_default=True)
+@click.option(
+    "--dialect",
+    type=click.Choice(["current", "legacy"]),
+    default="current",
+    show_default=True,
+    help="Which side of the documented spelling conflicts to serve.",
+)
+def simulate(
+    host: str,
+    port: int,
+    users: int,
+    seed: int,
+    plan: str,
+    analytics_rate: float,
+    admin_rate: float,
+    unmanaged_fraction: float,
+    directory_out: Path | None,
+    start_date: datetime | None,
+    analytics_key: str,
+    admin_key: str,
+    dialect: str,
+) -> None:
+    """Serve a simulated Claude organisation (the documented Admin and Analytics endpoints).
+
+    Deterministic for a seed and start date. Keys, URL and control endpoints are printed at
+    start; stop with Ctrl-C.
+    """
+    start: date | None = start_date.date() if start_date else None
+    config = SimConfig(
+        users=users,
+        seed=seed,
+        plan=plan,  # type: ignore[arg-type]
+        start_date=start,
+        analytics_rate=analytics_rate,
+        admin_rate=admin_rate,
+        unmanaged_fraction=unmanaged_fraction,
+        analytics_key=analytics_key,
+        admin_key=admin_key,
+        directory_out=directory_out,
+        dialect=dialect,  # type: ignore[arg-type]
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config, host=host, port=port, ready=_announce))

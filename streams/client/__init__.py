@@ -1,0 +1,77 @@
+"""Talk to the Anthropic Admin and Analytics APIs: paced, paged, typed, and honest about gaps.
+
+``ApiClient`` lists an endpoint into a ``Listing`` that says whether it completed. Endpoints
+are declarations (``endpoints.py``); paging decisions are pure (``pagination.py``); one
+function sends and classifies (``transport.py``); one budget per organisation and API family
+paces every request in the process (``ratelimit.py``); rows are typed (``models.py``).
+"""
+
+from streams.client.api import ApiClient
+from streams.client.endpoints import EndpointSpec
+from streams.client.listing import Listing, Page
+from streams.client.models import (
+    AnalyticsUserDay,
+    ApiKeyInfo,
+    ClaudeCodeUsage,
+    ConnectorUsage,
+    CostBucket,
+    CostResult,
+    DaySummary,
+    Invite,
+    Member,
+    Organization,
+    ProjectUsage,
+    ReportActor,
+    RowError,
+    SkillUsage,
+    TokenCounts,
+    UsageBucket,
+    UsageResult,
+    UserCost,
+    UserUsage,
+    Workspace,
+    WorkspaceMember,
+    parse_cents,
+)
+from streams.client.pagination import Pager, PaginationBroken, PagingStyle
+from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_budgets
+from streams.client.transport import RetryPolicy, classify, redact
+
+__all__ = [
+    "AnalyticsUserDay",
+    "ApiClient",
+    "ApiFamily",
+    "ApiKeyInfo",
+    "ClaudeCodeUsage",
+    "ConnectorUsage",
+    "CostBucket",
+    "CostResult",
+    "DaySummary",
+    "EndpointSpec",
+    "Invite",
+    "Listing",
+    "Member",
+    "Organization",
+    "Page",
+    "Pager",
+    "PaginationBroken",
+    "PagingStyle",
+    "ProjectUsage",
+    "RateBudget",
+    "RateBudgets",
+    "ReportActor",
+    "RetryPolicy",
+    "RowError",
+    "SkillUsage",
+    "TokenCounts",
+    "UsageBucket",
+    "UsageResult",
+    "UserCost",
+    "UserUsage",
+    "Workspace",
+    "WorkspaceMember",
+    "classify",
+    "parse_cents",
+    "redact",
+    "shared_budgets",
+]

@@ -1,0 +1,194 @@
+"""One declaration per API endpoint: path, key/rate family, paging style, page size, row type.
+
+Adding an endpoint means one ``EndpointSpec`` here, a simulator route and a row in the
+contract tests. Nothing here sends a request; ``ApiClient.fetch`` reads these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from streams.client import models
+from streams.client.pagination import PagingStyle
+from streams.client.ratelimit import ApiFamily
+
+T = TypeVar("T")
+
+ANALYTICS_PREFIX = "/v1/organizations/analytics"
+
+
+@dataclass(frozen=True)
+class EndpointSpec(Generic[T]):
+    """What the client needs to know to list one endpoint completely and parse its rows."""
+
+    name: str
+    path: str
+    family: ApiFamily
+    paging: PagingStyle
+    parse_row: Callable[[Mapping[str, Any]], T]
+    doc: str
+    max_limit: int | None = 1000
+    envelope_keys: tuple[str, ...] = ("data",)
+    whole_body_is_row: bool = False
+    restart_on_expired_cursor: bool = False
+    not_found_means_reconnect: bool = True
+
+    def url_path(self, path_params: Mapping[str, str] | None = None) -> str:
+        """The request path with ``{placeholders}`` filled in."""
+        return self.path.format(**(path_params or {}))
+
+
+_REF = "https://platform.claude.com/docs/en/api/admin/"
+
+
+def _analytics(
+    name: str, path: str, parse: Callable[[Mapping[str, Any]], T], doc: str, **options: Any
+) -> EndpointSpec[T]:
+    return EndpointSpec(
+        name=name,
+        path=f"{ANALYTICS_PREFIX}/{path}",
+        family=ApiFamily.ANALYTICS,
+        paging=PagingStyle.PAGE_TOKEN,
+        parse_row=parse,
+        doc=_REF + doc,
+        **options,
+    )
+
+
+def _admin(
+    name: str, path: str, parse: Callable[[Mapping[str, Any]], T], doc: str, **options: Any
+) -> EndpointSpec[T]:
+    options.setdefault("paging", PagingStyle.ID_CURSOR)
+    return EndpointSpec(
+        name=name,
+        path=f"/v1/organizations/{path}",
+        family=ApiFamily.ADMIN,
+        parse_row=parse,
+        doc=_REF + doc,
+        **options,
+    )
+
+
+ORGANIZATION = _admin(
+    "organization",
+    "me",
+    models.Organization.from_api,
+    "organizations/me",
+    paging=PagingStyle.SINGLE,
+    max_limit=None,
+    whole_body_is_row=True,
+)
+MEMBERS = _admin("members", "users", models.Member.from_api, "users/list")
+MEMBER = _admin(
+    "member",
+    "users/{user_id}",
+    models.Member.from_api,
+    "users/retrieve",
+    paging=PagingStyle.SINGLE,
+    max_limit=None,
+    whole_body_is_row=True,
+    not_found_means_reconnect=False,
+)
+INVITES = _admin("invites", "invites", models.Invite.from_api, "invites/list")
+WORKSPACES = _admin("workspaces", "workspaces", models.Workspace.from_api, "workspaces/list")
+WORKSPACE_MEMBERS = _admin(
+    "workspace_members",
+    "workspaces/{workspace_id}/members",
+    models.WorkspaceMember.from_api,
+    "workspaces/members/list",
+    not_found_means_reconnect=False,
+)
+API_KEYS = _admin("api_keys", "api_keys", models.ApiKeyInfo.from_api, "api_keys/list")
+CLAUDE_CODE_USAGE = _admin(
+    "claude_code_usage",
+    "usage_report/claude_code",
+    models.ClaudeCodeUsage.from_api,
+    "usage_report/retrieve_claude_code",
+    paging=PagingStyle.PAGE_TOKEN,
+)
+CONSOLE_COST_REPORT = _admin(
+    "console_cost_report",
+    "cost_report",
+    models.CostBucket.from_api,
+    "cost_report/retrieve",
+    paging=PagingStyle.PAGE_TOKEN,
+    max_limit=31,
+)
+
+ANALYTICS_USERS = _analytics(
+    "analytics_users", "users", models.AnalyticsUserDay.from_api, "analytics/users/list"
+)
+SUMMARIES = _analytics(
+    "summaries",
+    "summaries",
+    models.DaySummary.from_api,
+    "analytics/retrieve_summaries",
+    max_limit=None,
+    envelope_keys=("data", "summaries"),
+)
+CONNECTORS = _analytics(
+    "connectors", "connectors", models.ConnectorUsage.from_api, "analytics/connectors/list"
+)
+SKILLS = _analytics("skills", "skills", models.SkillUsage.from_api, "analytics/skills/list")
+CHAT_PROJECTS = _analytics(
+    "chat_projects",
+    "apps/chat/projects",
+    models.ProjectUsage.from_api,
+    "analytics/chat_projects/list",
+)
+USER_USAGE = _analytics(
+    "user_usage",
+    "user_usage_report",
+    models.UserUsage.from_api,
+    "analytics/usage/list_by_user",
+    restart_on_expired_cursor=True,
+)
+USER_COST = _analytics(
+    "user_cost",
+    "user_cost_report",
+    models.UserCost.from_api,
+    "analytics/cost/list_by_user",
+    restart_on_expired_cursor=True,
+)
+USAGE_REPORT = _analytics(
+    "usage_report",
+    "usage_report",
+    models.UsageBucket.from_api,
+    "analytics/usage/list",
+    max_limit=31,
+    restart_on_expired_cursor=True,
+)
+COST_REPORT = _analytics(
+    "cost_report",
+    "cost_report",
+    models.CostBucket.from_api,
+    "analytics/cost/list",
+    max_limit=31,
+    restart_on_expired_cursor=True,
+)
+
+ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
+    spec.name: spec
+    for spec in (
+        ORGANIZATION,
+        MEMBERS,
+        MEMBER,
+        INVITES,
+        WORKSPACES,
+        WORKSPACE_MEMBERS,
+        API_KEYS,
+        CLAUDE_CODE_USAGE,
+        CONSOLE_COST_REPORT,
+        ANALYTICS_USERS,
+        SUMMARIES,
+        CONNECTORS,
+        SKILLS,
+        CHAT_PROJECTS,
+        USER_USAGE,
+        USER_COST,
+        USAGE_REPORT,
+        COST_REPORT,
+    )
+}

@@ -1,0 +1,268 @@
+"""Send one request: pace it, classify the answer into the error tree, retry what may be retried.
+
+``classify`` is the only place a status becomes an error type; ``send`` is the only place
+that talks to httpx, sleeps between attempts or touches a rate budget. Failures are logged
+with the endpoint, status and request-id, never with the key: the key travels only in the
+``x-api-key`` header and any text that echoes it is redacted before it is logged or raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+import orjson
+
+from streams.client.ratelimit import RateBudget
+from streams.errors import (
+    ApiError,
+    ApiRequestRejected,
+    ApiResponseError,
+    DataNotYetAvailable,
+    RateLimited,
+    ReconnectRequired,
+    TransientApiError,
+)
+
+log = logging.getLogger("streams.client")
+
+_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]+")
+_DATE_PATTERN = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
+_NOT_YET = re.compile(r"not (yet )?available|most recent available|too recent|in the future", re.I)
+_TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every given secret and anything shaped like an Anthropic key masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_PATTERN.sub("sk-ant-[redacted]", text)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter.
+
+    Transient failures (5xx, 529, timeouts, connection errors, unparseable bodies) are tried
+    ``max_attempts`` times in all; 429 answers are honoured ``max_rate_limited`` times, each
+    waiting the ``retry-after`` the server named or else a backoff from ``rate_limit_base``.
+    """
+
+    max_attempts: int = 4
+    max_rate_limited: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    rate_limit_base: float = 1.0
+    rate_limit_max: float = 60.0
+
+    def backoff(self, attempt: int, rng: random.Random, *, rate_limited: bool = False) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based): half fixed, half jitter."""
+        base, cap = (
+            (self.rate_limit_base, self.rate_limit_max)
+            if rate_limited
+            else (self.backoff_base, self.backoff_max)
+        )
+        ceiling = min(cap, base * 2 ** (attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a response means: ``error`` is None on success."""
+
+    error: ApiError | None
+    retry: bool = False
+    retry_after: float | None = None
+
+
+@dataclass
+class RequestStats:
+    """Counters of one listing (or any group of sends)."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A successful response with its decoded JSON body."""
+
+    body: Any
+    request_id: str | None
+    status: int
+
+
+def _error_text(body: bytes) -> tuple[str | None, str | None]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, None
+    error = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    kind, message = error.get("type"), error.get("message")
+    return (kind if isinstance(kind, str) else None, message if isinstance(message, str) else None)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def classify(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    endpoint: str,
+    not_found_means_reconnect: bool = True,
+    secrets: Iterable[str] = (),
+) -> Verdict:
+    """Map one HTTP answer onto the error tree (pure: no I/O, no clock)."""
+    if 200 <= status < 300:
+        return Verdict(None)
+    request_id = headers.get("request-id")
+    kind, message = _error_text(body)
+    detail = redact(
+        ": ".join(part for part in (kind, message) if part) or f"HTTP {status}", secrets
+    )
+    context: dict[str, Any] = {"endpoint": endpoint, "status": status, "request_id": request_id}
+    if status in (401, 403) or (status == 404 and not_found_means_reconnect):
+        return Verdict(ReconnectRequired(f"key refused: {detail}", **context))
+    if status == 429:
+        return Verdict(
+            RateLimited(f"rate limited: {detail}", **context),
+            retry=True,
+            retry_after=_retry_after(headers),
+        )
+    if status in _TRANSIENT_STATUSES or status >= 500:
+        retry = headers.get("x-should-retry", "").lower() != "false"
+        return Verdict(TransientApiError(f"server error: {detail}", **context), retry=retry)
+    if status == 400 and message and _NOT_YET.search(message):
+        dates = _DATE_PATTERN.findall(message)
+        latest = date.fromisoformat(dates[-1]) if dates else None
+        return Verdict(
+            DataNotYetAvailable(f"not yet available: {detail}", latest_available=latest, **context)
+        )
+    return Verdict(ApiRequestRejected(f"request rejected: {detail}", **context))
+
+
+def decode(response: httpx.Response, *, endpoint: str) -> Any:
+    """The JSON body of a successful response, or ``ApiResponseError``."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise ApiResponseError(
+            f"response is not valid JSON ({exc.msg})",
+            endpoint=endpoint,
+            status=response.status_code,
+            request_id=response.headers.get("request-id"),
+        ) from None
+
+
+@dataclass
+class Sender:
+    """Everything ``send`` needs that does not change between requests of one client."""
+
+    http: httpx.AsyncClient
+    policy: RetryPolicy = DEFAULT_RETRY
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+async def send(
+    sender: Sender,
+    budget: RateBudget,
+    *,
+    key: str,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    endpoint: str,
+    not_found_means_reconnect: bool = True,
+    stats: RequestStats | None = None,
+) -> Exchange:
+    """GET ``path`` with ``params``: paced, classified, retried within the policy's bounds."""
+    stats = stats if stats is not None else RequestStats()
+    policy = sender.policy
+    failures = 0
+    rate_limited = 0
+    while True:
+        await budget.acquire()
+        stats.requests += 1
+        outcome: ApiError
+        try:
+            response = await sender.http.get(path, params=params, headers={"x-api-key": key})
+        except httpx.TimeoutException:
+            outcome, retry, retry_after = (
+                TransientApiError("timed out", endpoint=endpoint),
+                True,
+                None,
+            )
+        except httpx.TransportError as exc:
+            outcome = TransientApiError(
+                f"connection failed: {type(exc).__name__}", endpoint=endpoint
+            )
+            retry, retry_after = True, None
+        else:
+            verdict = classify(
+                response.status_code,
+                response.headers,
+                response.content,
+                endpoint=endpoint,
+                not_found_means_reconnect=not_found_means_reconnect,
+                secrets=(key,),
+            )
+            if verdict.error is None:
+                try:
+                    return Exchange(
+                        decode(response, endpoint=endpoint),
+                        response.headers.get("request-id"),
+                        response.status_code,
+                    )
+                except ApiResponseError as exc:
+                    outcome, retry, retry_after = exc, True, None
+            else:
+                outcome, retry, retry_after = verdict.error, verdict.retry, verdict.retry_after
+        finally:
+            budget.release()
+
+        if isinstance(outcome, RateLimited):
+            stats.rate_limited += 1
+            rate_limited += 1
+            exhausted = rate_limited > policy.max_rate_limited
+            wait = (
+                retry_after
+                if retry_after is not None
+                else policy.backoff(rate_limited, sender.rng, rate_limited=True)
+            )
+            if not exhausted:
+                budget.pause(wait)
+        else:
+            failures += 1
+            exhausted = failures >= policy.max_attempts
+            wait = policy.backoff(failures, sender.rng)
+        if not retry or exhausted:
+            log.warning("%s failed, giving up: %s", endpoint, outcome)
+            raise outcome
+        stats.retries += 1
+        log.warning("%s failed, retrying in %.2fs: %s", endpoint, wait, outcome)
+        if not isinstance(outcome, RateLimited):
+            await sender.sleep(wait)

@@ -1,0 +1,274 @@
+"""Documented JSON shapes: turn org records into the objects the real API returns.
+
+Field names and nesting follow ``anthropic-api.md`` and the official SDK's models. The
+``legacy`` dialect reproduces the older documented spellings (summaries under
+``summaries`` with ``starting_date``, actors with ``email``, ``bioscience_metrics``) so the
+client can be tested against both sides of each documented conflict.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from streams.simulator.activity import OFFICE_APPS, TokenTuple
+from streams.simulator.org import Dialect, Org, Person, rfc3339
+
+_NULL_DIMENSIONS = ("rbac_group_id", "rbac_group_name", "distinct_user_count")
+
+
+def member(person: Person) -> dict[str, Any]:
+    return {
+        "type": "user",
+        "id": person.id,
+        "email": person.email,
+        "name": person.name,
+        "role": person.role,
+        "added_at": person.added_text,
+    }
+
+
+def invite(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "invite",
+        "id": record["id"],
+        "email": record["email"],
+        "role": record["role"],
+        "invited_at": rfc3339(record["invited_at"]),
+        "expires_at": rfc3339(record["expires_at"]),
+        "accepted_at": rfc3339(record["accepted_at"]) if record["accepted_at"] else None,
+        "status": record["status"],
+        "rbac_group_ids": [],
+    }
+
+
+def workspace(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "workspace",
+        "id": record["id"],
+        "name": record["name"],
+        "display_color": record["display_color"],
+        "created_at": rfc3339(record["created_at"]),
+        "archived_at": None,
+        "tags": {},
+        "compartment_id": record["compartment_id"],
+        "external_key_id": None,
+        "data_residency": {
+            "workspace_geo": "us",
+            "default_inference_geo": "global",
+            "allowed_inference_geos": "unrestricted",
+        },
+    }
+
+
+def workspace_member(workspace_id: str, user_id: str, role: str) -> dict[str, Any]:
+    return {
+        "type": "workspace_member",
+        "user_id": user_id,
+        "workspace_id": workspace_id,
+        "workspace_role": role,
+    }
+
+
+def api_key(record: dict[str, Any], dialect: Dialect) -> dict[str, Any]:
+    """An API key's metadata; the SDK's ``principal`` is a ``user_actor`` (legacy: ``user``)."""
+    creator = {"id": record["user_id"], "type": "user"}
+    principal = (
+        {"type": "user_actor", "user_id": record["user_id"]} if dialect == "current" else creator
+    )
+    workspace_id = record["workspace_id"]
+    return {
+        "type": "api_key",
+        "id": record["id"],
+        "name": record["name"],
+        "status": record["status"],
+        "created_at": rfc3339(record["created_at"]),
+        "expires_at": None,
+        "partial_key_hint": record["partial_key_hint"],
+        "workspace_id": workspace_id,
+        "scope": {"type": "workspace", "workspace_id": workspace_id}
+        if workspace_id
+        else {"type": "organization"},
+        "created_by": creator,
+        "principal": principal,
+    }
+
+
+def _tool(accepted: int, rejected: int) -> dict[str, int]:
+    return {"accepted_count": accepted, "rejected_count": rejected}
+
+
+def analytics_user(
+    person: Person, c: dict[str, int], last_active: date | None, dialect: Dialect
+) -> dict[str, Any]:
+    """One ``/analytics/users`` row; ``c`` holds the (possibly summed) engagement counts."""
+    user = {"id": person.id, "email_address": person.email, "type": "user"}
+    if not c:
+        return {**_idle_row(dialect), "user": user}
+    return {**_metrics_row(c, last_active, dialect), "user": user}
+
+
+@functools.cache
+def _idle_row(dialect: Dialect) -> dict[str, Any]:
+    """The row of a member with no activity (shared, never mutated: it is only serialised)."""
+    return _metrics_row({}, None, dialect)
+
+
+def _metrics_row(c: dict[str, int], last_active: date | None, dialect: Dialect) -> dict[str, Any]:
+    g = c.get
+    office = {
+        app: {
+            "connectors_used_count": 0,
+            "distinct_connectors_used_count": 0,
+            "distinct_session_count": g(f"office_{app}_sessions", 0),
+            "distinct_skills_used_count": g(f"office_{app}_distinct_skills", 0),
+            "message_count": g(f"office_{app}_messages", 0),
+            "skills_used_count": g(f"office_{app}_skills", 0),
+        }
+        for app in OFFICE_APPS
+    }
+    row: dict[str, Any] = {
+        "user": None,
+        "chat_metrics": {
+            "connectors_used_count": g("chat_connectors", 0),
+            "distinct_artifacts_created_count": g("chat_artifacts", 0),
+            "distinct_connectors_used_count": g("chat_distinct_connectors", 0),
+            "distinct_conversation_count": g("chat_conversations", 0),
+            "distinct_files_uploaded_count": g("chat_files", 0),
+            "distinct_projects_created_count": g("chat_projects_created", 0),
+            "distinct_projects_used_count": g("chat_projects_used", 0),
+            "distinct_shared_artifacts_viewed_count": g("chat_shared_artifacts", 0),
+            "distinct_skills_used_count": g("chat_skills", 0),
+            "message_count": g("chat_messages", 0),
+            "shared_conversations_viewed_count": g("chat_shared_conversations", 0),
+            "thinking_message_count": g("chat_thinking", 0),
+        },
+        "claude_code_metrics": {
+            "core_metrics": {
+                "artifacts_created_count": g("code_artifacts", 0),
+                "commit_count": g("code_commits", 0),
+                "distinct_session_count": g("code_sessions", 0),
+                "lines_of_code": {
+                    "added_count": g("code_added", 0),
+                    "removed_count": g("code_removed", 0),
+                },
+                "pull_request_count": g("code_prs", 0),
+            },
+            "tool_actions": {
+                "edit_tool": _tool(g("code_edit_ok", 0), g("code_edit_no", 0)),
+                "multi_edit_tool": _tool(g("code_multi_ok", 0), g("code_multi_no", 0)),
+                "notebook_edit_tool": _tool(g("code_notebook_ok", 0), 0),
+                "write_tool": _tool(g("code_write_ok", 0), g("code_write_no", 0)),
+            },
+        },
+        "cowork_metrics": {
+            "action_count": g("cowork_actions", 0),
+            "artifacts_created_count": g("cowork_artifacts", 0),
+            "connectors_used_count": g("cowork_connectors", 0),
+            "dispatch_turn_count": g("cowork_dispatch", 0),
+            "distinct_connectors_used_count": min(1, g("cowork_connectors", 0)),
+            "distinct_session_count": g("cowork_sessions", 0),
+            "distinct_skills_used_count": g("cowork_distinct_skills", 0),
+            "message_count": g("cowork_messages", 0),
+            "skills_used_count": g("cowork_skills", 0),
+            "distinct_plugins_used_count": None,
+            "edit_tool_count": None,
+            "file_edit_count": None,
+            "multi_edit_tool_count": None,
+            "notebook_edit_tool_count": None,
+            "plugins_used_count": None,
+            "sessions_with_file_edits_count": None,
+            "write_tool_count": None,
+        },
+        "design_metrics": {
+            "distinct_projects_created_count": g("design_created", 0),
+            "distinct_projects_used_count": min(1, g("design_sessions", 0)),
+            "distinct_session_count": g("design_sessions", 0),
+            "message_count": g("design_messages", 0),
+        },
+        "office_metrics": office,
+        "science_metrics" if dialect == "current" else "bioscience_metrics": {
+            "delegation_count": g("science_delegations", 0),
+            "distinct_session_count": g("science_sessions", 0),
+            "message_count": g("science_messages", 0),
+            "remote_compute_job_count": g("science_jobs", 0),
+            "skills_used_count": g("science_skills", 0),
+        },
+        "web_search_count": g("web_searches", 0),
+        "last_activity_date": last_active.isoformat() if last_active else None,
+    }
+    row.update(dict.fromkeys(_NULL_DIMENSIONS))
+    return row
+
+
+def summary_day(day: date, figures: dict[str, Any], dialect: Dialect) -> dict[str, Any]:
+    """One ``/analytics/summaries`` entry covering ``[day, day + 1)``."""
+    following = date.fromordinal(day.toordinal() + 1)
+    if dialect == "current":
+        dates = {
+            "starting_at": f"{day.isoformat()}T00:00:00Z",
+            "ending_at": f"{following.isoformat()}T00:00:00Z",
+        }
+    else:
+        dates = {"starting_date": day.isoformat(), "ending_date": following.isoformat()}
+    return {**dates, **figures}
+
+
+def report_actor(person: Person, dialect: Dialect) -> dict[str, Any]:
+    """The ``user_actor`` of per-user usage and cost rows; removed members are ``deleted``."""
+    deleted = person.removed_at is not None
+    email = None if person.account_deleted else person.email
+    return {
+        "type": "user_actor",
+        "user_id": person.id,
+        "email_address" if dialect == "current" else "email": email,
+        "name": "Deleted User" if person.account_deleted else person.name,
+        "deleted": deleted,
+    }
+
+
+REPORT_DIMENSIONS = (
+    "product",
+    "model",
+    "context_window",
+    "inference_geo",
+    "speed",
+    "rbac_group_id",
+    "slack_channel_id",
+)
+
+
+def token_fields(tokens: TokenTuple) -> dict[str, Any]:
+    uncached, cache_read, cache_5m, cache_1h, output, searches, requests = tokens
+    return {
+        "uncached_input_tokens": uncached,
+        "cache_read_input_tokens": cache_read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": cache_5m,
+            "ephemeral_1h_input_tokens": cache_1h,
+        },
+        "output_tokens": output,
+        "server_tool_use": {"web_search_requests": searches},
+        "requests": requests,
+    }
+
+
+def cost_fields(amount: Decimal, listed: Decimal, requests: int | None) -> dict[str, Any]:
+    return {
+        "currency": "USD",
+        "amount": f"{amount:.6f}",
+        "list_amount": f"{listed:.6f}",
+        "cost_type": None,
+        "token_type": None,
+        "requests": requests,
+    }
+
+
+def organization(org: Org) -> dict[str, Any]:
+    return {"id": org.id, "name": org.name, "type": "organization"}
+
+
+def error_body(kind: str, message: str, request_id: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
