@@ -11,9 +11,11 @@ request is ``transport.send`` and the paging decisions are ``pagination.Pager``.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -86,6 +88,8 @@ class ApiClient:
                 "accept": "application/json",
             },
         )
+        self._http.event_hooks["response"].append(self._note_server_time)
+        self._clock_offset = timedelta(0)
         self._sender = Sender(self._http, retry, random.Random(seed))
 
     def __repr__(self) -> str:
@@ -105,6 +109,21 @@ class ApiClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def _note_server_time(self, response: httpx.Response) -> None:
+        """Keep the offset of the server's clock (the ``Date`` header) from ours."""
+        with contextlib.suppress(TypeError, ValueError):
+            server = parsedate_to_datetime(response.headers.get("date", ""))
+            if server.tzinfo is not None:
+                self._clock_offset = server - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        """The API server's current time, as of its last ``Date`` header (ours before any).
+
+        Date windows are computed on the server's clock, so a skewed local clock (or the
+        simulator's simulated time) never makes the connector ask for days that do not exist.
+        """
+        return datetime.now(UTC) + self._clock_offset
 
     def has_key(self, family: ApiFamily) -> bool:
         """Whether this connector holds a key for ``family``'s endpoints."""

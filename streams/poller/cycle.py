@@ -16,7 +16,7 @@ import logging
 import time as wallclock
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from streams.client import ApiClient, ApiFamily
@@ -84,10 +84,6 @@ class CycleReport:
         return "; ".join(o.reason for o in self.outcomes if o.reason) or None
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class ConnectorPoller:
     """Polls one connector; holds its committed state between cycles."""
 
@@ -99,7 +95,7 @@ class ConnectorPoller:
         state: CommittedState,
         options: PollerOptions,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] | None = None,
         progress: Progress = lambda _: None,
     ) -> None:
         self.client = client
@@ -107,7 +103,8 @@ class ConnectorPoller:
         self.codec = codec
         self.state = state
         self.options = options
-        self.clock = clock
+        self.clock = clock or client.now
+        """Taken after the cycle's first response: the API server's time, not ours."""
         self.progress = progress
         self.latest_outcomes: dict[str, Outcome] = {}
         """Last outcome per data type: health covers every data type, not just the due ones."""
@@ -131,21 +128,22 @@ class ConnectorPoller:
         due_types = self.supported() if due is None else set(due) & self.supported()
         state = self.state
         cycle = state.cycle + 1
-        now = self.clock()
         poll_id = f"{self.name}:{cycle}"
         collected = Collected()
         org_id = await self._org_id(collected)
+        latest = None
+        if DataType.ANALYTICS in due_types:
+            latest = await latest_analytics_day(self.client, self.clock().date(), collected)
+        now = self.clock()
         context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
 
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
-        if DataType.ANALYTICS in due_types:
-            latest = await latest_analytics_day(self.client, now.date(), collected)
-            if latest is not None:
-                collected.latest_analytics_day = latest
-                days = analytics_days(latest, self.options.revision_window_days)
-                await collect_analytics(self.client, days, collected, self.progress)
+        if latest is not None:
+            collected.latest_analytics_day = latest
+            days = analytics_days(latest, self.options.revision_window_days)
+            await collect_analytics(self.client, days, collected, self.progress)
         if DataType.USAGE in due_types:
             await collect_spend(
                 self.client, now, self.options.revision_window_days, collected, self.progress
@@ -239,15 +237,16 @@ class ConnectorPoller:
         return report
 
     async def _org_id(self, collected: Collected) -> str:
-        """The organisation id: committed, else from ``/me``, else the connector name."""
-        if self.state.org_id:
-            return self.state.org_id
+        """The organisation id from ``/me`` (also a key check), else committed, else the name.
+
+        Analytics keys cannot see ``/me``: analytics-only connectors use their name as org id.
+        """
         if self.client.has_key(ApiFamily.ADMIN):
             try:
                 return (await self.client.organization()).id
             except ApiError as exc:
                 collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
-        return self.name
+        return self.state.org_id or self.name
 
     def _status(
         self,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from aiokafka.errors import KafkaError
 
 from streams.client import ApiClient, ApiFamily, RateBudgets
-from streams.config import ConnectorConfig, Settings
+from streams.config import Settings
 from streams.errors import CodecError, ConfigError
 from streams.events.cloudevents import headers_for
 from streams.events.codec import Codec, default_codec
@@ -156,30 +156,39 @@ class PollerRunner:
             settings.topic_partitions,
             settings.topic_replication_factor,
         )
+        publishers = {
+            connector.name: await self._publisher(connector.name) for connector in connectors
+        }
+        # Read state only after every publisher has fenced its crashed predecessor, whose
+        # open transaction Kafka then aborts: the state read is the last committed cycle.
         records = await load_state(settings, self.codec)
-        for name in await finalize_removed(
-            settings, self.codec, records, {connector.name for connector in connectors}
-        ):
+        configured = {connector.name for connector in connectors}
+        for name in await finalize_removed(settings, self.codec, records, configured):
             log.warning("connector %s is no longer configured: emitted its DELETED status", name)
         for connector in connectors:
-            state = CommittedState.from_records(connector.name, records)
-            self.pollers[connector.name] = await self._poller(connector, state)
+            client = await self._stack.enter_async_context(
+                ApiClient(connector, budgets=self.budgets)
+            )
+            progress = (lambda _: None) if self.quiet else stderr_progress(connector.name)
+            self.pollers[connector.name] = ConnectorPoller(
+                client,
+                publishers[connector.name],
+                self.codec,
+                CommittedState.from_records(connector.name, records),
+                options_for(settings),
+                progress=progress,
+            )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._stack.aclose()
 
-    async def _poller(self, connector: ConnectorConfig, state: CommittedState) -> ConnectorPoller:
-        client = await self._stack.enter_async_context(ApiClient(connector, budgets=self.budgets))
-        publisher = await self._stack.enter_async_context(
+    async def _publisher(self, name: str) -> CyclePublisher:
+        return await self._stack.enter_async_context(
             CyclePublisher(
                 self.settings.kafka_bootstrap_servers,
-                transactional_id(self.settings.worker_app_id, connector.name),
+                transactional_id(self.settings.worker_app_id, name),
             )
-        )
-        progress = (lambda _: None) if self.quiet else stderr_progress(connector.name)
-        return ConnectorPoller(
-            client, publisher, self.codec, state, options_for(self.settings), progress=progress
         )
 
     async def run_once(self) -> list[CycleReport]:

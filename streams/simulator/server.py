@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -30,6 +31,12 @@ def create_app(config: SimConfig) -> web.Application:
         state.org.write_directory(state.config.directory_out)
     app = web.Application()
     app[STATE] = state
+
+    async def simulated_date(_: web.Request, response: web.StreamResponse) -> None:
+        # Clients read "now" from the Date header, as they would from the real API.
+        response.headers["Date"] = format_datetime(state.org.now, usegmt=True)
+
+    app.on_response_prepare.append(simulated_date)
     setup_routes(app, state)
     setup_control(app, state)
     return app

@@ -1,0 +1,104 @@
+"""Read a topic's committed messages from the beginning up to its current end.
+
+The end is the high watermark, not the last stable offset: right after a transaction commits,
+Kafka writes its markers asynchronously, and a reader that stopped at the last stable offset
+could miss the newest committed cycle. Reading ``read_committed`` up to the high watermark waits
+for those markers, and still never yields records of aborted transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+READ_TIMEOUT_SECONDS = 120.0
+
+
+async def partition_numbers(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of ``topic``; empty when it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return []
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(partition["partition"] for partition in description["partitions"])
+
+
+async def high_watermarks(
+    bootstrap: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The offset after the last written record of each partition, committed or not."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await probe.start()
+    try:
+        return await probe.end_offsets(partitions)
+    finally:
+        await probe.stop()
+
+
+async def committed_messages(
+    bootstrap: str, topic: str, *, timeout: float = READ_TIMEOUT_SECONDS
+) -> AsyncIterator[ConsumerRecord]:
+    """Every committed message of ``topic`` (all partitions) up to the end seen at the start.
+
+    Raises ``TimeoutError`` when an open transaction of another producer keeps the end out of
+    reach for ``timeout`` seconds.
+    """
+    partitions = [TopicPartition(topic, n) for n in await partition_numbers(bootstrap, topic)]
+    if not partitions:
+        return
+    ends = await high_watermarks(bootstrap, partitions)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        pending = {tp for tp in partitions if ends[tp] > 0}
+        deadline = asyncio.get_running_loop().time() + timeout
+        while pending:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(
+                    f"reading {topic} did not reach its end within {timeout:.0f}s "
+                    "(an open transaction of another producer?)"
+                )
+            batches = await consumer.getmany(*pending, timeout_ms=300, max_records=10_000)
+            for records in batches.values():
+                for record in records:
+                    if record.offset < ends[TopicPartition(record.topic, record.partition)]:
+                        yield record
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def read_compacted(
+    bootstrap: str,
+    topic: str,
+    *,
+    key_filter: Callable[[bytes], bool] = lambda _: True,
+    timeout: float = READ_TIMEOUT_SECONDS,
+) -> dict[bytes, bytes]:
+    """Latest committed value per key (tombstones delete) whose key passes the filter."""
+    latest: dict[bytes, bytes] = {}
+    async for record in committed_messages(bootstrap, topic, timeout=timeout):
+        if record.key is None or not key_filter(record.key):
+            continue
+        if record.value is None:
+            latest.pop(record.key, None)
+        else:
+            latest[record.key] = record.value
+    return latest

@@ -1,0 +1,187 @@
+"""The poller against the simulator and the real broker: the topics tell exactly what changed."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from streams.config import Settings
+from streams.poller.loop import PollerRunner
+from tests.fixtures.topics import read_topic
+
+pytestmark = pytest.mark.kafka
+
+FAST = {"analytics_rate": 3000.0, "admin_rate": 3000.0}
+
+
+def settings_for(sim, kafka_bootstrap: str, **extra: str) -> Settings:
+    prefix = f"p{uuid.uuid4().hex[:8]}."
+    return Settings.load(
+        {
+            "CLAUDE_API_BASE_URL": sim.url,
+            "CLAUDE_ANALYTICS_API_KEY": sim.config.analytics_key,
+            "CLAUDE_ADMIN_API_KEY": sim.config.admin_key,
+            "CONNECTOR_NAME": "acme",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "TOPIC_PREFIX": prefix,
+            "TOPIC_PARTITIONS": "2",
+            "ANALYTICS_RATE_PER_MINUTE": "3000",
+            "ADMIN_RATE_PER_MINUTE": "3000",
+            "REVISION_WINDOW_DAYS": "3",
+            **extra,
+        }
+    )
+
+
+async def poll_once(settings: Settings):
+    """A fresh runner each time: state is rebuilt from the topic, as after a restart."""
+    async with PollerRunner(settings, quiet=True) as runner:
+        (report,) = await runner.run_once()
+    return report
+
+
+def roster_of(events) -> dict[str, tuple[str, str]]:
+    members: dict[str, tuple[str, str]] = {}
+    for event in sorted(events, key=lambda m: (m.value["observed_at"], m.offset)):
+        value = event.value
+        if value["op"] == "REMOVED":
+            members.pop(value["user_id"], None)
+        else:
+            members[value["user_id"]] = (value["after"]["email"], value["after"]["role"])
+    return members
+
+
+def truth_roster(truth) -> dict[str, tuple[str, str]]:
+    return {user["id"]: (user["email"], user["role"]) for user in truth["users"]}
+
+
+async def test_baseline_then_churn_is_exactly_what_the_simulator_did(sim_factory, kafka_bootstrap):
+    sim = await sim_factory(users=120, seed=11, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+
+    first = await poll_once(settings)
+    assert first.completed, first.reason
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert {e.value["op"] for e in events} == {"SNAPSHOT"}
+    assert all(e.value["baseline"] for e in events)
+    assert roster_of(events) == truth_roster(await sim.truth())
+    statuses = [
+        m.value["state"]
+        for m in await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    ]
+    assert statuses == ["BASELINE_COMPLETE"]
+
+    churn = await sim.advance(days=1, add=6, remove=4, role_changes=3, seed=5)
+    second = await poll_once(settings)
+    assert second.completed, second.reason
+    new = [
+        e
+        for e in await read_topic(kafka_bootstrap, settings.topic("user-events"))
+        if e.value["poll_id"] == "acme:2"
+    ]
+    by_op = defaultdict(set)
+    for event in new:
+        by_op[event.value["op"]].add(event.value["user_id"])
+    assert by_op["ADDED"] == {user["id"] for user in churn["added"]}
+    assert by_op["REMOVED"] == set(churn["removed"])
+    assert by_op["UPDATED"] == {change["id"] for change in churn["role_changes"]}
+    assert not any(e.value["baseline"] for e in new)
+    for event in new:
+        assert event.key == f"{event.value['org_id']}:{event.value['user_id']}"
+        assert event.headers["ce_id"].decode() == event.value["event_id"]
+    all_events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert roster_of(all_events) == truth_roster(await sim.truth())
+
+    third = await poll_once(settings)
+    assert third.completed and third.counts.get("ADDED", 0) == 0 and "REMOVED" not in third.counts
+
+
+async def test_usage_deltas_sum_to_what_the_api_reports(sim_factory, kafka_bootstrap):
+    sim = await sim_factory(users=40, seed=3, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    await poll_once(settings)
+    await sim.advance(days=1, seed=2)
+    await sim.advance(hours=6, seed=3)
+    assert (await poll_once(settings)).completed
+
+    sums: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
+        value = message.value
+        key = (value["user_id"], value["day"].isoformat(), value["family"])
+        for metric, delta in value["delta"].items():
+            sums[key][metric] += delta
+        assert dict(sums[key]) == {k: v for k, v in value["totals"].items() if v or k in sums[key]}
+
+    truth = await sim.truth()
+    today = date.fromisoformat(truth["now"][:10])
+    window = {(today - timedelta(days=back)).isoformat() for back in range(3)}
+    checked = 0
+    for user_id, days in truth["usage"].items():
+        for day, metrics in days.items():
+            if day not in window:
+                continue  # older days are not re-read, so later restatements are not seen
+            if (user_id, day, "MESSAGES") in sums:
+                assert sums[(user_id, day, "MESSAGES")]["messages"] == metrics["message_count"]
+                checked += 1
+            if (user_id, day, "COST") in sums:
+                micros = int(Decimal(metrics["cost_cents"]) * 1_000_000)
+                assert sums[(user_id, day, "COST")]["usd_micros"] == micros
+                assert sums[(user_id, day, "TOKENS")]["total"] == metrics["total_tokens"]
+                checked += 1
+    assert checked > 50
+
+
+async def test_truncated_or_failing_roster_removes_nobody(sim_factory, kafka_bootstrap):
+    sim = await sim_factory(users=1300, seed=21, **FAST)  # two roster pages at limit=1000
+    settings = settings_for(sim, kafka_bootstrap)
+    assert (await poll_once(settings)).completed
+
+    await sim.faults(truncate_pagination=True)
+    truncated = await poll_once(settings)
+    await sim.clear_faults()
+    await sim.faults(error_rate=0.5, statuses=[500, 503, 529])
+    flaky = await poll_once(settings)
+    await sim.clear_faults()
+
+    assert not truncated.completed
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert not [e for e in events if e.value["op"] == "REMOVED"], (truncated.reason, flaky.reason)
+    states = [
+        m.value["state"]
+        for m in await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    ]
+    assert "PARTIAL" in states or "DEGRADED" in states
+
+    healed = await poll_once(settings)
+    assert healed.completed, healed.reason
+    states = [
+        m.value["state"]
+        for m in await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    ]
+    assert states[-1] == "RECOVERED"
+
+
+async def test_revoked_key_is_reconnect_required_and_never_leaks(
+    sim_factory, kafka_bootstrap, caplog
+):
+    sim = await sim_factory(users=30, seed=5, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    assert (await poll_once(settings)).completed
+    await sim.faults(revoke_keys=True)
+    revoked = await poll_once(settings)
+    await sim.clear_faults()
+    assert not revoked.completed
+    statuses = await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    assert statuses[-1].value["state"] == "RECONNECT_REQUIRED"
+    recovered = await poll_once(settings)
+    assert recovered.completed
+    statuses = await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    assert statuses[-1].value["state"] == "RECOVERED"
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert not [e for e in events if e.value["op"] == "REMOVED"]
+    for text in [caplog.text, revoked.reason or "", *(repr(m.value) for m in statuses)]:
+        assert sim.config.analytics_key not in text and sim.config.admin_key not in text
