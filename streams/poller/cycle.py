@@ -198,21 +198,32 @@ class ConnectorPoller:
             context, collected.outcomes, baseline_done or state.baseline_complete, baseline_done
         )
         events.extend(status_events)
-        changes.cursor(connector_cursor)
-        for data_type in sorted(due_types):
-            outcomes = [o for o in collected.outcomes if o.data_type == data_type]
-            if outcomes and all(o.completed for o in outcomes):
-                watermark = (
-                    collected.latest_analytics_day.isoformat()
-                    if data_type is DataType.ANALYTICS and collected.latest_analytics_day
-                    else None
-                )
-                changes.cursor(CursorState(data_type.value, cycle, now, False, None, watermark))
+        cursors = dict(state.cursors)
+        if events:
+            # The cycle number only moves when something was emitted: a cycle that changed
+            # nothing (or was re-run after a crash that followed its commit) leaves no trace,
+            # so the ids of later events do not depend on how often the poller ran.
+            cursors[CONNECTOR_CURSOR] = connector_cursor
+            for data_type in sorted(due_types):
+                outcomes = [o for o in collected.outcomes if o.data_type == data_type]
+                if outcomes and all(o.completed for o in outcomes):
+                    watermark = (
+                        collected.latest_analytics_day.isoformat()
+                        if data_type is DataType.ANALYTICS and collected.latest_analytics_day
+                        else None
+                    )
+                    cursors[data_type.value] = CursorState(
+                        data_type.value, cycle, now, False, None, watermark
+                    )
+            for cursor in cursors.values():
+                if cursor.cycle == cycle:
+                    changes.cursor(cursor)
 
-        messages = [self._message(record) for record in events]
-        await self.publisher.commit_cycle(
-            messages, changes.messages(self.codec, self.options.topic_prefix)
-        )
+        if events or len(changes):
+            await self.publisher.commit_cycle(
+                [self._message(record) for record in events],
+                changes.messages(self.codec, self.options.topic_prefix),
+            )
 
         self.state = CommittedState(
             connector=self.name,
@@ -221,14 +232,14 @@ class ConnectorPoller:
             pending_drop=pending,
             usage=usage,
             associations={**state.associations, **links.known},
-            cursors={**state.cursors, CONNECTOR_CURSOR: connector_cursor},
+            cursors=cursors,
         )
         report = CycleReport(
             self.name,
             poll_id,
             len(events),
             outcomes=collected.outcomes,
-            status=connector_cursor.status,
+            status=cursors[CONNECTOR_CURSOR].status if CONNECTOR_CURSOR in cursors else None,
             seconds=wallclock.monotonic() - started,
         )
         for record in events:
