@@ -20,6 +20,7 @@ _REGISTRY: dict[str, BenchFunction] = {}
 BENCH_MODULES: tuple[str, ...] = (
     "streams.bench.codec",
     "streams.bench.diff",
+    "streams.bench.pipeline",
     "streams.bench.sync",
 )
 

@@ -8,9 +8,12 @@ import click
 
 from streams import __version__
 from streams.cli.bench import bench
+from streams.cli.connectors import connectors
+from streams.cli.directory import directory
 from streams.cli.kafka import kafka
 from streams.cli.poll import poll
 from streams.cli.simulate import simulate
+from streams.cli.worker import worker
 from streams.config import Settings
 from streams.errors import ConfigError
 
@@ -45,6 +48,9 @@ def main(ctx: click.Context, verbose: int) -> None:
 
 
 main.add_command(bench)
+main.add_command(connectors)
 main.add_command(kafka)
 main.add_command(poll)
+main.add_command(worker)
+main.add_command(directory)
 main.add_command(simulate)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time as wallclock
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges,
 from streams.poller.status import Outcome, transition
 
 log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+"""Rows per page the client asks for (the documented maximum)."""
 
 
 class DataType(StrEnum):
@@ -143,6 +147,8 @@ class ConnectorPoller:
         if latest is not None:
             collected.latest_analytics_day = latest
             days = analytics_days(latest, self.options.revision_window_days)
+            if baseline:
+                self._announce_eta(len(days), collected)
             await collect_analytics(self.client, days, collected, self.progress)
         if DataType.USAGE in due_types:
             await collect_spend(
@@ -246,6 +252,18 @@ class ConnectorPoller:
             kind = getattr(record, "op", None) or type(record).__name__
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
         return report
+
+    def _announce_eta(self, days: int, collected: Collected) -> None:
+        """The first collection's remaining analytics requests and time, at the rate budget."""
+        members = len(collected.roster.users) if collected.roster else len(self.state.members)
+        pages = max(1, math.ceil(members / PAGE_SIZE))
+        spend_pages = 2 * max(1, math.ceil(members * self.options.revision_window_days / PAGE_SIZE))
+        requests = days * (pages + 1) + spend_pages
+        per_minute = self.client.budget(ApiFamily.ANALYTICS).per_minute
+        self.progress(
+            f"first collection: about {requests} analytics requests for {days} days of "
+            f"{members} members; ETA {requests / per_minute:.1f} min at {per_minute:g}/min"
+        )
 
     async def _org_id(self, collected: Collected) -> str:
         """The organisation id from ``/me`` (also a key check), else committed, else the name.

@@ -1,0 +1,59 @@
+"""``claude-connector worker``: the Faust worker, as ``faust -A streams.app worker``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from streams.config import Settings
+from streams.events.topics import CONNECTOR_STATUS, TOPICS, KeyKind
+from streams.kafkaio import ensure_topics
+from streams.kafkaio.reader import partition_numbers
+
+
+async def prepare_topics(settings: Settings) -> None:
+    """Create missing topics; fail when a per-member topic has another partition count.
+
+    Faust keeps a table's partitions in step with its source topics, so every ``org:user``
+    topic must have ``TOPIC_PARTITIONS`` partitions (and connector status one).
+    """
+    prefix = settings.topic_prefix
+    bootstrap = settings.kafka_bootstrap_servers
+    await ensure_topics(
+        bootstrap, prefix, settings.topic_partitions, settings.topic_replication_factor
+    )
+    for spec in TOPICS:
+        if spec.key is KeyKind.ORG_USER or spec is CONNECTOR_STATUS:
+            want = 1 if spec is CONNECTOR_STATUS else settings.topic_partitions
+            have = len(await partition_numbers(bootstrap, spec.name(prefix)))
+            if have != want:
+                raise click.ClickException(
+                    f"topic {spec.name(prefix)} has {have} partitions but the worker needs "
+                    f"{want} (set TOPIC_PARTITIONS={have} if the topics are right)"
+                )
+
+
+@click.command()
+@click.option("--web-port", type=click.IntRange(0, 65535), help="Port of the web views.")
+@click.option("--web-host", help="Address the web views bind to (default WEB_HOST).")
+@click.option(
+    "-l",
+    "--loglevel",
+    default="info",
+    show_default=True,
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+)
+@click.pass_context
+def worker(ctx: click.Context, web_port: int | None, web_host: str | None, loglevel: str) -> None:
+    """Run the Faust worker: agents, tables, shadow-IT alerts and the web views."""
+    settings: Settings = ctx.obj.get()
+    asyncio.run(prepare_topics(settings))
+    from faust.cli.faust import cli
+
+    args = ["-A", "streams.app", "worker", "-l", loglevel]
+    if web_port is not None:
+        args += ["--web-port", str(web_port)]
+    if web_host is not None:
+        args += ["--web-host", web_host, "--web-bind", web_host]
+    cli.main(args=args, prog_name="claude-connector worker")

@@ -1,0 +1,64 @@
+"""Process-local counters of the worker, rendered as Prometheus text by the ``/metrics`` view.
+
+Counters restart from zero with the process, as Prometheus counters do; the durable state is
+in the tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+Labels = tuple[tuple[str, str], ...]
+
+HELP: Mapping[str, str] = {
+    "claude_worker_events_total": "Input messages applied, by topic.",
+    "claude_worker_dead_letters_total": "Input messages dead-lettered, by topic and error.",
+    "claude_worker_alert_events_total": "Alert events produced, by reason and state.",
+    "claude_worker_webhook_deliveries_total": "Webhook deliveries, by outcome.",
+}
+
+
+class Metrics:
+    """Named counters with labels."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, Labels]] = Counter()
+
+    def inc(self, name: str, amount: int = 1, **labels: str) -> None:
+        """Add ``amount`` to the counter ``name`` with ``labels``."""
+        self._counts[(name, tuple(sorted(labels.items())))] += amount
+
+    def value(self, name: str, **labels: str) -> int:
+        """The current count (0 when never incremented)."""
+        return self._counts[(name, tuple(sorted(labels.items())))]
+
+    def render(self, gauges: Iterable[tuple[str, str, Labels, float]] = ()) -> str:
+        """Prometheus text exposition of every counter, then the given gauges."""
+        lines: list[str] = []
+        for name, help_text in HELP.items():
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
+            for (counter, labels), count in sorted(self._counts.items()):
+                if counter == name:
+                    lines.append(f"{name}{_labels(labels)} {count}")
+        described: set[str] = set()
+        for name, help_text, labels, value in gauges:
+            if name not in described:
+                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+                described.add(name)
+            lines.append(f"{name}{_labels(labels)} {value:g}")
+        return "\n".join(lines) + "\n"
+
+
+def _labels(labels: Labels) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(
+        f'{key}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for key, value in labels
+    )
+    return "{" + inner + "}"
+
+
+METRICS = Metrics()
+"""The worker process's counters."""

@@ -1,0 +1,355 @@
+"""Pure shadow-IT rules: (member, directory entry, usage, associations) → findings → alert events.
+
+``evaluate`` looks at the whole current state of one member and returns what holds now, one
+``Finding`` per reason. ``reconcile`` compares that with the member's open alerts and returns
+the OPENED / RESOLVED events that make the two agree, so at most one alert is open per member
+and reason, and evaluating the same state twice emits nothing.
+
+E-mail addresses are compared after ``normalize_email`` (surrounding spaces removed,
+lower-cased). A ``+tag`` in the local part is kept in the address but ignored for the
+directory match: ``alice+claude@acme.com`` is managed when the directory lists
+``alice@acme.com`` (the same mailbox), while an exact directory entry always wins.
+
+Rules (each can hold or not for a member; non-members have no open alerts):
+
+- ``UNMANAGED_IDENTITY`` (HIGH): the organisation has a directory and the address is not in it
+  (a tombstoned entry counts as absent). Organisations with no directory get no such alert.
+- ``PERSONAL_DOMAIN``: with ``CORPORATE_DOMAINS`` set, a domain that is neither a corporate
+  domain nor a subdomain of one (HIGH for a known personal mail domain, MEDIUM otherwise);
+  without it, only the built-in list of personal mail domains (HIGH).
+- ``DEPROVISIONED_ACTIVE``: the directory marks the address DEPROVISIONED and the person is still
+  a member (HIGH), CRITICAL when they also used Claude on or after the day of that record.
+- ``PERSONAL_CREDENTIAL_CONNECTOR`` (HIGH): a third-party connector authorised with the
+  member's own credential.
+- ``SPEND_SPIKE`` (MEDIUM): within the 7 days ending at the member's newest day with cost data,
+  a day whose spend is above the absolute threshold, or above ``factor`` times the mean of the
+  up to 7 earlier days with data (at least 3 such days and at least $10 that day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from streams.events.keys import event_id
+from streams.events.records import AlertReason, AlertState, DirectoryStatus, Severity, ShadowItAlert
+
+PERSONAL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "aol.com",
+        "fastmail.com",
+        "gmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "googlemail.com",
+        "hey.com",
+        "hotmail.co.uk",
+        "hotmail.com",
+        "hotmail.de",
+        "hotmail.fr",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "mail.ru",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "pm.me",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "t-online.de",
+        "tutanota.com",
+        "web.de",
+        "yahoo.co.uk",
+        "yahoo.com",
+        "yahoo.fr",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+    }
+)
+"""Common personal mail providers: the hint used when no corporate domain is configured."""
+
+MICRO_CENTS_PER_USD = 100_000_000
+SPIKE_WINDOW_DAYS = 7
+SPEND_HISTORY_DAYS = 2 * SPIKE_WINDOW_DAYS
+"""Days of spend before a member's newest day that the spike rule can look at."""
+RELATIVE_MIN_HISTORY_DAYS = 3
+RELATIVE_MIN_SPEND_USD = 10.0
+
+
+def normalize_email(raw: str) -> str:
+    """The address as compared everywhere: surrounding spaces removed, lower-cased."""
+    return raw.strip().lower()
+
+
+def canonical_email(raw: str) -> str:
+    """``normalize_email`` without a ``+tag`` in the local part (the mailbox it delivers to)."""
+    address = normalize_email(raw)
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
+def email_domain(raw: str) -> str:
+    """The domain part of an address (empty when there is none)."""
+    local, at, domain = normalize_email(raw).rpartition("@")
+    return domain if at and local else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The rule settings: corporate domains and spend thresholds."""
+
+    corporate_domains: frozenset[str] = frozenset()
+    personal_domains: frozenset[str] = PERSONAL_DOMAINS
+    spend_daily_usd: float = 0.0
+    """Absolute daily threshold in USD; 0 turns it off."""
+    spend_factor: float = 0.0
+    """Relative threshold (multiple of the trailing mean); 0 turns it off."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """One directory identity as the rules need it."""
+
+    email: str
+    status: DirectoryStatus
+    employee_id: str | None = None
+    updated_day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Everything the rules look at for one member."""
+
+    email: str
+    member: bool
+    baseline: bool
+    """True when the member was first seen in the baseline (existed before we connected)."""
+    directory_known: bool
+    """True once the member's organisation has a directory (at least one record seen)."""
+    directory: DirectoryEntry | None
+    daily_spend: Mapping[date, int] = field(default_factory=dict)
+    """Spend per UTC day in USD micro-cents (the COST family's ``amount``)."""
+    baseline_spend_days: frozenset[date] = frozenset()
+    """Days whose spend was observed in the baseline."""
+    last_active_day: date | None = None
+    """The newest day with any usage."""
+    personal_connectors: Mapping[str, bool] = field(default_factory=dict)
+    """Connectors used with the member's own credential → observed in the baseline."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that holds: severity, what it saw, and whether all of it predates the connection.
+
+    ``baseline`` depends on the evidence, not on which input happened to trigger the
+    evaluation: identity rules take the member's flag, SPEND_SPIKE the spiking day's and
+    PERSONAL_CREDENTIAL_CONNECTOR those of the connectors it names.
+    """
+
+    severity: Severity
+    evidence: dict[str, str]
+    baseline: bool = False
+
+
+def evaluate(subject: Subject, policy: Policy) -> dict[AlertReason, Finding]:
+    """The reasons that hold for ``subject`` now."""
+    if not subject.member:
+        return {}
+    findings: dict[AlertReason, Finding] = {}
+    address = normalize_email(subject.email)
+    domain = email_domain(address)
+    entry = subject.directory
+    baseline = subject.baseline
+    if subject.directory_known and (entry is None):
+        findings[AlertReason.UNMANAGED_IDENTITY] = Finding(
+            Severity.HIGH, {"email": address, "directory": "not listed"}, baseline
+        )
+    personal = _personal_domain(domain, policy)
+    if personal is not None:
+        findings[AlertReason.PERSONAL_DOMAIN] = replace(personal, baseline=baseline)
+    if entry is not None and entry.status is DirectoryStatus.DEPROVISIONED:
+        findings[AlertReason.DEPROVISIONED_ACTIVE] = replace(
+            _deprovisioned(subject, entry), baseline=baseline
+        )
+    if subject.personal_connectors:
+        findings[AlertReason.PERSONAL_CREDENTIAL_CONNECTOR] = Finding(
+            Severity.HIGH,
+            {"connectors": ",".join(sorted(subject.personal_connectors))},
+            all(subject.personal_connectors.values()),
+        )
+    spike = spend_spike(subject.daily_spend, policy)
+    if spike is not None:
+        day = date.fromisoformat(spike.evidence["day"])
+        findings[AlertReason.SPEND_SPIKE] = replace(
+            spike, baseline=day in subject.baseline_spend_days
+        )
+    return findings
+
+
+def _personal_domain(domain: str, policy: Policy) -> Finding | None:
+    if not domain:
+        return Finding(Severity.MEDIUM, {"domain": "", "why": "address has no domain"})
+    known_personal = domain in policy.personal_domains
+    if policy.corporate_domains:
+        corporate = any(
+            domain == allowed or domain.endswith(f".{allowed}")
+            for allowed in policy.corporate_domains
+        )
+        if corporate:
+            return None
+        severity = Severity.HIGH if known_personal else Severity.MEDIUM
+        return Finding(severity, {"domain": domain, "why": "not a corporate domain"})
+    if known_personal:
+        return Finding(Severity.HIGH, {"domain": domain, "why": "personal mail provider"})
+    return None
+
+
+def _deprovisioned(subject: Subject, entry: DirectoryEntry) -> Finding:
+    evidence = {"directory_status": entry.status.value}
+    if entry.employee_id:
+        evidence["employee_id"] = entry.employee_id
+    last = subject.last_active_day
+    if last is not None and (entry.updated_day is None or last >= entry.updated_day):
+        evidence["last_usage_day"] = last.isoformat()
+        return Finding(Severity.CRITICAL, evidence)
+    return Finding(Severity.HIGH, evidence)
+
+
+def spend_spike(daily_spend: Mapping[date, int], policy: Policy) -> Finding | None:
+    """The newest spiking day within the spike window, if any (see the module docstring)."""
+    if not daily_spend or not (policy.spend_daily_usd or policy.spend_factor):
+        return None
+    newest = max(daily_spend)
+    window_start = newest - timedelta(days=SPIKE_WINDOW_DAYS - 1)
+    for day in sorted((d for d in daily_spend if d >= window_start), reverse=True):
+        spend = daily_spend[day] / MICRO_CENTS_PER_USD
+        if policy.spend_daily_usd and spend > policy.spend_daily_usd:
+            return Finding(
+                Severity.MEDIUM,
+                {
+                    "day": day.isoformat(),
+                    "spend_usd": f"{spend:.2f}",
+                    "threshold_usd": f"{policy.spend_daily_usd:.2f}",
+                },
+            )
+        earlier = [
+            daily_spend[d] / MICRO_CENTS_PER_USD
+            for d in daily_spend
+            if day - timedelta(days=SPIKE_WINDOW_DAYS) <= d < day
+        ]
+        if (
+            policy.spend_factor
+            and len(earlier) >= RELATIVE_MIN_HISTORY_DAYS
+            and spend >= RELATIVE_MIN_SPEND_USD
+        ):
+            mean = sum(earlier) / len(earlier)
+            if spend > policy.spend_factor * mean:
+                return Finding(
+                    Severity.MEDIUM,
+                    {
+                        "day": day.isoformat(),
+                        "spend_usd": f"{spend:.2f}",
+                        "trailing_mean_usd": f"{mean:.2f}",
+                        "factor": f"{policy.spend_factor:g}",
+                    },
+                )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """What triggered an evaluation: its id (for deterministic alert ids) and time."""
+
+    event_id: str
+    observed_at: datetime
+    connector: str | None = None
+
+
+def alert_id_for(org_id: str, user_id: str, reason: AlertReason, cause_event_id: str) -> str:
+    """Deterministic id of the alert a cause opens (a re-raise has a different cause)."""
+    return event_id("alert", org_id, user_id, reason.value, cause_event_id)
+
+
+def alert_event_id(alert_id: str, state: AlertState) -> str:
+    """Deterministic id of the OPENED or RESOLVED event of an alert."""
+    return event_id("alert-event", alert_id, state.value)
+
+
+def reconcile(
+    open_alerts: Mapping[str, Mapping[str, Any]],
+    findings: Mapping[AlertReason, Finding],
+    *,
+    org_id: str,
+    user_id: str,
+    email: str | None,
+    cause: Cause,
+) -> list[ShadowItAlert]:
+    """The events that turn ``open_alerts`` (reason → stored alert) into ``findings``.
+
+    Opens an alert for each finding without one, resolves each open alert whose reason no
+    longer holds; an alert already open for a reason that still holds emits nothing.
+    """
+    events: list[ShadowItAlert] = []
+    for reason, finding in sorted(findings.items()):
+        if reason.value in open_alerts:
+            continue
+        alert_id = alert_id_for(org_id, user_id, reason, cause.event_id)
+        events.append(
+            ShadowItAlert(
+                event_id=alert_event_id(alert_id, AlertState.OPENED),
+                alert_id=alert_id,
+                org_id=org_id,
+                user_id=user_id,
+                email=email,
+                state=AlertState.OPENED,
+                reason=reason,
+                severity=finding.severity,
+                evidence=dict(finding.evidence),
+                baseline=finding.baseline,
+                connector=cause.connector,
+                cause_event_id=cause.event_id,
+                opened_at=cause.observed_at,
+                observed_at=cause.observed_at,
+            )
+        )
+    for reason_name, stored in sorted(open_alerts.items()):
+        reason = AlertReason(reason_name)
+        if reason in findings:
+            continue
+        events.append(
+            ShadowItAlert(
+                event_id=alert_event_id(stored["alert_id"], AlertState.RESOLVED),
+                alert_id=stored["alert_id"],
+                org_id=org_id,
+                user_id=user_id,
+                email=email,
+                state=AlertState.RESOLVED,
+                reason=reason,
+                severity=Severity(stored["severity"]),
+                evidence=dict(stored["evidence"]),
+                baseline=bool(stored["baseline"]),
+                connector=cause.connector,
+                cause_event_id=cause.event_id,
+                opened_at=datetime.fromisoformat(stored["opened_at"]),
+                observed_at=cause.observed_at,
+            )
+        )
+    return events
+
+
+def personal_connectors(associations: Iterable[Mapping[str, Any]]) -> dict[str, bool]:
+    """Connectors in stored associations used with a personal credential → baseline flag."""
+    found: dict[str, bool] = {}
+    for item in associations:
+        if item["kind"] == "CONNECTOR" and item["auth"] == "PERSONAL_CREDENTIAL":
+            found[item["name"]] = found.get(item["name"], True) and bool(item["baseline"])
+    return found

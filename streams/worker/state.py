@@ -1,0 +1,502 @@
+"""Pure updates of the worker's tables: one method per input record, returning alert events.
+
+The tables are plain ``MutableMapping[str, dict]`` here (Faust tables in the worker, dicts in
+tests); every value is JSON (str, int, bool, list, dict, None) and is replaced, never mutated
+in place, so a Faust table writes its changelog. Shapes:
+
+``users`` key ``org:user``
+    ``{org_id, user_id, email, name, role, workspaces, added_at, status: member|removed,
+    first_seen, last_seen, baseline, connector, source, partition, applied: [event ids]}``
+``usage`` key ``org:user``
+    ``{org_id, user_id, email, partition, first_day, last_day, last_active_day}``: the days a
+    member has usage for (written only when one of these changes)
+``usage_days`` key ``org:user:YYYY-MM-DD``
+    ``{FAMILY: {revision, totals: {metric: n}, baseline}}``: the daily aggregates (COST values
+    are USD micro-cents); ``usage_totals`` sums them per family
+``associations`` key ``org:user``
+    ``{org_id, user_id, partition, items: {KIND/name/AUTH: {kind, name, display_name, auth,
+    first_seen, baseline, connector, event_id}}}``
+``alerts`` key ``org:user``
+    ``{org_id, user_id, email, partition, open: {REASON: {alert_id, event_id, severity, evidence,
+    baseline, opened_at, cause_event_id}}, resolved: [the same + reason, resolved_at,
+    resolve_event_id]}`` (the newest ``RESOLVED_KEPT`` resolved alerts)
+``directory`` key ``{partition}/{org}:{email}``
+    ``{org_id, email, employee_id, name, status, source, updated_at}``
+``directory_orgs`` key ``{partition}/{org}``: ``{org_id, records}``
+``identities`` key ``{partition}/{org}:{email without +tag}``: ``{users: [user ids]}``
+``status`` key ``org:connector``
+    ``{org_id, connector, state, previous_state, reason, baseline_complete, last_success,
+    failing, poll_id, observed_at, event_id, applied}``
+
+Directory tables hold one copy per partition of the per-member topics (the directory agent fans
+every record out to each partition), so every partition evaluates its members against its own
+copy and stays correct when several workers share the partitions.
+
+Idempotence: user and status events are dropped when their ``event_id`` is among the last
+``APPLIED_KEPT`` applied to that key; usage keeps the highest revision per day and family;
+associations and directory entries are set-like. Rules are evaluated after every input, also
+a duplicate, and ``rules.reconcile`` emits only what differs from the open alerts, so replays
+emit nothing new (and re-derive, with the same ids, an alert event that a crash lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from streams.events.apply import apply_usage_delta, apply_user_event
+from streams.events.records import (
+    AlertState,
+    AppAssociation,
+    ConnectorStatus,
+    DirectoryRecord,
+    DirectoryStatus,
+    MetricFamily,
+    ShadowItAlert,
+    UsageDelta,
+    UsageTotalsState,
+    UserEvent,
+    UserImage,
+)
+from streams.worker.rules import (
+    SPEND_HISTORY_DAYS,
+    Cause,
+    DirectoryEntry,
+    Policy,
+    Subject,
+    canonical_email,
+    evaluate,
+    normalize_email,
+    personal_connectors,
+    reconcile,
+)
+
+Row = dict[str, Any]
+TableMap = MutableMapping[str, Row]
+
+APPLIED_KEPT = 32
+RESOLVED_KEPT = 20
+MEMBER = "member"
+REMOVED = "removed"
+
+
+@dataclass(slots=True)
+class Tables:
+    """The worker's tables, by name."""
+
+    users: TableMap
+    usage: TableMap
+    usage_days: TableMap
+    associations: TableMap
+    alerts: TableMap
+    directory: TableMap
+    directory_orgs: TableMap
+    identities: TableMap
+    status: TableMap
+
+    @classmethod
+    def empty(cls) -> Tables:
+        """Plain dicts (tests, benchmarks)."""
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {})
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryChange:
+    """One directory record (or its removal) as fanned out to every partition."""
+
+    org_id: str
+    email: str
+    record: DirectoryRecord | None
+    cause_id: str
+    observed_at: datetime
+
+
+def member_key(org_id: str, user_id: str) -> str:
+    """Table key of per-member rows (the Kafka key as text)."""
+    return f"{org_id}:{user_id}"
+
+
+def _iso(moment: datetime | date | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _remember(applied: list[str], event_id: str) -> list[str]:
+    return [*applied, event_id][-APPLIED_KEPT:]
+
+
+class WorkerState:
+    """Applies input records to the tables and evaluates the shadow-IT rules."""
+
+    def __init__(self, tables: Tables, policy: Policy) -> None:
+        self.tables = tables
+        self.policy = policy
+
+    # --- inputs ---
+
+    def apply_user_event(self, event: UserEvent, partition: int) -> list[ShadowItAlert]:
+        """Fold a user event into ``users`` (and the e-mail index), then evaluate the member."""
+        key = member_key(event.org_id, event.user_id)
+        row = self.tables.users.get(key)
+        if row is None or event.event_id not in row["applied"]:
+            members: dict[str, UserImage] = {}
+            apply_user_event(members, event)
+            image = members.get(event.user_id)
+            new_row = self._user_row(row, event, image, partition)
+            self._reindex(row, new_row, partition)
+            self.tables.users[key] = new_row
+        cause = Cause(event.event_id, event.observed_at, event.connector)
+        return self.evaluate(event.org_id, event.user_id, partition, cause)
+
+    def apply_usage_delta(self, delta: UsageDelta, partition: int) -> list[ShadowItAlert]:
+        """Keep the delta's totals unless a same-or-newer revision is known, then evaluate.
+
+        Rules are evaluated when the delta changes what they read (spend, the newest active
+        day) and for a duplicate (a redelivery re-derives an alert event a crash lost).
+        """
+        key = member_key(delta.org_id, delta.user_id)
+        day_key = f"{key}:{delta.day.isoformat()}"
+        day_row = self.tables.usage_days.get(day_key) or {}
+        known = day_row.get(delta.family.value)
+        series = {} if known is None else {
+            (delta.user_id, delta.day, delta.family): UsageTotalsState(
+                delta.user_id, delta.email, delta.day, delta.family,
+                known["revision"], known["totals"],
+            )
+        }
+        applied = apply_usage_delta(series, delta)
+        relevant = not applied or delta.family is MetricFamily.COST
+        if applied:
+            self.tables.usage_days[day_key] = {
+                **day_row,
+                delta.family.value: {
+                    "revision": delta.revision,
+                    "totals": dict(delta.totals),
+                    "baseline": delta.baseline,
+                },
+            }
+            row = self.tables.usage.get(key)
+            new_row = _with_usage_day(row, delta, partition)
+            if new_row != row:
+                self.tables.usage[key] = new_row
+                relevant = relevant or (row or {}).get("last_active_day") != new_row[
+                    "last_active_day"
+                ]
+        if not relevant:
+            return []
+        cause = Cause(delta.event_id, delta.observed_at, delta.connector)
+        return self.evaluate(delta.org_id, delta.user_id, partition, cause)
+
+    def usage_totals(self, key: str) -> dict[str, dict[str, int]]:
+        """A member's totals per metric family: every day's latest revision, summed."""
+        row = self.tables.usage.get(key)
+        totals: dict[str, dict[str, int]] = {}
+        if row is None:
+            return totals
+        for day in _days(row["first_day"], row["last_day"]):
+            for family, entry in (self.tables.usage_days.get(f"{key}:{day}") or {}).items():
+                sums = totals.setdefault(family, {})
+                for metric, value in entry["totals"].items():
+                    sums[metric] = sums.get(metric, 0) + value
+        return totals
+
+    def apply_association(self, item: AppAssociation, partition: int) -> list[ShadowItAlert]:
+        """Add the association (first one per kind, name and auth wins), then evaluate."""
+        key = member_key(item.org_id, item.user_id)
+        row = self.tables.associations.get(key) or {
+            "org_id": item.org_id,
+            "user_id": item.user_id,
+            "partition": partition,
+            "items": {},
+        }
+        item_key = f"{item.kind.value}/{item.name}/{item.auth.value}"
+        if item_key not in row["items"]:
+            entry = {
+                "kind": item.kind.value,
+                "name": item.name,
+                "display_name": item.display_name,
+                "auth": item.auth.value,
+                "first_seen": item.first_seen.isoformat(),
+                "baseline": item.baseline,
+                "connector": item.connector,
+                "event_id": item.event_id,
+            }
+            self.tables.associations[key] = {**row, "items": {**row["items"], item_key: entry}}
+        cause = Cause(item.event_id, item.observed_at, item.connector)
+        return self.evaluate(item.org_id, item.user_id, partition, cause)
+
+    def apply_directory(self, change: DirectoryChange, partition: int) -> list[ShadowItAlert]:
+        """Update this partition's directory copy and re-evaluate the members it concerns.
+
+        The first directory record of an organisation in a partition re-evaluates every member
+        of that organisation there (UNMANAGED_IDENTITY starts to apply to them).
+        """
+        email = normalize_email(change.email)
+        directory_key = f"{partition}/{change.org_id}:{email}"
+        org_key = f"{partition}/{change.org_id}"
+        old = self.tables.directory.get(directory_key)
+        new = None if change.record is None else _directory_row(change.record, email)
+        org_row = self.tables.directory_orgs.get(org_key)
+        first = org_row is None
+        count = (0 if first else org_row["records"]) + (new is not None) - (old is not None)
+        if first or new != old:
+            if new is None:
+                self.tables.directory.pop(directory_key, None)
+            else:
+                self.tables.directory[directory_key] = new
+            self.tables.directory_orgs[org_key] = {"org_id": change.org_id, "records": count}
+        if first:
+            user_ids = sorted(self._members_of(change.org_id, partition))
+        else:
+            index = self.tables.identities.get(
+                f"{partition}/{change.org_id}:{canonical_email(email)}"
+            )
+            user_ids = list((index or {}).get("users", ()))
+        cause = Cause(change.cause_id, change.observed_at)
+        events: list[ShadowItAlert] = []
+        for user_id in user_ids:
+            events.extend(self.evaluate(change.org_id, user_id, partition, cause))
+        return events
+
+    def apply_status(self, status: ConnectorStatus) -> bool:
+        """Keep the connector's latest status; False for a duplicate."""
+        key = f"{status.org_id}:{status.connector}"
+        row = self.tables.status.get(key)
+        if row is not None and status.event_id in row["applied"]:
+            return False
+        self.tables.status[key] = {
+            "org_id": status.org_id,
+            "connector": status.connector,
+            "state": status.state.value,
+            "previous_state": status.previous_state and status.previous_state.value,
+            "reason": status.reason,
+            "baseline_complete": status.baseline_complete,
+            "last_success": {name: _iso(at) for name, at in sorted(status.last_success.items())},
+            "failing": dict(sorted(status.failing.items())),
+            "poll_id": status.poll_id,
+            "observed_at": _iso(status.observed_at),
+            "event_id": status.event_id,
+            "applied": _remember([] if row is None else row["applied"], status.event_id),
+        }
+        return True
+
+    # --- rules ---
+
+    def evaluate(
+        self, org_id: str, user_id: str, partition: int, cause: Cause
+    ) -> list[ShadowItAlert]:
+        """Run the rules for one member and record the alert events that follow."""
+        key = member_key(org_id, user_id)
+        user = self.tables.users.get(key)
+        alerts = self.tables.alerts.get(key)
+        open_alerts = alerts["open"] if alerts else {}
+        if (user is None or user["status"] != MEMBER) and not open_alerts:
+            return []  # non-members have no alerts: nothing to open, nothing to resolve
+        usage = self.tables.usage.get(key)
+        email = user["email"] if user else (usage or {}).get("email")
+        subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition)
+        events = reconcile(
+            open_alerts,
+            evaluate(subject, self.policy),
+            org_id=org_id,
+            user_id=user_id,
+            email=email,
+            cause=cause,
+        )
+        if events:
+            self.tables.alerts[key] = _with_alert_events(
+                alerts, events, org_id, user_id, email, partition
+            )
+        return events
+
+    def subject(
+        self,
+        org_id: str,
+        user: Row | None,
+        usage: Row | None,
+        associations: Row | None,
+        partition: int,
+    ) -> Subject:
+        """What the rules see for one member."""
+        email = (user or {}).get("email") or (usage or {}).get("email") or ""
+        cost = self._recent_cost(usage)
+        active = (usage or {}).get("last_active_day")
+        return Subject(
+            email=email,
+            member=user is not None and user["status"] == MEMBER,
+            baseline=bool(user and user["baseline"]),
+            directory_known=f"{partition}/{org_id}" in self.tables.directory_orgs,
+            directory=self.directory_entry(org_id, email, partition) if email else None,
+            daily_spend={day: entry["totals"].get("amount", 0) for day, entry in cost.items()},
+            baseline_spend_days=frozenset(day for day, entry in cost.items() if entry["baseline"]),
+            last_active_day=None if active is None else date.fromisoformat(active),
+            personal_connectors=personal_connectors((associations or {}).get("items", {}).values()),
+        )
+
+    def _recent_cost(self, usage: Row | None) -> dict[date, Row]:
+        """COST entries of the ``SPEND_HISTORY_DAYS`` up to the member's newest day."""
+        if usage is None:
+            return {}
+        key = member_key(usage["org_id"], usage["user_id"])
+        last = date.fromisoformat(usage["last_day"])
+        found = {}
+        for back in range(SPEND_HISTORY_DAYS + 1):
+            day = last - timedelta(days=back)
+            entry = (self.tables.usage_days.get(f"{key}:{day.isoformat()}") or {}).get(
+                MetricFamily.COST.value
+            )
+            if entry is not None:
+                found[day] = entry
+        return found
+
+    def directory_entry(self, org_id: str, email: str, partition: int) -> DirectoryEntry | None:
+        """The directory entry for an address: the exact address first, then without +tag."""
+        for candidate in dict.fromkeys((normalize_email(email), canonical_email(email))):
+            row = self.tables.directory.get(f"{partition}/{org_id}:{candidate}")
+            if row is not None:
+                return DirectoryEntry(
+                    email=row["email"],
+                    status=DirectoryStatus(row["status"]),
+                    employee_id=row["employee_id"],
+                    updated_day=datetime.fromisoformat(row["updated_at"]).date(),
+                )
+        return None
+
+    # --- helpers ---
+
+    def _user_row(
+        self, row: Row | None, event: UserEvent, image: UserImage | None, partition: int
+    ) -> Row:
+        seen = event.observed_at.isoformat()
+        previous = row or {}
+        rejoined = image is not None and previous.get("status") != MEMBER
+        source = image or event.before
+        return {
+            "org_id": event.org_id,
+            "user_id": event.user_id,
+            "email": source.email if source else previous.get("email", ""),
+            "name": source.name if source else previous.get("name"),
+            "role": source.role if source else previous.get("role"),
+            "workspaces": dict(source.workspaces) if source else previous.get("workspaces", {}),
+            "added_at": _iso(source.added_at) if source else previous.get("added_at"),
+            "status": MEMBER if image is not None else REMOVED,
+            "first_seen": previous.get("first_seen", seen),
+            "last_seen": seen,
+            "baseline": event.baseline if rejoined else previous.get("baseline", event.baseline),
+            "connector": event.connector,
+            "source": event.source.value,
+            "partition": partition,
+            "applied": _remember(previous.get("applied", []), event.event_id),
+        }
+
+    def _reindex(self, old: Row | None, new: Row, partition: int) -> None:
+        """Keep ``identities`` (members by address without +tag) in step with one member."""
+        def address(row: Row | None) -> str | None:
+            if row is None or row["status"] != MEMBER:
+                return None
+            return f"{partition}/{row['org_id']}:{canonical_email(row['email'])}"
+
+        before, after = address(old), address(new)
+        if before == after:
+            return
+        user_id = new["user_id"]
+        if before is not None:
+            known = self.tables.identities.get(before, {}).get("users", [])
+            users = [user for user in known if user != user_id]
+            if users:
+                self.tables.identities[before] = {"users": users}
+            else:
+                self.tables.identities.pop(before, None)
+        if after is not None:
+            users = self.tables.identities.get(after, {}).get("users", [])
+            self.tables.identities[after] = {"users": sorted({*users, user_id})}
+
+    def _members_of(self, org_id: str, partition: int) -> dict[str, Row]:
+        return {
+            row["user_id"]: row
+            for row in self.tables.users.values()
+            if row["org_id"] == org_id and row["partition"] == partition and row["status"] == MEMBER
+        }
+
+
+def _directory_row(record: DirectoryRecord, email: str) -> Row:
+    return {
+        "org_id": record.org_id,
+        "email": email,
+        "employee_id": record.employee_id,
+        "name": record.name,
+        "status": record.status.value,
+        "source": record.source,
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+def _with_usage_day(row: Row | None, delta: UsageDelta, partition: int) -> Row:
+    """The member's usage summary after a new revision for ``delta.day``."""
+    day = delta.day.isoformat()
+    base = row or {
+        "org_id": delta.org_id,
+        "user_id": delta.user_id,
+        "email": delta.email,
+        "partition": partition,
+        "first_day": day,
+        "last_day": day,
+        "last_active_day": None,
+    }
+    active = base["last_active_day"]
+    if any(delta.totals.values()) and (active is None or day > active):
+        active = day
+    return {
+        **base,
+        "email": delta.email or base["email"],
+        "first_day": min(base["first_day"], day),
+        "last_day": max(base["last_day"], day),
+        "last_active_day": active,
+    }
+
+
+def _days(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def _with_alert_events(
+    row: Row | None,
+    events: list[ShadowItAlert],
+    org_id: str,
+    user_id: str,
+    email: str | None,
+    partition: int,
+) -> Row:
+    open_alerts = dict((row or {}).get("open", {}))
+    resolved = list((row or {}).get("resolved", []))
+    for event in events:
+        if event.state is AlertState.OPENED:
+            open_alerts[event.reason.value] = {
+                "alert_id": event.alert_id,
+                "event_id": event.event_id,
+                "severity": event.severity.value,
+                "evidence": dict(event.evidence),
+                "baseline": event.baseline,
+                "opened_at": event.opened_at.isoformat(),
+                "cause_event_id": event.cause_event_id,
+            }
+        else:
+            stored = open_alerts.pop(event.reason.value)
+            resolved.append(
+                {
+                    **stored,
+                    "reason": event.reason.value,
+                    "resolved_at": event.observed_at.isoformat(),
+                    "resolve_event_id": event.event_id,
+                }
+            )
+    return {
+        "org_id": org_id,
+        "user_id": user_id,
+        "email": email,
+        "partition": partition,
+        "open": open_alerts,
+        "resolved": resolved[-RESOLVED_KEPT:],
+    }

@@ -1,0 +1,331 @@
+"""Read-only web views over the tables (JSON via orjson), on Faust's web server.
+
+=================== ===============================================================
+``/health``         ``{status: ready|starting, app_id, partitions, partitions_total}``
+                    (200 when ready, 503 while starting or recovering; never needs a token)
+``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
+``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
+                    (totals per family and the last 31 days),
+                    ``associations``, ``directory`` and ``alerts``
+``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
+``/status``         the latest status of every connector
+``/metrics``        Prometheus text: counters plus table and alert gauges
+=================== ===============================================================
+
+List views answer ``{"data": [...], "count": n, "partitions": [...], "partitions_total": N,
+"complete": bool}``: a worker holds only the partitions assigned to it, so ``partitions`` says
+which partitions of the per-member topics answered and ``complete`` is true when that is all of
+them (one worker, or ask each worker and merge). A bad query parameter is a 400 with
+``{"error": ...}``. When ``WEB_TOKEN`` is set every view but ``/health`` needs
+``Authorization: Bearer <token>`` (else 401).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from faust.web import Request, Response, View
+
+from streams.app import app, settings
+from streams.events.records import AlertReason
+from streams.worker import tables
+from streams.worker.channels import connector_status_topic, user_events_topic
+from streams.worker.metrics import METRICS
+from streams.worker.rules import Policy, canonical_email, normalize_email
+from streams.worker.state import MEMBER, REMOVED, Row, WorkerState
+
+MAX_LIMIT = 10_000
+DAYS_SHOWN = 31
+DEFAULT_LIMIT = 1_000
+USER_FIELDS = (
+    "id", "org_id", "email", "name", "role", "workspaces", "added_at", "status",
+    "first_seen", "last_seen", "baseline", "connector", "source",
+)
+
+
+class BadRequest(ValueError):
+    """A query parameter the view cannot use."""
+
+
+def user_view(row: Row) -> dict[str, Any]:
+    """A ``users`` row as the views show it (``id`` is the user id)."""
+    shown = {"id": row["user_id"], **row}
+    return {name: shown.get(name) for name in USER_FIELDS}
+
+
+def alert_views(row: Row, state: str) -> list[dict[str, Any]]:
+    """The alerts of one ``alerts`` row in ``state`` (open, resolved or all), as shown."""
+    common = {"org_id": row["org_id"], "user_id": row["user_id"], "email": row["email"]}
+    found: list[dict[str, Any]] = []
+    if state in ("open", "all"):
+        found += [
+            {**common, **alert, "reason": reason, "state": "OPENED"}
+            for reason, alert in sorted(row["open"].items())
+        ]
+    if state in ("resolved", "all"):
+        found += [{**common, **alert, "state": "RESOLVED"} for alert in row["resolved"]]
+    return found
+
+
+def usage_view(key: str, usage: Row) -> dict[str, Any]:
+    """A member's usage: totals per family, and per-day aggregates of the last ``DAYS_SHOWN``."""
+    days: dict[str, Any] = {}
+    if usage.get("last_day"):
+        last = date.fromisoformat(usage["last_day"])
+        for back in range(DAYS_SHOWN):
+            day = (last - timedelta(days=back)).isoformat()
+            if day < usage["first_day"]:
+                break
+            entry = tables.usage_days.get(f"{key}:{day}")
+            if entry is not None:
+                days[day] = entry
+    return {
+        "totals": WorkerState(tables.worker_tables(), Policy()).usage_totals(key),
+        "first_day": usage.get("first_day"),
+        "last_day": usage.get("last_day"),
+        "last_active_day": usage.get("last_active_day"),
+        "days": dict(sorted(days.items())),
+    }
+
+
+def choice(query: Mapping[str, str], name: str, allowed: Iterable[str], default: str) -> str:
+    """A query parameter that must be one of ``allowed``."""
+    value = query.get(name, default)
+    options = list(allowed)
+    if value not in options:
+        raise BadRequest(f"{name} must be one of {', '.join(options)}; got {value!r}")
+    return value
+
+
+def bounded_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high]."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer; got {raw!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}; got {value}")
+    return value
+
+
+def page(items: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``items[offset:offset + limit]`` from the query."""
+    limit = bounded_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = bounded_int(query, "offset", 0, 0, 10**9)
+    return items[offset:offset + limit]
+
+
+def authorized(header: str | None, token: str | None) -> bool:
+    """True when no token is configured or ``header`` is ``Bearer <token>`` (constant time)."""
+    if not token:
+        return True
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
+
+
+def answered_partitions(topic: str) -> list[int]:
+    """The partitions of ``topic`` this worker actively holds."""
+    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+
+
+def partition_count(topic: str) -> int:
+    """Partitions of ``topic`` as the consumer knows them (the configured count as fallback)."""
+    return app.consumer.topic_partitions(topic) or settings.topic_partitions
+
+
+def _rows(table: Mapping[str, Row], partitions: set[int]) -> list[Row]:
+    return [row for row in table.values() if row.get("partition") in partitions]
+
+
+def ready() -> bool:
+    """True once the worker has its partitions and its tables are recovered."""
+    recovery = app.tables.recovery
+    return recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
+
+
+class JsonView(View):
+    """Token check, JSON encoding and 400s for bad parameters."""
+
+    needs_token = True
+
+    def respond(self, body: Any, status: int = 200) -> Response:
+        return self.bytes(orjson.dumps(body), content_type="application/json", status=status)
+
+    async def get(self, request: Request, **match: str) -> Response:
+        if self.needs_token:
+            token = settings.web_token.reveal() if settings.web_token else None
+            if not authorized(request.headers.get("Authorization"), token):
+                return self.respond({"error": "missing or wrong bearer token"}, 401)
+        try:
+            return await self.answer(request.query, **match)
+        except BadRequest as exc:
+            return self.respond({"error": str(exc)}, 400)
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        raise NotImplementedError
+
+    def listing(self, items: list[dict[str, Any]], topic: str, answered: list[int]) -> Response:
+        total = partition_count(topic)
+        return self.respond(
+            {
+                "data": items,
+                "count": len(items),
+                "partitions": answered,
+                "partitions_total": total,
+                "complete": len(answered) == total and ready(),
+            }
+        )
+
+
+@app.page("/health")
+class HealthView(JsonView):
+    """Readiness: 200 once partitions are assigned and tables recovered, 503 before."""
+
+    needs_token = False
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        is_ready = ready()
+        return self.respond(
+            {
+                "status": "ready" if is_ready else "starting",
+                "app_id": app.conf.id,
+                "partitions": answered_partitions(user_events_topic.get_topic_name()),
+                "partitions_total": settings.topic_partitions,
+            },
+            200 if is_ready else 503,
+        )
+
+
+@app.page("/users")
+class UsersView(JsonView):
+    """Members (by default only current ones), sorted by org and e-mail."""
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
+        org, role = query.get("org"), query.get("role")
+        topic = user_events_topic.get_topic_name()
+        answered = answered_partitions(topic)
+        rows = [
+            row for row in _rows(tables.users, set(answered))
+            if (status == "all" or row["status"] == status)
+            and (org is None or row["org_id"] == org)
+            and (role is None or row["role"] == role)
+        ]
+        rows.sort(key=lambda row: (row["org_id"], row["email"].lower(), row["user_id"]))
+        return self.listing(page([user_view(row) for row in rows], query), topic, answered)
+
+
+@app.page("/users/{user_id}")
+class UserView(JsonView):
+    """One member with usage, associations, directory entry and alerts."""
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        wanted = match["user_id"]
+        topic = user_events_topic.get_topic_name()
+        answered = answered_partitions(topic)
+        matches: Callable[[str], bool] = (
+            (lambda key: key == wanted) if ":" in wanted
+            else (lambda key: key.rpartition(":")[2] == wanted)
+        )
+        for key, row in tables.users.items():
+            if matches(key) and row["partition"] in answered:
+                return self.respond({"data": self.detail(key, row), "partitions": answered})
+        return self.respond(
+            {
+                "error": f"user {wanted} not found",
+                "partitions": answered,
+                "partitions_total": partition_count(topic),
+            },
+            404,
+        )
+
+    def detail(self, key: str, row: Row) -> dict[str, Any]:
+        usage = tables.usage.get(key) or {}
+        associations = tables.associations.get(key) or {}
+        alerts = tables.alerts.get(key)
+        prefix = f"{row['partition']}/{row['org_id']}:"
+        directory = tables.directory.get(prefix + normalize_email(row["email"])) or (
+            tables.directory.get(prefix + canonical_email(row["email"]))
+        )
+        return {
+            **user_view(row),
+            "usage": usage_view(key, usage),
+            "associations": sorted(
+                associations.get("items", {}).values(),
+                key=lambda item: (item["kind"], item["name"]),
+            ),
+            "directory": directory,
+            "alerts": alert_views(alerts, "all") if alerts else [],
+        }
+
+
+@app.page("/alerts")
+class AlertsView(JsonView):
+    """Alerts by state (default: open), newest first."""
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        state = choice(query, "state", ("open", "resolved", "all"), "open")
+        reason = query.get("reason")
+        if reason is not None:
+            known = [r.value for r in AlertReason if r is not AlertReason.UNKNOWN]
+            choice(query, "reason", known, "")
+        org, user_id = query.get("org"), query.get("user_id")
+        topic = user_events_topic.get_topic_name()
+        answered = answered_partitions(topic)
+        found = [
+            alert
+            for row in _rows(tables.alerts, set(answered))
+            if (org is None or row["org_id"] == org)
+            and (user_id is None or row["user_id"] == user_id)
+            for alert in alert_views(row, state)
+            if reason is None or alert["reason"] == reason
+        ]
+        found.sort(key=lambda alert: (alert["opened_at"], alert["alert_id"]), reverse=True)
+        return self.listing(page(found, query), topic, answered)
+
+
+@app.page("/status")
+class StatusView(JsonView):
+    """The latest status of every connector."""
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        topic = connector_status_topic.get_topic_name()
+        answered = answered_partitions(topic)
+        rows = sorted(tables.status.values(), key=lambda row: (row["org_id"], row["connector"]))
+        items = [{name: value for name, value in row.items() if name != "applied"} for row in rows]
+        return self.listing(items if answered else [], topic, answered)
+
+
+@app.page("/metrics")
+class MetricsView(JsonView):
+    """Prometheus text exposition."""
+
+    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+        answered = set(answered_partitions(user_events_topic.get_topic_name()))
+        gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = []
+        for name in ("users", "usage", "associations", "alerts"):
+            count = len(_rows(getattr(tables, name), answered))
+            gauges.append(("claude_worker_table_rows", "Table rows on this worker's partitions.",
+                           (("table", name),), count))
+        members = sum(1 for row in _rows(tables.users, answered) if row["status"] == MEMBER)
+        gauges.append(("claude_worker_members", "Current members on this worker's partitions.",
+                       (), members))
+        open_by_reason: dict[str, int] = {}
+        for row in _rows(tables.alerts, answered):
+            for reason in row["open"]:
+                open_by_reason[reason] = open_by_reason.get(reason, 0) + 1
+        for reason, count in sorted(open_by_reason.items()):
+            gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",
+                           (("reason", reason),), count))
+        gauges.append(("claude_worker_ready", "1 when partitions are assigned and recovered.",
+                       (), 1.0 if ready() else 0.0))
+        return self.text(METRICS.render(gauges), content_type="text/plain; version=0.0.4")

@@ -1,0 +1,360 @@
+"""A real worker subprocess on the session broker: tables, alerts, dead letters, restarts, replay.
+
+One topic prefix per module; the first worker is shared by the tests in order (scenario,
+churn, poison, token), then a SIGKILL/restart and a fresh app id rebuild the same tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.events.codec import decode
+from streams.events.deadletter import read_dead_letter
+from streams.events.records import (
+    AlertReason,
+    AlertState,
+    AuthKind,
+    ConnectorState,
+    DirectoryStatus,
+    MetricFamily,
+    ShadowItAlert,
+    UserOp,
+)
+from streams.events.topics import DEAD_LETTER, SHADOW_IT_ALERTS, USAGE_DELTAS, USER_EVENTS
+from streams.kafkaio import ensure_topics
+from streams.kafkaio.reader import partition_numbers
+from streams.worker.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.fixtures.worker import (
+    ORG,
+    WorkerProcess,
+    association,
+    connector_status,
+    directory_record,
+    image,
+    produce,
+    produce_raw,
+    start_worker,
+    usage_delta,
+    user_event,
+)
+
+pytestmark = pytest.mark.kafka
+
+TOKEN = "test-token-123"
+SECRET = "webhook-secret"
+PREFIX = f"wt{uuid.uuid4().hex[:8]}."
+DAY = date(2026, 11, 1)
+USD = 100_000_000  # micro-cents
+WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100"}
+
+
+def scenario() -> list[Any]:
+    """Directory, baseline members, usage and associations with a known set of alerts."""
+    return [
+        directory_record("alice@acme.com", employee_id="e1"),
+        directory_record("bob@acme.com", DirectoryStatus.DEPROVISIONED, employee_id="e2"),
+        directory_record("carol@acme.com", employee_id="e3"),
+        user_event(UserOp.SNAPSHOT, "user_alice", "alice@acme.com", baseline=True),
+        user_event(UserOp.SNAPSHOT, "user_bob", "bob@acme.com", baseline=True),
+        user_event(UserOp.SNAPSHOT, "user_carol", " Carol+Claude@ACME.com", baseline=True),
+        user_event(UserOp.SNAPSHOT, "user_dave", "dave@gmail.com", baseline=True),
+        user_event(UserOp.SNAPSHOT, "user_erin", "erin@acme.com", baseline=True),
+        usage_delta("user_alice", DAY, {"amount": 250 * USD}, email="alice@acme.com"),
+        usage_delta("user_carol", DAY, {"amount": 5 * USD}),
+        association("user_alice", "github"),
+        association("user_carol", "slack", auth=AuthKind.ORG_MANAGED),
+        connector_status(ConnectorState.HEALTHY),
+    ]
+
+
+EXPECTED_OPEN = {
+    ("user_alice", "SPEND_SPIKE", "MEDIUM", False),
+    ("user_alice", "PERSONAL_CREDENTIAL_CONNECTOR", "HIGH", False),
+    ("user_bob", "DEPROVISIONED_ACTIVE", "HIGH", True),
+    ("user_dave", "UNMANAGED_IDENTITY", "HIGH", True),
+    ("user_dave", "PERSONAL_DOMAIN", "HIGH", True),
+    ("user_erin", "UNMANAGED_IDENTITY", "HIGH", True),
+}
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every message on ``topic`` up to its current end."""
+    tps = [TopicPartition(topic, p) for p in await partition_numbers(bootstrap, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    messages: list[Any] = []
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            for batch in (await consumer.getmany(*pending, timeout_ms=500)).values():
+                messages.extend(batch)
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+    finally:
+        await consumer.stop()
+    return messages
+
+
+async def alert_events(bootstrap: str) -> list[ShadowItAlert]:
+    return [decode(m.value) for m in await read_topic(bootstrap, SHADOW_IT_ALERTS.name(PREFIX))]
+
+
+def open_set(alerts: list[dict[str, Any]]) -> set[tuple[str, str, str, bool]]:
+    return {(a["user_id"], a["reason"], a["severity"], a["baseline"]) for a in alerts}
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 45.0) -> Any:
+    """Poll an async ``check`` until it returns a truthy value; fail with the last value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"condition not met within {timeout}s; last: {last!r}")
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook endpoint on a free port that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                server.received.append((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
+) -> Iterator[WorkerProcess]:
+    """The scenario on the topics before the worker starts, then one worker for the module."""
+    workdir = Path(tmp_path_factory.mktemp("worker"))
+
+    async def start() -> WorkerProcess:
+        await ensure_topics(kafka_bootstrap, PREFIX, 2)
+        await produce(kafka_bootstrap, PREFIX, scenario())
+        env = {**WORKER_ENV, "ALERT_WEBHOOK_URL": receiver.url, "ALERT_WEBHOOK_SECRET": SECRET}
+        process = start_worker(kafka_bootstrap, PREFIX, f"app-{uuid.uuid4().hex[:8]}", workdir,
+                               token=TOKEN, env=env)
+        await process.wait_ready()
+        return process
+
+    process = asyncio.run(start())
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka_bootstrap: str):
+    async def users_ready():
+        body = (await worker.get("/users")).json()
+        return body if body["count"] == 5 else None
+
+    users = await eventually(users_ready)
+    assert users["complete"] is True and users["partitions"] == [0, 1]
+    by_id = {user["id"]: user for user in users["data"]}
+    assert by_id["user_carol"]["email"] == " Carol+Claude@ACME.com"
+    assert {user["role"] for user in users["data"]} == {"user"}
+
+    async def alerts_ready():
+        body = (await worker.get("/alerts", state="open")).json()
+        return body if open_set(body["data"]) == EXPECTED_OPEN else None
+
+    alerts = await eventually(alerts_ready)
+    assert all(alert["email"] for alert in alerts["data"])
+    events = await alert_events(kafka_bootstrap)
+    seen = {(e.user_id, e.reason.value, e.severity.value, e.baseline) for e in events}
+    assert seen == EXPECTED_OPEN
+    assert [e.state for e in events] == [AlertState.OPENED] * len(EXPECTED_OPEN)
+
+    detail = (await worker.get("/users/user_alice")).json()["data"]
+    assert detail["usage"]["totals"]["COST"] == {"amount": 250 * USD}
+    assert [item["name"] for item in detail["associations"]] == ["github"]
+    assert detail["directory"]["employee_id"] == "e1"
+    status = (await worker.get("/status")).json()
+    assert [(s["connector"], s["state"]) for s in status["data"]] == [("test", "HEALTHY")]
+
+
+async def test_churn_resolves_and_raises_alerts(worker: WorkerProcess, kafka_bootstrap: str):
+    erin = image("user_erin", "erin@acme.com")
+    await produce(kafka_bootstrap, PREFIX, [
+        user_event(UserOp.REMOVED, "user_erin", before=erin, poll=2),
+        user_event(UserOp.ADDED, "user_frank", "frank@yahoo.com", poll=2),
+        directory_record("dave@gmail.com", employee_id="e4"),
+    ])
+    want = (EXPECTED_OPEN - {("user_erin", "UNMANAGED_IDENTITY", "HIGH", True),
+                             ("user_dave", "UNMANAGED_IDENTITY", "HIGH", True)}) | {
+        ("user_frank", "UNMANAGED_IDENTITY", "HIGH", False),
+        ("user_frank", "PERSONAL_DOMAIN", "HIGH", False),
+    }
+
+    async def settled():
+        body = (await worker.get("/alerts")).json()
+        return open_set(body["data"]) == want
+
+    await eventually(settled)
+    events = await alert_events(kafka_bootstrap)
+    resolved = {(e.user_id, e.reason) for e in events if e.state is AlertState.RESOLVED}
+    assert resolved == {("user_erin", AlertReason.UNMANAGED_IDENTITY),
+                        ("user_dave", AlertReason.UNMANAGED_IDENTITY)}
+    assert len(events) == len(EXPECTED_OPEN) + 2 + 2
+    removed = (await worker.get("/users", status="removed")).json()["data"]
+    assert [user["id"] for user in removed] == ["user_erin"]
+
+
+async def test_poison_goes_to_the_dead_letter_topic_and_the_worker_goes_on(
+    worker: WorkerProcess, kafka_bootstrap: str
+):
+    topic = USER_EVENTS.name(PREFIX)
+    await produce_raw(kafka_bootstrap, topic, f"{ORG}:user_x".encode(), b"\x00not avro at all")
+    await produce_raw(kafka_bootstrap, USAGE_DELTAS.name(PREFIX), f"{ORG}:user_y".encode(),
+                      b"\xc3\x01" + b"\x11" * 8 + b"body")
+    await produce(kafka_bootstrap, PREFIX, [
+        user_event(UserOp.ADDED, "user_gina", "gina@acme.com", poll=3),
+        directory_record("gina@acme.com"),
+    ])
+
+    async def dead_letters():
+        found = await read_topic(kafka_bootstrap, DEAD_LETTER.name(PREFIX))
+        return found if len(found) >= 2 else None
+
+    found = await eventually(dead_letters)
+    infos = sorted(((read_dead_letter(m.headers), m.value) for m in found),
+                   key=lambda item: item[0].error)
+    assert [(info.error, info.topic) for info, _ in infos] == [
+        ("MalformedMessage", USER_EVENTS.name(PREFIX)),
+        ("UnknownSchema", USAGE_DELTAS.name(PREFIX)),
+    ]
+    assert infos[0][1] == b"\x00not avro at all"
+    assert "single-object" in infos[0][0].reason
+
+    async def gina_there():
+        return (await worker.get("/users/user_gina")).status_code == 200
+
+    await eventually(gina_there)
+    metrics = (await worker.get("/metrics")).text
+    assert 'claude_worker_dead_letters_total{error="MalformedMessage"' in metrics
+
+
+async def test_views_need_the_token_and_reject_bad_parameters(worker: WorkerProcess):
+    for path in ("/users", "/alerts", "/status", "/metrics", "/users/user_alice"):
+        assert (await worker.get(path, token="wrong")).status_code == 401
+    assert (await worker.get("/health")).status_code == 200
+    for path, params in [("/alerts", {"state": "bogus"}), ("/users", {"limit": "x"}),
+                         ("/users", {"limit": "0"}), ("/alerts", {"reason": "NOPE"})]:
+        response = await worker.get(path, **params)
+        assert response.status_code == 400, (path, params, response.text)
+        assert "error" in response.json()
+    assert (await worker.get("/users/user_nobody")).status_code == 404
+
+
+async def test_sigkill_mid_stream_recovers_and_raises_nothing_twice(
+    worker: WorkerProcess, kafka_bootstrap: str
+):
+    before = (await worker.get("/alerts", state="all")).json()["data"]
+    deltas = [
+        usage_delta(f"user_{n % 40}", DAY + timedelta(days=n // 40), {"amount": USD},
+                    family=MetricFamily.COST)
+        for n in range(4000)
+    ]
+    await produce(kafka_bootstrap, PREFIX, deltas[:2000])
+    await asyncio.sleep(0.5)
+    worker.kill()
+    await produce(kafka_bootstrap, PREFIX, deltas[2000:])
+    worker.start()
+    await worker.wait_ready()
+
+    async def settled():
+        body = (await worker.get("/alerts", state="all")).json()
+        metrics = (await worker.get("/metrics")).text
+        return body["data"] if "claude_worker_table_rows{table=\"usage\"} 42" in metrics else None
+
+    after = await eventually(settled, timeout=60)
+    assert open_set([a for a in after if a["state"] == "OPENED"]) == open_set(
+        [a for a in before if a["state"] == "OPENED"]
+    )
+    events = await alert_events(kafka_bootstrap)
+    opened = Counter((e.user_id, e.reason) for e in {e.event_id: e for e in events}.values()
+                     if e.state is AlertState.OPENED)
+    resolved = Counter((e.user_id, e.reason) for e in {e.event_id: e for e in events}.values()
+                       if e.state is AlertState.RESOLVED)
+    assert all(opened[key] - resolved[key] in (0, 1) for key in opened), opened
+
+
+async def test_every_alert_event_reached_the_webhook_once_and_signed(
+    worker: WorkerProcess, kafka_bootstrap: str, receiver: Receiver
+):
+    events = {e.event_id for e in await alert_events(kafka_bootstrap)}
+
+    async def delivered():
+        return {h[EVENT_ID_HEADER] for h, _ in receiver.received} == events
+
+    await eventually(delivered)
+    ids = [headers[EVENT_ID_HEADER] for headers, _ in receiver.received]
+    assert sorted(ids) == sorted(set(ids)), "no event delivered twice, restart included"
+    for headers, body in receiver.received:
+        assert verify(SECRET, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER],
+                      now=time.time())
+
+
+async def test_a_fresh_app_id_rebuilds_the_same_tables(
+    worker: WorkerProcess, kafka_bootstrap: str, tmp_path: Path
+):
+    fresh = start_worker(kafka_bootstrap, PREFIX, f"replay-{uuid.uuid4().hex[:8]}", tmp_path,
+                         token=TOKEN, env=WORKER_ENV)
+    try:
+        await fresh.wait_ready()
+        want_users = (await worker.get("/users", status="all")).json()["data"]
+        want_alerts = open_set((await worker.get("/alerts")).json()["data"])
+
+        async def same():
+            users = (await fresh.get("/users", status="all")).json()["data"]
+            alerts = open_set((await fresh.get("/alerts")).json()["data"])
+            return users == want_users and alerts == want_alerts
+
+        await eventually(same, timeout=60)
+    finally:
+        fresh.stop()

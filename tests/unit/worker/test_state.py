@@ -1,0 +1,173 @@
+"""The worker's table updates and alert decisions, on plain dicts (no broker)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from streams.events.records import (
+    AlertReason,
+    AlertState,
+    AuthKind,
+    ConnectorState,
+    DirectoryStatus,
+    MetricFamily,
+    UserOp,
+)
+from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
+from streams.worker.state import DirectoryChange, Tables, WorkerState
+from tests.fixtures.worker import (
+    ORG,
+    T0,
+    association,
+    connector_status,
+    directory_record,
+    image,
+    usage_delta,
+    user_event,
+)
+
+POLICY = Policy(corporate_domains=frozenset({"acme.com"}), spend_daily_usd=100)
+DAY = date(2026, 11, 1)
+
+
+def change(email: str, status: DirectoryStatus | None = DirectoryStatus.ACTIVE, n: int = 1):
+    record = None if status is None else directory_record(email, status)
+    return DirectoryChange(ORG, email, record, f"dir-{email}-{n}", T0)
+
+
+def reasons(events) -> set[tuple[str, AlertReason, AlertState]]:
+    return {(e.user_id, e.reason, e.state) for e in events}
+
+
+def state_with_directory(*emails: str) -> WorkerState:
+    state = WorkerState(Tables.empty(), POLICY)
+    for email in emails:
+        assert state.apply_directory(change(email), 0) == []
+    return state
+
+
+def test_case_spaces_and_tags_match_the_directory():
+    state = state_with_directory("alice@acme.com")
+    event = user_event(UserOp.SNAPSHOT, "user_a", "  Alice+Claude@ACME.com ", baseline=True)
+    assert state.apply_user_event(event, 0) == []
+    assert state.tables.users[f"{ORG}:user_a"]["email"] == "  Alice+Claude@ACME.com "
+
+
+def test_exact_tagged_directory_entry_wins_over_the_untagged_one():
+    state = state_with_directory("bob@acme.com")
+    state.apply_directory(change("bob+x@acme.com", DirectoryStatus.DEPROVISIONED), 0)
+    events = state.apply_user_event(user_event(UserOp.ADDED, "user_b", "Bob+X@acme.com"), 0)
+    assert reasons(events) == {("user_b", AlertReason.DEPROVISIONED_ACTIVE, AlertState.OPENED)}
+
+
+def test_directory_record_after_the_user_resolves_unmanaged():
+    state = state_with_directory("someone@acme.com")
+    opened = state.apply_user_event(user_event(UserOp.ADDED, "user_c", "carol@acme.com"), 0)
+    assert reasons(opened) == {("user_c", AlertReason.UNMANAGED_IDENTITY, AlertState.OPENED)}
+    resolved = state.apply_directory(change("CAROL@acme.com"), 0)
+    assert reasons(resolved) == {("user_c", AlertReason.UNMANAGED_IDENTITY, AlertState.RESOLVED)}
+    assert resolved[0].alert_id == opened[0].alert_id
+    assert state.apply_directory(change("carol@acme.com", None, 2), 0)[0].state is AlertState.OPENED
+
+
+def test_first_directory_record_of_an_org_evaluates_its_members():
+    state = WorkerState(Tables.empty(), POLICY)
+    member = user_event(UserOp.SNAPSHOT, "user_d", "dan@acme.com", baseline=True)
+    assert state.apply_user_event(member, 0) == [], "no directory yet: nobody is unmanaged"
+    events = state.apply_directory(change("other@acme.com"), 0)
+    assert [(e.user_id, e.reason, e.baseline) for e in events] == [
+        ("user_d", AlertReason.UNMANAGED_IDENTITY, True)
+    ]
+    assert state.apply_directory(change("other@acme.com"), 1) == [], "other partition: no member"
+
+
+def test_removed_and_readded_member():
+    state = state_with_directory("x@acme.com")
+    added = state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_e", "e@gmail.com",
+                                              baseline=True), 0)
+    assert {e.baseline for e in added} == {True} and len(added) == 2
+    removed = state.apply_user_event(
+        user_event(UserOp.REMOVED, "user_e", before=image("user_e", "e@gmail.com"), poll=2), 0
+    )
+    assert {e.state for e in removed} == {AlertState.RESOLVED}
+    assert state.tables.users[f"{ORG}:user_e"]["status"] == "removed"
+    assert all("user_e" not in row["users"] for row in state.tables.identities.values())
+    readded = state.apply_user_event(user_event(UserOp.ADDED, "user_e", "e@gmail.com", poll=3), 0)
+    assert {e.state for e in readded} == {AlertState.OPENED}
+    assert {e.baseline for e in readded} == {False}
+    assert {e.alert_id for e in readded}.isdisjoint({e.alert_id for e in added})
+    row = state.tables.users[f"{ORG}:user_e"]
+    assert (row["status"], row["first_seen"]) == ("member", (T0 + timedelta(minutes=1)).isoformat())
+    assert state.tables.identities[f"0/{ORG}:e@gmail.com"] == {"users": ["user_e"]}
+
+
+def test_duplicates_and_replays_change_nothing():
+    state = state_with_directory("f@acme.com")
+    events = [
+        user_event(UserOp.ADDED, "user_f", "f@gmail.com"),
+        user_event(UserOp.UPDATED, "user_f", "f@acme.com", before=image("user_f", "f@gmail.com"),
+                   poll=2),
+        usage_delta("user_f", DAY, {"amount": 500 * MICRO_CENTS_PER_USD}),
+        association("user_f", "github"),
+    ]
+    apply = {
+        "UserEvent": state.apply_user_event,
+        "UsageDelta": state.apply_usage_delta,
+        "AppAssociation": state.apply_association,
+    }
+    emitted = [alert for event in events for alert in apply[type(event).__name__](event, 0)]
+    snapshot = {name: dict(getattr(state.tables, name)) for name in ("users", "usage", "alerts",
+                                                                      "usage_days", "associations")}
+    for event in events:
+        assert apply[type(event).__name__](event, 0) == []
+    assert snapshot == {name: dict(getattr(state.tables, name)) for name in snapshot}
+    final = {(e.reason, e.state) for e in emitted}
+    assert (AlertReason.PERSONAL_DOMAIN, AlertState.RESOLVED) in final
+    assert set(state.tables.alerts[f"{ORG}:user_f"]["open"]) == {
+        "SPEND_SPIKE", "PERSONAL_CREDENTIAL_CONNECTOR"
+    }
+
+
+def test_usage_keeps_the_highest_revision_and_sums_days():
+    state = WorkerState(Tables.empty(), POLICY)
+    key = f"{ORG}:user_g"
+    state.apply_usage_delta(usage_delta("user_g", DAY, {"chat": 3},
+                                        family=MetricFamily.MESSAGES), 0)
+    state.apply_usage_delta(usage_delta("user_g", DAY, {"chat": 5}, family=MetricFamily.MESSAGES,
+                                        revision=2), 0)
+    state.apply_usage_delta(usage_delta("user_g", DAY, {"chat": 4}, family=MetricFamily.MESSAGES,
+                                        revision=1), 0)
+    state.apply_usage_delta(usage_delta("user_g", DAY + timedelta(days=2), {"chat": 1},
+                                        family=MetricFamily.MESSAGES), 0)
+    assert state.usage_totals(key) == {"MESSAGES": {"chat": 6}}
+    row = state.tables.usage[key]
+    assert (row["first_day"], row["last_day"], row["last_active_day"]) == (
+        "2026-11-01", "2026-11-03", "2026-11-03")
+
+
+def test_spend_restated_down_resolves_the_spike():
+    state = state_with_directory("h@acme.com")
+    state.apply_user_event(user_event(UserOp.ADDED, "user_h", "h@acme.com"), 0)
+    spike = state.apply_usage_delta(usage_delta("user_h", DAY, {"amount": 200 * 10**8}), 0)
+    assert reasons(spike) == {("user_h", AlertReason.SPEND_SPIKE, AlertState.OPENED)}
+    restated = state.apply_usage_delta(usage_delta("user_h", DAY, {"amount": 50 * 10**8},
+                                                   revision=2), 0)
+    assert reasons(restated) == {("user_h", AlertReason.SPEND_SPIKE, AlertState.RESOLVED)}
+
+
+def test_org_managed_connectors_and_surfaces_raise_nothing():
+    state = state_with_directory("i@acme.com")
+    state.apply_user_event(user_event(UserOp.ADDED, "user_i", "i@acme.com"), 0)
+    managed = association("user_i", "slack", auth=AuthKind.ORG_MANAGED)
+    assert state.apply_association(managed, 0) == []
+    items = state.tables.associations[f"{ORG}:user_i"]["items"]
+    assert list(items) == ["CONNECTOR/slack/ORG_MANAGED"]
+
+
+def test_status_keeps_the_latest_and_drops_duplicates():
+    state = WorkerState(Tables.empty(), POLICY)
+    healthy = connector_status(ConnectorState.HEALTHY)
+    assert state.apply_status(healthy) is True
+    assert state.apply_status(connector_status(ConnectorState.PARTIAL, poll=2)) is True
+    assert state.apply_status(healthy) is False
+    assert state.tables.status[f"{ORG}:test"]["state"] == "PARTIAL"

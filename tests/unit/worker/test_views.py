@@ -1,0 +1,55 @@
+"""The views' pure helpers: token check, parameters, shapes."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.worker.views import (
+    BadRequest,
+    alert_views,
+    authorized,
+    bounded_int,
+    choice,
+    page,
+    user_view,
+)
+
+
+def test_token_check():
+    assert authorized(None, None)
+    assert authorized("Bearer abc", "abc")
+    assert authorized("bearer  abc ", "abc")
+    assert not authorized(None, "abc")
+    assert not authorized("Bearer abd", "abc")
+    assert not authorized("Basic abc", "abc")
+    assert not authorized("Bearer ", "abc")
+
+
+def test_parameters_are_validated():
+    assert choice({}, "state", ("open", "all"), "open") == "open"
+    with pytest.raises(BadRequest, match="state must be one of open, all"):
+        choice({"state": "x"}, "state", ("open", "all"), "open")
+    assert bounded_int({"limit": "5"}, "limit", 10, 1, 100) == 5
+    for raw in ("0", "101", "x", "1.5"):
+        with pytest.raises(BadRequest):
+            bounded_int({"limit": raw}, "limit", 10, 1, 100)
+    assert page([{"n": n} for n in range(5)], {"limit": "2", "offset": "3"}) == [{"n": 3}, {"n": 4}]
+
+
+def test_shapes():
+    row = {"org_id": "o", "user_id": "u", "email": "e@x", "role": "admin", "status": "member",
+           "applied": ["hidden"], "partition": 0}
+    shown = user_view(row)
+    assert (shown["id"], shown["email"], shown["role"]) == ("u", "e@x", "admin")
+    assert "applied" not in shown and "partition" not in shown
+    alerts = {"org_id": "o", "user_id": "u", "email": "e@x",
+              "open": {"PERSONAL_DOMAIN": {"alert_id": "a1", "severity": "HIGH", "baseline": True,
+                                           "opened_at": "t"}},
+              "resolved": [{"alert_id": "a0", "reason": "SPEND_SPIKE", "severity": "MEDIUM",
+                            "baseline": False, "opened_at": "t0", "resolved_at": "t1"}]}
+    (open_alert,) = alert_views(alerts, "open")
+    assert {k: open_alert[k] for k in ("user_id", "email", "reason", "severity", "baseline",
+                                       "state")} == {
+        "user_id": "u", "email": "e@x", "reason": "PERSONAL_DOMAIN", "severity": "HIGH",
+        "baseline": True, "state": "OPENED"}
+    assert [a["state"] for a in alert_views(alerts, "all")] == ["OPENED", "RESOLVED"]
