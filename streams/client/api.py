@@ -349,15 +349,8 @@ class ApiClient:
 
         ``Listing.meta["data_refreshed_at"]`` is the watermark: later buckets are incomplete.
         """
-        return await self.fetch(
-            ep.USER_USAGE,
-            _params(
-                starting_at=starting_at,
-                ending_at=ending_at,
-                bucket_width=bucket_width,
-                group_by__=tuple(group_by),
-                user_ids__=tuple(user_ids),
-            ),
+        return await self._per_user_report(
+            ep.USER_USAGE, starting_at, ending_at, bucket_width, group_by, user_ids
         )
 
     async def user_cost(
@@ -370,8 +363,21 @@ class ApiClient:
         user_ids: Iterable[str] = (),
     ) -> Listing[models.UserCost]:
         """Per-user cost in cents, one row per user and day (``bucket_width="1d"``)."""
+        return await self._per_user_report(
+            ep.USER_COST, starting_at, ending_at, bucket_width, group_by, user_ids
+        )
+
+    async def _per_user_report(
+        self,
+        spec: EndpointSpec[T],
+        starting_at: datetime,
+        ending_at: datetime,
+        bucket_width: str | None,
+        group_by: Iterable[str],
+        user_ids: Iterable[str],
+    ) -> Listing[T]:
         return await self.fetch(
-            ep.USER_COST,
+            spec,
             _params(
                 starting_at=starting_at,
                 ending_at=ending_at,

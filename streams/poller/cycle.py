@@ -24,7 +24,7 @@ from streams.client import ApiClient, ApiFamily
 from streams.errors import ApiError
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
-from streams.events.keys import org_key, status_event_id, user_key
+from streams.events.keys import org_key, user_key
 from streams.events.records import ConnectorState, ConnectorStatus, CursorState
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
@@ -42,7 +42,7 @@ from streams.poller.diff import diff_associations, diff_roster, diff_usage
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
-from streams.poller.status import Outcome, transition
+from streams.poller.status import Outcome, status_event, transition
 
 log = logging.getLogger(__name__)
 
@@ -306,20 +306,14 @@ class ConnectorPoller:
 
         def emit(state: ConnectorState, before: ConnectorState | None, reason: str | None) -> None:
             emitted.append(
-                ConnectorStatus(
-                    event_id=status_event_id(
-                        context.org_id, self.name, state, context.poll_id, reason
-                    ),
-                    org_id=context.org_id,
-                    connector=self.name,
-                    state=state,
-                    previous_state=before,
-                    reason=reason,
+                status_event(
+                    context,
+                    state,
+                    before,
+                    reason,
                     baseline_complete=baseline_complete,
                     last_success=last_success,
                     failing=failing,
-                    poll_id=context.poll_id,
-                    observed_at=context.observed_at,
                 )
             )
 

@@ -22,14 +22,16 @@ from streams.config import Settings
 from streams.errors import CodecError, ConfigError
 from streams.events.cloudevents import headers_for
 from streams.events.codec import Codec, default_codec
-from streams.events.keys import org_key, status_event_id
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState, PollerState
+from streams.events.keys import org_key
+from streams.events.records import ConnectorState, CursorState, PollerState
 from streams.events.topics import CONNECTOR_STATUS, POLLER_STATE
 from streams.kafkaio import Outgoing, ensure_topics, read_compacted
 from streams.poller.collect import Progress
 from streams.poller.cycle import ConnectorPoller, CycleReport, DataType, PollerOptions
 from streams.poller.publish import CyclePublisher, transactional_id
+from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges
+from streams.poller.status import status_event
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +96,13 @@ async def publish_deleted(settings: Settings, codec: Codec, state: CommittedStat
     poll_id = f"{state.connector}:{cycle}"
     previous = state.cursors.get(CONNECTOR_CURSOR)
     reason = "connector removed from the configuration"
-    status = ConnectorStatus(
-        event_id=status_event_id(
-            state.org_id, state.connector, ConnectorState.DELETED, poll_id, reason
-        ),
-        org_id=state.org_id,
-        connector=state.connector,
-        state=ConnectorState.DELETED,
-        previous_state=previous.status if previous else None,
-        reason=reason,
+    context = PollContext(state.org_id, state.connector, poll_id, now)
+    status = status_event(
+        context,
+        ConnectorState.DELETED,
+        previous.status if previous else None,
+        reason,
         baseline_complete=state.baseline_complete,
-        last_success={},
-        failing={},
-        poll_id=poll_id,
-        observed_at=now,
     )
     changes = StateChanges(state.org_id, state.connector, poll_id, now)
     changes.cursor(

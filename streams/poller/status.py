@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from streams.errors import ApiError, RateLimited, ReconnectRequired, TransientApiError
-from streams.events.records import ConnectorState
+from streams.events.keys import status_event_id
+from streams.events.records import ConnectorState, ConnectorStatus
+from streams.poller.snapshot import PollContext
 
 HEALTHY_STATES = frozenset(
     {ConnectorState.HEALTHY, ConnectorState.RECOVERED, ConnectorState.BASELINE_COMPLETE}
@@ -63,3 +66,29 @@ def transition(
     if state is previous:
         return None
     return state, reason
+
+
+def status_event(
+    context: PollContext,
+    state: ConnectorState,
+    previous: ConnectorState | None,
+    reason: str | None,
+    *,
+    baseline_complete: bool,
+    last_success: dict[str, datetime] | None = None,
+    failing: dict[str, str] | None = None,
+) -> ConnectorStatus:
+    """The status event of one connector for one cycle (its id is deterministic)."""
+    return ConnectorStatus(
+        event_id=status_event_id(context.org_id, context.connector, state, context.poll_id, reason),
+        org_id=context.org_id,
+        connector=context.connector,
+        state=state,
+        previous_state=previous,
+        reason=reason,
+        baseline_complete=baseline_complete,
+        last_success=last_success or {},
+        failing=failing or {},
+        poll_id=context.poll_id,
+        observed_at=context.observed_at,
+    )

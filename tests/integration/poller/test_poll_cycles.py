@@ -185,3 +185,30 @@ async def test_revoked_key_is_reconnect_required_and_never_leaks(
     assert not [e for e in events if e.value["op"] == "REMOVED"]
     for text in [caplog.text, revoked.reason or "", *(repr(m.value) for m in statuses)]:
         assert sim.config.analytics_key not in text and sim.config.admin_key not in text
+
+
+async def test_removed_connector_gets_a_final_deleted_status_and_keeps_history(
+    sim_factory, kafka_bootstrap
+):
+    sim = await sim_factory(users=20, seed=8, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    assert (await poll_once(settings)).completed
+    history = {
+        m.value["event_id"]
+        for m in await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    }
+
+    renamed = settings.replace(connector_name="acme-renamed")
+    async with PollerRunner(renamed, quiet=True) as runner:
+        assert list(runner.pollers) == ["acme-renamed"]
+    statuses = await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    deleted = [s.value for s in statuses if s.value["connector"] == "acme"]
+    assert deleted[-1]["state"] == "DELETED"
+    assert deleted[-1]["previous_state"] == "BASELINE_COMPLETE"
+
+    async with PollerRunner(renamed, quiet=True):
+        pass  # a second start does not repeat the DELETED status
+    again = await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    assert [s.value["state"] for s in again if s.value["connector"] == "acme"].count("DELETED") == 1
+    after = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert {m.value["event_id"] for m in after} == history and len(after) == len(history)

@@ -82,7 +82,8 @@ def test_status_ignores_a_pid_file_of_another_process(tmp_path):
     assert broker.stop() is False
 
 
-def test_cluster_ids_are_random_22_char_base64url():
-    ids = {new_cluster_id() for _ in range(100)}
-    assert len(ids) == 100
+def test_cluster_ids_are_random_22_char_base64url_never_read_as_an_option():
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
     assert all(len(cluster_id) == 22 and "=" not in cluster_id for cluster_id in ids)
+    assert not any(cluster_id.startswith("-") for cluster_id in ids)
