@@ -212,3 +212,36 @@ async def test_removed_connector_gets_a_final_deleted_status_and_keeps_history(
     assert [s.value["state"] for s in again if s.value["connector"] == "acme"].count("DELETED") == 1
     after = await read_topic(kafka_bootstrap, settings.topic("user-events"))
     assert {m.value["event_id"] for m in after} == history and len(after) == len(history)
+
+
+async def test_one_process_polls_several_organisations_from_a_toml_file(
+    sim_factory, kafka_bootstrap, tmp_path
+):
+    console = await sim_factory(users=25, seed=31, **FAST)
+    enterprise = await sim_factory(users=35, seed=32, **FAST)
+    config = tmp_path / "connectors.toml"
+    config.write_text(
+        f'kafka_bootstrap_servers = "{kafka_bootstrap}"\n'
+        f'topic_prefix = "multi{uuid.uuid4().hex[:6]}."\n'
+        "analytics_rate_per_minute = 3000\nadmin_rate_per_minute = 3000\n"
+        "revision_window_days = 2\n"
+        f'[[connectors]]\nname = "console"\napi_base_url = "{console.url}"\n'
+        f'admin_api_key = "{console.config.admin_key}"\n'
+        f'[[connectors]]\nname = "enterprise"\napi_base_url = "{enterprise.url}"\n'
+        f'analytics_api_key = "{enterprise.config.analytics_key}"\n'
+        f'admin_api_key = "{enterprise.config.admin_key}"\n'
+    )
+    settings = Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+    async with PollerRunner(settings, quiet=True) as runner:
+        reports = await runner.run_once()
+    assert [r.connector for r in reports] == ["console", "enterprise"]
+    assert all(r.completed for r in reports), [r.reason for r in reports]
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    by_org = defaultdict(set)
+    for event in events:
+        by_org[event.value["org_id"]].add(event.value["user_id"])
+    for sim in (console, enterprise):
+        truth = await sim.truth()
+        assert by_org[truth["organization_id"]] == {user["id"] for user in truth["users"]}
+    usage = await read_topic(kafka_bootstrap, settings.topic("usage-deltas"))
+    assert {m.value["connector"] for m in usage} == {"enterprise"}, "console holds no analytics key"
