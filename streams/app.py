@@ -12,6 +12,7 @@ import logging
 import faust
 
 from streams.config import Settings
+from streams.worker.intake import BatchingTransport
 
 SESSION_TIMEOUT_SECONDS = 12.0
 
@@ -28,6 +29,13 @@ class Worker(faust.Worker):
         self.spinner = None
 
 
+class App(faust.App):
+    """Faust's app with the batch intake transport (see ``streams.worker.intake``)."""
+
+    def _new_transport(self) -> BatchingTransport:
+        return BatchingTransport(self.conf.broker_consumer, self)
+
+
 def create_app(settings: Settings) -> faust.App:
     """The ``faust.App`` for ``settings`` (Faust's own web pages off; ours only).
 
@@ -35,7 +43,7 @@ def create_app(settings: Settings) -> faust.App:
     """
     datadir = settings.cache_dir / "worker" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return App(
         settings.worker_app_id,
         broker=";".join(
             f"kafka://{server.strip()}"

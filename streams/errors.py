@@ -4,6 +4,8 @@
     ├── ConfigError                 bad or missing configuration
     │   └── DirectoryFileError      a directory file that cannot be read (names the line)
     ├── LocalKafkaError             the development broker could not be fetched, started or stopped
+    ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
+    ├── HistoryError                a topic to read does not exist or cannot be read to its end
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
     │   ├── ReconnectRequired       401 / 403 / 404: the key is bad, revoked or lacks a scope
     │   ├── RateLimited             429 after the retry budget was spent
@@ -39,6 +41,14 @@ class DirectoryFileError(ConfigError):
 
 class LocalKafkaError(ConnectorError):
     """The local development broker could not be fetched, started, or stopped."""
+
+
+class DemoError(ConnectorError):
+    """A part of the demo (broker, simulator, poller, worker) failed to start or died."""
+
+
+class HistoryError(ConnectorError):
+    """A topic that does not exist, or history that cannot be read to its end."""
 
 
 class ApiError(ConnectorError):

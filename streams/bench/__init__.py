@@ -19,7 +19,9 @@ _REGISTRY: dict[str, BenchFunction] = {}
 # Modules that define benchmarks; imported on first use so the CLI starts fast.
 BENCH_MODULES: tuple[str, ...] = (
     "streams.bench.codec",
+    "streams.bench.detect",
     "streams.bench.diff",
+    "streams.bench.faults",
     "streams.bench.pipeline",
     "streams.bench.sync",
 )

@@ -17,11 +17,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,10 +46,10 @@ from streams.worker_process import WorkerProcess, worker_environment
 ORG = "org_bench"
 FAMILIES = (MetricFamily.MESSAGES, MetricFamily.SESSIONS, MetricFamily.TOKENS, MetricFamily.COST)
 METRICS = {
-    MetricFamily.MESSAGES: ("chat", "claude_code"),
-    MetricFamily.SESSIONS: ("chat", "claude_code"),
-    MetricFamily.TOKENS: ("uncached_input", "output"),
-    MetricFamily.COST: ("amount", "list_amount"),
+    MetricFamily.MESSAGES: ("messages",),
+    MetricFamily.SESSIONS: ("sessions",),
+    MetricFamily.TOKENS: ("input", "output", "total"),
+    MetricFamily.COST: ("usd_micros",),
 }
 
 
@@ -159,22 +161,31 @@ async def _worker_run(
         worker.stop()
 
 
-async def _run(events: int, users: int, partitions: int, timeout: float) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def bench_broker(workdir: Path) -> AsyncIterator[tuple[str, str]]:
+    """(bootstrap, description): ``KAFKA_BOOTSTRAP_SERVERS`` when set, else a ``LocalKafka``
+    on free ports with its data under ``workdir``, stopped on exit."""
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if given:
+        yield given, "given"
+        return
+    broker = LocalKafka(
+        data_dir=workdir / "kafka",
+        cache_dir=Settings.load().cache_dir,
+        port=free_port(),
+        controller_port=free_port(),
+    )
+    bootstrap = (await asyncio.to_thread(broker.start)).bootstrap
+    try:
+        yield bootstrap, "local (started for the run)"
+    finally:
+        await asyncio.to_thread(broker.stop)
+
+
+async def _run(events: int, users: int, partitions: int, timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as temp:
         workdir = Path(temp)
-        broker = None
-        if given:
-            bootstrap = given
-        else:
-            broker = LocalKafka(
-                data_dir=workdir / "kafka",
-                cache_dir=Settings.load().cache_dir,
-                port=free_port(),
-                controller_port=free_port(),
-            )
-            bootstrap = (await asyncio.to_thread(broker.start)).bootstrap
-        try:
+        async with bench_broker(workdir) as (bootstrap, broker):
             prefix = f"bench{uuid.uuid4().hex[:8]}."
             topic = USAGE_DELTAS.name(prefix)
             await ensure_topics(bootstrap, prefix, partitions)
@@ -185,16 +196,13 @@ async def _run(events: int, users: int, partitions: int, timeout: float) -> dict
             worker_s = await _worker_run(
                 bootstrap, prefix, topic, events, partitions, workdir, timeout
             )
-        finally:
-            if broker is not None:
-                await asyncio.to_thread(broker.stop)
     worker_rate = events / worker_s
     baseline_rate = events / baseline_s
     return {
         "events": events,
         "users": users,
         "partitions": partitions,
-        "broker": "given" if given else "local (started for the run)",
+        "broker": broker,
         "produce_per_s": round(events / produce_s),
         "read_only_per_s": round(events / read_s),
         "baseline_per_s": round(baseline_rate),

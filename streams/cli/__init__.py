@@ -9,7 +9,9 @@ import click
 from streams import __version__
 from streams.cli.bench import bench
 from streams.cli.connectors import connectors
+from streams.cli.demo import demo
 from streams.cli.directory import directory
+from streams.cli.history import replay, tail
 from streams.cli.kafka import kafka
 from streams.cli.poll import poll
 from streams.cli.simulate import simulate
@@ -54,3 +56,6 @@ main.add_command(poll)
 main.add_command(worker)
 main.add_command(directory)
 main.add_command(simulate)
+main.add_command(demo)
+main.add_command(replay)
+main.add_command(tail)

@@ -89,7 +89,7 @@ class ApiClient:
             },
         )
         self._http.event_hooks["response"].append(self._note_server_time)
-        self._clock_offset = timedelta(0)
+        self._clock_offset: timedelta | None = None
         self._sender = Sender(self._http, retry, random.Random(seed))
 
     def __repr__(self) -> str:
@@ -123,7 +123,12 @@ class ApiClient:
         Date windows are computed on the server's clock, so a skewed local clock (or the
         simulator's simulated time) never makes the connector ask for days that do not exist.
         """
-        return datetime.now(UTC) + self._clock_offset
+        return datetime.now(UTC) + (self._clock_offset or timedelta(0))
+
+    @property
+    def clock_synced(self) -> bool:
+        """Whether ``now`` follows the server's clock: some answer (with a ``Date``) arrived."""
+        return self._clock_offset is not None
 
     def has_key(self, family: ApiFamily) -> bool:
         """Whether this connector holds a key for ``family``'s endpoints."""

@@ -109,6 +109,7 @@ class ConnectorPoller:
         self.options = options
         self.clock = clock or client.now
         """Taken after the cycle's first response: the API server's time, not ours."""
+        self._server_clock = clock is None
         self.progress = progress
         self.latest_outcomes: dict[str, Outcome] = {}
         """Last outcome per data type: health covers every data type, not just the due ones."""
@@ -138,6 +139,7 @@ class ConnectorPoller:
         latest = None
         if DataType.ANALYTICS in due_types:
             latest = await latest_analytics_day(self.client, self.clock().date(), collected)
+        clock_trusted = not self._server_clock or self.client.clock_synced
         now = self.clock()
         context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
@@ -188,10 +190,14 @@ class ConnectorPoller:
         usage = {**state.usage, **usage_diff.totals}
         for key, totals in usage_diff.totals.items():
             changes.usage(totals, key)
-        oldest = now.date() - timedelta(days=self.options.revision_window_days + 1)
-        for key in expired_usage(usage, oldest):
-            del usage[key]
-            changes.usage(None, key)
+        # Only a clock the server set may expire usage: before any answer ``now`` is ours,
+        # and a local clock ahead of the API's would drop series the API still revises and
+        # re-announce them (same revisions, other deltas) once the clock is right again.
+        if clock_trusted:
+            oldest = now.date() - timedelta(days=self.options.revision_window_days + 1)
+            for key in expired_usage(usage, oldest):
+                del usage[key]
+                changes.usage(None, key)
 
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
@@ -229,6 +235,7 @@ class ConnectorPoller:
             await self.publisher.commit_cycle(
                 [self._message(record) for record in events],
                 changes.messages(self.codec, self.options.topic_prefix),
+                name=f"poll cycle {poll_id}",
             )
 
         self.state = CommittedState(

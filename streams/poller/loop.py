@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
 
-from streams.client import ApiClient, ApiFamily, RateBudgets
+from streams.client import ApiClient, ApiFamily, RateBudgets, RetryPolicy
+from streams.client.api import DEFAULT_TIMEOUT
+from streams.client.transport import DEFAULT_RETRY
 from streams.config import Settings
 from streams.errors import CodecError, ConfigError
 from streams.events.cloudevents import headers_for
@@ -127,13 +129,26 @@ def stderr_progress(connector: str) -> Progress:
 
 
 class PollerRunner:
-    """Owns the clients, publishers and pollers of every configured connector."""
+    """Owns the clients, publishers and pollers of every configured connector.
 
-    def __init__(self, settings: Settings, *, quiet: bool = False) -> None:
+    ``retry`` and ``timeout`` are the API clients' (tests shrink the waits; the defaults are
+    the production policy).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        quiet: bool = False,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self.settings = settings
         self.codec = default_codec()
         self.budgets = budgets_for(settings)
         self.quiet = quiet
+        self.retry = retry
+        self.timeout = timeout
         self.pollers: dict[str, ConnectorPoller] = {}
         self._stack = contextlib.AsyncExitStack()
 
@@ -162,7 +177,7 @@ class PollerRunner:
             log.warning("connector %s is no longer configured: emitted its DELETED status", name)
         for connector in connectors:
             client = await self._stack.enter_async_context(
-                ApiClient(connector, budgets=self.budgets)
+                ApiClient(connector, budgets=self.budgets, retry=self.retry, timeout=self.timeout)
             )
             progress = (lambda _: None) if self.quiet else stderr_progress(connector.name)
             self.pollers[connector.name] = ConnectorPoller(

@@ -7,6 +7,7 @@ one left open: after a crash, either every message of a cycle is committed or no
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # A 100 000-user baseline is one transaction of ~200 000 small messages.
 TRANSACTION_TIMEOUT_MS = 300_000
+SLOW_COMMIT_SECONDS = 5.0
+"""After this long (and every time again) a commit still waiting for Kafka is logged."""
 
 
 def transactional_id(app_id: str, connector: str) -> str:
@@ -46,8 +49,10 @@ class CyclePublisher:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._producer.stop()
 
-    async def commit_cycle(self, events: Sequence[Outgoing], state: Sequence[Outgoing]) -> None:
-        """Publish one cycle atomically.
+    async def commit_cycle(
+        self, events: Sequence[Outgoing], state: Sequence[Outgoing], *, name: str = "a cycle"
+    ) -> None:
+        """Publish one cycle (``name`` for the log) atomically.
 
         1. begin a transaction;
         2. send every event (user events, usage, associations, status), in order;
@@ -55,10 +60,33 @@ class CyclePublisher:
         4. commit. Any failure aborts the transaction and raises: nothing of the cycle is
            visible to ``read_committed`` readers, and the next cycle starts from the last
            committed state, re-deriving the same events with the same ids.
+
+        While the broker is unreachable the producer keeps retrying; every
+        ``SLOW_COMMIT_SECONDS`` one warning says so, and one more when the commit went through.
         """
+        commit = asyncio.ensure_future(self._commit(events, state))
+        waited = 0.0
+        try:
+            while not (await asyncio.wait({commit}, timeout=SLOW_COMMIT_SECONDS))[0]:
+                waited += SLOW_COMMIT_SECONDS
+                log.warning(
+                    "committing %s (%d events) has waited %.0fs for Kafka; is the broker "
+                    "reachable? still trying",
+                    name,
+                    len(events),
+                    waited,
+                )
+        except asyncio.CancelledError:
+            commit.cancel()
+            raise
+        commit.result()
+        if waited:
+            log.warning("committed %s after waiting at least %.0fs for Kafka", name, waited)
+        log.debug("committed %s: %d events, %d state entries", name, len(events), len(state))
+
+    async def _commit(self, events: Sequence[Outgoing], state: Sequence[Outgoing]) -> None:
         async with self._producer.transaction():
             for message in (*events, *state):
                 await self._producer.send(
                     message.topic, key=message.key, value=message.value, headers=message.headers
                 )
-        log.debug("committed a cycle: %d events, %d state entries", len(events), len(state))

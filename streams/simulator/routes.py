@@ -2,8 +2,9 @@
 
 Pipeline: request-id → key (``x-api-key`` or ``Authorization: Bearer``) → scope →
 ``anthropic-version`` (Admin API) → org-wide rate limit per family → injected faults →
-handler → documented JSON. Errors use the documented body
-``{"type":"error","error":{"type","message"},"request_id"}`` and a ``request-id`` header.
+handler → documented JSON, then the faults that spoil an answer (cursors, malformation).
+Errors use the documented body ``{"type":"error","error":{"type","message"},"request_id"}``
+and a ``request-id`` header.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any, Literal
 
 import orjson
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from streams.simulator import shapes
-from streams.simulator.faults import MALFORMED_MODES, TRUNCATE_MODES, Faults
+from streams.simulator.faults import MALFORMED_MODES, TRUNCATE_MODES, Faults, wrong_type
 from streams.simulator.handlers import Api, SimError
 from streams.simulator.org import Org, SimConfig, tagged_id
 from streams.simulator.ratelimit import SlidingWindow
@@ -152,7 +154,8 @@ def _authorise(state: SimState, route: Route, request: web.Request) -> None:
 def _limit(state: SimState, route: Route, headers: dict[str, str]) -> None:
     settings = state.faults.settings
     if settings.rate_limit_storm:
-        headers["retry-after"] = f"{settings.storm_retry_after:g}"
+        if settings.storm_retry_after is not None:
+            headers["retry-after"] = f"{settings.storm_retry_after:g}"
         raise SimError(429, "rate_limit_error", "Rate limit exceeded (storm). Please retry later.")
     decision = state.limits[route.family].admit()
     headers["anthropic-ratelimit-requests-limit"] = str(decision.limit)
@@ -185,17 +188,46 @@ def _truncate(state: SimState, payload: dict[str, Any], request: web.Request) ->
 
 
 def _malform(state: SimState, payload: dict[str, Any], body: bytes) -> bytes:
-    mode = state.faults.pick(state.faults.settings.malformed_mode, MALFORMED_MODES)
+    faults = state.faults
+    mode = faults.pick(faults.settings.malformed_mode, MALFORMED_MODES)
     state.stats[f"malformed:{mode}"] += 1
     if mode == "truncated":
         return body[: len(body) // 2]
     rows = next(
         (payload[k] for k in ("data", "summaries") if isinstance(payload.get(k), list)), None
     )
-    if rows:
+    if not rows:
+        return orjson.dumps({"unexpected": True})
+    if mode == "types" and isinstance(rows[0], dict) and rows[0]:
+        name = faults.choice(sorted(rows[0]))
+        rows[0] = {**rows[0], name: wrong_type(rows[0][name])}
+    else:
         rows[0] = {"type": "unexpected"}
-        return orjson.dumps(payload)
-    return orjson.dumps({"unexpected": True})
+    return orjson.dumps(payload)
+
+
+def _query(request: web.Request, page_size: int | None) -> MultiDictProxy[str]:
+    """The request's query, its ``limit`` capped at ``page_size`` (when set and numeric)."""
+    limit = request.query.get("limit", "")
+    if page_size is None or not limit.isdigit() or int(limit) <= page_size:
+        return request.query
+    capped = MultiDict(request.query)
+    capped["limit"] = str(page_size)
+    return MultiDictProxy(capped)
+
+
+def _expire(state: SimState, request: web.Request) -> None:
+    """Answer 410 for a cursor-bearing request (``expire_cursor_rate``)."""
+    if not ("page" in request.query or "after_id" in request.query):
+        return
+    faults = state.faults
+    if faults.roll(faults.settings.expire_cursor_rate):
+        state.stats["expired_cursors"] += 1
+        raise SimError(
+            410,
+            "invalid_request_error",
+            "page: the cursor expired because the data was refreshed; restart from the first page",
+        )
 
 
 async def _answer(state: SimState, route: Route, request: web.Request) -> web.Response:
@@ -206,6 +238,7 @@ async def _answer(state: SimState, route: Route, request: web.Request) -> web.Re
     try:
         _authorise(state, route, request)
         _limit(state, route, headers)
+        _expire(state, request)
         if faults.roll(faults.settings.error_rate):
             status = faults.status()
             raise SimError(status, _ERROR_TYPES.get(status, "api_error"), "Internal server error")
@@ -213,10 +246,15 @@ async def _answer(state: SimState, route: Route, request: web.Request) -> web.Re
             state.stats["timeouts"] += 1
             await asyncio.sleep(faults.settings.timeout_seconds)
         started = time.perf_counter()
-        payload = getattr(state.api, route.handler)(request.query, *request.match_info.values())
+        query = _query(request, faults.settings.page_size)
+        payload = getattr(state.api, route.handler)(query, *request.match_info.values())
     except SimError as error:
         state.stats[f"status:{error.status}"] += 1
-        body = orjson.dumps(shapes.error_body(error.kind, error.message, request_id))
+        message = error.message
+        presented = _presented_key(request)
+        if faults.settings.echo_key and presented:
+            message = f"{message} (x-api-key: {presented})"
+        body = orjson.dumps(shapes.error_body(error.kind, message, request_id))
         return web.Response(
             status=error.status, body=body, content_type="application/json", headers=headers
         )

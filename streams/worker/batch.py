@@ -1,35 +1,39 @@
-"""The agents' shared shell: decode a batch, apply it to buffered tables, publish, then write.
+"""The shared batch shell: decode a batch, apply it to buffered tables, publish, then write.
 
-One batch (``stream.take_events``) is processed in four steps, in this order:
+One batch of Kafka messages (from an ``intake.BatchReader`` or an agent's ``take_events``) is
+processed in four steps, in this order:
 
 1. decode each message with the Avro codec; a message that does not decode, or whose record
    cannot be applied, becomes a dead letter (the worker continues);
 2. apply each record through ``state.WorkerState`` to ``Overlay`` views of the tables, which
-   buffer writes (the last write per key wins) and remember the event that made each write;
+   buffer writes (the last write per key wins) and remember the message that made each write;
 3. publish the alert events and dead letters and wait until Kafka has them;
-4. write the buffered values to the Faust tables (their changelogs), each with the event that
-   caused it as Faust's current event, so the changelog partition is the event's partition.
+4. write the buffered values to the tables' changelogs, each on the partition of the message
+   that caused it, wait until Kafka has them, then to the tables' stores (``write_tables``).
 
 Publishing before writing makes a crash between the two re-derive the same alert events on
-redelivery (same deterministic ids) instead of losing them. Every agent that writes tables
-holds ``WRITE_LOCK`` for its whole batch, so two agents never interleave read-modify-write of
-the same table (agents run at concurrency 1, so this orders four agents, not many).
+redelivery (same deterministic ids) instead of losing them. Every batch holds ``WRITE_LOCK``
+while it runs, so two handlers never interleave read-modify-write of the same table (each
+input topic has one handler at a time, so this orders a handful of tasks, not many).
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import faust
-from faust.streams import _current_event  # Faust picks a table write's changelog partition here.
+import orjson
+from faust.streams import _current_event  # Faust's stores read a write's partition here.
+from faust.types import TP
 
 from streams.errors import CodecError, MalformedMessage
 from streams.events.cloudevents import headers_for
 from streams.events.codec import default_codec
+from streams.events.deadletter import PREFIX as DEAD_LETTER_PREFIX
 from streams.events.keys import user_key
 from streams.events.records import AvroRecord, ShadowItAlert
 from streams.worker.deadletter import dead_letter_headers_for
@@ -39,6 +43,8 @@ from streams.worker.state import Row, Tables, WorkerState
 R = TypeVar("R", bound=AvroRecord)
 
 WRITE_LOCK = asyncio.Lock()
+DEAD_LETTER_MAX_VALUE = 512 * 1024
+"""Bytes of a dead-lettered value kept (a produce request holds at most 1 MB by default)."""
 
 _DELETED: Any = object()
 
@@ -54,14 +60,23 @@ class Send:
     partition: int | None = None
 
 
-class _Cursor:
-    """The event being applied; overlays tag their writes with it."""
+class Source:
+    """A message as Faust's current event: table writes read ``event.message.partition``."""
 
-    event: Any = None
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+class _Cursor:
+    """The message being applied (as a ``Source``); overlays tag their writes with it."""
+
+    event: Source | None = None
 
 
 class Overlay(MutableMapping[str, Row]):
-    """A table seen through a write buffer: reads fall through, writes wait for ``flush``."""
+    """A table seen through a write buffer: reads fall through, writes wait for ``changes``."""
 
     def __init__(self, table: MutableMapping[str, Row], cursor: _Cursor) -> None:
         self._table = table
@@ -92,23 +107,79 @@ class Overlay(MutableMapping[str, Row]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def flush(self) -> None:
-        """Write the buffered values to the table, each under the event that caused it."""
-        previous = _current_event.get(None)
-        try:
-            for key, (value, event) in self._writes.items():
-                _current_event.set(weakref.ref(event))
-                if value is _DELETED:
-                    self._table.pop(key, None)
+    def get(self, key: str, default: Any = None) -> Any:
+        write = self._writes.get(key)
+        if write is None:
+            table = self._table
+            # Not table.get: a Faust store's get raises and catches KeyError on every miss.
+            return table[key] if key in table else default  # noqa: SIM401
+        return default if write[0] is _DELETED else write[0]
+
+    def changes(self) -> list[tuple[str, Row | None, Source]]:
+        """The buffered writes (None for a deletion), each with the message that caused it."""
+        return [
+            (key, None if value is _DELETED else value, source)
+            for key, (value, source) in self._writes.items()
+        ]
+
+
+async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay]) -> None:
+    """Write each overlay's changes to its Faust table: the changelog first, then the store.
+
+    Does what ``table[key] = value`` does minus Faust's per-write machinery (buffered future
+    messages, sensors): the changelog gets the JSON key and value (a tombstone for a
+    deletion) on the partition of the message that caused it; once Kafka has acknowledged
+    every write, the store gets the values, with the causing message as Faust's current event
+    (stores that keep one database per partition read it), and the newest changelog offsets
+    as its persisted offsets. A failure before that leaves the store as it was, so the batch
+    read again recomputes and rewrites the same changes.
+    """
+    changes = {name: overlay.changes() for name, overlay in overlays.items()}
+    sent: list[tuple[Any, Awaitable[Any]]] = []
+    for name, table_changes in changes.items():
+        table = tables[name]
+        topic = table.changelog_topic.get_topic_name()
+        producer = table.app.producer
+        for key, value, source in table_changes:
+            result = await producer.send(
+                topic,
+                orjson.dumps(key),
+                None if value is None else orjson.dumps(value),
+                source.message.partition,
+                None,
+                None,
+            )
+            sent.append((table.data, result))
+    newest: dict[tuple[Any, TP], int] = {}
+    for store, result in sent:
+        metadata = await result
+        tp = TP(metadata.topic, metadata.partition)
+        newest[(store, tp)] = max(newest.get((store, tp), -1), metadata.offset)
+    previous = _current_event.get(None)
+    try:
+        for name, table_changes in changes.items():
+            store = tables[name].data
+            for key, value, source in table_changes:
+                _current_event.set(weakref.ref(source))
+                if value is None:
+                    store.pop(key, None)
                 else:
-                    self._table[key] = value
-        finally:
-            _current_event.set(previous)
-        self._writes.clear()
+                    store[key] = value
+    finally:
+        _current_event.set(previous)
+    for (store, tp), offset in newest.items():
+        store.set_persisted_offset(tp, offset)
 
 
-def decoder(record_type: type[R]) -> Callable[[Any], R]:
-    """Decode a Faust message whose value must hold a ``record_type`` record."""
+def decoder(
+    record_type: type[R], *, key: Callable[[R], bytes] | None = None
+) -> Callable[[Any], R]:
+    """Decode a message whose value must hold a ``record_type`` record.
+
+    With ``key``, the message must also be under ``key(record)``: a per-member record under
+    another key sits on another member's partition, and applying it would split the member
+    across partitions (and workers).
+    """
     codec = default_codec()
 
     def decode(message: Any) -> R:
@@ -118,9 +189,16 @@ def decoder(record_type: type[R]) -> Callable[[Any], R]:
         record = codec.decode(value)
         if not isinstance(record, record_type):
             raise MalformedMessage(f"expected {record_type.SCHEMA}, got {record.SCHEMA}")
+        if key is not None and message.key != (owner := key(record)):
+            raise MalformedMessage(f"a {record_type.__name__} of {owner!r} under another key")
         return record
 
     return decode
+
+
+def member_key_of(record: Any) -> bytes:
+    """The Kafka key of a per-member record: ``org:user``."""
+    return user_key(record.org_id, record.user_id)
 
 
 def alert_send(alert: ShadowItAlert, topic: faust.TopicT) -> Send:
@@ -133,8 +211,22 @@ def alert_send(alert: ShadowItAlert, topic: faust.TopicT) -> Send:
 
 
 def dead_letter_send(message: Any, error: Exception, topic: faust.TopicT) -> Send:
-    """The dead letter for ``message``: its own key and value, the reason in headers."""
-    return Send(topic, message.key, message.value, dead_letter_headers_for(message, error))
+    """The dead letter for ``message``: its own key and value, the reason in headers.
+
+    A value longer than ``DEAD_LETTER_MAX_VALUE`` (up to what the broker takes) would not fit
+    in a produce request: the dead letter keeps its first ``DEAD_LETTER_MAX_VALUE`` bytes and
+    says so in its reason.
+    """
+    value = message.value
+    headers = dead_letter_headers_for(message, error)
+    if value is not None and len(value) > DEAD_LETTER_MAX_VALUE:
+        note = f" (value of {len(value)} bytes cut to its first {DEAD_LETTER_MAX_VALUE})"
+        headers = [
+            (name, content + note.encode() if name == f"{DEAD_LETTER_PREFIX}reason" else content)
+            for name, content in headers
+        ]
+        value = value[:DEAD_LETTER_MAX_VALUE]
+    return Send(topic, message.key, value, headers)
 
 
 async def publish(sends: Sequence[Send]) -> None:
@@ -154,7 +246,10 @@ Apply = Callable[[WorkerState, Any, int], list[ShadowItAlert]]
 
 @dataclass(frozen=True, slots=True)
 class BatchRunner:
-    """Runs batches of one input topic through ``WorkerState`` (see the module docstring)."""
+    """Runs batches of one input topic through ``WorkerState`` (see the module docstring).
+
+    ``tables`` are Faust tables; the overlays read their stores directly.
+    """
 
     tables: Tables
     state_factory: Callable[[Tables], WorkerState]
@@ -162,20 +257,17 @@ class BatchRunner:
     dead_letter_topic: faust.TopicT
 
     async def run(
-        self, events: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
+        self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
     ) -> None:
-        """Process one batch of Faust events; ``decode`` turns a message into ``apply``'s input."""
+        """Process one batch of messages; ``decode`` turns a message into ``apply``'s input."""
         async with WRITE_LOCK:
             cursor = _Cursor()
-            overlays = {
-                item.name: Overlay(getattr(self.tables, item.name), cursor)
-                for item in fields(Tables)
-            }
+            tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
+            overlays = {name: Overlay(table.data, cursor) for name, table in tables.items()}
             state = self.state_factory(Tables(**overlays))
             sends: list[Send] = []
-            for event in events:
-                cursor.event = event
-                message = event.message
+            for message in messages:
+                cursor.event = Source(message)
                 try:
                     alerts = apply(state, decode(message), message.partition)
                 except (CodecError, ValueError) as exc:
@@ -184,5 +276,4 @@ class BatchRunner:
                 METRICS.inc("claude_worker_events_total", topic=message.topic)
                 sends.extend(alert_send(alert, self.alerts_topic) for alert in alerts)
             await publish(sends)
-            for overlay in overlays.values():
-                overlay.flush()
+            await write_tables(tables, overlays)

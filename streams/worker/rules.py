@@ -81,6 +81,13 @@ SPEND_HISTORY_DAYS = 2 * SPIKE_WINDOW_DAYS
 """Days of spend before a member's newest day that the spike rule can look at."""
 RELATIVE_MIN_HISTORY_DAYS = 3
 RELATIVE_MIN_SPEND_USD = 10.0
+SPEND_METRIC = "usd_micros"
+"""The COST family's metric that holds the spend (``schemas/usage_delta.avsc``)."""
+
+
+def spend_of(totals: Mapping[str, int]) -> int:
+    """A day's spend in USD micro-cents from its COST totals."""
+    return totals.get(SPEND_METRIC, 0)
 
 
 def normalize_email(raw: str) -> str:
@@ -137,7 +144,7 @@ class Subject:
     """True once the member's organisation has a directory (at least one record seen)."""
     directory: DirectoryEntry | None
     daily_spend: Mapping[date, int] = field(default_factory=dict)
-    """Spend per UTC day in USD micro-cents (the COST family's ``amount``)."""
+    """Spend per UTC day in USD micro-cents (``spend_of`` the COST totals)."""
     baseline_spend_days: frozenset[date] = frozenset()
     """Days whose spend was observed in the baseline."""
     last_active_day: date | None = None
@@ -274,9 +281,13 @@ class Cause:
     connector: str | None = None
 
 
-def alert_id_for(org_id: str, user_id: str, reason: AlertReason, cause_event_id: str) -> str:
-    """Deterministic id of the alert a cause opens (a re-raise has a different cause)."""
-    return event_id("alert", org_id, user_id, reason.value, cause_event_id)
+def alert_id_for(org_id: str, user_id: str, reason: AlertReason, occurrence: int) -> str:
+    """Deterministic id of a member's ``occurrence``-th alert (0, 1, ...) for ``reason``.
+
+    It does not depend on which input happened to open the alert, so a replay or a restart
+    that applies a member's inputs in another order across topics raises the same alert ids.
+    """
+    return event_id("alert", org_id, user_id, reason.value, str(occurrence))
 
 
 def alert_event_id(alert_id: str, state: AlertState) -> str:
@@ -292,17 +303,19 @@ def reconcile(
     user_id: str,
     email: str | None,
     cause: Cause,
+    raised: Mapping[str, int] | None = None,
 ) -> list[ShadowItAlert]:
     """The events that turn ``open_alerts`` (reason → stored alert) into ``findings``.
 
     Opens an alert for each finding without one, resolves each open alert whose reason no
     longer holds; an alert already open for a reason that still holds emits nothing.
+    ``raised`` counts the alerts opened so far per reason (it numbers the new ones).
     """
     events: list[ShadowItAlert] = []
     for reason, finding in sorted(findings.items()):
         if reason.value in open_alerts:
             continue
-        alert_id = alert_id_for(org_id, user_id, reason, cause.event_id)
+        alert_id = alert_id_for(org_id, user_id, reason, (raised or {}).get(reason.value, 0))
         events.append(
             ShadowItAlert(
                 event_id=alert_event_id(alert_id, AlertState.OPENED),

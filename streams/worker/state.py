@@ -19,7 +19,8 @@ in place, so a Faust table writes its changelog. Shapes:
 ``alerts`` key ``org:user``
     ``{org_id, user_id, email, partition, open: {REASON: {alert_id, event_id, severity, evidence,
     baseline, opened_at, cause_event_id}}, resolved: [the same + reason, resolved_at,
-    resolve_event_id]}`` (the newest ``RESOLVED_KEPT`` resolved alerts)
+    resolve_event_id], raised: {REASON: alerts opened so far}}`` (the newest ``RESOLVED_KEPT``
+    resolved alerts; ``raised`` numbers the alert ids, see ``rules.alert_id_for``)
 ``directory`` key ``{partition}/{org}:{email}``
     ``{org_id, email, employee_id, name, status, source, updated_at}``
 ``directory_orgs`` key ``{partition}/{org}``: ``{org_id, records}``
@@ -71,6 +72,7 @@ from streams.worker.rules import (
     normalize_email,
     personal_connectors,
     reconcile,
+    spend_of,
 )
 
 Row = dict[str, Any]
@@ -303,6 +305,7 @@ class WorkerState:
             user_id=user_id,
             email=email,
             cause=cause,
+            raised=(alerts or {}).get("raised"),
         )
         if events:
             self.tables.alerts[key] = _with_alert_events(
@@ -328,7 +331,7 @@ class WorkerState:
             baseline=bool(user and user["baseline"]),
             directory_known=f"{partition}/{org_id}" in self.tables.directory_orgs,
             directory=self.directory_entry(org_id, email, partition) if email else None,
-            daily_spend={day: entry["totals"].get("amount", 0) for day, entry in cost.items()},
+            daily_spend={day: spend_of(entry["totals"]) for day, entry in cost.items()},
             baseline_spend_days=frozenset(day for day, entry in cost.items() if entry["baseline"]),
             last_active_day=None if active is None else date.fromisoformat(active),
             personal_connectors=personal_connectors((associations or {}).get("items", {}).values()),
@@ -471,8 +474,10 @@ def _with_alert_events(
 ) -> Row:
     open_alerts = dict((row or {}).get("open", {}))
     resolved = list((row or {}).get("resolved", []))
+    raised = dict((row or {}).get("raised", {}))
     for event in events:
         if event.state is AlertState.OPENED:
+            raised[event.reason.value] = raised.get(event.reason.value, 0) + 1
             open_alerts[event.reason.value] = {
                 "alert_id": event.alert_id,
                 "event_id": event.event_id,
@@ -499,4 +504,5 @@ def _with_alert_events(
         "partition": partition,
         "open": open_alerts,
         "resolved": resolved[-RESOLVED_KEPT:],
+        "raised": raised,
     }

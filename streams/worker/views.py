@@ -127,9 +127,11 @@ def authorized(header: str | None, token: str | None) -> bool:
     if not token:
         return True
     scheme, _, given = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    )
+    try:
+        presented = given.strip().encode()
+    except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as surrogates: not our token
+        return False
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
 
 
 def answered_partitions(topic: str) -> list[int]:

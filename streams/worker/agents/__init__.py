@@ -1,12 +1,19 @@
-"""One agent per input topic, each at concurrency 1: take a batch, run it through ``runner``.
+"""The input topics' handlers, one at a time per topic: take a batch, run it through ``runner``.
 
-``runner`` is the shared ``BatchRunner`` over the worker's tables with the rule policy built
-from the settings; batches are ``BATCH_SIZE`` events or whatever arrived within
-``BATCH_SECONDS``. ``barrier`` makes the per-member agents wait for the directory present at
-start (see ``streams.worker.barrier``).
+The per-member topics (user events, usage deltas, associations) are read in batches by
+``batch_agent`` handlers (``streams.worker.intake``); the low-volume ones are Faust
+agents at concurrency 1 that take ``BATCH_SIZE`` events or whatever arrived within
+``BATCH_SECONDS``. ``runner`` is the shared ``BatchRunner`` over the worker's tables with the
+rule policy built from the settings. ``barrier`` holds the per-member handlers until the
+directory present at start is applied (see ``streams.worker.barrier``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import faust
+from faust.types import Message
 
 from streams.app import app, settings
 from streams.config import Settings
@@ -18,6 +25,7 @@ from streams.worker.channels import (
     directory_topic,
     shadow_it_alerts_topic,
 )
+from streams.worker.intake import BatchingConsumer, BatchReader, Handler
 from streams.worker.rules import Policy
 from streams.worker.state import Tables, WorkerState
 from streams.worker.tables import worker_tables
@@ -57,3 +65,29 @@ barrier = DirectoryBarrier(
     directory_fanout_topic.get_topic_name(),
     _owned_fanout_partitions,
 )
+
+
+def batch_agent(
+    topic: faust.TopicT, *, ready: Callable[[], Awaitable[None]] | None = None
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for batches of ``topic`` read by a ``BatchReader``.
+
+    The topic is subscribed (with acks) like an agent's; the reader runs as an app task, so
+    it starts once the tables are recovered, and an exception in the handler stops the worker
+    (the batch is read again after the restart). ``ready`` is awaited before each batch.
+    """
+
+    def register(handler: Handler) -> Handler:
+        name = topic.get_topic_name()
+        reader = BatchReader(name, settings.kafka_bootstrap_servers, handler, ready=ready)
+        BatchingConsumer.batch_topics.add(name)
+        app.topics.add(topic)
+        app.task(reader.run)
+        return handler
+
+    return register
+
+
+def messages_of(events: Sequence[faust.EventT]) -> list[Message]:
+    """The messages of a batch of Faust events."""
+    return [event.message for event in events]

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from faust import StreamT
+from collections.abc import Sequence
 
-from streams.app import app
+from faust.types import Message
+
 from streams.events.records import AppAssociation
-from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, barrier, runner
-from streams.worker.batch import decoder
+from streams.worker.agents import barrier, batch_agent, runner
+from streams.worker.batch import decoder, member_key_of
 from streams.worker.channels import app_associations_topic
 from streams.worker.state import WorkerState
 
+_decode = decoder(AppAssociation, key=member_key_of)
 
-@app.agent(app_associations_topic, concurrency=1)
-async def fold_associations(stream: StreamT) -> None:
+
+@batch_agent(app_associations_topic, ready=barrier.wait)
+async def fold_associations(messages: Sequence[Message]) -> None:
     """Record the surfaces and connectors each member uses, with how they were authorised."""
-    decode = decoder(AppAssociation)
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        await barrier.wait()
-        await runner.run(events, decode, WorkerState.apply_association)
+    await runner.run(messages, _decode, WorkerState.apply_association)

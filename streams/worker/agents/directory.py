@@ -18,7 +18,7 @@ from streams.app import app, settings
 from streams.errors import CodecError, MalformedMessage
 from streams.events.keys import event_id
 from streams.events.records import DirectoryRecord
-from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, barrier, runner
+from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, barrier, messages_of, runner
 from streams.worker.batch import Send, dead_letter_send, decoder, publish
 from streams.worker.channels import dead_letter_topic, directory_fanout_topic, directory_topic
 from streams.worker.deadletter import message_headers
@@ -96,6 +96,6 @@ async def fan_out_directory(stream: StreamT) -> None:
 async def apply_directory(stream: StreamT) -> None:
     """Apply each partition's copy of the directory and re-evaluate the members it names."""
     async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        await runner.run(events, directory_change, WorkerState.apply_directory)
+        await runner.run(messages_of(events), directory_change, WorkerState.apply_directory)
         for event in events:
             barrier.note_applied(event.message.partition, event.message.offset)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from faust import StreamT
+from collections.abc import Sequence
 
-from streams.app import app
+from faust.types import Message
+
 from streams.events.records import UsageDelta
-from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, barrier, runner
-from streams.worker.batch import decoder
+from streams.worker.agents import barrier, batch_agent, runner
+from streams.worker.batch import decoder, member_key_of
 from streams.worker.channels import usage_deltas_topic
 from streams.worker.state import WorkerState
 
+_decode = decoder(UsageDelta, key=member_key_of)
 
-@app.agent(usage_deltas_topic, concurrency=1)
-async def fold_usage_deltas(stream: StreamT) -> None:
+
+@batch_agent(usage_deltas_topic, ready=barrier.wait)
+async def fold_usage_deltas(messages: Sequence[Message]) -> None:
     """Keep the highest revision per member, day and metric family."""
-    decode = decoder(UsageDelta)
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        await barrier.wait()
-        await runner.run(events, decode, WorkerState.apply_usage_delta)
+    await runner.run(messages, _decode, WorkerState.apply_usage_delta)

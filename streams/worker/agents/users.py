@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from faust import StreamT
+from collections.abc import Sequence
 
-from streams.app import app
+from faust.types import Message
+
 from streams.events.records import UserEvent
-from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, barrier, runner
-from streams.worker.batch import decoder
+from streams.worker.agents import barrier, batch_agent, runner
+from streams.worker.batch import decoder, member_key_of
 from streams.worker.channels import user_events_topic
 from streams.worker.state import WorkerState
 
+_decode = decoder(UserEvent, key=member_key_of)
 
-@app.agent(user_events_topic, concurrency=1)
-async def fold_user_events(stream: StreamT) -> None:
+
+@batch_agent(user_events_topic, ready=barrier.wait)
+async def fold_user_events(messages: Sequence[Message]) -> None:
     """Apply member SNAPSHOT / ADDED / UPDATED / REMOVED events."""
-    decode = decoder(UserEvent)
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        await barrier.wait()
-        await runner.run(events, decode, WorkerState.apply_user_event)
+    await runner.run(messages, _decode, WorkerState.apply_user_event)

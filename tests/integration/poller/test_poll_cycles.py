@@ -11,52 +11,12 @@ import pytest
 
 from streams.config import Settings
 from streams.poller.loop import PollerRunner
+from tests.fixtures.poller import poll_once, roster_of, settings_for, truth_roster
 from tests.fixtures.topics import read_topic
 
 pytestmark = pytest.mark.kafka
 
 FAST = {"analytics_rate": 3000.0, "admin_rate": 3000.0}
-
-
-def settings_for(sim, kafka_bootstrap: str, **extra: str) -> Settings:
-    prefix = f"p{uuid.uuid4().hex[:8]}."
-    return Settings.load(
-        {
-            "CLAUDE_API_BASE_URL": sim.url,
-            "CLAUDE_ANALYTICS_API_KEY": sim.config.analytics_key,
-            "CLAUDE_ADMIN_API_KEY": sim.config.admin_key,
-            "CONNECTOR_NAME": "acme",
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": prefix,
-            "TOPIC_PARTITIONS": "2",
-            "ANALYTICS_RATE_PER_MINUTE": "3000",
-            "ADMIN_RATE_PER_MINUTE": "3000",
-            "REVISION_WINDOW_DAYS": "3",
-            **extra,
-        }
-    )
-
-
-async def poll_once(settings: Settings):
-    """A fresh runner each time: state is rebuilt from the topic, as after a restart."""
-    async with PollerRunner(settings, quiet=True) as runner:
-        (report,) = await runner.run_once()
-    return report
-
-
-def roster_of(events) -> dict[str, tuple[str, str]]:
-    members: dict[str, tuple[str, str]] = {}
-    for event in sorted(events, key=lambda m: (m.value["observed_at"], m.offset)):
-        value = event.value
-        if value["op"] == "REMOVED":
-            members.pop(value["user_id"], None)
-        else:
-            members[value["user_id"]] = (value["after"]["email"], value["after"]["role"])
-    return members
-
-
-def truth_roster(truth) -> dict[str, tuple[str, str]]:
-    return {user["id"]: (user["email"], user["role"]) for user in truth["users"]}
 
 
 async def test_baseline_then_churn_is_exactly_what_the_simulator_did(sim_factory, kafka_bootstrap):

@@ -71,8 +71,8 @@ def scenario() -> list[Any]:
         user_event(UserOp.SNAPSHOT, "user_carol", " Carol+Claude@ACME.com", baseline=True),
         user_event(UserOp.SNAPSHOT, "user_dave", "dave@gmail.com", baseline=True),
         user_event(UserOp.SNAPSHOT, "user_erin", "erin@acme.com", baseline=True),
-        usage_delta("user_alice", DAY, {"amount": 250 * USD}, email="alice@acme.com"),
-        usage_delta("user_carol", DAY, {"amount": 5 * USD}),
+        usage_delta("user_alice", DAY, {"usd_micros": 250 * USD}, email="alice@acme.com"),
+        usage_delta("user_carol", DAY, {"usd_micros": 5 * USD}),
         association("user_alice", "github"),
         association("user_carol", "slack", auth=AuthKind.ORG_MANAGED),
         connector_status(ConnectorState.HEALTHY),
@@ -211,7 +211,7 @@ async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka
     assert [e.state for e in events] == [AlertState.OPENED] * len(EXPECTED_OPEN)
 
     detail = (await worker.get("/users/user_alice")).json()["data"]
-    assert detail["usage"]["totals"]["COST"] == {"amount": 250 * USD}
+    assert detail["usage"]["totals"]["COST"] == {"usd_micros": 250 * USD}
     assert [item["name"] for item in detail["associations"]] == ["github"]
     assert detail["directory"]["employee_id"] == "e1"
     status = (await worker.get("/status")).json()
@@ -296,7 +296,7 @@ async def test_sigkill_mid_stream_recovers_and_raises_nothing_twice(
 ):
     before = (await worker.get("/alerts", state="all")).json()["data"]
     deltas = [
-        usage_delta(f"user_{n % 40}", DAY + timedelta(days=n // 40), {"amount": USD},
+        usage_delta(f"user_{n % 40}", DAY + timedelta(days=n // 40), {"usd_micros": USD},
                     family=MetricFamily.COST)
         for n in range(4000)
     ]

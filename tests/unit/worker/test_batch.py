@@ -1,34 +1,31 @@
-"""The agents' write buffer: reads fall through, the last write per key wins, flush writes."""
+"""The batch shell: the write buffer, decoding under the right key, dead letters."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
-from faust.streams import current_event
 
-from streams.worker.batch import Overlay, _Cursor
-
-
-class Event:
-    """Stands in for a Faust event: the overlay only remembers it."""
-
-
-class RecordingTable(dict):
-    """A dict that records the current Faust event of every write."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.writes = []
-
-    def __setitem__(self, key, value):
-        self.writes.append((key, current_event()))
-        super().__setitem__(key, value)
+from streams.errors import MalformedMessage
+from streams.events.codec import encode
+from streams.events.records import UsageDelta, UserEvent, UserOp
+from streams.worker.batch import (
+    DEAD_LETTER_MAX_VALUE,
+    Overlay,
+    Source,
+    _Cursor,
+    dead_letter_send,
+    decoder,
+    member_key_of,
+)
+from tests.fixtures.worker import ORG, user_event
 
 
-def test_overlay_buffers_until_flush_and_tags_writes_with_their_event():
-    table = RecordingTable({"a": {"n": 1}, "b": {"n": 2}})
+def test_overlay_buffers_writes_and_tags_each_with_its_message():
+    table = {"a": {"n": 1}, "b": {"n": 2}}
     cursor = _Cursor()
     overlay = Overlay(table, cursor)
-    first, second = Event(), Event()
+    first, second = Source("message 1"), Source("message 2")
     cursor.event = first
     overlay["a"] = {"n": 10}
     overlay["c"] = {"n": 3}
@@ -36,10 +33,45 @@ def test_overlay_buffers_until_flush_and_tags_writes_with_their_event():
     overlay["a"] = {"n": 11}
     del overlay["b"]
     assert overlay["a"] == {"n": 11} and "b" not in overlay and sorted(overlay) == ["a", "c"]
-    assert table == {"a": {"n": 1}, "b": {"n": 2}}, "nothing written before flush"
+    assert overlay.get("b") is None and overlay.get("b", 0) == 0 and overlay.get("c") == {"n": 3}
+    assert overlay.get("z", "default") == "default"
+    assert len(overlay) == 2
+    assert table == {"a": {"n": 1}, "b": {"n": 2}}, "the table itself is untouched"
     with pytest.raises(KeyError):
         del overlay["missing"]
-    overlay.flush()
-    assert table == {"a": {"n": 11}, "c": {"n": 3}}
-    assert table.writes == [("a", second), ("c", first)]
-    assert current_event() is None
+    with pytest.raises(KeyError):
+        overlay["b"]
+    assert overlay.changes() == [("a", {"n": 11}, second), ("c", {"n": 3}, first),
+                                 ("b", None, second)]
+
+
+@dataclass
+class Message:
+    """The fields of a consumed message that the batch shell reads."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str = "t.user-events"
+    partition: int = 0
+    offset: int = 7
+    headers: tuple = ()
+
+
+def test_a_per_member_record_must_be_under_its_own_key():
+    decode = decoder(UserEvent, key=member_key_of)
+    record = user_event(UserOp.ADDED, "user_k", "k@acme.com")
+    assert decode(Message(f"{ORG}:user_k".encode(), encode(record))) == record
+    with pytest.raises(MalformedMessage, match="under another key"):
+        decode(Message(f"{ORG}:user_other".encode(), encode(record)))
+    with pytest.raises(MalformedMessage, match="expected"):
+        decoder(UsageDelta)(Message(f"{ORG}:user_k".encode(), encode(record)))
+
+
+def test_a_dead_letter_keeps_what_a_produce_request_can_carry():
+    small = dead_letter_send(Message(b"k", b"\x00bad"), MalformedMessage("bad"), "dlq")
+    assert small.value == b"\x00bad" and small.key == b"k"
+    big = dead_letter_send(Message(b"k", b"x" * (2 * DEAD_LETTER_MAX_VALUE)),
+                           MalformedMessage("too big"), "dlq")
+    assert big.value == b"x" * DEAD_LETTER_MAX_VALUE
+    reason = dict(big.headers)["dlq.reason"].decode()
+    assert reason.startswith("too big") and f"value of {2 * DEAD_LETTER_MAX_VALUE} bytes" in reason

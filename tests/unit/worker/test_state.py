@@ -11,6 +11,7 @@ from streams.events.records import (
     ConnectorState,
     DirectoryStatus,
     MetricFamily,
+    UserEvent,
     UserOp,
 )
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
@@ -107,7 +108,7 @@ def test_duplicates_and_replays_change_nothing():
         user_event(UserOp.ADDED, "user_f", "f@gmail.com"),
         user_event(UserOp.UPDATED, "user_f", "f@acme.com", before=image("user_f", "f@gmail.com"),
                    poll=2),
-        usage_delta("user_f", DAY, {"amount": 500 * MICRO_CENTS_PER_USD}),
+        usage_delta("user_f", DAY, {"usd_micros": 500 * MICRO_CENTS_PER_USD}),
         association("user_f", "github"),
     ]
     apply = {
@@ -148,9 +149,9 @@ def test_usage_keeps_the_highest_revision_and_sums_days():
 def test_spend_restated_down_resolves_the_spike():
     state = state_with_directory("h@acme.com")
     state.apply_user_event(user_event(UserOp.ADDED, "user_h", "h@acme.com"), 0)
-    spike = state.apply_usage_delta(usage_delta("user_h", DAY, {"amount": 200 * 10**8}), 0)
+    spike = state.apply_usage_delta(usage_delta("user_h", DAY, {"usd_micros": 200 * 10**8}), 0)
     assert reasons(spike) == {("user_h", AlertReason.SPEND_SPIKE, AlertState.OPENED)}
-    restated = state.apply_usage_delta(usage_delta("user_h", DAY, {"amount": 50 * 10**8},
+    restated = state.apply_usage_delta(usage_delta("user_h", DAY, {"usd_micros": 50 * 10**8},
                                                    revision=2), 0)
     assert reasons(restated) == {("user_h", AlertReason.SPEND_SPIKE, AlertState.RESOLVED)}
 
@@ -171,3 +172,24 @@ def test_status_keeps_the_latest_and_drops_duplicates():
     assert state.apply_status(connector_status(ConnectorState.PARTIAL, poll=2)) is True
     assert state.apply_status(healthy) is False
     assert state.tables.status[f"{ORG}:test"]["state"] == "PARTIAL"
+
+
+def test_alert_ids_do_not_depend_on_the_order_of_their_causes():
+    """A replay may apply a member's user event and association in either order."""
+    member = user_event(UserOp.SNAPSHOT, "user_j", "j@gmail.com", baseline=True)
+    link = association("user_j", "github", baseline=True)
+    opened = []
+    for first, second in ((member, link), (link, member)):
+        state = WorkerState(Tables.empty(), POLICY)
+        events = [*apply_record(state, first), *apply_record(state, second)]
+        opened.append(sorted((e.reason, e.event_id) for e in events))
+    assert opened[0] == opened[1]
+    assert {reason for reason, _ in opened[0]} == {
+        AlertReason.PERSONAL_DOMAIN, AlertReason.PERSONAL_CREDENTIAL_CONNECTOR
+    }
+
+
+def apply_record(state: WorkerState, record):
+    if isinstance(record, UserEvent):
+        return state.apply_user_event(record, 0)
+    return state.apply_association(record, 0)

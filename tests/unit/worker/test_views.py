@@ -23,6 +23,8 @@ def test_token_check():
     assert not authorized("Bearer abd", "abc")
     assert not authorized("Basic abc", "abc")
     assert not authorized("Bearer ", "abc")
+    assert not authorized(b"Bearer \xe9t\xe9".decode("utf-8", "surrogateescape"), "abc")
+    assert not authorized("Bearer \u00fcber", "abc")
 
 
 def test_parameters_are_validated():

@@ -1,0 +1,221 @@
+"""Batch intake: the high-volume input topics are read in batches beside Faust's stream layer.
+
+Faust hands every message to its agents one by one: the fetch loop waits on a fresh set of
+tasks per message, the conductor decodes it into an event and queues it, the stream iterates
+it through processors, sensors and acks. On this project's two-core machines that costs about
+200 µs per message before any of our work, a ceiling of ~5k events/s even for an agent that
+does nothing. The per-member topics carry the volume (usage deltas above all), so the worker
+reads them with a ``BatchReader`` each, while keeping everything else of Faust: the consumer
+group and its co-partitioning assignor, changelog-backed tables and their recovery, offset
+commits, the web views. Low-volume topics (directory, connector status, alerts) still go
+through Faust agents.
+
+How a ``BatchReader`` stays inside Faust's guarantees:
+
+- its topic is subscribed through Faust like an agent's, so the group assigns its partitions
+  together with the tables' (``BatchingConsumer`` only leaves those partitions unfetched);
+- it reads with its own consumer (no group, ``read_committed``), assigned to exactly the
+  partitions Faust assigned this worker and positioned at the group's committed offsets,
+  each time a rebalance has finished (tables recovered, flow resumed);
+- every batch is marked in flight (``track_message``) before it is handled and acknowledged
+  (``ack``) after, as Faust's streams do, so Faust commits the offsets (after flushing the
+  changelog writes) and a rebalance waits for the batch in flight; offsets that hold no
+  message (transaction markers, aborted records) are registered as gaps so commits pass them;
+- a batch read while a rebalance began is dropped and read again after it, from the
+  committed offsets; a handler that raises stops the worker (``stop_worker``) without
+  acknowledging its batch, which is read again after the restart (at least once; the
+  handlers are idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from time import monotonic
+from typing import Any, ClassVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, AppT, Message
+from faust.types.tuples import ConsumerMessage
+
+Handler = Callable[[Sequence[Message]], Awaitable[None]]
+
+MAX_BATCH = 10_000
+FETCH_BYTES_PER_PARTITION = 4 << 20
+IDLE_SECONDS = 1.0
+REBALANCE_POLL_SECONDS = 0.05
+
+
+def consumer_message(tp: TP, record: Any, generation_id: int) -> ConsumerMessage:
+    """A fetched record as Faust's message (what Faust's offset bookkeeping tracks)."""
+    return ConsumerMessage(
+        record.topic,
+        record.partition,
+        record.offset,
+        None if record.timestamp is None else record.timestamp / 1000.0,
+        record.timestamp_type,
+        record.headers,
+        record.key,
+        record.value,
+        record.checksum,
+        record.serialized_key_size,
+        record.serialized_value_size,
+        tp,
+        generation_id=generation_id,
+    )
+
+
+class BatchReader:
+    """Reads one topic's partitions of this worker in batches for ``handler``.
+
+    ``ready`` is awaited before each batch is read (the worker's start-up barrier).
+    """
+
+    def __init__(
+        self,
+        topic: str,
+        bootstrap_servers: str,
+        handler: Handler,
+        *,
+        ready: Callable[[], Awaitable[None]] | None = None,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.topic = topic
+        self.bootstrap_servers = bootstrap_servers
+        self.handler = handler
+        self.ready = ready
+        self.max_batch = max_batch
+        self._next: dict[TP, int | None] = {}
+        """Per partition: the offset after the last one read (None: not known yet)."""
+
+    async def run(self, app: AppT) -> None:
+        """Read and handle batches until cancelled (an app task: starts after recovery)."""
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
+        )
+        await reader.start()
+        try:
+            generation: int | None = None
+            while True:
+                await settled(app)
+                if app.consumer_generation_id != generation:
+                    generation = app.consumer_generation_id
+                    await self._reposition(reader, app.consumer)
+                if not self._next:
+                    await asyncio.sleep(IDLE_SECONDS)  # none of this topic's partitions here
+                    continue
+                if self.ready is not None:
+                    await self.ready()
+                records = await reader.getmany(
+                    timeout_ms=int(IDLE_SECONDS * 1000), max_records=self.max_batch
+                )
+                if app.rebalancing or app.consumer_generation_id != generation:
+                    continue  # read again from the committed offsets once it is over
+                batch = await self._messages(app.consumer, records, generation)
+                if app.rebalancing or app.consumer_generation_id != generation:
+                    continue  # (checked again: registering gaps yields to the loop)
+                if batch:
+                    await self._handle(app, batch)
+        except Exception as exc:
+            await stop_worker(app, exc)
+            raise
+        finally:
+            await reader.stop()
+
+    async def _reposition(self, reader: AIOKafkaConsumer, consumer: Any) -> None:
+        """Assign the reader this worker's partitions of the topic, at the committed offsets."""
+        tps = sorted(
+            TopicPartition(tp.topic, tp.partition)
+            for tp in consumer.assignment()
+            if tp.topic == self.topic
+        )
+        reader.assign(tps)
+        self._next = {}
+        for tp in tps:
+            committed = consumer._committed_offset[tp]
+            if committed is None:
+                await reader.seek_to_beginning(tp)
+            else:
+                reader.seek(tp, committed)
+            self._next[tp] = committed
+
+    async def _messages(
+        self, consumer: Any, records: Mapping[TP, Iterable[Any]], generation: int
+    ) -> list[Message]:
+        """The records as Faust messages; offsets skipped between them become commit gaps."""
+        batch: list[Message] = []
+        for tp, fetched in records.items():
+            expected = self._next[tp]
+            for record in fetched:
+                if expected is not None and record.offset > expected:
+                    await consumer._add_gap(tp, expected, record.offset - 1)
+                expected = record.offset + 1
+                batch.append(consumer_message(tp, record, generation))
+            self._next[tp] = expected
+        return batch
+
+    async def _handle(self, app: AppT, batch: list[Message]) -> None:
+        consumer = app.consumer
+        for message in batch:
+            consumer.track_message(message)
+        await self.handler(batch)
+        now = monotonic()
+        inbound = app.monitor.stream_inbound_time
+        for message in batch:
+            consumer.ack(message)
+            inbound[message.tp] = now
+
+
+async def stop_worker(app: AppT, reason: BaseException) -> None:
+    """Log ``reason`` as the app's crash and shut the worker down (it exits with an error).
+
+    Faust only marks a crashed app; the worker process would go on without this reader.
+    A clean stop commits what was acknowledged and nothing else; the restarted worker reads
+    the failed batch again, with its tables rebuilt from the changelogs.
+    """
+    await app.crash(reason)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def settled(app: AppT) -> None:
+    """Wait until no rebalance is in progress (flow resumed, tables recovered, seeks done)."""
+    while True:
+        await app.flow_control.acquire()
+        if not app.rebalancing:
+            return
+        await asyncio.sleep(REBALANCE_POLL_SECONDS)
+
+
+class BatchingConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer that leaves the partitions of ``batch_topics`` unfetched."""
+
+    batch_topics: ClassVar[set[str]] = set()
+    """Topics read by ``BatchReader``s; filled at import time by ``batch_agent``."""
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        if active_partitions is None:
+            return await super()._getmany(active_partitions, timeout)
+        fetched = {tp for tp in active_partitions if tp.topic not in self.batch_topics}
+        if not fetched:
+            await asyncio.sleep(timeout)
+            return {}
+        return await super()._getmany(fetched, timeout)
+
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        """Faust's stall warnings, except for partitions that Faust does not fetch itself."""
+        if tp.topic not in self.batch_topics:
+            super().verify_event_path(now, tp)
+
+
+class BatchingTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport with ``BatchingConsumer``."""
+
+    Consumer = BatchingConsumer

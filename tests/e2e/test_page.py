@@ -1,0 +1,153 @@
+"""The worker's HTML page in a real headless Chromium: alerts, users, status, token, refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.events.records import ConnectorState, DirectoryStatus, UserOp
+from streams.kafkaio import ensure_topics
+from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
+from tests.fixtures.worker import (
+    WorkerProcess,
+    association,
+    connector_status,
+    directory_record,
+    produce,
+    start_worker,
+    usage_delta,
+    user_event,
+)
+
+pytestmark = pytest.mark.kafka
+
+TOKEN = "page-token-7"
+PREFIX = f"pg{uuid.uuid4().hex[:8]}."
+USD = 100_000_000  # micro-cents
+ALERT_ROWS = """return Array.from(document.querySelectorAll('#alerts tbody tr'))
+    .map(tr => [tr.dataset.userId, tr.dataset.reason, tr.innerText]);"""
+STATE = "return document.body.dataset.state || '';"
+
+
+def scenario() -> list[Any]:
+    return [
+        directory_record("alice@acme.com", employee_id="e1"),
+        directory_record("bob@acme.com", DirectoryStatus.DEPROVISIONED, employee_id="e2"),
+        user_event(UserOp.SNAPSHOT, "user_alice", "alice@acme.com", baseline=True),
+        user_event(UserOp.SNAPSHOT, "user_bob", "bob@acme.com", baseline=True),
+        user_event(UserOp.SNAPSHOT, "user_dave", "dave@gmail.com", baseline=True),
+        usage_delta("user_alice", date(2026, 11, 1), {"amount": 250 * USD}),
+        association("user_alice", "github"),
+        connector_status(ConnectorState.HEALTHY),
+    ]
+
+
+async def api_alerts(worker: WorkerProcess) -> set[tuple[str, str]]:
+    body = (await worker.get("/alerts", state="open")).json()
+    return {(alert["user_id"], alert["reason"]) for alert in body["data"]}
+
+
+async def settled(worker: WorkerProcess, want: int, timeout: float = 45.0) -> set[tuple[str, str]]:
+    """The open alerts once there are ``want`` of them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        found = await api_alerts(worker)
+        if len(found) >= want:
+            return found
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the worker did not open {want} alerts: {found}")
+
+
+@pytest.fixture(scope="module")
+def worker(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    """One token-protected worker for the module, on the scenario."""
+    chromium_or_skip()
+
+    async def start() -> WorkerProcess:
+        await ensure_topics(kafka_bootstrap, PREFIX, 2)
+        await produce(kafka_bootstrap, PREFIX, scenario())
+        process = start_worker(kafka_bootstrap, PREFIX, f"page-{uuid.uuid4().hex[:8]}",
+                               tmp_path_factory.mktemp("page"), token=TOKEN,
+                               env={"CORPORATE_DOMAINS": "acme.com"})
+        await process.wait_ready()
+        return process
+
+    process = asyncio.run(start())
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    async with headless_chromium(tmp_path) as session:
+        yield session
+
+
+async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
+    worker: WorkerProcess, browser: Browser, kafka_bootstrap: str
+):
+    expected = await settled(worker, 4)
+    assert expected == {
+        ("user_alice", "PERSONAL_CREDENTIAL_CONNECTOR"),
+        ("user_bob", "DEPROVISIONED_ACTIVE"),
+        ("user_dave", "UNMANAGED_IDENTITY"),
+        ("user_dave", "PERSONAL_DOMAIN"),
+    }
+    page = (await worker.get("/", token="none needed")).headers
+    assert "script-src 'sha256-" in page["content-security-policy"]
+
+    await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    assert await browser.run("return location.hash;") == "", "the token leaves the address bar"
+    rows = await browser.run(ALERT_ROWS)
+    assert {(user, reason) for user, reason, _ in rows} == expected
+    dave = next(text for user, reason, text in rows if reason == "PERSONAL_DOMAIN")
+    assert "dave@gmail.com" in dave and "HIGH" in dave and "existed at connect" in dave
+    users = await browser.wait_for(
+        "return Array.from(document.querySelectorAll('#users tbody tr')).map(tr => tr.innerText);",
+        lambda found: any("250.00" in row for row in found),
+    )
+    alice = next(row for row in users if "alice@acme.com" in row)
+    assert "github (personal credential)" in alice
+    status = await browser.run("return document.querySelector('#status tbody').innerText;")
+    assert "HEALTHY" in status and "org_test" in status
+
+    await produce(kafka_bootstrap, PREFIX,
+                  [user_event(UserOp.ADDED, "user_frank", "frank@yahoo.com", poll=2)])
+    newer = await settled(worker, 6)
+    assert newer - expected == {("user_frank", "UNMANAGED_IDENTITY"),
+                                ("user_frank", "PERSONAL_DOMAIN")}
+    rows = await browser.wait_for(ALERT_ROWS, lambda found: len(found) == 6)
+    assert {(user, reason) for user, reason, _ in rows} == newer
+    frank = [text for user, _, text in rows if user == "user_frank"]
+    assert all("frank@yahoo.com" in text and "new change" in text for text in frank)
+
+
+async def test_without_the_token_the_page_asks_for_it(worker: WorkerProcess, browser: Browser):
+    await browser.open(f"{worker.url}/?refresh=1")
+    await browser.run("sessionStorage.clear();")
+    await browser.open(f"{worker.url}/?refresh=1")
+    await browser.wait_for(STATE, lambda state: state == "login")
+    assert await browser.run("return document.getElementById('content').hidden;") is True
+    submit = """document.getElementById('token-input').value = arguments[0];
+        document.getElementById('login-form').requestSubmit();"""
+    await browser.run(submit, "wrong")
+    await browser.wait_for(
+        "return document.getElementById('login-error').textContent;",
+        lambda text: "refused" in text,
+    )
+    await browser.run(submit, TOKEN)
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    rows = await browser.wait_for(ALERT_ROWS, lambda found: len(found) >= 4)
+    assert {(user, reason) for user, reason, _ in rows} == await api_alerts(worker)

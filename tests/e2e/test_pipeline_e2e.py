@@ -1,0 +1,350 @@
+"""End to end: simulator → directory load → poller → Kafka → a real worker → views and alerts.
+
+The simulator writes its managed-identity directory; the test loads it, polls the simulated
+organisation with the real poller, and a worker subprocess folds the topics. After the baseline
+and after each churn step the worker must agree exactly with the simulator's ground truth:
+
+- ``/users`` is the truth roster (id, e-mail, role);
+- ``/alerts?state=open`` and the alert topic hold exactly the expected open alerts, derived
+  independently of the worker: UNMANAGED_IDENTITY for ``managed=false``, PERSONAL_DOMAIN for
+  ``personal_domain``, DEPROVISIONED_ACTIVE for a deprovisioned member (all from
+  ``/_sim/truth``), PERSONAL_CREDENTIAL_CONNECTOR for a member with a connector association
+  authorised by their own credential, and SPEND_SPIKE (absolute threshold only; the relative
+  rule is off here) for a member whose summed COST deltas exceed the threshold on a day within
+  the 7 days ending at their newest cost day (both from the topics);
+- every member's usage totals equal the sums of the usage-delta topic, and the recent days
+  equal the API's figures in the truth;
+- no alert was ever raised that the truth did not call for (no transient alerts), none twice;
+- in the end the worker has committed every offset of the per-member topics.
+
+The churn is applied in the order a company works: new hires enter the directory before they
+join Claude; leavers are removed from Claude, then deprovisioned in the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from streams.config import Settings
+from streams.directory import load_directory, read_directory_file
+from streams.events.topics import DIRECTORY
+from streams.kafkaio import ensure_topics
+from streams.poller.loop import PollerRunner
+from streams.worker.barrier import committed_offsets, end_offsets
+from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
+from streams.worker_process import WorkerProcess
+from tests.fixtures.topics import Message, read_topic
+from tests.fixtures.worker import start_worker
+
+pytestmark = pytest.mark.kafka
+
+USERS = 300
+SEED = 42
+UNMANAGED_FRACTION = 0.12
+SPEND_SPIKE_USD = 6.0
+PARTITIONS = 2
+WINDOW_DAYS = 3
+SETTLE_SECONDS = 60.0
+
+Pair = tuple[str, str]
+
+SEVERITIES = {
+    "UNMANAGED_IDENTITY": {"HIGH"},
+    "PERSONAL_DOMAIN": {"HIGH"},
+    "DEPROVISIONED_ACTIVE": {"HIGH", "CRITICAL"},  # CRITICAL once they also used Claude
+    "PERSONAL_CREDENTIAL_CONNECTOR": {"HIGH"},
+    "SPEND_SPIKE": {"MEDIUM"},
+}
+
+
+async def eventually(check: Callable[[], Awaitable[str | None]], timeout: float) -> None:
+    """Wait until ``check`` reports no difference (None); fail with the last difference."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        difference = await check()
+        if difference is None:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"not settled within {timeout:.0f}s: {difference}")
+        await asyncio.sleep(0.5)
+
+
+def difference(name: str, got: Any, want: Any) -> str | None:
+    if got == want:
+        return None
+    if isinstance(got, set) and isinstance(want, set):
+        return f"{name}: extra {sorted(got - want)[:5]}, missing {sorted(want - got)[:5]}"
+    return f"{name}: got {got!r:.300}, want {want!r:.300}"
+
+
+class Pipeline:
+    """The parts of one run: simulator, settings, poller, worker, and what the topics say."""
+
+    def __init__(self, sim: Any, bootstrap: str, settings: Settings, worker: WorkerProcess,
+                 directory_file: Path) -> None:
+        self.sim = sim
+        self.bootstrap = bootstrap
+        self.settings = settings
+        self.worker = worker
+        self.directory_file = directory_file
+        self.directory_records = 0
+        self.expected_history: set[Pair] = set()
+        self.baseline_users: set[str] = set()
+
+    async def load_directory(self, org_id: str) -> None:
+        """``claude-connector directory load``'s library call; then wait until it is applied."""
+        result = await load_directory(
+            self.bootstrap,
+            DIRECTORY.name(self.settings.topic_prefix),
+            read_directory_file(self.directory_file, org_id),
+        )
+        self.directory_records += result.published
+        want = self.directory_records * PARTITIONS
+        pattern = re.compile(r'directory-fanout"\} (\d+)')
+
+        async def applied() -> str | None:
+            found = pattern.search((await self.worker.get("/metrics")).text)
+            got = int(found.group(1)) if found else 0
+            return None if got >= want else f"directory copies applied: {got} of {want}"
+
+        await eventually(applied, SETTLE_SECONDS)
+
+    async def poll(self) -> None:
+        async with PollerRunner(self.settings, quiet=True) as runner:
+            (report,) = await runner.run_once()
+        assert report.completed, report.reason
+
+    async def topic(self, name: str) -> list[Message]:
+        return await read_topic(self.bootstrap, self.settings.topic(name))
+
+    async def expected_alerts(self, truth: dict[str, Any]) -> set[Pair]:
+        """The open alerts the truth and the input topics call for (see the module docstring)."""
+        members = {user["id"] for user in truth["users"]}
+        expected: set[Pair] = set()
+        for user in truth["users"]:
+            if not user["managed"]:
+                expected.add((user["id"], "UNMANAGED_IDENTITY"))
+            if user["personal_domain"]:
+                expected.add((user["id"], "PERSONAL_DOMAIN"))
+            if user["deprovisioned"]:
+                expected.add((user["id"], "DEPROVISIONED_ACTIVE"))
+        for message in await self.topic("app-associations"):
+            value = message.value
+            personal = (value["kind"], value["auth"]) == ("CONNECTOR", "PERSONAL_CREDENTIAL")
+            if personal and value["user_id"] in members:
+                expected.add((value["user_id"], "PERSONAL_CREDENTIAL_CONNECTOR"))
+        for user_id, days in (await self.cost_per_day()).items():
+            newest = max(days)
+            window = [day for day in days if day > newest - timedelta(days=SPIKE_WINDOW_DAYS)]
+            if user_id in members and any(
+                days[day] > SPEND_SPIKE_USD * MICRO_CENTS_PER_USD for day in window
+            ):
+                expected.add((user_id, "SPEND_SPIKE"))
+        return expected
+
+    async def delta_sums(self) -> dict[str, dict[tuple[date, str], dict[str, int]]]:
+        """user → (day, family) → metric → sum of the deltas on the usage topic."""
+        sums: dict[str, dict[tuple[date, str], dict[str, int]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(int))
+        )
+        for message in await self.topic("usage-deltas"):
+            value = message.value
+            for metric, delta in value["delta"].items():
+                sums[value["user_id"]][(value["day"], value["family"])][metric] += delta
+        return sums
+
+    async def cost_per_day(self) -> dict[str, dict[date, int]]:
+        """user → day → USD micro-cents, from the COST deltas (the poller's ``usd_micros``)."""
+        return {
+            user_id: {
+                day: metrics["usd_micros"]
+                for (day, family), metrics in per_key.items()
+                if family == "COST"
+            }
+            for user_id, per_key in (await self.delta_sums()).items()
+            if any(family == "COST" for _, family in per_key)
+        }
+
+    async def check(self, phase: str) -> set[Pair]:
+        """The worker agrees with the truth (see the module docstring); the expected alerts."""
+        truth = await self.sim.truth()
+        expected = await self.expected_alerts(truth)
+        self.expected_history |= expected
+        roster = {user["id"]: (user["email"], user["role"]) for user in truth["users"]}
+
+        async def views_agree() -> str | None:
+            users = (await self.worker.get("/users")).json()
+            shown = {u["id"]: (u["email"], u["role"]) for u in users["data"]}
+            alerts = (await self.worker.get("/alerts", state="open")).json()
+            opened = {(a["user_id"], a["reason"]) for a in alerts["data"]}
+            return (
+                difference(f"{phase} /users", shown, roster)
+                or difference(f"{phase} /alerts", opened, expected)
+                or (None if users["complete"] and alerts["complete"] else "views incomplete")
+            )
+
+        await eventually(views_agree, SETTLE_SECONDS)
+        alerts = (await self.worker.get("/alerts", state="open")).json()["data"]
+        for alert in alerts:
+            assert alert["email"], alert
+            assert alert["severity"] in SEVERITIES[alert["reason"]], alert
+            if alert["reason"] in ("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN"):
+                assert alert["baseline"] is (alert["user_id"] in self.baseline_users), alert
+        await self.check_alert_topic(expected)
+        await self.check_usage(truth)
+        return expected
+
+    async def check_alert_topic(self, expected: set[Pair]) -> None:
+        """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""
+        events = await self.topic("shadow-it-alerts")
+        ids = [event.value["event_id"] for event in events]
+        assert len(ids) == len(set(ids)), "an alert event was published twice"
+        states: dict[Pair, list[str]] = defaultdict(list)
+        for event in sorted(events, key=lambda e: e.offset):
+            value = event.value
+            states[(value["user_id"], value["reason"])].append(value["state"])
+            assert event.key == f"{value['org_id']}:{value['user_id']}"
+        for pair, sequence in states.items():
+            assert sequence == ["OPENED", "RESOLVED"] * (len(sequence) // 2) + ["OPENED"] * (
+                len(sequence) % 2
+            ), (pair, sequence)
+        open_now = {pair for pair, sequence in states.items() if sequence[-1] == "OPENED"}
+        assert open_now == expected
+        assert set(states) == self.expected_history, "an alert the truth never called for"
+
+    async def check_usage(self, truth: dict[str, Any]) -> None:
+        """Every member's totals equal the delta sums; recent days equal the API's figures."""
+        sums = await self.delta_sums()
+        today = date.fromisoformat(truth["now"][:10])
+        window = {today - timedelta(days=back) for back in range(WINDOW_DAYS)}
+        async with httpx.AsyncClient(base_url=self.worker.url, timeout=10.0) as client:
+            for user in truth["users"]:
+                detail = (await client.get(f"/users/{user['id']}")).json()["data"]
+                totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+                for (_, family), metrics in sums.get(user["id"], {}).items():
+                    for metric, value in metrics.items():
+                        totals[family][metric] += value
+                assert nonzero(detail["usage"]["totals"]) == nonzero(totals), user["id"]
+                for day, figures in truth["usage"].get(user["id"], {}).items():
+                    shown = detail["usage"]["days"].get(day, {})
+                    if date.fromisoformat(day) not in window or "cost_cents" not in figures:
+                        continue
+                    micros = int(Decimal(figures["cost_cents"]) * 1_000_000)
+                    assert shown["COST"]["totals"]["usd_micros"] == micros, (user["id"], day)
+                    assert shown["TOKENS"]["totals"]["total"] == figures["total_tokens"]
+
+
+async def uncommitted(bootstrap: str, settings: Settings, group: str) -> str | None:
+    """What the worker has not committed on the per-member topics (None: all of it).
+
+    The poller writes in transactions, so the last offset of a partition is a commit marker
+    and the markers between cycles are offsets without a message: commits must pass them.
+    """
+    for name in ("user-events", "usage-deltas", "app-associations"):
+        topic = settings.topic(name)
+        ends = await end_offsets(bootstrap, topic)
+        committed = await committed_offsets(bootstrap, group, topic)
+        if any(committed.get(partition, 0) < end - 1 for partition, end in ends.items() if end):
+            return f"{name}: committed {committed}, ends {ends}"
+    return None
+
+
+def covers(users: list[dict[str, Any]], ids: set[str]) -> bool:
+    """The seeds were chosen so that ``ids`` include every kind of identity the rules see."""
+    chosen = [user for user in users if user["id"] in ids]
+    return (
+        any(not user["managed"] and user["personal_domain"] for user in chosen)
+        and any(not user["managed"] and not user["personal_domain"] for user in chosen)
+        and any(user["deprovisioned"] for user in chosen)
+    )
+
+
+def nonzero(totals: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Totals without zero metrics and empty families (deltas may omit a metric that is 0)."""
+    kept = {family: {m: v for m, v in metrics.items() if v} for family, metrics in totals.items()}
+    return {family: metrics for family, metrics in kept.items() if metrics}
+
+
+async def test_simulated_org_through_poller_and_worker(
+    sim_factory: Any, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    directory_file = tmp_path / "directory.jsonl"
+    sim = await sim_factory(
+        users=USERS,
+        seed=SEED,
+        unmanaged_fraction=UNMANAGED_FRACTION,
+        directory_out=directory_file,
+        analytics_rate=3000.0,
+        admin_rate=3000.0,
+    )
+    truth = await sim.truth(usage="false")
+    prefix = f"e2e{uuid.uuid4().hex[:8]}."
+    settings = Settings.load(
+        {
+            "CLAUDE_API_BASE_URL": sim.url,
+            "CLAUDE_ANALYTICS_API_KEY": sim.config.analytics_key,
+            "CLAUDE_ADMIN_API_KEY": sim.config.admin_key,
+            "CONNECTOR_NAME": "acme",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "TOPIC_PREFIX": prefix,
+            "TOPIC_PARTITIONS": str(PARTITIONS),
+            "ANALYTICS_RATE_PER_MINUTE": "3000",
+            "ADMIN_RATE_PER_MINUTE": "3000",
+            "REVISION_WINDOW_DAYS": str(WINDOW_DAYS),
+        }
+    )
+    await ensure_topics(kafka_bootstrap, prefix, PARTITIONS)
+    app_id = f"e2e-{uuid.uuid4().hex[:8]}"
+    worker = start_worker(
+        kafka_bootstrap,
+        prefix,
+        app_id,
+        tmp_path,
+        partitions=PARTITIONS,
+        env={
+            "CORPORATE_DOMAINS": ",".join(truth["corporate_domains"]),
+            "SPEND_SPIKE_DAILY_USD": str(SPEND_SPIKE_USD),
+            "SPEND_SPIKE_FACTOR": "0",
+        },
+    )
+    try:
+        await worker.wait_ready()
+        pipeline = Pipeline(sim, kafka_bootstrap, settings, worker, directory_file)
+        org_id = truth["organization_id"]
+        pipeline.baseline_users = {user["id"] for user in truth["users"]}
+        assert covers(truth["users"], pipeline.baseline_users)
+
+        await pipeline.load_directory(org_id)
+        await pipeline.poll()
+        baseline = await pipeline.check("baseline")
+        assert {reason for _, reason in baseline} == set(SEVERITIES), "every rule is exercised"
+
+        joined = await sim.advance(days=1, add=15, role_changes=6, seed=14)
+        await pipeline.load_directory(org_id)
+        await pipeline.poll()
+        hired = {user["id"] for user in joined["added"]}
+        assert covers((await sim.truth(usage="false"))["users"], hired)
+        await pipeline.check("hires")
+
+        members = {user["id"]: user for user in (await sim.truth(usage="false"))["users"]}
+        left = await sim.advance(hours=3, remove=12, seed=11)
+        await pipeline.poll()
+        await pipeline.load_directory(org_id)
+        gone = [members[user_id] for user_id in left["removed"]]
+        assert any(not u["managed"] for u in gone) and any(u["deprovisioned"] for u in gone)
+        await pipeline.check("leavers")
+        await eventually(lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS)
+    finally:
+        worker.stop()

@@ -1,0 +1,121 @@
+"""Two workers with one app id share the partitions: a rebalance mid-stream loses nothing.
+
+The second worker joins while usage deltas trickle in, so the first hands a partition over
+between (or during) its batches: the table partition moves through its changelog and
+consumption resumes from the committed offset. Between them the two workers then answer for
+every member, each for its own partition, with every delta counted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streams.events.records import UserOp
+from streams.events.topics import SHADOW_IT_ALERTS
+from streams.kafkaio import ensure_topics
+from tests.fixtures.topics import read_topic
+from tests.fixtures.worker import (
+    directory_record,
+    produce,
+    start_worker,
+    usage_delta,
+    user_event,
+    worker_process,
+)
+
+pytestmark = pytest.mark.kafka
+
+MEMBERS = 40
+DAYS = 60
+CHUNK = 200
+USD = 100_000_000  # micro-cents
+WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100"}
+
+
+def spend(member: int, day: int) -> int:
+    """A day's spend: every seventh day of every third member is a spike."""
+    return (150 if member % 3 == 0 and day % 7 == 0 else 1 + (member + day) % 5) * USD
+
+
+async def test_a_second_worker_takes_over_a_partition_mid_stream(
+    kafka_bootstrap: str, tmp_path: Path
+):
+    prefix = f"ws{uuid.uuid4().hex[:8]}."
+    app_id = f"scale-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka_bootstrap, prefix, 2)
+    users = [f"user_{n:02d}" for n in range(MEMBERS)]
+    await produce(kafka_bootstrap, prefix, [
+        directory_record(f"{user}@acme.com") for user in users[::2]
+    ] + [user_event(UserOp.SNAPSHOT, user, f"{user}@acme.com", baseline=True) for user in users])
+    deltas = [
+        usage_delta(user, date(2026, 9, 1) + timedelta(days=day), {"usd_micros": spend(n, day)})
+        for day in range(DAYS)
+        for n, user in enumerate(users)
+    ]
+    first = start_worker(kafka_bootstrap, prefix, app_id, tmp_path / "a", env=WORKER_ENV)
+    second = worker_process(kafka_bootstrap, prefix, app_id, tmp_path / "b", env=WORKER_ENV)
+    try:
+        await first.wait_ready()
+
+        async def trickle() -> None:
+            """The deltas in small steps over ~8 s: they flow while the second worker joins."""
+            for start in range(0, len(deltas), CHUNK):
+                await produce(kafka_bootstrap, prefix, deltas[start:start + CHUNK])
+                await asyncio.sleep(0.5)
+
+        flowing = asyncio.create_task(trickle())
+        await asyncio.sleep(1.0)
+        second.start()
+        await second.wait_ready()
+        await flowing
+
+        async def shared() -> dict[str, dict]:
+            answers = [(await worker.get("/users")).json() for worker in (first, second)]
+            return {"partitions": [a["partitions"] for a in answers],
+                    "users": {u["id"] for a in answers for u in a["data"]}}
+
+        deadline = asyncio.get_running_loop().time() + 60
+        while (state := await shared())["partitions"] not in ([[0], [1]], [[1], [0]]):
+            assert asyncio.get_running_loop().time() < deadline, state
+            await asyncio.sleep(0.5)
+        assert state["users"] == set(users)
+
+        want = {user: sum(spend(n, day) for day in range(DAYS)) for n, user in enumerate(users)}
+
+        async def totals() -> dict[str, int]:
+            found = {}
+            for worker in (first, second):
+                async with httpx.AsyncClient(base_url=worker.url, timeout=10.0) as client:
+                    for user in users:
+                        response = await client.get(f"/users/{user}")
+                        if response.status_code == 200:
+                            usage = response.json()["data"]["usage"]["totals"]
+                            found[user] = usage.get("COST", {}).get("usd_micros", 0)
+            return found
+
+        while (found := await totals()) != want:
+            wrong = {user: (found.get(user), total) for user, total in want.items()
+                     if found.get(user) != total}
+            assert asyncio.get_running_loop().time() < deadline + 30, wrong
+            await asyncio.sleep(0.5)
+    finally:
+        first.stop()
+        second.stop()
+
+    ids: dict[str, dict[tuple[str, str], set[str]]] = {"OPENED": {}, "RESOLVED": {}}
+    for message in await read_topic(kafka_bootstrap, SHADOW_IT_ALERTS.name(prefix)):
+        value = message.value
+        ids[value["state"]].setdefault((value["user_id"], value["reason"]), set()).add(
+            value["event_id"]
+        )
+    unmanaged = {(user, "UNMANAGED_IDENTITY") for user in users[1::2]}
+    spikes = {(user, "SPEND_SPIKE") for n, user in enumerate(users) if n % 3 == 0}
+    assert set(ids["OPENED"]) == unmanaged | spikes
+    for pair, opened in ids["OPENED"].items():
+        assert len(opened) == len(ids["RESOLVED"].get(pair, ())) + 1, pair
