@@ -12,6 +12,7 @@ import logging
 import faust
 
 from streams.config import Settings
+from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.intake import BatchingTransport
 
 SESSION_TIMEOUT_SECONDS = 12.0
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> faust.App:
         # Changelog writes are many small messages: let the producer batch them.
         producer_linger=0.02,
         producer_max_batch_size=512 * 1024,
+        producer_max_request_size=PRODUCE_REQUEST_BYTES,
         stream_buffer_maxsize=16384,
         Worker=Worker,
         autodiscover=["streams.worker"],

@@ -43,8 +43,10 @@ from streams.worker.state import Row, Tables, WorkerState
 R = TypeVar("R", bound=AvroRecord)
 
 WRITE_LOCK = asyncio.Lock()
-DEAD_LETTER_MAX_VALUE = 512 * 1024
-"""Bytes of a dead-lettered value kept (a produce request holds at most 1 MB by default)."""
+PRODUCE_REQUEST_BYTES = 1_000_000
+"""The producer's largest request (``producer_max_request_size``, Faust's default)."""
+RECORD_OVERHEAD_BYTES = 4096
+"""Room left in a request for the record batch framing."""
 
 _DELETED: Any = object()
 
@@ -213,19 +215,25 @@ def alert_send(alert: ShadowItAlert, topic: faust.TopicT) -> Send:
 def dead_letter_send(message: Any, error: Exception, topic: faust.TopicT) -> Send:
     """The dead letter for ``message``: its own key and value, the reason in headers.
 
-    A value longer than ``DEAD_LETTER_MAX_VALUE`` (up to what the broker takes) would not fit
-    in a produce request: the dead letter keeps its first ``DEAD_LETTER_MAX_VALUE`` bytes and
-    says so in its reason.
+    A value too long for one produce request (the broker may take more than the producer
+    sends) is cut to what fits; the reason says so and gives the original length.
     """
     value = message.value
     headers = dead_letter_headers_for(message, error)
-    if value is not None and len(value) > DEAD_LETTER_MAX_VALUE:
-        note = f" (value of {len(value)} bytes cut to its first {DEAD_LETTER_MAX_VALUE})"
+    room = (
+        PRODUCE_REQUEST_BYTES
+        - RECORD_OVERHEAD_BYTES
+        - len(message.key or b"")
+        - sum(len(name) + len(content) for name, content in headers)
+    )
+    if value is not None and len(value) > room:
+        keep = max(room - 128, 0)  # 128: room for the note added to the reason
+        note = f" (value of {len(value)} bytes cut to its first {keep})"
         headers = [
             (name, content + note.encode() if name == f"{DEAD_LETTER_PREFIX}reason" else content)
             for name, content in headers
         ]
-        value = value[:DEAD_LETTER_MAX_VALUE]
+        value = value[:keep]
     return Send(topic, message.key, value, headers)
 
 

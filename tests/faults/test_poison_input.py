@@ -167,11 +167,6 @@ async def test_poison_is_dead_lettered_with_its_reason_and_the_worker_goes_on(
     assert 'claude_worker_dead_letters_total{error="UnknownSchema"' in metrics
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker: a value whose key is not its record's org:user is applied, not dead-lettered"
-    " (streams/worker/batch.py decodes the value only; the directory agent does check its keys)",
-)
 async def test_a_record_under_a_key_that_is_not_its_own_is_dead_lettered(shared_worker, ledger):
     """The key decides the partition, and the partition which worker and table row own the
     member; a record under another key is on the wrong partition, and applying it splits one
@@ -194,13 +189,6 @@ async def test_a_record_under_a_key_that_is_not_its_own_is_dead_lettered(shared_
     assert audit == DeadLetters() and not shown, (audit, shown)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker: dead-lettering a value larger than its producer's max request size (Faust's"
-    " default, 1 000 000 bytes) crashes the agent (ProducerSendError: MessageSizeTooLargeError);"
-    " Faust restarts it, but that batch and the rest of its partition are not applied until the"
-    " worker restarts",
-)
 async def test_values_as_large_as_the_broker_takes_are_dead_lettered_and_the_worker_goes_on(
     kafka_bootstrap, tmp_path, ledger
 ):

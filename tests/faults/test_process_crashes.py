@@ -214,13 +214,6 @@ async def test_worker_sigkilled_mid_stream_equals_a_replay_from_offset_0(
             replay.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker: an alert's id derives from the event that happened to open it"
-    " (rules.alert_id_for(..., cause.event_id)); when a member's user event and association"
-    " arrive in another order (a restart re-reading uncommitted input, a replay) the same alert"
-    " gets another id: a second OPENED for one member and reason after de-duplication by id",
-)
 def test_an_alert_has_one_id_whatever_order_its_causes_arrive_in():
     member = user_event(UserOp.SNAPSHOT, "user_1", "one@gmail.com", baseline=True)
     link = association("user_1", "github", auth=AuthKind.PERSONAL_CREDENTIAL, baseline=True)

@@ -10,7 +10,7 @@ from streams.errors import MalformedMessage
 from streams.events.codec import encode
 from streams.events.records import UsageDelta, UserEvent, UserOp
 from streams.worker.batch import (
-    DEAD_LETTER_MAX_VALUE,
+    PRODUCE_REQUEST_BYTES,
     Overlay,
     Source,
     _Cursor,
@@ -68,10 +68,11 @@ def test_a_per_member_record_must_be_under_its_own_key():
 
 
 def test_a_dead_letter_keeps_what_a_produce_request_can_carry():
-    small = dead_letter_send(Message(b"k", b"\x00bad"), MalformedMessage("bad"), "dlq")
-    assert small.value == b"\x00bad" and small.key == b"k"
-    big = dead_letter_send(Message(b"k", b"x" * (2 * DEAD_LETTER_MAX_VALUE)),
-                           MalformedMessage("too big"), "dlq")
-    assert big.value == b"x" * DEAD_LETTER_MAX_VALUE
-    reason = dict(big.headers)["dlq.reason"].decode()
-    assert reason.startswith("too big") and f"value of {2 * DEAD_LETTER_MAX_VALUE} bytes" in reason
+    fits = b"x" * 900_000
+    assert dead_letter_send(Message(b"k", fits), MalformedMessage("bad"), "dlq").value == fits
+    huge = b"y" * (10 * PRODUCE_REQUEST_BYTES)
+    cut = dead_letter_send(Message(b"k", huge), MalformedMessage("too big"), "dlq")
+    reason = dict(cut.headers)["dlq.reason"].decode()
+    assert reason.startswith("too big") and f"value of {len(huge)} bytes cut to" in reason
+    size = len(cut.value) + len(cut.key) + sum(len(n) + len(v) for n, v in cut.headers)
+    assert 900_000 < size < PRODUCE_REQUEST_BYTES and huge.startswith(cut.value)
