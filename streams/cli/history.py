@@ -131,8 +131,8 @@ def replay(
         every member at that time, one JSON line each (point-in-time access review).
     replay --rebuild --app-id NEW [--web-port P]
         becomes a worker under app id NEW: its tables are built from offset 0 of every topic.
-        Its alert events go to the alerts topic again (consumers drop repeated ids); it
-        delivers no webhooks.
+        Alert events already on the alerts topic are not published again; it delivers no
+        webhooks.
     """
     settings: Settings = ctx.obj.get()
     modes = [name for name, on in (("--topic", topic), ("--as-of", as_of), ("--rebuild", rebuild))

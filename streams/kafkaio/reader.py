@@ -1,4 +1,4 @@
-"""Read a topic's committed messages from the beginning up to its current end.
+"""Read a topic's committed messages, by default from the beginning up to its current end.
 
 The end is the high watermark, not the last stable offset: right after a transaction commits,
 Kafka writes its markers asynchronously, and a reader that stopped at the last stable offset
@@ -9,7 +9,7 @@ for those markers, and still never yields records of aborted transactions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -42,18 +42,38 @@ async def high_watermarks(
         await probe.stop()
 
 
-async def committed_messages(
-    bootstrap: str, topic: str, *, timeout: float = READ_TIMEOUT_SECONDS
-) -> AsyncIterator[ConsumerRecord]:
-    """Every committed message of ``topic`` (all partitions) up to the end seen at the start.
-
-    Raises ``TimeoutError`` when an open transaction of another producer keeps the end out of
-    reach for ``timeout`` seconds.
-    """
+async def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    """The high watermark of every partition of ``topic`` (empty when it does not exist)."""
     partitions = [TopicPartition(topic, n) for n in await partition_numbers(bootstrap, topic)]
     if not partitions:
+        return {}
+    return {tp.partition: end for tp, end in (await high_watermarks(bootstrap, partitions)).items()}
+
+
+async def committed_messages(
+    bootstrap: str,
+    topic: str,
+    *,
+    since: Mapping[int, int] | None = None,
+    until: Mapping[int, int] | None = None,
+    timeout: float = READ_TIMEOUT_SECONDS,
+) -> AsyncIterator[ConsumerRecord]:
+    """The committed messages of ``topic`` from ``since`` up to ``until`` (offsets by partition).
+
+    By default every partition from its beginning up to the end seen at the start
+    (``topic_ends``); a partition missing from ``since`` is read from its beginning, one
+    missing from ``until`` is not read. Raises ``TimeoutError`` when an open transaction of
+    another producer keeps the end out of reach for ``timeout`` seconds.
+    """
+    ends = await topic_ends(bootstrap, topic) if until is None else dict(until)
+    starts = dict(since or {})
+    pending = {
+        TopicPartition(topic, partition)
+        for partition, end in ends.items()
+        if end > starts.get(partition, 0)
+    }
+    if not pending:
         return
-    ends = await high_watermarks(bootstrap, partitions)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -63,9 +83,9 @@ async def committed_messages(
     )
     await consumer.start()
     try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        pending = {tp for tp in partitions if ends[tp] > 0}
+        consumer.assign(list(pending))
+        for tp in pending:
+            consumer.seek(tp, starts.get(tp.partition, 0))
         deadline = asyncio.get_running_loop().time() + timeout
         while pending:
             if asyncio.get_running_loop().time() > deadline:
@@ -76,10 +96,10 @@ async def committed_messages(
             batches = await consumer.getmany(*pending, timeout_ms=300, max_records=10_000)
             for records in batches.values():
                 for record in records:
-                    if record.offset < ends[TopicPartition(record.topic, record.partition)]:
+                    if record.offset < ends[record.partition]:
                         yield record
             for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
+                if await consumer.position(tp) >= ends[tp.partition]:
                     pending.discard(tp)
     finally:
         await consumer.stop()

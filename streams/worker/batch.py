@@ -7,12 +7,14 @@ processed in four steps, in this order:
    cannot be applied, becomes a dead letter (the worker continues);
 2. apply each record through ``state.WorkerState`` to ``Overlay`` views of the tables, which
    buffer writes (the last write per key wins) and remember the message that made each write;
-3. publish the alert events and dead letters and wait until Kafka has them;
+3. publish the alert events not on the alerts topic yet (``published.PublishedAlerts``) and
+   the dead letters, and wait until Kafka has them;
 4. write the buffered values to the tables' changelogs, each on the partition of the message
    that caused it, wait until Kafka has them, then to the tables' stores (``write_tables``).
 
 Publishing before writing makes a crash between the two re-derive the same alert events on
-redelivery (same deterministic ids) instead of losing them. Every batch holds ``WRITE_LOCK``
+redelivery (same deterministic ids) instead of losing them; being on the topic, they are not
+published again. Every batch holds ``WRITE_LOCK``
 while it runs, so two handlers never interleave read-modify-write of the same table (each
 input topic has one handler at a time, so this orders a handful of tasks, not many).
 """
@@ -38,6 +40,7 @@ from streams.events.keys import user_key
 from streams.events.records import AvroRecord, ShadowItAlert
 from streams.worker.deadletter import dead_letter_headers_for
 from streams.worker.metrics import METRICS
+from streams.worker.published import PublishedAlerts
 from streams.worker.state import Row, Tables, WorkerState
 
 R = TypeVar("R", bound=AvroRecord)
@@ -260,20 +263,23 @@ class BatchRunner:
     """
 
     tables: Tables
-    state_factory: Callable[[Tables], WorkerState]
+    state_factory: Callable[[Tables, PublishedAlerts], WorkerState]
     alerts_topic: faust.TopicT
     dead_letter_topic: faust.TopicT
+    published: PublishedAlerts
 
     async def run(
         self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
     ) -> None:
         """Process one batch of messages; ``decode`` turns a message into ``apply``'s input."""
+        await self.published.catch_up()
         async with WRITE_LOCK:
             cursor = _Cursor()
             tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
             overlays = {name: Overlay(table.data, cursor) for name, table in tables.items()}
-            state = self.state_factory(Tables(**overlays))
+            state = self.state_factory(Tables(**overlays), self.published)
             sends: list[Send] = []
+            fresh: dict[str, Send] = {}
             for message in messages:
                 cursor.event = Source(message)
                 try:
@@ -282,6 +288,11 @@ class BatchRunner:
                     sends.append(dead_letter_send(message, exc, self.dead_letter_topic))
                     continue
                 METRICS.inc("claude_worker_events_total", topic=message.topic)
-                sends.extend(alert_send(alert, self.alerts_topic) for alert in alerts)
+                for alert in alerts:
+                    if alert.event_id not in self.published and alert.event_id not in fresh:
+                        fresh[alert.event_id] = alert_send(alert, self.alerts_topic)
+                        sends.append(fresh[alert.event_id])
             await publish(sends)
+            for event_id, send in fresh.items():
+                self.published.note(event_id, send.value or b"")
             await write_tables(tables, overlays)

@@ -37,12 +37,14 @@ Idempotence: user and status events are dropped when their ``event_id`` is among
 ``APPLIED_KEPT`` applied to that key; usage keeps the highest revision per day and family;
 associations and directory entries are set-like. Rules are evaluated after every input, also
 a duplicate, and ``rules.reconcile`` emits only what differs from the open alerts, so replays
-emit nothing new (and re-derive, with the same ids, an alert event that a crash lost).
+emit nothing new (and re-derive, with the same ids, an alert event that a crash lost). An
+alert event already published (``published``) is kept as published, whatever input this
+worker happened to apply first.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -131,9 +133,17 @@ def _remember(applied: list[str], event_id: str) -> list[str]:
 class WorkerState:
     """Applies input records to the tables and evaluates the shadow-IT rules."""
 
-    def __init__(self, tables: Tables, policy: Policy) -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        policy: Policy,
+        published: Callable[[str], ShadowItAlert | None] = lambda _: None,
+    ) -> None:
         self.tables = tables
         self.policy = policy
+        self.published = published
+        """The alert event already published under an id, if any (it wins over a re-derived
+        one: see ``streams.worker.published``)."""
 
     # --- inputs ---
 
@@ -298,7 +308,7 @@ class WorkerState:
         usage = self.tables.usage.get(key)
         email = user["email"] if user else (usage or {}).get("email")
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition)
-        events = reconcile(
+        derived = reconcile(
             open_alerts,
             evaluate(subject, self.policy),
             org_id=org_id,
@@ -307,6 +317,7 @@ class WorkerState:
             cause=cause,
             raised=(alerts or {}).get("raised"),
         )
+        events = [self.published(event.event_id) or event for event in derived]
         if events:
             self.tables.alerts[key] = _with_alert_events(
                 alerts, events, org_id, user_id, email, partition

@@ -26,6 +26,7 @@ from streams.worker.channels import (
     shadow_it_alerts_topic,
 )
 from streams.worker.intake import BatchingConsumer, BatchReader, Handler
+from streams.worker.published import PublishedAlerts
 from streams.worker.rules import Policy
 from streams.worker.state import Tables, WorkerState
 from streams.worker.tables import worker_tables
@@ -46,11 +47,18 @@ def policy_for(settings: Settings) -> Policy:
 POLICY = policy_for(settings)
 
 
-def _state(tables: Tables) -> WorkerState:
-    return WorkerState(tables, POLICY)
+def _state(tables: Tables, published: PublishedAlerts) -> WorkerState:
+    return WorkerState(tables, POLICY, published.get)
 
 
-runner = BatchRunner(worker_tables(), _state, shadow_it_alerts_topic, dead_letter_topic)
+published_alerts = PublishedAlerts(
+    settings.kafka_bootstrap_servers,
+    shadow_it_alerts_topic.get_topic_name(),
+    lambda: app.consumer_generation_id,
+)
+runner = BatchRunner(
+    worker_tables(), _state, shadow_it_alerts_topic, dead_letter_topic, published_alerts
+)
 
 
 def _owned_fanout_partitions() -> list[int]:

@@ -193,3 +193,32 @@ def apply_record(state: WorkerState, record):
     if isinstance(record, UserEvent):
         return state.apply_user_event(record, 0)
     return state.apply_association(record, 0)
+
+
+
+def applied(state: WorkerState, *records) -> list:
+    """The alert events of applying user events and associations in this order."""
+    events = []
+    for record in records:
+        apply = state.apply_user_event if isinstance(record, UserEvent) else state.apply_association
+        events += apply(record, 0)
+    return events
+
+
+def test_an_alert_event_already_published_is_kept_as_published():
+    """Re-derived in another order (same id, another cause and evidence): the published wins."""
+    member = user_event(UserOp.SNAPSHOT, "user_p", "pat@acme.com", baseline=True)
+    github = association("user_p", "github", auth=AuthKind.PERSONAL_CREDENTIAL, baseline=True)
+    notion = association("user_p", "notion", auth=AuthKind.PERSONAL_CREDENTIAL, baseline=True)
+    (original,) = applied(WorkerState(Tables.empty(), POLICY), member, github, notion)
+    (other_order,) = applied(WorkerState(Tables.empty(), POLICY), github, notion, member)
+    assert other_order.event_id == original.event_id
+    assert (other_order.cause_event_id, other_order.evidence) != (
+        original.cause_event_id, original.evidence)
+
+    replay = WorkerState(Tables.empty(), POLICY, {original.event_id: original}.get)
+    assert applied(replay, github, notion, member) == [original]
+    stored = replay.tables.alerts[f"{ORG}:user_p"]["open"]["PERSONAL_CREDENTIAL_CONNECTOR"]
+    assert stored["cause_event_id"] == original.cause_event_id
+    assert stored["evidence"] == dict(original.evidence)
+    assert stored["opened_at"] == original.opened_at.isoformat()
