@@ -12,6 +12,7 @@ import logging
 import faust
 
 from streams.config import Settings
+from streams.logs import limit_repeats
 from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.intake import BatchingTransport
 
@@ -23,11 +24,12 @@ class Worker(faust.Worker):
 
     At log level WARN and above the spinner sets the root logger to DEBUG so that every log
     record spins it; that formats every aiokafka debug record and costs about a tenth of the
-    throughput.
+    throughput. Kafka client errors are rate-limited (``streams.logs``).
     """
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
+        limit_repeats(logger.handlers)
 
 
 class App(faust.App):

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from streams import __version__
+from streams import __version__, logs
 from streams.cli.bench import bench
 from streams.cli.connectors import connectors
 from streams.cli.demo import demo
@@ -44,8 +44,7 @@ pass_settings = click.make_pass_decorator(LazySettings)
 @click.pass_context
 def main(ctx: click.Context, verbose: int) -> None:
     """Claude connector: Anthropic org members, usage and spend as Avro events on Kafka."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING - 10 * min(verbose, 2))
     ctx.obj = LazySettings()
 
 
