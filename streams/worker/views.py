@@ -12,11 +12,12 @@
 ``/metrics``        Prometheus text: counters plus table and alert gauges
 =================== ===============================================================
 
-List views answer ``{"data": [...], "count": n, "partitions": [...], "partitions_total": N,
-"complete": bool}``: a worker holds only the partitions assigned to it, so ``partitions`` says
-which partitions of the per-member topics answered and ``complete`` is true when that is all of
-them (one worker, or ask each worker and merge). A bad query parameter is a 400 with
-``{"error": ...}``. When ``WEB_TOKEN`` is set every view but ``/health`` needs
+List views answer ``{"data": [...], "count": n, "total": t, "partitions": [...],
+"partitions_total": N, "complete": bool}`` (``count`` items on this page of ``total`` that
+match, see ``limit`` and ``offset``): a worker holds only the partitions assigned to it, so
+``partitions`` says which partitions of the per-member topics answered and ``complete`` is true
+when that is all of them (one worker, or ask each worker and merge). A bad query parameter is
+a 400 with ``{"error": ...}``. When ``WEB_TOKEN`` is set every view but ``/health`` needs
 ``Authorization: Bearer <token>`` (else 401).
 """
 
@@ -175,15 +176,24 @@ class JsonView(View):
     async def answer(self, query: Mapping[str, str], **match: str) -> Response:
         raise NotImplementedError
 
-    def listing(self, items: list[dict[str, Any]], topic: str, answered: list[int]) -> Response:
-        total = partition_count(topic)
+    def listing(
+        self,
+        items: list[dict[str, Any]],
+        query: Mapping[str, str],
+        topic: str,
+        answered: list[int],
+    ) -> Response:
+        """One page of ``items`` (every match, in order) with the coverage of the answer."""
+        shown = page(items, query)
+        partitions = partition_count(topic)
         return self.respond(
             {
-                "data": items,
-                "count": len(items),
+                "data": shown,
+                "count": len(shown),
+                "total": len(items),
                 "partitions": answered,
-                "partitions_total": total,
-                "complete": len(answered) == total and ready(),
+                "partitions_total": partitions,
+                "complete": len(answered) == partitions and ready(),
             }
         )
 
@@ -223,7 +233,7 @@ class UsersView(JsonView):
             and (role is None or row["role"] == role)
         ]
         rows.sort(key=lambda row: (row["org_id"], row["email"].lower(), row["user_id"]))
-        return self.listing(page([user_view(row) for row in rows], query), topic, answered)
+        return self.listing([user_view(row) for row in rows], query, topic, answered)
 
 
 @app.page("/users/{user_id}")
@@ -292,7 +302,7 @@ class AlertsView(JsonView):
             if reason is None or alert["reason"] == reason
         ]
         found.sort(key=lambda alert: (alert["opened_at"], alert["alert_id"]), reverse=True)
-        return self.listing(page(found, query), topic, answered)
+        return self.listing(found, query, topic, answered)
 
 
 @app.page("/status")
@@ -304,7 +314,7 @@ class StatusView(JsonView):
         answered = answered_partitions(topic)
         rows = sorted(tables.status.values(), key=lambda row: (row["org_id"], row["connector"]))
         items = [{name: value for name, value in row.items() if name != "applied"} for row in rows]
-        return self.listing(items if answered else [], topic, answered)
+        return self.listing(items if answered else [], query, topic, answered)
 
 
 @app.page("/metrics")

@@ -195,6 +195,10 @@ async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka
 
     users = await eventually(users_ready)
     assert users["complete"] is True and users["partitions"] == [0, 1]
+    assert users["total"] == 5
+    second = (await worker.get("/users", limit="2", offset="2")).json()
+    assert (second["count"], second["total"]) == (2, 5)
+    assert second["data"] == users["data"][2:4]
     by_id = {user["id"]: user for user in users["data"]}
     assert by_id["user_carol"]["email"] == " Carol+Claude@ACME.com"
     assert {user["role"] for user in users["data"]} == {"user"}
