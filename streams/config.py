@@ -245,7 +245,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "WORKER_STORE",
         "memory://",
         _text,
-        "Faust table store: `memory://` or `rocksdb://` (needs the rocksdb extra).",
+        "Faust table store: `memory://` or `rocksdb://` (tables on disk under the cache "
+        "directory, so a restart reads them back instead of the whole changelog; needs the "
+        "`rocksdb` extra).",
     ),
     SettingSpec(
         "spend_spike_daily_usd",
