@@ -289,7 +289,9 @@ class BatchRunner:
                     continue
                 METRICS.inc("claude_worker_events_total", topic=message.topic)
                 for alert in alerts:
-                    if alert.event_id not in self.published and alert.event_id not in fresh:
+                    if alert.event_id in self.published:
+                        METRICS.inc("claude_worker_alert_events_already_published_total")
+                    elif alert.event_id not in fresh:
                         fresh[alert.event_id] = alert_send(alert, self.alerts_topic)
                         sends.append(fresh[alert.event_id])
             await publish(sends)

@@ -15,6 +15,10 @@ HELP: Mapping[str, str] = {
     "claude_worker_events_total": "Input messages applied, by topic.",
     "claude_worker_dead_letters_total": "Input messages dead-lettered, by topic and error.",
     "claude_worker_alert_events_total": "Alert events produced, by reason and state.",
+    "claude_worker_alert_events_already_published_total": (
+        "Alert events derived again (replay, restart, rebalance) and found on the alerts topic, "
+        "so not published again."
+    ),
     "claude_worker_webhook_deliveries_total": "Webhook deliveries, by outcome.",
 }
 

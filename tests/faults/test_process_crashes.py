@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -195,6 +196,7 @@ async def test_worker_sigkilled_mid_stream_equals_a_replay_from_offset_0(
             return table_differences(await worker_tables(replay), last[-1])
 
         differences = behind + await settle(replayed, timeout=60)
+        replay_metrics = (await replay.get("/metrics")).text
         removed = [k for k, v in last[-1]["users"].items() if v[2] != "member" and k in truth]
         also_replayed = alert_duplicates(
             await read_topic(kafka_bootstrap, SHADOW_IT_ALERTS.name(prefix))
@@ -207,6 +209,9 @@ async def test_worker_sigkilled_mid_stream_equals_a_replay_from_offset_0(
                    duplicate_effects=len(also_replayed) - len(doubled))
         assert not differences and not removed, (differences[:20], removed)
         assert not also_replayed, also_replayed[:20]
+        assert last[-1]["alerts"], "the organisation raises alerts"
+        assert re.search(r"^claude_worker_alert_events_already_published_total [1-9]",
+                         replay_metrics, re.M), "the replay derived them again, published none"
         assert leaks_in(logs) == 0
         assert not crashes(worker) and not crashes(replay), crashes(worker) + crashes(replay)
     finally:
