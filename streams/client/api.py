@@ -288,14 +288,8 @@ class ApiClient:
         *,
         group_by: Iterable[str] = (),
     ) -> Listing[models.CostBucket]:
-        return await self.fetch(
-            ep.CONSOLE_COST_REPORT,
-            _params(
-                starting_at=starting_at,
-                ending_at=ending_at,
-                bucket_width="1d",
-                group_by__=tuple(group_by),
-            ),
+        return await self._report(
+            ep.CONSOLE_COST_REPORT, starting_at, ending_at, bucket_width="1d", group_by=group_by
         )
 
     # --- Analytics API: engagement --------------------------------------------------------
@@ -354,7 +348,7 @@ class ApiClient:
 
         ``Listing.meta["data_refreshed_at"]`` is the watermark: later buckets are incomplete.
         """
-        return await self._per_user_report(
+        return await self._report(
             ep.USER_USAGE, starting_at, ending_at, bucket_width, group_by, user_ids
         )
 
@@ -368,28 +362,8 @@ class ApiClient:
         user_ids: Iterable[str] = (),
     ) -> Listing[models.UserCost]:
         """Per-user cost in cents, one row per user and day (``bucket_width="1d"``)."""
-        return await self._per_user_report(
+        return await self._report(
             ep.USER_COST, starting_at, ending_at, bucket_width, group_by, user_ids
-        )
-
-    async def _per_user_report(
-        self,
-        spec: EndpointSpec[T],
-        starting_at: datetime,
-        ending_at: datetime,
-        bucket_width: str | None,
-        group_by: Iterable[str],
-        user_ids: Iterable[str],
-    ) -> Listing[T]:
-        return await self.fetch(
-            spec,
-            _params(
-                starting_at=starting_at,
-                ending_at=ending_at,
-                bucket_width=bucket_width,
-                group_by__=tuple(group_by),
-                user_ids__=tuple(user_ids),
-            ),
         )
 
     async def usage_report(
@@ -400,10 +374,7 @@ class ApiClient:
         group_by: Iterable[str] = (),
     ) -> Listing[models.UsageBucket]:
         """Org-wide token usage in daily buckets (includes non-seat traffic)."""
-        return await self.fetch(
-            ep.USAGE_REPORT,
-            _params(starting_at=starting_at, ending_at=ending_at, group_by__=tuple(group_by)),
-        )
+        return await self._report(ep.USAGE_REPORT, starting_at, ending_at, group_by=group_by)
 
     async def cost_report(
         self,
@@ -413,9 +384,27 @@ class ApiClient:
         group_by: Iterable[str] = (),
     ) -> Listing[models.CostBucket]:
         """Org-wide cost (cents) in daily buckets."""
+        return await self._report(ep.COST_REPORT, starting_at, ending_at, group_by=group_by)
+
+    async def _report(
+        self,
+        spec: EndpointSpec[T],
+        starting_at: datetime,
+        ending_at: datetime | None,
+        bucket_width: str | None = None,
+        group_by: Iterable[str] = (),
+        user_ids: Iterable[str] = (),
+    ) -> Listing[T]:
+        """A usage or cost report over ``[starting_at, ending_at)``; unset filters are left out."""
         return await self.fetch(
-            ep.COST_REPORT,
-            _params(starting_at=starting_at, ending_at=ending_at, group_by__=tuple(group_by)),
+            spec,
+            _params(
+                starting_at=starting_at,
+                ending_at=ending_at,
+                bucket_width=bucket_width,
+                group_by__=tuple(group_by),
+                user_ids__=tuple(user_ids),
+            ),
         )
 
 

@@ -9,11 +9,11 @@ Where the documentation disagrees, both spellings are read: summaries rows carry
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 
 class RowError(ValueError):
@@ -530,6 +530,17 @@ class TokenCounts:
         )
 
 
+def _per_user_row_head(row: Row) -> dict[str, Any]:
+    """The fields that open every per-user usage and cost row: actor, bucket, product, model."""
+    return {
+        "actor": ReportActor.from_api(_obj(row, "actor")),
+        "starting_at": _opt_datetime(row, "starting_at"),
+        "ending_at": _opt_datetime(row, "ending_at"),
+        "product": _opt_str(row, "product"),
+        "model": _opt_str(row, "model"),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class UserUsage:
     """One row of ``/analytics/user_usage_report`` (per user, per bucket when bucketed)."""
@@ -546,11 +557,7 @@ class UserUsage:
     @classmethod
     def from_api(cls, row: Row) -> UserUsage:
         return cls(
-            actor=ReportActor.from_api(_obj(row, "actor")),
-            starting_at=_opt_datetime(row, "starting_at"),
-            ending_at=_opt_datetime(row, "ending_at"),
-            product=_opt_str(row, "product"),
-            model=_opt_str(row, "model"),
+            **_per_user_row_head(row),
             tokens=TokenCounts.from_api(row),
             total_tokens=_int(row, "total_tokens"),
             requests=_opt_int(row, "requests"),
@@ -576,11 +583,7 @@ class UserCost:
     @classmethod
     def from_api(cls, row: Row) -> UserCost:
         return cls(
-            actor=ReportActor.from_api(_obj(row, "actor")),
-            starting_at=_opt_datetime(row, "starting_at"),
-            ending_at=_opt_datetime(row, "ending_at"),
-            product=_opt_str(row, "product"),
-            model=_opt_str(row, "model"),
+            **_per_user_row_head(row),
             cost_type=_opt_str(row, "cost_type"),
             token_type=_opt_str(row, "token_type"),
             currency=_str(row, "currency"),
@@ -636,45 +639,47 @@ class CostResult:
         )
 
 
-def _results(row: Row, parse: Any) -> tuple[Any, ...]:
+def _results(row: Row, parse: Callable[[Row], Any]) -> tuple[Any, ...]:
     results = _raw(row, "results", False)
     if not isinstance(results, list):
         raise RowError(f"'results' must be an array, got {type(results).__name__}")
     return tuple(parse(item) for item in results)
 
 
+ResultT = TypeVar("ResultT")
+
+
 @dataclass(frozen=True, slots=True)
-class UsageBucket:
+class _ReportBucket(Generic[ResultT]):
+    """One time bucket of a bucketed report; subclasses name how one result is parsed."""
+
+    starting_at: datetime
+    ending_at: datetime
+    results: tuple[ResultT, ...]
+
+    _result_from_api: ClassVar[Callable[[Row], Any]]
+
+    @classmethod
+    def from_api(cls, row: Row) -> Self:
+        return cls(
+            starting_at=_datetime(row, "starting_at"),
+            ending_at=_datetime(row, "ending_at"),
+            results=_results(row, cls._result_from_api),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBucket(_ReportBucket[UsageResult]):
     """One time bucket of ``/analytics/usage_report`` (empty buckets have no results)."""
 
-    starting_at: datetime
-    ending_at: datetime
-    results: tuple[UsageResult, ...]
-
-    @classmethod
-    def from_api(cls, row: Row) -> UsageBucket:
-        return cls(
-            starting_at=_datetime(row, "starting_at"),
-            ending_at=_datetime(row, "ending_at"),
-            results=_results(row, UsageResult.from_api),
-        )
+    _result_from_api = UsageResult.from_api
 
 
 @dataclass(frozen=True, slots=True)
-class CostBucket:
+class CostBucket(_ReportBucket[CostResult]):
     """One time bucket of a cost report."""
 
-    starting_at: datetime
-    ending_at: datetime
-    results: tuple[CostResult, ...]
-
-    @classmethod
-    def from_api(cls, row: Row) -> CostBucket:
-        return cls(
-            starting_at=_datetime(row, "starting_at"),
-            ending_at=_datetime(row, "ending_at"),
-            results=_results(row, CostResult.from_api),
-        )
+    _result_from_api = CostResult.from_api
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,12 @@ def _choices(query: Query, name: str, allowed: Iterable[str]) -> list[str]:
     return values
 
 
+def _report_group_by(query: Query, cost: bool) -> list[str]:
+    """A usage or cost report's ``group_by[]``; cost reports also group by cost and token type."""
+    extra = ("cost_type", "token_type") if cost else ()
+    return _choices(query, "group_by", (*shapes.REPORT_DIMENSIONS, *extra))
+
+
 def _flag(query: Query, name: str) -> bool:
     raw = query.get(name, "false").lower()
     if raw not in ("true", "false"):
@@ -139,6 +145,16 @@ def _offset_page(
 
 def _ordinal_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days)]
+
+
+def _add_totals(
+    totals: dict[Any, list[Any]], key: Any, tokens: Sequence[int], amount: Decimal, listed: Decimal
+) -> None:
+    """Add to ``totals[key]``: a ``[tokens, amount, list amount]`` slot, created at zero."""
+    slot = totals.setdefault(key, [[0] * 7, Decimal(0), Decimal(0)])
+    slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
+    slot[1] += amount
+    slot[2] += listed
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -664,20 +680,7 @@ class Api:
 
     def _user_report(self, query: Query, kind: str) -> dict[str, Any]:
         cost = kind == "cost"
-        group_by = _choices(
-            query,
-            "group_by",
-            (
-                "product",
-                "model",
-                "context_window",
-                "inference_geo",
-                "speed",
-                "rbac_group_id",
-                "slack_channel_id",
-                *(("cost_type", "token_type") if cost else ()),
-            ),
-        )
+        group_by = _report_group_by(query, cost)
         order_by = query.get("order_by", "amount" if cost else "total_tokens")
         metrics = (
             ("amount", "list_amount")
@@ -724,11 +727,8 @@ class Api:
                             if products and product not in products:
                                 continue
                             key = product if "product" in group_by else None
-                            slot = per_product.setdefault(key, [[0] * 7, Decimal(0), Decimal(0)])
-                            slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
-                            if cost:
-                                slot[1] += costs[product][0]
-                                slot[2] += costs[product][1]
+                            amount, listed = costs[product] if cost else (Decimal(0), Decimal(0))
+                            _add_totals(per_product, key, tokens, amount, listed)
                     for product, (tokens, amount, listed) in sorted(
                         per_product.items(), key=lambda item: item[0] or ""
                     ):
@@ -787,32 +787,15 @@ class Api:
                 products = self.org.tokens(person, day)
                 costs = self.org.costs(person, products)
                 for product, tokens in products.items():
-                    slot = totals.setdefault(
-                        (product, person.traits.model), [[0] * 7, Decimal(0), Decimal(0)]
-                    )
-                    slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
-                    slot[1] += costs[product][0]
-                    slot[2] += costs[product][1]
+                    amount, listed = costs[product]
+                    _add_totals(totals, (product, person.traits.model), tokens, amount, listed)
             return totals
 
         return self._reports.remember(("day", day, self.org.now), build)
 
     def _bucket_report(self, query: Query, kind: str) -> dict[str, Any]:
         cost = kind == "cost"
-        group_by = _choices(
-            query,
-            "group_by",
-            (
-                "product",
-                "model",
-                "context_window",
-                "inference_geo",
-                "speed",
-                "rbac_group_id",
-                "slack_channel_id",
-                *(("cost_type", "token_type") if cost else ()),
-            ),
-        )
+        group_by = _report_group_by(query, cost)
         limit = _int(query, "limit", 7, 1, 31)
         start, end = self._report_range(query, bucketed=False)
         fingerprint = cursors.fingerprint(query.items())
@@ -824,10 +807,7 @@ class Api:
                     product if "product" in group_by else None,
                     model if "model" in group_by else None,
                 )
-                slot = grouped.setdefault(key, [[0] * 7, Decimal(0), Decimal(0)])
-                slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
-                slot[1] += amount
-                slot[2] += listed
+                _add_totals(grouped, key, tokens, amount, listed)
             results = []
             for (product, model), (tokens, amount, listed) in sorted(
                 grouped.items(), key=lambda item: (item[0][0] or "", item[0][1] or "")
