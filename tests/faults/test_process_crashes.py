@@ -205,7 +205,7 @@ async def test_worker_sigkilled_mid_stream_equals_a_replay_from_offset_0(
         ledger.add("crash: worker SIGKILLed mid-stream", cycles=2, faults_injected=1,
                    false_removals=len(removed), lost_changes=len(differences),
                    duplicate_effects=len(doubled), leaks=leaks_in(logs))
-        ledger.add("crash: fresh app id replaying the same topics", cycles=1,
+        ledger.add("crash: fresh app id replaying the same topics", cycles=1, faults_injected=1,
                    duplicate_effects=len(also_replayed) - len(doubled))
         assert not differences and not removed, (differences[:20], removed)
         assert not also_replayed, also_replayed[:20]
