@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        canonical_url=settings.advertised_web_url(),
         web_router_enabled=False,
         web_tables_enabled=False,
         web_stats_enabled=False,

@@ -10,6 +10,7 @@ API keys are held as ``Secret`` so they never show in a ``repr``, a log line or 
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -227,6 +228,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("web_port", "WEB_PORT", "6066", _port, "Port of the worker's web views."),
     SettingSpec(
+        "web_advertised_url",
+        "WEB_ADVERTISED_URL",
+        "",
+        _text,
+        "URL the other workers of the app id reach this worker's views at, to answer for "
+        "every partition; `{hostname}` stands for the host's name (default "
+        "`http://WEB_HOST:WEB_PORT`; set it when WEB_HOST is 0.0.0.0).",
+    ),
+    SettingSpec(
         "web_token",
         "WEB_TOKEN",
         "",
@@ -326,6 +336,7 @@ class Settings:
     directory_file: Path | None
     web_host: str
     web_port: int
+    web_advertised_url: str
     web_token: Secret | None
     worker_app_id: str
     worker_store: str
@@ -379,6 +390,11 @@ class Settings:
         if duplicates:
             raise ConfigError(f"connector names must be unique; repeated: {', '.join(duplicates)}")
         return found
+
+    def advertised_web_url(self) -> str | None:
+        """``WEB_ADVERTISED_URL`` with ``{hostname}`` replaced; None when it is not set."""
+        url = self.web_advertised_url.strip()
+        return url.replace("{hostname}", socket.gethostname()) if url else None
 
     def topic(self, suffix: str) -> str:
         """Full topic name for a suffix such as ``user-events``."""

@@ -262,7 +262,7 @@ async function refresh() {
     await drawUsers();
     $("app").textContent = "app " + health.app_id + " (" + health.status + ")";
     $("coverage").textContent = users.complete ? "" :
-      "partial: this worker holds partitions [" + users.partitions + "] of " + users.total;
+      "partial: partitions [" + users.partitions + "] of " + users.total + " answered";
     $("error").textContent = "";
     $("refreshed").textContent = "updated " + new Date().toLocaleTimeString();
     $("login").hidden = true;

@@ -13,12 +13,15 @@
 =================== ===============================================================
 
 List views answer ``{"data": [...], "count": n, "total": t, "partitions": [...],
-"partitions_total": N, "complete": bool}`` (``count`` items on this page of ``total`` that
-match, see ``limit`` and ``offset``): a worker holds only the partitions assigned to it, so
-``partitions`` says which partitions of the per-member topics answered and ``complete`` is true
-when that is all of them (one worker, or ask each worker and merge). A bad query parameter is
-a 400 with ``{"error": ...}``. When ``WEB_TOKEN`` is set every view but ``/health`` needs
-``Authorization: Bearer <token>`` (else 401).
+"partitions_total": N, "ready": bool, "complete": bool}`` (``count`` items on this page of
+``total`` that match, see ``limit`` and ``offset``). A worker holds only the partitions
+assigned to it; it asks the other workers of its app id for theirs (``streams.worker.peers``)
+and merges, unless asked with ``scope=local``. ``partitions`` says which partitions of the
+per-member topics answered; ``complete`` is true when that is all of them and every worker
+that answered had its tables recovered (``ready``). ``/users/{id}`` asks the other workers
+when the member is not on this one. A bad query parameter is a 400 with ``{"error": ...}``.
+When ``WEB_TOKEN`` is set every view but ``/health`` needs ``Authorization: Bearer <token>``
+(else 401); a worker passes the caller's header on to the others.
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from streams.events.records import AlertReason
 from streams.worker import tables
 from streams.worker.channels import connector_status_topic, user_events_topic
 from streams.worker.metrics import METRICS
+from streams.worker.peers import LOCAL, ask_peers
 from streams.worker.rules import Policy, canonical_email, normalize_email
 from streams.worker.state import MEMBER, REMOVED, Row, WorkerState
 
 MAX_LIMIT = 10_000
+MAX_OFFSET = 10**9
 DAYS_SHOWN = 31
 DEFAULT_LIMIT = 1_000
 USER_FIELDS = (
@@ -116,13 +121,6 @@ def bounded_int(query: Mapping[str, str], name: str, default: int, low: int, hig
     return value
 
 
-def page(items: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
-    """``items[offset:offset + limit]`` from the query."""
-    limit = bounded_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = bounded_int(query, "offset", 0, 0, 10**9)
-    return items[offset:offset + limit]
-
-
 def authorized(header: str | None, token: str | None) -> bool:
     """True when no token is configured or ``header`` is ``Bearer <token>`` (constant time)."""
     if not token:
@@ -169,31 +167,69 @@ class JsonView(View):
             if not authorized(request.headers.get("Authorization"), token):
                 return self.respond({"error": "missing or wrong bearer token"}, 401)
         try:
-            return await self.answer(request.query, **match)
+            return await self.answer(request, **match)
         except BadRequest as exc:
             return self.respond({"error": str(exc)}, 400)
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+    async def answer(self, request: Request, **match: str) -> Response:
         raise NotImplementedError
 
-    def listing(
-        self,
-        items: list[dict[str, Any]],
-        query: Mapping[str, str],
-        topic: str,
-        answered: list[int],
-    ) -> Response:
-        """One page of ``items`` (every match, in order) with the coverage of the answer."""
-        shown = page(items, query)
+
+def scope_of(query: Mapping[str, str]) -> str:
+    """``all`` (default: this worker asks the others too) or ``local`` (its partitions only)."""
+    return choice(query, "scope", ("all", LOCAL), "all")
+
+
+class ListView(JsonView):
+    """A list over this worker's partitions of ``topic()``, merged with the other workers'.
+
+    Subclasses give ``items`` (every match on the given partitions) and ``order`` (the sort
+    key; ``newest_first`` reverses it). Each other worker is asked for its first
+    ``offset + limit`` items, so the merged page is exact.
+    """
+
+    newest_first = False
+
+    def topic(self) -> str:
+        return user_events_topic.get_topic_name()
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def order(self, item: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    async def answer(self, request: Request, **match: str) -> Response:
+        query = request.query
+        scope = scope_of(query)
+        limit = bounded_int(query, "limit", DEFAULT_LIMIT, 1,
+                            MAX_LIMIT if scope == "all" else MAX_OFFSET + MAX_LIMIT)
+        offset = bounded_int(query, "offset", 0, 0, MAX_OFFSET)
+        topic = self.topic()
+        answered = answered_partitions(topic)
+        items = self.items(query, set(answered))
+        total, all_ready = len(items), ready()
+        if scope == "all":
+            asked = {k: v for k, v in query.items() if k not in ("limit", "offset", "scope")}
+            asked["limit"] = str(offset + limit)
+            auth = request.headers.get("Authorization")
+            for _, body in await ask_peers(request.url.raw_path, asked, auth):
+                items += body.get("data", [])
+                total += body.get("total", 0)
+                answered += body.get("partitions", [])
+                all_ready = all_ready and body.get("ready", False)
+        items.sort(key=self.order, reverse=self.newest_first)
+        shown = items[offset:offset + limit]
         partitions = partition_count(topic)
         return self.respond(
             {
                 "data": shown,
                 "count": len(shown),
-                "total": len(items),
-                "partitions": answered,
+                "total": total,
+                "partitions": sorted(set(answered)),
                 "partitions_total": partitions,
-                "complete": len(answered) == partitions and ready(),
+                "ready": all_ready,
+                "complete": set(range(partitions)) <= set(answered) and all_ready,
             }
         )
 
@@ -204,7 +240,7 @@ class HealthView(JsonView):
 
     needs_token = False
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+    async def answer(self, request: Request, **match: str) -> Response:
         is_ready = ready()
         return self.respond(
             {
@@ -218,29 +254,29 @@ class HealthView(JsonView):
 
 
 @app.page("/users")
-class UsersView(JsonView):
+class UsersView(ListView):
     """Members (by default only current ones), sorted by org and e-mail."""
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
         org, role = query.get("org"), query.get("role")
-        topic = user_events_topic.get_topic_name()
-        answered = answered_partitions(topic)
-        rows = [
-            row for row in _rows(tables.users, set(answered))
+        return [
+            user_view(row) for row in _rows(tables.users, partitions)
             if (status == "all" or row["status"] == status)
             and (org is None or row["org_id"] == org)
             and (role is None or row["role"] == role)
         ]
-        rows.sort(key=lambda row: (row["org_id"], row["email"].lower(), row["user_id"]))
-        return self.listing([user_view(row) for row in rows], query, topic, answered)
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return (item["org_id"], (item["email"] or "").lower(), item["id"])
 
 
 @app.page("/users/{user_id}")
 class UserView(JsonView):
-    """One member with usage, associations, directory entry and alerts."""
+    """One member with usage, associations, directory entry and alerts (asks the other
+    workers when the member is on none of this worker's partitions)."""
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+    async def answer(self, request: Request, **match: str) -> Response:
         wanted = match["user_id"]
         topic = user_events_topic.get_topic_name()
         answered = answered_partitions(topic)
@@ -251,10 +287,16 @@ class UserView(JsonView):
         for key, row in tables.users.items():
             if matches(key) and row["partition"] in answered:
                 return self.respond({"data": self.detail(key, row), "partitions": answered})
+        if scope_of(request.query) == "all":
+            auth = request.headers.get("Authorization")
+            for status, body in await ask_peers(request.url.raw_path, {}, auth):
+                if status == 200:
+                    return self.respond(body)
+                answered += body.get("partitions", [])
         return self.respond(
             {
                 "error": f"user {wanted} not found",
-                "partitions": answered,
+                "partitions": sorted(set(answered)),
                 "partitions_total": partition_count(topic),
             },
             404,
@@ -281,47 +323,53 @@ class UserView(JsonView):
 
 
 @app.page("/alerts")
-class AlertsView(JsonView):
+class AlertsView(ListView):
     """Alerts by state (default: open), newest first."""
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         state = choice(query, "state", ("open", "resolved", "all"), "open")
         reason = query.get("reason")
         if reason is not None:
             known = [r.value for r in AlertReason if r is not AlertReason.UNKNOWN]
             choice(query, "reason", known, "")
         org, user_id = query.get("org"), query.get("user_id")
-        topic = user_events_topic.get_topic_name()
-        answered = answered_partitions(topic)
-        found = [
+        return [
             alert
-            for row in _rows(tables.alerts, set(answered))
+            for row in _rows(tables.alerts, partitions)
             if (org is None or row["org_id"] == org)
             and (user_id is None or row["user_id"] == user_id)
             for alert in alert_views(row, state)
             if reason is None or alert["reason"] == reason
         ]
-        found.sort(key=lambda alert: (alert["opened_at"], alert["alert_id"]), reverse=True)
-        return self.listing(found, query, topic, answered)
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return (item["opened_at"], item["alert_id"])
 
 
 @app.page("/status")
-class StatusView(JsonView):
-    """The latest status of every connector."""
+class StatusView(ListView):
+    """The latest status of every connector (held by the worker with the status partition)."""
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
-        topic = connector_status_topic.get_topic_name()
-        answered = answered_partitions(topic)
-        rows = sorted(tables.status.values(), key=lambda row: (row["org_id"], row["connector"]))
-        items = [{name: value for name, value in row.items() if name != "applied"} for row in rows]
-        return self.listing(items if answered else [], query, topic, answered)
+    def topic(self) -> str:
+        return connector_status_topic.get_topic_name()
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        if not partitions:
+            return []
+        return [{name: value for name, value in row.items() if name != "applied"}
+                for row in tables.status.values()]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return (item["org_id"], item["connector"])
 
 
 @app.page("/metrics")
 class MetricsView(JsonView):
-    """Prometheus text exposition."""
+    """Prometheus text exposition (this worker's counters and partitions)."""
 
-    async def answer(self, query: Mapping[str, str], **match: str) -> Response:
+    async def answer(self, request: Request, **match: str) -> Response:
         answered = set(answered_partitions(user_events_topic.get_topic_name()))
         gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = []
         for name in ("users", "usage", "associations", "alerts"):

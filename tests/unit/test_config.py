@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,9 @@ def test_keys_never_show_in_reprs():
 def test_readme_documents_every_variable():
     missing = [spec.env for spec in SETTINGS if f"`{spec.env}`" not in README]
     assert not missing, f"README configuration table lacks {missing}"
+
+
+def test_the_advertised_web_url_names_this_host_when_asked():
+    assert Settings.load({}).advertised_web_url() is None
+    settings = Settings.load({"WEB_ADVERTISED_URL": "http://{hostname}:6066"})
+    assert settings.advertised_web_url() == f"http://{socket.gethostname()}:6066"

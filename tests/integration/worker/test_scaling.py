@@ -2,8 +2,9 @@
 
 The second worker joins while usage deltas trickle in, so the first hands a partition over
 between (or during) its batches: the table partition moves through its changelog and
-consumption resumes from the committed offset. Between them the two workers then answer for
-every member, each for its own partition, with every delta counted once.
+consumption resumes from the committed offset. Each worker then holds one partition
+(``scope=local``), and either one answers for every member (it asks the other), with every
+delta counted once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from streams.events.topics import SHADOW_IT_ALERTS
 from streams.kafkaio import ensure_topics
 from tests.fixtures.topics import read_topic
 from tests.fixtures.worker import (
+    WorkerProcess,
     directory_record,
     produce,
     start_worker,
@@ -76,7 +78,8 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
         await flowing
 
         async def shared() -> dict[str, dict]:
-            answers = [(await worker.get("/users")).json() for worker in (first, second)]
+            answers = [(await worker.get("/users", scope="local")).json()
+                       for worker in (first, second)]
             return {"partitions": [a["partitions"] for a in answers],
                     "users": {u["id"] for a in answers for u in a["data"]}}
 
@@ -85,25 +88,36 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
             assert asyncio.get_running_loop().time() < deadline, state
             await asyncio.sleep(0.5)
         assert state["users"] == set(users)
+        for worker in (first, second):
+            while not (merged := (await worker.get("/users")).json())["complete"]:
+                assert asyncio.get_running_loop().time() < deadline, merged
+                await asyncio.sleep(0.5)
+            assert merged["partitions"] == [0, 1]
+            assert [user["id"] for user in merged["data"]] == users
+            assert (merged["count"], merged["total"]) == (MEMBERS, MEMBERS)
+            window = (await worker.get("/users", limit="7", offset="10")).json()
+            assert [user["id"] for user in window["data"]] == users[10:17]
+            assert (window["count"], window["total"]) == (7, MEMBERS)
 
         want = {user: sum(spend(n, day) for day in range(DAYS)) for n, user in enumerate(users)}
 
-        async def totals() -> dict[str, int]:
+        async def totals(worker: WorkerProcess) -> dict[str, int]:
+            """Each member's spend as ``worker`` answers it (the other worker's members too)."""
             found = {}
-            for worker in (first, second):
-                async with httpx.AsyncClient(base_url=worker.url, timeout=10.0) as client:
-                    for user in users:
-                        response = await client.get(f"/users/{user}")
-                        if response.status_code == 200:
-                            usage = response.json()["data"]["usage"]["totals"]
-                            found[user] = usage.get("COST", {}).get("usd_micros", 0)
+            async with httpx.AsyncClient(base_url=worker.url, timeout=10.0) as client:
+                for user in users:
+                    response = await client.get(f"/users/{user}")
+                    if response.status_code == 200:
+                        usage = response.json()["data"]["usage"]["totals"]
+                        found[user] = usage.get("COST", {}).get("usd_micros", 0)
             return found
 
-        while (found := await totals()) != want:
-            wrong = {user: (found.get(user), total) for user, total in want.items()
-                     if found.get(user) != total}
-            assert asyncio.get_running_loop().time() < deadline + 30, wrong
-            await asyncio.sleep(0.5)
+        for worker in (first, second):
+            while (found := await totals(worker)) != want:
+                wrong = {user: (found.get(user), total) for user, total in want.items()
+                         if found.get(user) != total}
+                assert asyncio.get_running_loop().time() < deadline + 30, wrong
+                await asyncio.sleep(0.5)
     finally:
         first.stop()
         second.stop()

@@ -10,7 +10,6 @@ from streams.worker.views import (
     authorized,
     bounded_int,
     choice,
-    page,
     user_view,
 )
 
@@ -35,7 +34,6 @@ def test_parameters_are_validated():
     for raw in ("0", "101", "x", "1.5"):
         with pytest.raises(BadRequest):
             bounded_int({"limit": raw}, "limit", 10, 1, 100)
-    assert page([{"n": n} for n in range(5)], {"limit": "2", "offset": "3"}) == [{"n": 3}, {"n": 4}]
 
 
 def test_shapes():
