@@ -2,18 +2,20 @@
 
 Every setting is declared once in ``SETTINGS`` with its environment variable, default and
 description; the README's configuration table lists the same names (a test checks that).
-An optional TOML file (``CLAUDE_CONNECTOR_CONFIG``) may set the same keys in lower case and
-list several connectors under ``[[connectors]]``; environment variables win over the file.
+An optional TOML file (``CLAUDE_CONNECTOR_CONFIG``) may set the same keys in lower case (or
+the attribute names of ``Settings``, e.g. ``api_base_url``) and list several connectors under
+``[[connectors]]``; environment variables win over the file.
 API keys are held as ``Secret`` so they never show in a ``repr``, a log line or an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +223,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "DIRECTORY_FILE",
         "",
         _optional_path,
-        "JSON-lines or CSV file of managed identities to publish to the directory topic.",
+        "JSON-lines or CSV file of managed identities that `directory load` publishes when "
+        "it is given no FILE.",
     ),
     SettingSpec(
         "web_host", "WEB_HOST", "127.0.0.1", _text, "Address the worker's web views bind to."
@@ -402,9 +405,7 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by the demo and tests)."""
-        current = {item.name: getattr(self, item.name) for item in fields(self)}
-        current.update(changes)
-        return Settings(**current)
+        return dataclasses.replace(self, **changes)
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -417,11 +418,12 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     connectors = document.pop("connectors", [])
     if not isinstance(connectors, list) or not all(isinstance(t, dict) for t in connectors):
         raise ConfigError(f"{path}: 'connectors' must be an array of tables ([[connectors]])")
-    known = {spec.attribute for spec in SETTINGS}
-    unknown = sorted(set(document) - known)
+    names = {spec.env.lower(): spec.attribute for spec in SETTINGS}
+    names.update({spec.attribute: spec.attribute for spec in SETTINGS})
+    unknown = sorted(set(document) - names.keys())
     if unknown:
         raise ConfigError(f"{path}: unknown settings: {', '.join(unknown)}")
-    return document, connectors
+    return {names[key]: value for key, value in document.items()}, connectors
 
 
 def _connector_from_table(

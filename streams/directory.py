@@ -42,7 +42,10 @@ class LoadResult:
 
 
 def _rows(path: Path) -> Iterable[tuple[int, Mapping[str, object]]]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DirectoryFileError(f"{path}: cannot be read: {exc}") from None
     if path.suffix.lower() == ".csv":
         for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
             yield number, {key.strip().lower(): value for key, value in row.items() if key}

@@ -17,8 +17,9 @@
         ├── MalformedMessage        not single-object encoded, or the body does not parse
         └── UnknownSchema           the fingerprint names no schema in ``schemas/``
 
-Errors never carry an API key: messages are built from the endpoint path, status and
-request-id only.
+Errors never carry an API key: an ``ApiError`` names the endpoint path, status and
+request-id, and its message may quote the server's error type and message, with the key in
+use and anything shaped like an Anthropic key redacted (``streams.client.transport``).
 """
 
 from __future__ import annotations

@@ -33,9 +33,8 @@ from streams.events.apply import UserFold
 from streams.events.codec import Codec, default_codec
 from streams.events.records import UserEvent
 from streams.events.topics import TOPICS, USER_EVENTS
-from streams.kafkaio.reader import high_watermarks, partition_numbers
+from streams.kafkaio.reader import READ_TIMEOUT_SECONDS, high_watermarks, partition_numbers
 
-READ_TIMEOUT_SECONDS = 120.0
 TAIL_LINES = 10
 
 

@@ -2,9 +2,10 @@
 
 A simulator with ``users`` members runs in a subprocess (its own core, as a real API would),
 rate-limited per minute at ``--admin-rate`` / ``--analytics-rate``. The client then lists the
-whole roster (``limit=1000``) and one day of analytics users, concurrently, as the poller's
-first collection does. The API's rate limit is the physical bound, so the baseline is the
-time the minimum number of requests needs at the allowed rate, for the slower family:
+whole roster (``limit=1000``) and one day of analytics users, concurrently: the two families
+draw on separate rate budgets, so each is measured against its own limit (the poller's cycle
+lists them one after the other). The API's rate limit is the physical bound, so the baseline
+is the time the minimum number of requests needs at the allowed rate, for the slower family:
 
     baseline = max(requests_admin / (admin_rate/60), requests_analytics / (analytics_rate/60))
     ratio    = wall / baseline          (target <= 1.10, with zero 429 answers)

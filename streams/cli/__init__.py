@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import click
+from aiokafka.errors import KafkaError
 
 from streams import __version__, logs
 from streams.cli.bench import bench
@@ -17,7 +19,7 @@ from streams.cli.poll import poll
 from streams.cli.simulate import simulate
 from streams.cli.worker import worker
 from streams.config import Settings
-from streams.errors import ConfigError
+from streams.errors import ConfigError, ConnectorError
 
 
 class LazySettings:
@@ -38,7 +40,17 @@ class LazySettings:
 pass_settings = click.make_pass_decorator(LazySettings)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ErrorReportingGroup(click.Group):
+    """Reports the connector's and Kafka's errors as ``Error: ...`` (exit 1), not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConnectorError, KafkaError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="claude-connector")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.pass_context

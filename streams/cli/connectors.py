@@ -7,7 +7,6 @@ import asyncio
 import click
 
 from streams.config import Settings
-from streams.errors import ConnectorError
 from streams.events.codec import default_codec
 from streams.poller.loop import load_state, publish_deleted
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState
@@ -53,10 +52,7 @@ def remove(ctx: click.Context, name: str) -> None:
     state = known.get(name)
     if state is None or state.org_id is None:
         raise click.ClickException(f"no committed state for a connector named {name!r}")
-    try:
-        asyncio.run(publish_deleted(settings, default_codec(), state))
-    except ConnectorError as exc:
-        raise click.ClickException(str(exc)) from None
+    asyncio.run(publish_deleted(settings, default_codec(), state))
     click.echo(f"{name}: DELETED status published; its events stay on the topics")
     if name in {connector.name for connector in settings.connectors}:
         click.echo(

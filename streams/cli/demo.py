@@ -8,7 +8,6 @@ import sys
 import click
 
 from streams.demo import DEFAULT_SIZE, USER_SIZES, DemoOptions, run_demo
-from streams.errors import ConnectorError
 
 
 class UsersType(click.ParamType):
@@ -69,7 +68,4 @@ def demo(
     options = DemoOptions(
         users=users, seed=seed, speed=speed, web_port=web_port, duration=duration
     )
-    try:
-        asyncio.run(run_demo(settings, options, click.echo, live=sys.stdout.isatty()))
-    except ConnectorError as exc:
-        raise click.ClickException(str(exc)) from None
+    asyncio.run(run_demo(settings, options, click.echo, live=sys.stdout.isatty()))

@@ -19,7 +19,9 @@ def directory() -> None:
 
 
 @directory.command("load")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--org", "org_id", help="Organisation id for rows without an org_id column.")
 @click.option(
     "--prune",
@@ -27,9 +29,15 @@ def directory() -> None:
     help="Tombstone addresses of the organisation that the file no longer lists.",
 )
 @click.pass_context
-def load(ctx: click.Context, file: Path, org_id: str | None, prune: bool) -> None:
-    """Publish FILE (JSON lines, or CSV by suffix: email, employee_id, status) to the topic."""
+def load(ctx: click.Context, file: Path | None, org_id: str | None, prune: bool) -> None:
+    """Publish FILE (JSON lines, or CSV by suffix: email, employee_id, status) to the topic.
+
+    Without FILE, the file named by ``DIRECTORY_FILE``.
+    """
     settings: Settings = ctx.obj.get()
+    file = file or settings.directory_file
+    if file is None:
+        raise click.UsageError("give FILE or set DIRECTORY_FILE")
     try:
         records = read_directory_file(file, org_id)
     except DirectoryFileError as exc:

@@ -11,11 +11,9 @@ from datetime import datetime
 
 import click
 import orjson
-from aiokafka.errors import KafkaError
 
 from streams import history
 from streams.config import Settings
-from streams.errors import ConnectorError
 from streams.history import Entry
 
 AS_OF_VIEWS = ("users",)
@@ -37,8 +35,6 @@ def _print_entries(entries: AsyncIterator[Entry], *, flush: bool = False) -> Non
     try:
         asyncio.run(run())
         sys.stdout.buffer.flush()
-    except (ConnectorError, KafkaError) as exc:
-        raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:
@@ -166,14 +162,11 @@ def replay(
 
 def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None:
     assert moment is not None
-    try:
-        rows = asyncio.run(
-            history.roster_as_of(
-                settings.kafka_bootstrap_servers, settings.topic_prefix, moment, org=org
-            )
+    rows = asyncio.run(
+        history.roster_as_of(
+            settings.kafka_bootstrap_servers, settings.topic_prefix, moment, org=org
         )
-    except (ConnectorError, KafkaError) as exc:
-        raise click.ClickException(str(exc)) from None
+    )
     for row in rows:
         _write(orjson.dumps(row, option=orjson.OPT_UTC_Z), flush=False)
     sys.stdout.buffer.flush()
@@ -182,10 +175,7 @@ def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None
 
 def _rebuild(settings: Settings, app_id: str, web_port: int | None) -> None:
     """Check the app id is new, then become ``claude-connector worker`` under it."""
-    try:
-        asyncio.run(history.check_new_app_id(settings.kafka_bootstrap_servers, app_id))
-    except (ConnectorError, KafkaError) as exc:
-        raise click.ClickException(str(exc)) from None
+    asyncio.run(history.check_new_app_id(settings.kafka_bootstrap_servers, app_id))
     click.echo(
         f"rebuilding the tables under app id {app_id} from offset 0 of every topic; "
         "the worker keeps running (Ctrl-C stops it)",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from streams.errors import LocalKafkaError
 from streams.localkafka import LocalKafka, default_data_dir
 
 
@@ -46,10 +45,7 @@ def kafka() -> None:
 def start(ctx: click.Context, data_dir: Path | None, port: int) -> None:
     """Fetch the jars (once), format the data dir (once) and start the broker."""
     broker = _broker(ctx, data_dir, port)
-    try:
-        info = broker.start(progress=lambda line: click.echo(line, err=True))
-    except LocalKafkaError as exc:
-        raise click.ClickException(str(exc)) from None
+    info = broker.start(progress=lambda line: click.echo(line, err=True))
     click.echo(info.bootstrap)
 
 
@@ -59,10 +55,7 @@ def start(ctx: click.Context, data_dir: Path | None, port: int) -> None:
 @click.pass_context
 def stop(ctx: click.Context, data_dir: Path | None, port: int) -> None:
     """Stop the broker started from this data dir."""
-    try:
-        stopped = _broker(ctx, data_dir, port).stop()
-    except LocalKafkaError as exc:
-        raise click.ClickException(str(exc)) from None
+    stopped = _broker(ctx, data_dir, port).stop()
     click.echo("stopped" if stopped else "not running")
 
 

@@ -6,14 +6,18 @@ import asyncio
 
 import click
 
-from streams.errors import ConnectorError
+from streams.config import Settings
 from streams.poller.loop import PollerRunner
 
 
-async def _poll(settings, once: bool) -> list[str]:
+async def _poll(settings: Settings) -> None:
     async with PollerRunner(settings) as runner:
-        if not once:
-            await runner.run_forever()
+        await runner.run_forever()
+
+
+async def _poll_once(settings: Settings) -> list[str]:
+    """One cycle of every connector; the reasons of those that did not complete."""
+    async with PollerRunner(settings) as runner:
         reports = await runner.run_once()
     failed = []
     for report in reports:
@@ -35,11 +39,12 @@ def poll(ctx: click.Context, once: bool) -> None:
 
     With --once, exit 0 when every fetch of the cycle completed, else 1 with the reason.
     """
-    settings = ctx.obj.get()
+    settings: Settings = ctx.obj.get()
     try:
-        failed = asyncio.run(_poll(settings, once))
-    except ConnectorError as exc:
-        raise click.ClickException(str(exc)) from None
+        if not once:
+            asyncio.run(_poll(settings))
+            return
+        failed = asyncio.run(_poll_once(settings))
     except KeyboardInterrupt:
         ctx.exit(130)
     if failed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import click
 
@@ -51,9 +52,11 @@ def worker(ctx: click.Context, web_port: int | None, web_host: str | None, logle
     asyncio.run(prepare_topics(settings))
     from faust.cli.faust import cli
 
-    args = ["-A", "streams.app", "worker", "-l", loglevel]
+    # The options become settings (read by ``streams.app``), not Faust options: Faust would
+    # replace the advertised URL (``WEB_ADVERTISED_URL``) with host and port.
     if web_port is not None:
-        args += ["--web-port", str(web_port)]
+        os.environ["WEB_PORT"] = str(web_port)
     if web_host is not None:
-        args += ["--web-host", web_host, "--web-bind", web_host]
+        os.environ["WEB_HOST"] = web_host
+    args = ["-A", "streams.app", "worker", "-l", loglevel]
     cli.main(args=args, prog_name="claude-connector worker")

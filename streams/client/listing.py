@@ -25,7 +25,6 @@ class Page(Generic[T]):
 
     rows: tuple[T, ...]
     envelope: Mapping[str, Any]
-    request_id: str | None
 
 
 @dataclass(frozen=True)
@@ -73,4 +72,4 @@ def parse_page(spec: EndpointSpec[T], exchange: Exchange) -> Page[T]:
             rows.append(spec.parse_row(raw))
         except RowError as exc:
             raise ApiResponseError(f"row {position}: {exc}", **context) from None
-    return Page(tuple(rows), envelope, exchange.request_id)
+    return Page(tuple(rows), envelope)

@@ -92,7 +92,6 @@ class RequestStats:
 
     requests: int = 0
     rate_limited: int = 0
-    retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,17 +209,10 @@ async def send(
         outcome: ApiError
         try:
             response = await sender.http.get(path, params=params, headers={"x-api-key": key})
-        except httpx.TimeoutException:
-            outcome, retry, retry_after = (
-                TransientApiError("timed out", endpoint=endpoint),
-                True,
-                None,
-            )
-        except httpx.TransportError as exc:
-            outcome = TransientApiError(
-                f"connection failed: {type(exc).__name__}", endpoint=endpoint
-            )
-            retry, retry_after = True, None
+        except httpx.TransportError as exc:  # timeouts included (a TransportError subclass)
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            reason = "timed out" if timed_out else f"connection failed: {type(exc).__name__}"
+            outcome, retry, retry_after = TransientApiError(reason, endpoint=endpoint), True, None
         else:
             verdict = classify(
                 response.status_code,
@@ -262,7 +254,6 @@ async def send(
         if not retry or exhausted:
             log.warning("%s failed, giving up: %s", endpoint, outcome)
             raise outcome
-        stats.retries += 1
         log.warning("%s failed, retrying in %.2fs: %s", endpoint, wait, outcome)
         if not isinstance(outcome, RateLimited):
             await sender.sleep(wait)

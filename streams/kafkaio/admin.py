@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from streams.events.topics import TOPICS, KeyKind
 
@@ -18,7 +18,10 @@ _SINGLE_PARTITION_KEYS = {KeyKind.ORG}
 async def ensure_topics(
     bootstrap: str, prefix: str, partitions: int, replication_factor: int = 1
 ) -> list[str]:
-    """Create every registry topic that is missing; return the names that were created."""
+    """Create every registry topic that is missing; return the names that were created.
+
+    Raises the broker's error (a ``KafkaError``) when a topic cannot be created, for example
+    with a replication factor the cluster cannot meet."""
     wanted = {
         spec.name(prefix): NewTopic(
             spec.name(prefix),
@@ -33,12 +36,26 @@ async def ensure_topics(
     try:
         existing = set(await admin.list_topics())
         missing = [topic for name, topic in wanted.items() if name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                log.info("another process created some topics first")
-            log.info("created topics: %s", ", ".join(topic.name for topic in missing))
-        return [topic.name for topic in missing]
+        created = await _create(admin, missing) if missing else []
+        if created:
+            log.info("created topics: %s", ", ".join(created))
+        return created
     finally:
         await admin.close()
+
+
+async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> list[str]:
+    """Create ``topics``; the names created. The broker answers each topic with an error code
+    (the client raises none): one another process created first is fine, any other fails."""
+    response = await admin.create_topics(topics)
+    created = []
+    for name, code, *detail in response.topic_errors:
+        if code == 0:
+            created.append(name)
+        elif code == TopicAlreadyExistsError.errno:
+            log.info("topic %s was created by another process first", name)
+        else:
+            error = for_code(code)
+            reason = detail[0] if detail and detail[0] else error.__name__
+            raise error(f"creating topic {name} failed: {reason}")
+    return created

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from streams.client import ApiClient, ApiFamily, Listing
+from streams.client import ApiClient, Listing
 from streams.client.models import AnalyticsUserDay, ConnectorUsage, UserCost, UserUsage
-from streams.errors import ApiError, ReconnectRequired
+from streams.errors import ReconnectRequired
 from streams.events.records import AppKind, AuthKind, MetricFamily, Source
 from streams.poller.snapshot import (
     ObservedAssociation,
@@ -40,9 +40,7 @@ class Collected:
     associations: list[ObservedAssociation] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)
     analytics_users: dict[str, SnapshotUser] = field(default_factory=dict)
-    analytics_complete: bool = True
     outcomes: list[Outcome] = field(default_factory=list)
-    latest_analytics_day: date | None = None
 
     def record(self, data_type: str, listing: Listing[object]) -> bool:
         """Note a listing's outcome; True when it completed."""
@@ -117,8 +115,7 @@ async def collect_analytics(
     """Per-user engagement and connector use for each day."""
     for day in days:
         users = await client.analytics_users(day)
-        if not into.record("analytics", users):
-            into.analytics_complete = False
+        into.record("analytics", users)
         into.usage.extend(_engagement(users.rows, day))
         for row in users.rows:
             into.analytics_users[row.user_id] = SnapshotUser(id=row.user_id, email=row.email)
@@ -135,8 +132,7 @@ async def collect_analytics(
                 for surface in sorted(row.surfaces_used)
             )
         connectors = await client.connectors(day, by_user=True)
-        if not into.record("analytics", connectors):
-            into.analytics_complete = False
+        into.record("analytics", connectors)
         into.associations.extend(_connector_links(connectors.rows, day))
         progress(f"analytics {day}: {len(users.rows)} active users")
 
@@ -260,17 +256,8 @@ def analytics_roster(into: Collected) -> RosterSnapshot:
     """For analytics-only connectors: members seen in engagement data; removals only explicit."""
     return RosterSnapshot(
         users=into.analytics_users,
-        complete=into.analytics_complete and all(o.completed for o in into.outcomes),
+        complete=all(o.completed for o in into.outcomes),
         source=Source.ANALYTICS,
         deleted=frozenset(into.deleted),
     )
 
-
-def fetch_error(outcomes: Iterable[Outcome]) -> ApiError | None:
-    """The first error among outcomes, if any."""
-    return next((outcome.error for outcome in outcomes if outcome.error is not None), None)
-
-
-def families(client: ApiClient) -> set[ApiFamily]:
-    """The API families this connector holds keys for."""
-    return {family for family in ApiFamily if client.has_key(family)}

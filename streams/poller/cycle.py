@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import math
 import time as wallclock
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 from streams.client import ApiClient, ApiFamily
@@ -62,9 +62,25 @@ class DataType(StrEnum):
 class PollerOptions:
     """The knobs of a cycle, taken from Settings."""
 
-    topic_prefix: str = "claude."
-    guard_fraction: float = 0.2
-    revision_window_days: int = 7
+    topic_prefix: str
+    guard_fraction: float
+    revision_window_days: int
+
+
+def cycle_poll_id(connector: str, cycle: int) -> str:
+    """The id of a connector's poll cycle: ``{connector}:{cycle}``."""
+    return f"{connector}:{cycle}"
+
+
+def event_message(record: EventRecord, codec: Codec, prefix: str) -> Outgoing:
+    """An event as the message to publish: its topic, key, Avro value and CloudEvents headers."""
+    topic = topic_for(type(record)).name(prefix)
+    key = (
+        org_key(record.org_id)
+        if isinstance(record, ConnectorStatus)
+        else user_key(record.org_id, record.user_id)
+    )
+    return Outgoing(topic, key, codec.encode(record), headers_for(record))
 
 
 @dataclass
@@ -99,7 +115,6 @@ class ConnectorPoller:
         state: CommittedState,
         options: PollerOptions,
         *,
-        clock: Callable[[], datetime] | None = None,
         progress: Progress = lambda _: None,
     ) -> None:
         self.client = client
@@ -107,9 +122,6 @@ class ConnectorPoller:
         self.codec = codec
         self.state = state
         self.options = options
-        self.clock = clock or client.now
-        """Taken after the cycle's first response: the API server's time, not ours."""
-        self._server_clock = clock is None
         self.progress = progress
         self.latest_outcomes: dict[str, Outcome] = {}
         """Last outcome per data type: health covers every data type, not just the due ones."""
@@ -133,21 +145,21 @@ class ConnectorPoller:
         due_types = self.supported() if due is None else set(due) & self.supported()
         state = self.state
         cycle = state.cycle + 1
-        poll_id = f"{self.name}:{cycle}"
+        poll_id = cycle_poll_id(self.name, cycle)
         collected = Collected()
         org_id = await self._org_id(collected)
         latest = None
         if DataType.ANALYTICS in due_types:
-            latest = await latest_analytics_day(self.client, self.clock().date(), collected)
-        clock_trusted = not self._server_clock or self.client.clock_synced
-        now = self.clock()
+            latest = await latest_analytics_day(self.client, self.client.now().date(), collected)
+        # Taken after the cycle's first response: the API server's time, not ours.
+        clock_trusted = self.client.clock_synced
+        now = self.client.now()
         context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
 
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
         if latest is not None:
-            collected.latest_analytics_day = latest
             days = analytics_days(latest, self.options.revision_window_days)
             if baseline:
                 self._announce_eta(len(days), collected)
@@ -179,8 +191,8 @@ class ConnectorPoller:
             )
             events.extend(diff.events)
             members, pending = diff.members, diff.pending_drop
-            for user_id in sorted(diff.touched):
-                changes.member(user_id, members.get(user_id), user_id in pending)
+            for user_id, member in diff.state_changes().items():
+                changes.member(user_id, member)
             baseline_done = baseline and roster.complete
             if pending:
                 self.progress(f"holding the removal of {len(pending)} members until confirmed")
@@ -220,8 +232,8 @@ class ConnectorPoller:
                 outcomes = [o for o in collected.outcomes if o.data_type == data_type]
                 if outcomes and all(o.completed for o in outcomes):
                     watermark = (
-                        collected.latest_analytics_day.isoformat()
-                        if data_type is DataType.ANALYTICS and collected.latest_analytics_day
+                        latest.isoformat()
+                        if data_type is DataType.ANALYTICS and latest is not None
                         else None
                     )
                     cursors[data_type.value] = CursorState(
@@ -233,7 +245,7 @@ class ConnectorPoller:
 
         if events or len(changes):
             await self.publisher.commit_cycle(
-                [self._message(record) for record in events],
+                [event_message(record, self.codec, self.options.topic_prefix) for record in events],
                 changes.messages(self.codec, self.options.topic_prefix),
                 name=f"poll cycle {poll_id}",
             )
@@ -291,24 +303,27 @@ class ConnectorPoller:
         baseline_complete: bool,
         baseline_done_now: bool,
     ) -> tuple[list[ConnectorStatus], CursorState]:
-        """Status events for this cycle and the connector cursor to commit."""
+        """Status events for this cycle and the connector cursor to commit.
+
+        ``last_success`` and ``failing`` describe what this cycle fetched (data types not due
+        keep their committed ``last_success``); the state covers every data type's latest outcome.
+        """
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)
         previous = cursor.status if cursor is not None else None
-        for data_type in {o.data_type for o in outcomes}:
-            of_type = [o for o in outcomes if o.data_type == data_type]
-            self.latest_outcomes[data_type] = next(
-                (o for o in of_type if not o.completed), of_type[0]
-            )
-        outcomes = list(self.latest_outcomes.values())
         last_success = {
             data_type: value.last_success
             for data_type, value in self.state.cursors.items()
             if data_type != CONNECTOR_CURSOR and value.last_success is not None
         }
-        for outcome_type in {o.data_type for o in outcomes}:
-            if all(o.completed for o in outcomes if o.data_type == outcome_type):
-                last_success[outcome_type] = context.observed_at
-        failing = {o.data_type: o.reason or "" for o in outcomes if not o.completed}
+        failing: dict[str, str] = {}
+        for data_type in dict.fromkeys(o.data_type for o in outcomes):
+            of_type = [o for o in outcomes if o.data_type == data_type]
+            failed = next((o for o in of_type if not o.completed), None)
+            self.latest_outcomes[data_type] = failed or of_type[0]
+            if failed is None:
+                last_success[data_type] = context.observed_at
+            else:
+                failing[data_type] = failed.reason or ""
         emitted: list[ConnectorStatus] = []
 
         def emit(state: ConnectorState, before: ConnectorState | None, reason: str | None) -> None:
@@ -328,7 +343,7 @@ class ConnectorPoller:
         if baseline_done_now:
             emit(ConnectorState.BASELINE_COMPLETE, previous, "first complete collection")
             current = ConnectorState.BASELINE_COMPLETE
-        change = transition(current, outcomes)
+        change = transition(current, list(self.latest_outcomes.values()))
         if change is not None and not (baseline_done_now and change[0] is ConnectorState.HEALTHY):
             emit(change[0], current, change[1])
             current = change[0]
@@ -341,12 +356,3 @@ class ConnectorPoller:
             None,
         )
         return emitted, next_cursor
-
-    def _message(self, record: EventRecord) -> Outgoing:
-        topic = topic_for(type(record)).name(self.options.topic_prefix)
-        key = (
-            org_key(record.org_id)
-            if isinstance(record, ConnectorStatus)
-            else user_key(record.org_id, record.user_id)
-        )
-        return Outgoing(topic, key, self.codec.encode(record), headers_for(record))

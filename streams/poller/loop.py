@@ -17,19 +17,24 @@ from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
 
-from streams.client import ApiClient, ApiFamily, RateBudgets, RetryPolicy
+from streams.client import ApiClient, RateBudgets, RetryPolicy
 from streams.client.api import DEFAULT_TIMEOUT
 from streams.client.transport import DEFAULT_RETRY
 from streams.config import Settings
 from streams.errors import CodecError, ConfigError
-from streams.events.cloudevents import headers_for
 from streams.events.codec import Codec, default_codec
-from streams.events.keys import org_key
 from streams.events.records import ConnectorState, CursorState, PollerState
-from streams.events.topics import CONNECTOR_STATUS, POLLER_STATE
-from streams.kafkaio import Outgoing, ensure_topics, read_compacted
+from streams.events.topics import POLLER_STATE
+from streams.kafkaio import ensure_topics, read_compacted
 from streams.poller.collect import Progress
-from streams.poller.cycle import ConnectorPoller, CycleReport, DataType, PollerOptions
+from streams.poller.cycle import (
+    ConnectorPoller,
+    CycleReport,
+    DataType,
+    PollerOptions,
+    cycle_poll_id,
+    event_message,
+)
 from streams.poller.publish import CyclePublisher, transactional_id
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges
@@ -38,16 +43,6 @@ from streams.poller.status import status_event
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
-
-
-def budgets_for(settings: Settings) -> RateBudgets:
-    """One rate budget per organisation and API family, at the configured rates."""
-    return RateBudgets(
-        {
-            ApiFamily.ANALYTICS: settings.analytics_rate_per_minute,
-            ApiFamily.ADMIN: settings.admin_rate_per_minute,
-        }
-    )
 
 
 def options_for(settings: Settings) -> PollerOptions:
@@ -95,7 +90,7 @@ async def publish_deleted(settings: Settings, codec: Codec, state: CommittedStat
     assert state.org_id is not None
     now = datetime.now(UTC)
     cycle = state.cycle + 1
-    poll_id = f"{state.connector}:{cycle}"
+    poll_id = cycle_poll_id(state.connector, cycle)
     previous = state.cursors.get(CONNECTOR_CURSOR)
     reason = "connector removed from the configuration"
     context = PollContext(state.org_id, state.connector, poll_id, now)
@@ -112,12 +107,7 @@ async def publish_deleted(settings: Settings, codec: Codec, state: CommittedStat
             CONNECTOR_CURSOR, cycle, None, state.baseline_complete, ConnectorState.DELETED, None
         )
     )
-    message = Outgoing(
-        CONNECTOR_STATUS.name(settings.topic_prefix),
-        org_key(state.org_id),
-        codec.encode(status),
-        headers_for(status),
-    )
+    message = event_message(status, codec, settings.topic_prefix)
     tid = transactional_id(settings.worker_app_id, state.connector)
     async with CyclePublisher(settings.kafka_bootstrap_servers, tid) as publisher:
         await publisher.commit_cycle([message], changes.messages(codec, settings.topic_prefix))
@@ -145,12 +135,15 @@ class PollerRunner:
     ) -> None:
         self.settings = settings
         self.codec = default_codec()
-        self.budgets = budgets_for(settings)
+        self.budgets = RateBudgets.from_settings(settings)
         self.quiet = quiet
         self.retry = retry
         self.timeout = timeout
         self.pollers: dict[str, ConnectorPoller] = {}
+        self._publishers: dict[str, CyclePublisher] = {}
+        """The current publisher of each connector (``recover`` replaces a fenced one)."""
         self._stack = contextlib.AsyncExitStack()
+        self._stack.push_async_callback(self._close_publishers)
 
     async def __aenter__(self) -> PollerRunner:
         settings = self.settings
@@ -194,12 +187,21 @@ class PollerRunner:
         await self._stack.aclose()
 
     async def _publisher(self, name: str) -> CyclePublisher:
-        return await self._stack.enter_async_context(
-            CyclePublisher(
-                self.settings.kafka_bootstrap_servers,
-                transactional_id(self.settings.worker_app_id, name),
-            )
-        )
+        """A started publisher for ``name``; the one it replaces (now fenced) is closed."""
+        publisher = await CyclePublisher(
+            self.settings.kafka_bootstrap_servers,
+            transactional_id(self.settings.worker_app_id, name),
+        ).__aenter__()
+        previous = self._publishers.get(name)
+        self._publishers[name] = publisher
+        if previous is not None:
+            with contextlib.suppress(KafkaError, OSError):
+                await previous.__aexit__(None, None, None)
+        return publisher
+
+    async def _close_publishers(self) -> None:
+        for publisher in self._publishers.values():
+            await publisher.__aexit__(None, None, None)
 
     async def run_once(self) -> list[CycleReport]:
         """One full cycle of every connector, concurrently."""
@@ -209,13 +211,7 @@ class PollerRunner:
         """After a failed commit: fresh state from the topic and a fresh producer."""
         poller = self.pollers[name]
         records = await load_state(self.settings, self.codec)
-        publisher = await self._stack.enter_async_context(
-            CyclePublisher(
-                self.settings.kafka_bootstrap_servers,
-                transactional_id(self.settings.worker_app_id, name),
-            )
-        )
-        poller.publisher = publisher
+        poller.publisher = await self._publisher(name)
         poller.state = CommittedState.from_records(name, records)
 
     async def run_forever(self) -> None:

@@ -91,9 +91,8 @@ class StateChanges:
     updated_at: datetime
     _entries: dict[bytes, PollerState | None] = field(default_factory=dict)
 
-    def member(self, user_id: str, image: UserImage | None, pending_removal: bool = False) -> None:
-        """Set a member (``None`` deletes it)."""
-        member = None if image is None else MemberState(image, pending_removal)
+    def member(self, user_id: str, member: MemberState | None) -> None:
+        """Set a member (``None`` deletes it), as ``RosterDiff.state_changes`` gives it."""
         self._put(StateKind.MEMBER, ("member", user_id), member=member)
 
     def usage(self, totals: UsageTotalsState | None, key: UsageKey) -> None:

@@ -34,10 +34,10 @@ def decode(token: str) -> dict[str, Any]:
     return state
 
 
-def fingerprint(
-    items: Iterable[tuple[str, str]], *, ignore: Iterable[str] = ("page", "limit")
-) -> str:
-    """A short digest of the query parameters that define a listing."""
-    skipped = set(ignore)
-    canonical = sorted((name, value) for name, value in items if name not in skipped)
+PAGING_PARAMETERS = frozenset({"page", "limit"})
+
+
+def fingerprint(items: Iterable[tuple[str, str]]) -> str:
+    """A short digest of the query parameters that define a listing (paging ones left out)."""
+    canonical = sorted((name, value) for name, value in items if name not in PAGING_PARAMETERS)
     return hashlib.sha256(orjson.dumps(canonical)).hexdigest()[:16]

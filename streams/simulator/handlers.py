@@ -61,6 +61,15 @@ def not_found(message: str) -> SimError:
     return SimError(404, "not_found_error", message)
 
 
+def cursor_expired() -> SimError:
+    """410 for a ``page`` cursor cut before the data was refreshed."""
+    return SimError(
+        410,
+        "invalid_request_error",
+        "page: the cursor expired because the data was refreshed; restart from the first page",
+    )
+
+
 # --- parameter parsing -----------------------------------------------------------------------
 
 
@@ -178,6 +187,10 @@ class Api:
         self.invite_index = self._index(org.invites)
         self.workspace_index = self._index(org.workspaces, by_id=True)
         self.api_key_index = self._index(org.api_keys)
+        # Invites, workspaces and keys are drawn once with the org and never change after.
+        self.invites_by_id = {record["id"]: record for record in org.invites}
+        self.workspaces_by_id = {record["id"]: record for record in org.workspaces}
+        self.api_keys_by_id = {record["id"]: record for record in org.api_keys}
 
     @staticmethod
     def _index(records: list[dict[str, Any]], *, by_id: bool = False) -> OrderedIndex:
@@ -234,7 +247,7 @@ class Api:
         return shapes.member(person)
 
     def invites(self, query: Query) -> dict[str, Any]:
-        by_id = {record["id"]: record for record in self.org.invites}
+        by_id = self.invites_by_id
         statuses = query.getall("statuses[]", [])
         index = self.invite_index
         if statuses:
@@ -242,7 +255,7 @@ class Api:
         return self._id_page(query, index, lambda i: shapes.invite(by_id[i]))
 
     def workspaces(self, query: Query) -> dict[str, Any]:
-        by_id = {record["id"]: record for record in self.org.workspaces}
+        by_id = self.workspaces_by_id
         return self._id_page(query, self.workspace_index, lambda i: shapes.workspace(by_id[i]))
 
     def workspace_members(self, query: Query, workspace_id: str) -> dict[str, Any]:
@@ -260,7 +273,7 @@ class Api:
         )
 
     def api_keys(self, query: Query) -> dict[str, Any]:
-        by_id = {record["id"]: record for record in self.org.api_keys}
+        by_id = self.api_keys_by_id
         status = query.get("status")
         index = self.api_key_index
         if status is not None:
@@ -662,12 +675,7 @@ class Api:
             state = _cursor(query, fingerprint)
             assert state is not None
             if state.get("w") != watermark:
-                raise SimError(
-                    410,
-                    "invalid_request_error",
-                    "page: the cursor expired because the data was refreshed; "
-                    "restart from the first page",
-                )
+                raise cursor_expired()
             offset = state["o"]
         chunk, next_token = _offset_page(rows, offset, limit, {"q": fingerprint, "w": watermark})
         return {

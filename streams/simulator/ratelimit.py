@@ -23,7 +23,6 @@ class Decision:
     limit: int
     remaining: int
     retry_after: int
-    reset_in: float
 
 
 class SlidingWindow:
@@ -54,5 +53,4 @@ class SlidingWindow:
             limit=self.limit,
             remaining=self.limit - len(self._arrivals),
             retry_after=0 if admitted else max(1, math.ceil(reset_in)),
-            reset_in=reset_in,
         )

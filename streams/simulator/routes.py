@@ -21,7 +21,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from streams.simulator import shapes
 from streams.simulator.faults import MALFORMED_MODES, TRUNCATE_MODES, Faults, wrong_type
-from streams.simulator.handlers import Api, SimError
+from streams.simulator.handlers import Api, SimError, cursor_expired
 from streams.simulator.org import Org, SimConfig, tagged_id
 from streams.simulator.ratelimit import SlidingWindow
 
@@ -223,11 +223,7 @@ def _expire(state: SimState, request: web.Request) -> None:
     faults = state.faults
     if faults.roll(faults.settings.expire_cursor_rate):
         state.stats["expired_cursors"] += 1
-        raise SimError(
-            410,
-            "invalid_request_error",
-            "page: the cursor expired because the data was refreshed; restart from the first page",
-        )
+        raise cursor_expired()
 
 
 async def _answer(state: SimState, route: Route, request: web.Request) -> web.Response:

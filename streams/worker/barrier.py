@@ -19,29 +19,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.reader import topic_ends
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 120.0
 POLL_SECONDS = 0.1
-
-
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The end offset of every partition of ``topic`` (empty when it has none)."""
-    tps = [TopicPartition(topic, number) for number in await partition_numbers(bootstrap, topic)]
-    if not tps:
-        return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(tps)
-    finally:
-        await consumer.stop()
-    return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
@@ -111,13 +96,13 @@ class DirectoryBarrier:
             self._released = True
 
     async def _catch_up(self) -> None:
-        targets = {p: end for p, end in (await end_offsets(
+        targets = {p: end for p, end in (await topic_ends(
             self._bootstrap, self._directory_topic)).items() if end > 0}
         await self._until(self._directory_topic, self.fanned_out, targets)
         owned = set(self._owned())
         fanout_targets = {
             p: end
-            for p, end in (await end_offsets(self._bootstrap, self._fanout_topic)).items()
+            for p, end in (await topic_ends(self._bootstrap, self._fanout_topic)).items()
             if p in owned and end > 0
         }
         await self._until(self._fanout_topic, self.applied, fanout_targets)

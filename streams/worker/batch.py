@@ -14,9 +14,9 @@ processed in four steps, in this order:
 
 Publishing before writing makes a crash between the two re-derive the same alert events on
 redelivery (same deterministic ids) instead of losing them; being on the topic, they are not
-published again. Every batch holds ``WRITE_LOCK``
-while it runs, so two handlers never interleave read-modify-write of the same table (each
-input topic has one handler at a time, so this orders a handful of tasks, not many).
+published again. Every batch holds ``WRITE_LOCK`` while it runs, so two handlers never
+interleave read-modify-write of the same table (each input topic has one handler at a time,
+so this orders a handful of tasks, not many).
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ class BatchRunner:
     """
 
     tables: Tables
-    state_factory: Callable[[Tables, PublishedAlerts], WorkerState]
+    state_factory: Callable[[Tables], WorkerState]
     alerts_topic: faust.TopicT
     dead_letter_topic: faust.TopicT
     published: PublishedAlerts
@@ -277,7 +277,7 @@ class BatchRunner:
             cursor = _Cursor()
             tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
             overlays = {name: Overlay(table.data, cursor) for name, table in tables.items()}
-            state = self.state_factory(Tables(**overlays), self.published)
+            state = self.state_factory(Tables(**overlays))
             sends: list[Send] = []
             fresh: dict[str, Send] = {}
             for message in messages:

@@ -51,3 +51,17 @@ directory_fanout_topic = app.topic(
     partitions=settings.topic_partitions,
     internal=True,
 )
+
+
+def active_partitions(topic: str) -> list[int]:
+    """The partitions of ``topic`` this worker actively holds (standbys excluded)."""
+    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+
+
+def partition_count(topic: str) -> int:
+    """How many partitions ``topic`` has, as the topics are created (no broker query): one for
+    connector-status (``streams.kafkaio.admin`` keeps per-organisation topics to one),
+    ``TOPIC_PARTITIONS`` for the per-member topics and the directory fan-out."""
+    if topic == connector_status_topic.get_topic_name():
+        return 1
+    return settings.topic_partitions

@@ -33,10 +33,6 @@ class Metrics:
         """Add ``amount`` to the counter ``name`` with ``labels``."""
         self._counts[(name, tuple(sorted(labels.items())))] += amount
 
-    def value(self, name: str, **labels: str) -> int:
-        """The current count (0 when never incremented)."""
-        return self._counts[(name, tuple(sorted(labels.items())))]
-
     def render(self, gauges: Iterable[tuple[str, str, Labels, float]] = ()) -> str:
         """Prometheus text exposition of every counter, then the given gauges."""
         lines: list[str] = []

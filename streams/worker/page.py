@@ -199,7 +199,7 @@ function drawAlerts(alerts) {
 
 function spendUsd(detail) {
   const cost = ((detail.usage || {}).totals || {}).COST || {};
-  const micros = cost.amount ?? cost.usd_micros ?? 0;
+  const micros = cost.usd_micros ?? 0;
   return (micros / 1e8).toFixed(2);
 }
 

@@ -44,7 +44,7 @@ worker happened to apply first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -201,17 +201,8 @@ class WorkerState:
         return self.evaluate(delta.org_id, delta.user_id, partition, cause)
 
     def usage_totals(self, key: str) -> dict[str, dict[str, int]]:
-        """A member's totals per metric family: every day's latest revision, summed."""
-        row = self.tables.usage.get(key)
-        totals: dict[str, dict[str, int]] = {}
-        if row is None:
-            return totals
-        for day in _days(row["first_day"], row["last_day"]):
-            for family, entry in (self.tables.usage_days.get(f"{key}:{day}") or {}).items():
-                sums = totals.setdefault(family, {})
-                for metric, value in entry["totals"].items():
-                    sums[metric] = sums.get(metric, 0) + value
-        return totals
+        """A member's totals per metric family (see ``usage_totals``)."""
+        return usage_totals(self.tables.usage, self.tables.usage_days, key)
 
     def apply_association(self, item: AppAssociation, partition: int) -> list[ShadowItAlert]:
         """Add the association (first one per kind, name and auth wins), then evaluate."""
@@ -271,12 +262,16 @@ class WorkerState:
             events.extend(self.evaluate(change.org_id, user_id, partition, cause))
         return events
 
-    def apply_status(self, status: ConnectorStatus) -> bool:
-        """Keep the connector's latest status; False for a duplicate."""
+    def apply_status(self, status: ConnectorStatus, partition: int) -> list[ShadowItAlert]:
+        """Keep the connector's latest status (a duplicate changes nothing); no alert events.
+
+        ``partition`` is the status topic's (one): it takes the same arguments as the other
+        inputs' methods, so the batch runner applies it like them.
+        """
         key = f"{status.org_id}:{status.connector}"
         row = self.tables.status.get(key)
         if row is not None and status.event_id in row["applied"]:
-            return False
+            return []
         self.tables.status[key] = {
             "org_id": status.org_id,
             "connector": status.connector,
@@ -291,7 +286,7 @@ class WorkerState:
             "event_id": status.event_id,
             "applied": _remember([] if row is None else row["applied"], status.event_id),
         }
-        return True
+        return []
 
     # --- rules ---
 
@@ -365,17 +360,16 @@ class WorkerState:
         return found
 
     def directory_entry(self, org_id: str, email: str, partition: int) -> DirectoryEntry | None:
-        """The directory entry for an address: the exact address first, then without +tag."""
-        for candidate in dict.fromkeys((normalize_email(email), canonical_email(email))):
-            row = self.tables.directory.get(f"{partition}/{org_id}:{candidate}")
-            if row is not None:
-                return DirectoryEntry(
-                    email=row["email"],
-                    status=DirectoryStatus(row["status"]),
-                    employee_id=row["employee_id"],
-                    updated_day=datetime.fromisoformat(row["updated_at"]).date(),
-                )
-        return None
+        """The directory entry for an address (see ``lookup_directory``), as the rules read it."""
+        row = lookup_directory(self.tables.directory, org_id, email, partition)
+        if row is None:
+            return None
+        return DirectoryEntry(
+            email=row["email"],
+            status=DirectoryStatus(row["status"]),
+            employee_id=row["employee_id"],
+            updated_day=datetime.fromisoformat(row["updated_at"]).date(),
+        )
 
     # --- helpers ---
 
@@ -426,12 +420,41 @@ class WorkerState:
             users = self.tables.identities.get(after, {}).get("users", [])
             self.tables.identities[after] = {"users": sorted({*users, user_id})}
 
-    def _members_of(self, org_id: str, partition: int) -> dict[str, Row]:
-        return {
-            row["user_id"]: row
+    def _members_of(self, org_id: str, partition: int) -> list[str]:
+        """The user ids of the current members of ``org_id`` on ``partition``."""
+        return [
+            row["user_id"]
             for row in self.tables.users.values()
             if row["org_id"] == org_id and row["partition"] == partition and row["status"] == MEMBER
-        }
+        ]
+
+
+def usage_totals(
+    usage: Mapping[str, Row], usage_days: Mapping[str, Row], key: str
+) -> dict[str, dict[str, int]]:
+    """A member's totals per metric family: every day's latest revision, summed."""
+    row = usage.get(key)
+    totals: dict[str, dict[str, int]] = {}
+    if row is None:
+        return totals
+    for day in _days(row["first_day"], row["last_day"]):
+        for family, entry in (usage_days.get(f"{key}:{day}") or {}).items():
+            sums = totals.setdefault(family, {})
+            for metric, value in entry["totals"].items():
+                sums[metric] = sums.get(metric, 0) + value
+    return totals
+
+
+def lookup_directory(
+    directory: Mapping[str, Row], org_id: str, email: str, partition: int
+) -> Row | None:
+    """The ``directory`` row of an address in ``partition``'s copy: the exact address first,
+    then without +tag."""
+    for candidate in dict.fromkeys((normalize_email(email), canonical_email(email))):
+        row = directory.get(f"{partition}/{org_id}:{candidate}")
+        if row is not None:
+            return row
+    return None
 
 
 def _directory_row(record: DirectoryRecord, email: str) -> Row:

@@ -1,7 +1,8 @@
 """Read-only web views over the tables (JSON via orjson), on Faust's web server.
 
 =================== ===============================================================
-``/health``         ``{status: ready|starting, app_id, partitions, partitions_total}``
+``/health``         ``{status: ready|starting, app_id, url, partitions, partitions_total}``
+                    (``url``: where the other workers reach this one)
                     (200 when ready, 503 while starting or recovering; never needs a token)
 ``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
@@ -27,7 +28,7 @@ When ``WEB_TOKEN`` is set every view but ``/health`` needs ``Authorization: Bear
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,11 +38,15 @@ from faust.web import Request, Response, View
 from streams.app import app, settings
 from streams.events.records import AlertReason
 from streams.worker import tables
-from streams.worker.channels import connector_status_topic, user_events_topic
+from streams.worker.channels import (
+    active_partitions,
+    connector_status_topic,
+    partition_count,
+    user_events_topic,
+)
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, ask_peers
-from streams.worker.rules import Policy, canonical_email, normalize_email
-from streams.worker.state import MEMBER, REMOVED, Row, WorkerState
+from streams.worker.state import MEMBER, REMOVED, Row, lookup_directory, usage_totals
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10**9
@@ -90,7 +95,7 @@ def usage_view(key: str, usage: Row) -> dict[str, Any]:
             if entry is not None:
                 days[day] = entry
     return {
-        "totals": WorkerState(tables.worker_tables(), Policy()).usage_totals(key),
+        "totals": usage_totals(tables.usage, tables.usage_days, key),
         "first_day": usage.get("first_day"),
         "last_day": usage.get("last_day"),
         "last_active_day": usage.get("last_active_day"),
@@ -131,16 +136,6 @@ def authorized(header: str | None, token: str | None) -> bool:
     except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as surrogates: not our token
         return False
     return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
-
-
-def answered_partitions(topic: str) -> list[int]:
-    """The partitions of ``topic`` this worker actively holds."""
-    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
-
-
-def partition_count(topic: str) -> int:
-    """Partitions of ``topic`` as the consumer knows them (the configured count as fallback)."""
-    return app.consumer.topic_partitions(topic) or settings.topic_partitions
 
 
 def _rows(table: Mapping[str, Row], partitions: set[int]) -> list[Row]:
@@ -206,7 +201,7 @@ class ListView(JsonView):
                             MAX_LIMIT if scope == "all" else MAX_OFFSET + MAX_LIMIT)
         offset = bounded_int(query, "offset", 0, 0, MAX_OFFSET)
         topic = self.topic()
-        answered = answered_partitions(topic)
+        answered = active_partitions(topic)
         items = self.items(query, set(answered))
         total, all_ready = len(items), ready()
         if scope == "all":
@@ -242,12 +237,14 @@ class HealthView(JsonView):
 
     async def answer(self, request: Request, **match: str) -> Response:
         is_ready = ready()
+        topic = user_events_topic.get_topic_name()
         return self.respond(
             {
                 "status": "ready" if is_ready else "starting",
                 "app_id": app.conf.id,
-                "partitions": answered_partitions(user_events_topic.get_topic_name()),
-                "partitions_total": settings.topic_partitions,
+                "url": str(app.conf.canonical_url),
+                "partitions": active_partitions(topic),
+                "partitions_total": partition_count(topic),
             },
             200 if is_ready else 503,
         )
@@ -279,14 +276,11 @@ class UserView(JsonView):
     async def answer(self, request: Request, **match: str) -> Response:
         wanted = match["user_id"]
         topic = user_events_topic.get_topic_name()
-        answered = answered_partitions(topic)
-        matches: Callable[[str], bool] = (
-            (lambda key: key == wanted) if ":" in wanted
-            else (lambda key: key.rpartition(":")[2] == wanted)
-        )
-        for key, row in tables.users.items():
-            if matches(key) and row["partition"] in answered:
-                return self.respond({"data": self.detail(key, row), "partitions": answered})
+        answered = active_partitions(topic)
+        found = self.find(wanted, set(answered))
+        if found is not None:
+            key, row = found
+            return self.respond({"data": self.detail(key, row), "partitions": answered})
         if scope_of(request.query) == "all":
             auth = request.headers.get("Authorization")
             for status, body in await ask_peers(request.url.raw_path, {}, auth):
@@ -302,14 +296,28 @@ class UserView(JsonView):
             404,
         )
 
+    @staticmethod
+    def find(wanted: str, partitions: set[int]) -> tuple[str, Row] | None:
+        """The ``users`` key and row of ``org:user`` (looked up) or of a bare user id (the
+        first member with it), on one of ``partitions``."""
+        if ":" in wanted:
+            row = tables.users.get(wanted)
+            return None if row is None or row["partition"] not in partitions else (wanted, row)
+        return next(
+            (
+                (key, row)
+                for key, row in tables.users.items()
+                if key.rpartition(":")[2] == wanted and row["partition"] in partitions
+            ),
+            None,
+        )
+
     def detail(self, key: str, row: Row) -> dict[str, Any]:
         usage = tables.usage.get(key) or {}
         associations = tables.associations.get(key) or {}
         alerts = tables.alerts.get(key)
-        prefix = f"{row['partition']}/{row['org_id']}:"
-        directory = tables.directory.get(prefix + normalize_email(row["email"])) or (
-            tables.directory.get(prefix + canonical_email(row["email"]))
-        )
+        directory = lookup_directory(tables.directory, row["org_id"], row["email"],
+                                     row["partition"])
         return {
             **user_view(row),
             "usage": usage_view(key, usage),
@@ -370,17 +378,19 @@ class MetricsView(JsonView):
     """Prometheus text exposition (this worker's counters and partitions)."""
 
     async def answer(self, request: Request, **match: str) -> Response:
-        answered = set(answered_partitions(user_events_topic.get_topic_name()))
-        gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = []
-        for name in ("users", "usage", "associations", "alerts"):
-            count = len(_rows(getattr(tables, name), answered))
-            gauges.append(("claude_worker_table_rows", "Table rows on this worker's partitions.",
-                           (("table", name),), count))
-        members = sum(1 for row in _rows(tables.users, answered) if row["status"] == MEMBER)
+        answered = set(active_partitions(user_events_topic.get_topic_name()))
+        rows = {name: _rows(getattr(tables, name), answered)
+                for name in ("users", "usage", "associations", "alerts")}
+        gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = [
+            ("claude_worker_table_rows", "Table rows on this worker's partitions.",
+             (("table", name),), len(found))
+            for name, found in rows.items()
+        ]
+        members = sum(1 for row in rows["users"] if row["status"] == MEMBER)
         gauges.append(("claude_worker_members", "Current members on this worker's partitions.",
                        (), members))
         open_by_reason: dict[str, int] = {}
-        for row in _rows(tables.alerts, answered):
+        for row in rows["alerts"]:
             for reason in row["open"]:
                 open_by_reason[reason] = open_by_reason.get(reason, 0) + 1
         for reason, count in sorted(open_by_reason.items()):

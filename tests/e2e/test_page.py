@@ -42,7 +42,7 @@ def scenario() -> list[Any]:
         user_event(UserOp.SNAPSHOT, "user_alice", "alice@acme.com", baseline=True),
         user_event(UserOp.SNAPSHOT, "user_bob", "bob@acme.com", baseline=True),
         user_event(UserOp.SNAPSHOT, "user_dave", "dave@gmail.com", baseline=True),
-        usage_delta("user_alice", date(2026, 11, 1), {"amount": 250 * USD}),
+        usage_delta("user_alice", date(2026, 11, 1), {"usd_micros": 250 * USD}),
         association("user_alice", "github"),
         connector_status(ConnectorState.HEALTHY),
     ]

@@ -40,8 +40,9 @@ from streams.config import Settings
 from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
 from streams.kafkaio import ensure_topics
+from streams.kafkaio.reader import topic_ends
 from streams.poller.loop import PollerRunner
-from streams.worker.barrier import committed_offsets, end_offsets
+from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
 from tests.fixtures.topics import Message, read_topic
@@ -254,7 +255,7 @@ async def uncommitted(bootstrap: str, settings: Settings, group: str) -> str | N
     """
     for name in ("user-events", "usage-deltas", "app-associations"):
         topic = settings.topic(name)
-        ends = await end_offsets(bootstrap, topic)
+        ends = await topic_ends(bootstrap, topic)
         committed = await committed_offsets(bootstrap, group, topic)
         if any(committed.get(partition, 0) < end - 1 for partition, end in ends.items() if end):
             return f"{name}: committed {committed}, ends {ends}"

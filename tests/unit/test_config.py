@@ -57,6 +57,13 @@ def test_toml_file_lists_several_connectors_and_env_wins(tmp_path):
     assert settings.connectors[0].api_base_url == "https://api.anthropic.com"
 
 
+def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
+    config = tmp_path / "connector.toml"
+    config.write_text('claude_api_base_url = "http://127.0.0.1:9"\nweb_port = 7070\n')
+    settings = Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+    assert (settings.api_base_url, settings.web_port) == ("http://127.0.0.1:9", 7070)
+
+
 @pytest.mark.parametrize(
     ("environ", "message"),
     [

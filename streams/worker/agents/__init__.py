@@ -20,6 +20,7 @@ from streams.config import Settings
 from streams.worker.barrier import DirectoryBarrier
 from streams.worker.batch import BatchRunner
 from streams.worker.channels import (
+    active_partitions,
     dead_letter_topic,
     directory_fanout_topic,
     directory_topic,
@@ -47,23 +48,20 @@ def policy_for(settings: Settings) -> Policy:
 POLICY = policy_for(settings)
 
 
-def _state(tables: Tables, published: PublishedAlerts) -> WorkerState:
-    return WorkerState(tables, POLICY, published.get)
-
-
 published_alerts = PublishedAlerts(
     settings.kafka_bootstrap_servers,
     shadow_it_alerts_topic.get_topic_name(),
     lambda: app.consumer_generation_id,
 )
+
+
+def _state(tables: Tables) -> WorkerState:
+    return WorkerState(tables, POLICY, published_alerts.get)
+
+
 runner = BatchRunner(
     worker_tables(), _state, shadow_it_alerts_topic, dead_letter_topic, published_alerts
 )
-
-
-def _owned_fanout_partitions() -> list[int]:
-    name = directory_fanout_topic.get_topic_name()
-    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name)
 
 
 barrier = DirectoryBarrier(
@@ -71,7 +69,7 @@ barrier = DirectoryBarrier(
     settings.worker_app_id,
     directory_topic.get_topic_name(),
     directory_fanout_topic.get_topic_name(),
-    _owned_fanout_partitions,
+    lambda: active_partitions(directory_fanout_topic.get_topic_name()),
 )
 
 

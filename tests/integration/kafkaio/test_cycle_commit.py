@@ -51,11 +51,28 @@ async def test_failed_cycle_leaves_nothing_and_state_reads_latest_committed(
                 state("x:c:member:u9", b"z"),
             ],
         )
-        with pytest.raises(RuntimeError, match="crash mid-cycle"):
-            await publisher.commit_cycle(
-                [Outgoing(events_topic, b"o:u1", b"never")],
-                _raising([state("o:c:member:u1", b"never")]),
-            )
+        producer = publisher._producer
+        send = producer.send
+        sent: list[bytes] = []
+
+        async def crash_on_second_send(topic, *, key, value, headers):
+            if sent:
+                raise RuntimeError("crash mid-cycle")
+            delivered = await send(topic, key=key, value=value, headers=headers)
+            await delivered  # on the broker, inside the open transaction: only an abort hides it
+            sent.append(value)
+            return delivered
+
+        producer.send = crash_on_second_send
+        try:
+            with pytest.raises(RuntimeError, match="crash mid-cycle"):
+                await publisher.commit_cycle(
+                    [Outgoing(events_topic, b"o:u1", b"never")],
+                    [state("o:c:member:u1", b"never")],
+                )
+        finally:
+            del producer.send
+        assert sent == [b"never"]
         await publisher.commit_cycle(
             [], [state("o:c:member:u2", None), state("o:c:member:u3", b"v2")]
         )
@@ -70,11 +87,3 @@ async def test_failed_cycle_leaves_nothing_and_state_reads_latest_committed(
 
 async def test_reading_a_missing_topic_gives_empty_state(kafka_bootstrap):
     assert await read_compacted(kafka_bootstrap, f"absent-{uuid.uuid4().hex}") == {}
-
-
-class _raising(list):
-    """A sequence whose iteration fails after its items: a crash in the middle of a cycle."""
-
-    def __iter__(self):
-        yield from super().__iter__()
-        raise RuntimeError("crash mid-cycle")

@@ -48,3 +48,26 @@ def test_a_bad_file_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["directory", "load", str(path), "--org", "o"])
     assert result.exit_code == 1
     assert "d.csv:2: status must be active or deprovisioned" in result.output
+
+
+def test_without_a_file_the_directory_file_setting_is_loaded(kafka_bootstrap, tmp_path,
+                                                            monkeypatch):
+    prefix = f"dir{uuid.uuid4().hex[:8]}."
+    asyncio.run(ensure_topics(kafka_bootstrap, prefix, 2))
+    path = tmp_path / "employees.csv"
+    path.write_text("email,status,org_id\nc@acme.com,active,org_2\n")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    monkeypatch.setenv("TOPIC_PREFIX", prefix)
+    monkeypatch.setenv("DIRECTORY_FILE", str(path))
+    result = CliRunner().invoke(main, ["directory", "load"])
+    assert result.exit_code == 0, result.output
+    assert "1 records, 1 published" in result.output
+    current = asyncio.run(read_compacted(kafka_bootstrap, DIRECTORY.name(prefix)))
+    assert list(current) == [b"org_2:c@acme.com"]
+
+    monkeypatch.setenv("DIRECTORY_FILE", str(tmp_path / "missing.csv"))
+    result = CliRunner().invoke(main, ["directory", "load"])
+    assert result.exit_code == 1 and "missing.csv: cannot be read" in result.output
+    monkeypatch.delenv("DIRECTORY_FILE")
+    result = CliRunner().invoke(main, ["directory", "load"])
+    assert result.exit_code == 2 and "give FILE or set DIRECTORY_FILE" in result.output

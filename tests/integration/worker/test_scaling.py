@@ -3,8 +3,8 @@
 The second worker joins while usage deltas trickle in, so the first hands a partition over
 between (or during) its batches: the table partition moves through its changelog and
 consumption resumes from the committed offset. Each worker then holds one partition
-(``scope=local``), and either one answers for every member (it asks the other), with every
-delta counted once.
+(``scope=local``), and either one answers for every member (it asks the other, passing the
+caller's token on), with every delta counted once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from streams.events.records import UserOp
@@ -37,6 +36,7 @@ MEMBERS = 40
 DAYS = 60
 CHUNK = 200
 USD = 100_000_000  # micro-cents
+TOKEN = "scaling-token-3"
 WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100"}
 
 
@@ -60,10 +60,17 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
         for day in range(DAYS)
         for n, user in enumerate(users)
     ]
-    first = start_worker(kafka_bootstrap, prefix, app_id, tmp_path / "a", env=WORKER_ENV)
-    second = worker_process(kafka_bootstrap, prefix, app_id, tmp_path / "b", env=WORKER_ENV)
+    first = start_worker(kafka_bootstrap, prefix, app_id, tmp_path / "a", token=TOKEN,
+                         env=WORKER_ENV)
+    second = worker_process(kafka_bootstrap, prefix, app_id, tmp_path / "b", token=TOKEN,
+                            env=WORKER_ENV)
+    # The second worker advertises another name for itself than it binds: the first one must
+    # reach it there (with --web-port on the command line, as WorkerProcess starts workers).
+    advertised = f"http://localhost:{second.web_port}"
+    second.env["WEB_ADVERTISED_URL"] = advertised
     try:
         await first.wait_ready()
+        assert (await first.get("/users", token="wrong")).status_code == 401
 
         async def trickle() -> None:
             """The deltas in small steps over ~8 s: they flow while the second worker joins."""
@@ -75,6 +82,7 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
         await asyncio.sleep(1.0)
         second.start()
         await second.wait_ready()
+        assert (await second.get("/health")).json()["url"] == advertised
         await flowing
 
         async def shared() -> dict[str, dict]:
@@ -102,14 +110,14 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
         want = {user: sum(spend(n, day) for day in range(DAYS)) for n, user in enumerate(users)}
 
         async def totals(worker: WorkerProcess) -> dict[str, int]:
-            """Each member's spend as ``worker`` answers it (the other worker's members too)."""
+            """Each member's spend as ``worker`` answers it (the other worker's members too,
+            asked with the caller's token)."""
             found = {}
-            async with httpx.AsyncClient(base_url=worker.url, timeout=10.0) as client:
-                for user in users:
-                    response = await client.get(f"/users/{user}")
-                    if response.status_code == 200:
-                        usage = response.json()["data"]["usage"]["totals"]
-                        found[user] = usage.get("COST", {}).get("usd_micros", 0)
+            for user in users:
+                response = await worker.get(f"/users/{user}")
+                if response.status_code == 200:
+                    usage = response.json()["data"]["usage"]["totals"]
+                    found[user] = usage.get("COST", {}).get("usd_micros", 0)
             return found
 
         for worker in (first, second):

@@ -9,6 +9,7 @@ from collections import deque
 import pytest
 
 from streams.client import ApiFamily, RateBudget, RateBudgets
+from streams.client.ratelimit import _IN_FLIGHT_POLL
 
 
 class FakeClock:
@@ -62,10 +63,16 @@ async def test_window_rule_counts_completions_not_starts() -> None:
 
 async def test_in_flight_requests_hold_the_window() -> None:
     clock = FakeClock()
-    pacer = budget(clock, 2, burst=2)
+    pacer = budget(clock, 2, burst=4)  # burst above the rate: spacing never holds a start here
     await pacer.acquire()
     await pacer.acquire()
-    assert pacer.delay() > 0
+    assert clock.now == 1000.0
+    # Two in flight, none completed: only the window rule waits (polling for a completion).
+    assert pacer.delay() == pytest.approx(_IN_FLIGHT_POLL)
+    clock.now += 5
+    pacer.release()
+    # One completed at 1005, one still in flight: the window is full until 1005 + 60.
+    assert pacer.delay() == pytest.approx(60.0)
 
 
 async def test_pause_stops_every_caller() -> None:

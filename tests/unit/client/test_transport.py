@@ -207,14 +207,12 @@ async def test_ill_shaped_bodies_fail_the_listing_without_retry(body: object) ->
 
 
 async def test_a_failed_later_page_keeps_earlier_rows_but_is_incomplete() -> None:
-    second = {**MEMBER, "id": "user_2"}
     script = Script(_page(MEMBER, has_more=True, last_id="user_1"), _error(500))
     async with _client(script) as api:
         listing = await api.members()
     assert not listing.completed and listing.pages == 1
     assert [row.id for row in listing.rows] == ["user_1"]
     assert script.requests[1].url.params["after_id"] == "user_1"
-    assert second["id"] not in {row.id for row in listing.rows}
 
 
 async def test_has_more_without_cursor_is_reported_not_silently_short() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -43,11 +44,16 @@ def test_time_is_rfc3339_utc_millis() -> None:
 
 
 def test_org_ids_are_percent_encoded_in_the_source() -> None:
+    source = parse_headers(headers_for(replace(EVENTS[0], org_id="a/b"))).source
+    assert source == "/claude-connector/orgs/a%2Fb"
+
+
+def test_time_and_subject_are_optional() -> None:
     attributes = parse_headers([
         ("ce_specversion", b"1.0"), ("ce_id", b"x"), ("ce_type", b"t"),
         ("ce_source", b"/claude-connector/orgs/a%2Fb"),
     ])
-    assert attributes.source.endswith("a%2Fb")
+    assert attributes.source == "/claude-connector/orgs/a%2Fb"
     assert attributes.time is None and attributes.subject is None
 
 

@@ -168,10 +168,16 @@ def test_org_managed_connectors_and_surfaces_raise_nothing():
 def test_status_keeps_the_latest_and_drops_duplicates():
     state = WorkerState(Tables.empty(), POLICY)
     healthy = connector_status(ConnectorState.HEALTHY)
-    assert state.apply_status(healthy) is True
-    assert state.apply_status(connector_status(ConnectorState.PARTIAL, poll=2)) is True
-    assert state.apply_status(healthy) is False
-    assert state.tables.status[f"{ORG}:test"]["state"] == "PARTIAL"
+    key = f"{ORG}:test"
+    assert state.apply_status(healthy, 0) == []
+    assert (state.tables.status[key]["state"], state.tables.status[key]["applied"]) == (
+        "HEALTHY", [healthy.event_id])
+    partial = connector_status(ConnectorState.PARTIAL, poll=2)
+    assert state.apply_status(partial, 0) == []
+    latest = state.tables.status[key]
+    assert (latest["state"], latest["applied"]) == ("PARTIAL", [healthy.event_id, partial.event_id])
+    assert state.apply_status(healthy, 0) == []
+    assert state.tables.status[key] == latest, "a duplicate changes nothing"
 
 
 def test_alert_ids_do_not_depend_on_the_order_of_their_causes():

@@ -1,0 +1,109 @@
+"""ConnectorPoller's status events: ``last_success`` and ``failing`` follow what a cycle fetched."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from streams.client import ApiFamily, Listing
+from streams.errors import ApiError, ReconnectRequired, TransientApiError
+from streams.events.codec import default_codec
+from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.kafkaio.messages import Outgoing
+from streams.poller.cycle import ConnectorPoller, DataType, PollerOptions
+from streams.poller.state import CONNECTOR_CURSOR, CommittedState
+
+T1 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+T2 = T1 + timedelta(hours=1)
+CODEC = default_codec()
+
+
+def listing(*rows: Any, error: ApiError | None = None) -> Listing[Any]:
+    return Listing("/test", rows, error is None, 1, 1, error=error)
+
+
+class FakeClient:
+    """The ApiClient surface a cycle uses; ``failures`` maps a method name to its error."""
+
+    def __init__(self) -> None:
+        self.connector = SimpleNamespace(name="acme")
+        self.time = T1
+        self.clock_synced = True
+        self.failures: dict[str, ApiError] = {}
+
+    def now(self) -> datetime:
+        return self.time
+
+    def has_key(self, family: ApiFamily) -> bool:
+        return True
+
+    async def organization(self) -> Any:
+        return SimpleNamespace(id="org_1")
+
+    def _listing(self, name: str, *rows: Any) -> Listing[Any]:
+        return listing(*rows, error=self.failures.get(name))
+
+    async def members(self) -> Listing[Any]:
+        member = SimpleNamespace(
+            id="user_1", email="p1@example.com", name="P 1", role="user", added_at=None
+        )
+        return self._listing("members", member)
+
+    async def workspaces(self) -> Listing[Any]:
+        return self._listing("workspaces")
+
+    async def summaries(self, since: date) -> Listing[Any]:
+        return self._listing("summaries", SimpleNamespace(starting_date=self.time.date()))
+
+    async def analytics_users(self, day: date) -> Listing[Any]:
+        return self._listing("analytics_users")
+
+    async def connectors(self, day: date, *, by_user: bool) -> Listing[Any]:
+        return self._listing("connectors")
+
+    async def user_usage(self, start: datetime, end: datetime) -> Listing[Any]:
+        return self._listing("user_usage")
+
+    async def user_cost(self, start: datetime, end: datetime) -> Listing[Any]:
+        return self._listing("user_cost")
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.events: list[Outgoing] = []
+
+    async def commit_cycle(self, events: list[Outgoing], state: list[Outgoing], **_: Any) -> None:
+        self.events.extend(events)
+
+    def statuses(self) -> list[ConnectorStatus]:
+        decoded = [CODEC.decode(message.value) for message in self.events if message.value]
+        return [record for record in decoded if isinstance(record, ConnectorStatus)]
+
+
+async def test_a_cycle_reports_only_what_it_fetched() -> None:
+    client, publisher = FakeClient(), FakePublisher()
+    baseline_done = CursorState(CONNECTOR_CURSOR, 1, T1, True, ConnectorState.HEALTHY, None)
+    poller = ConnectorPoller(
+        client,  # type: ignore[arg-type]
+        publisher,  # type: ignore[arg-type]
+        CODEC,
+        CommittedState("acme", "org_1", cursors={CONNECTOR_CURSOR: baseline_done}),
+        PollerOptions(topic_prefix="t.", guard_fraction=0.2, revision_window_days=1),
+    )
+    client.failures["user_cost"] = TransientApiError("503", status=503)
+    await poller.run_cycle()
+    (degraded,) = publisher.statuses()
+    assert degraded.state is ConnectorState.DEGRADED
+    assert degraded.failing == {"usage": "usage: 503 (status=503)"}
+    assert degraded.last_success == {"roster": T1, "workspaces": T1, "analytics": T1}
+
+    # Only the roster is due now, and its key is refused: analytics was not collected again
+    # (its last success stays T1) and usage was not tried (it is not failing in this cycle).
+    client.time = T2
+    client.failures = {"members": ReconnectRequired("refused", status=401)}
+    await poller.run_cycle({DataType.ROSTER})
+    refused = publisher.statuses()[-1]
+    assert refused.state is ConnectorState.RECONNECT_REQUIRED
+    assert refused.failing == {"roster": "roster: refused (status=401)"}
+    assert refused.last_success == {"roster": T1, "analytics": T1}
