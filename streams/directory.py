@@ -27,6 +27,7 @@ from streams.events.codec import decode, encode
 from streams.events.keys import email_key
 from streams.events.records import DirectoryRecord, DirectoryStatus
 from streams.kafkaio import read_compacted
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 _STATUSES = {"active": DirectoryStatus.ACTIVE, "deprovisioned": DirectoryStatus.DEPROVISIONED}
 
@@ -108,14 +109,22 @@ def _same(a: DirectoryRecord, b: DirectoryRecord) -> bool:
 
 
 async def load_directory(
-    bootstrap: str, topic: str, records: list[DirectoryRecord], *, prune: bool = False
+    bootstrap: str,
+    topic: str,
+    records: list[DirectoryRecord],
+    *,
+    prune: bool = False,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> LoadResult:
     """Publish the records that differ from the topic (and tombstones when ``prune``)."""
     orgs = {record.org_id for record in records}
     current: dict[bytes, DirectoryRecord | None] = {}
     for key, value in (
         await read_compacted(
-            bootstrap, topic, key_filter=lambda key: key.split(b":", 1)[0].decode() in orgs
+            bootstrap,
+            topic,
+            key_filter=lambda key: key.split(b":", 1)[0].decode() in orgs,
+            security=security,
         )
     ).items():
         try:
@@ -130,7 +139,12 @@ async def load_directory(
         if not (isinstance(current.get(key), DirectoryRecord) and _same(current[key], record))
     }
     removed = sorted(set(current) - set(wanted)) if prune else []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        **security.client_options(),
+    )
     await producer.start()
     try:
         for key, record in changed.items():
