@@ -4,6 +4,7 @@
     ├── ConfigError                 bad or missing configuration
     │   └── DirectoryFileError      a directory file that cannot be read (names the line)
     ├── LocalKafkaError             the development broker could not be fetched, started or stopped
+    ├── KafkaAccessError            no broker reached: refused credentials, untrusted certificate
     ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
     ├── HistoryError                a topic to read does not exist or cannot be read to its end
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
@@ -42,6 +43,10 @@ class DirectoryFileError(ConfigError):
 
 class LocalKafkaError(ConnectorError):
     """The local development broker could not be fetched, started, or stopped."""
+
+
+class KafkaAccessError(ConnectorError):
+    """No Kafka broker could be used: wrong SASL credentials, an untrusted certificate, none up."""
 
 
 class DemoError(ConnectorError):

@@ -69,7 +69,7 @@ def tail(ctx: click.Context, topic: str, lines: int, from_beginning: bool, follo
     Each line holds topic, partition, offset, Kafka timestamp, key, the value's Avro type,
     the decoded value and the headers; an undecodable value comes as base64 with the error.
     """
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     name = history.resolve_topic(topic, settings.topic_prefix)
     entries = history.tail(
         settings.kafka_bootstrap_servers,
@@ -132,7 +132,7 @@ def replay(
         Alert events already on the alerts topic are not published again; it delivers no
         webhooks.
     """
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     modes = [name for name, on in (("--topic", topic), ("--as-of", as_of), ("--rebuild", rebuild))
              if on]
     if len(modes) != 1:

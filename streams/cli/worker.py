@@ -54,7 +54,7 @@ async def prepare_topics(settings: Settings) -> None:
 @click.pass_context
 def worker(ctx: click.Context, web_port: int | None, web_host: str | None, loglevel: str) -> None:
     """Run the Faust worker: agents, tables, shadow-IT alerts and the web views."""
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     asyncio.run(prepare_topics(settings))
     from faust.cli.faust import cli
 

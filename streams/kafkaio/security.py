@@ -3,8 +3,8 @@
 ``KafkaSecurity`` holds ``KAFKA_SECURITY_PROTOCOL``, the SASL mechanism and credentials and the
 TLS files. ``client_options()`` gives the keyword arguments of every aiokafka client (producer,
 consumer, admin); ``faust_credentials()`` gives the same to the Faust app (its aiokafka driver
-turns ``broker_credentials`` into the same keyword arguments). ``explain_connection_failure``
-turns a failed connection into one line that says what is wrong (wrong password, untrusted
+turns ``broker_credentials`` into the same keyword arguments). ``check_connection`` turns a
+failed connection into one line that says what is wrong (wrong password, untrusted
 certificate, no broker), never quoting the password.
 """
 
@@ -19,8 +19,10 @@ from typing import Any
 import faust
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, UnsupportedSaslMechanismError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from streams.config import Secret, Settings
+from streams.errors import KafkaAccessError
 
 PROBE_TIMEOUT_SECONDS = 10.0
 
@@ -104,32 +106,58 @@ class KafkaSecurity:
 PLAINTEXT = KafkaSecurity()
 
 
-async def explain_connection_failure(bootstrap: str, security: KafkaSecurity) -> str | None:
-    """Connect to the first bootstrap server once: one line on why that fails (None: it works)."""
-    first = bootstrap.split(",")[0].strip()
-    host, _, port = first.rpartition(":")
+async def check_connection(bootstrap: str, security: KafkaSecurity) -> None:
+    """Connect to the bootstrap servers once; ``KafkaAccessError`` saying why none can be used.
+
+    Commands run this first, so a refused password or an untrusted certificate is one clear
+    line instead of the client's retries and a generic bootstrap error.
+    """
+    reasons = []
+    for server in (part.strip() for part in bootstrap.split(",") if part.strip()):
+        reason = await _connection_failure(server, security)
+        if reason is None:
+            return
+        reasons.append(reason)
+    raise KafkaAccessError(reasons[0] if reasons else "KAFKA_BOOTSTRAP_SERVERS is empty")
+
+
+async def _connection_failure(server: str, security: KafkaSecurity) -> str | None:
+    """Why one connection to ``server`` (``host:port``) fails, in one line; None when it works."""
+    host, _, port = server.rpartition(":")
     try:
         connection = await asyncio.wait_for(
-            create_conn(host or "localhost", int(port or 9092), **security.client_options()),
+            create_conn(host or server, int(port or 9092), **security.client_options()),
             PROBE_TIMEOUT_SECONDS,
         )
     except ssl.SSLCertVerificationError as exc:
         return (
-            f"Kafka TLS: the certificate of {first} is not trusted ({exc.verify_message}); "
+            f"Kafka TLS: the certificate of {server} is not trusted ({exc.verify_message}); "
             "set KAFKA_SSL_CAFILE to the CA that signed it"
         )
     except ssl.SSLError as exc:
-        return f"Kafka TLS handshake with {first} failed ({exc.reason}); is it a TLS listener?"
+        return f"Kafka TLS handshake with {server} failed ({exc.reason}); is it a TLS listener?"
     except UnsupportedSaslMechanismError:
-        return f"Kafka SASL: {first} does not offer KAFKA_SASL_MECHANISM={security.sasl_mechanism}"
+        return f"Kafka SASL: {server} does not offer KAFKA_SASL_MECHANISM={security.sasl_mechanism}"
     except KafkaError as exc:
-        if security.uses_sasl and "auth" in type(exc).__name__.lower():
+        if security.uses_sasl and "authentication" in str(exc).lower():
             return (
-                f"Kafka SASL authentication as {security.sasl_username!r} failed on {first}: "
-                "wrong KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD (or mechanism)"
+                f"Kafka SASL authentication as {security.sasl_username!r} failed on {server}: "
+                "wrong KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD (or KAFKA_SASL_MECHANISM)"
             )
-        return f"Kafka at {first}: {type(exc).__name__}"
+        return _mismatch(server, security, exc)
     except (TimeoutError, OSError) as exc:
-        return f"no Kafka broker reachable at {first} ({type(exc).__name__})"
-    connection.close()
+        return f"no Kafka broker reachable at {server} ({type(exc).__name__}: {exc})"
+    try:
+        await asyncio.wait_for(connection.send(MetadataRequest([])), PROBE_TIMEOUT_SECONDS)
+    except (KafkaError, TimeoutError, OSError) as exc:
+        return _mismatch(server, security, exc)
+    finally:
+        connection.close()
     return None
+
+
+def _mismatch(server: str, security: KafkaSecurity, exc: Exception) -> str:
+    return (
+        f"Kafka at {server} ended the connection ({type(exc).__name__}): does "
+        f"KAFKA_SECURITY_PROTOCOL={security.protocol} match the broker's listener?"
+    )

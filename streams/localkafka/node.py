@@ -143,6 +143,11 @@ class LocalKafka:
         return self.data_dir / "kraft"
 
     @property
+    def _formatted_as(self) -> Path:
+        """Records the security mode the data dir was formatted with."""
+        return self.data_dir / "security"
+
+    @property
     def sasl_file(self) -> Path:
         return self.data_dir / "sasl.json"
 
@@ -178,10 +183,17 @@ class LocalKafka:
         libs = ensure_jars(self.cache_dir, progress)
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
+        made_as = self._formatted_as.read_text() if self._formatted_as.exists() else "plaintext"
+        if (self.log_dir / "meta.properties").exists() and made_as != self.security:
+            raise LocalKafkaError(
+                f"{self.data_dir} holds a broker made with --security {made_as}; "
+                "use that, or another --data-dir"
+            )
         self._write_config()
         classpath = f"{libs}/*"
         if not (self.log_dir / "meta.properties").exists():
             self._format(java, classpath)
+            write_private(self._formatted_as, self.security.encode())
         started = time.monotonic()
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         output = os.open(
@@ -213,7 +225,8 @@ class LocalKafka:
             )
         finally:
             os.close(output)
-        self.pid_file.write_text(
+        write_private(
+            self.pid_file,
             json.dumps(
                 {
                     "pid": pid,
@@ -221,7 +234,7 @@ class LocalKafka:
                     "port": self.port,
                     "controller_port": self.controller_port,
                 }
-            )
+            ).encode(),
         )
         self._wait_ready(pid, log_offset)
         progress(f"broker ready in {time.monotonic() - started:.1f}s (pid {pid})")
