@@ -96,6 +96,18 @@ class KafkaSecurity:
             return faust.SSLCredentials(self.ssl_context())
         return None
 
+    def environment(self) -> dict[str, str]:
+        """The settings as environment variables, for a child process (a worker, a poller)."""
+        return {
+            "KAFKA_SECURITY_PROTOCOL": self.protocol,
+            "KAFKA_SASL_MECHANISM": self.sasl_mechanism,
+            "KAFKA_SASL_USERNAME": self.sasl_username,
+            "KAFKA_SASL_PASSWORD": self.sasl_password.reveal() if self.sasl_password else "",
+            "KAFKA_SSL_CAFILE": str(self.ssl_cafile or ""),
+            "KAFKA_SSL_CERTFILE": str(self.ssl_certfile or ""),
+            "KAFKA_SSL_KEYFILE": str(self.ssl_keyfile or ""),
+        }
+
     def __repr__(self) -> str:
         return (
             f"KafkaSecurity(protocol={self.protocol!r}, sasl_mechanism={self.sasl_mechanism!r}, "
