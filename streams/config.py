@@ -294,6 +294,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "it is given no FILE.",
     ),
     SettingSpec(
+        "directory_prune_fraction",
+        "DIRECTORY_PRUNE_FRACTION",
+        "0.2",
+        _fraction,
+        "`directory load --prune` refuses to tombstone more than this share of an "
+        "organisation's identities unless given `--force`.",
+    ),
+    SettingSpec(
         "web_host", "WEB_HOST", "127.0.0.1", _text, "Address the worker's web views bind to."
     ),
     SettingSpec("web_port", "WEB_PORT", "6066", _port, "Port of the worker's web views."),
@@ -411,6 +419,7 @@ class Settings:
     analytics_rate_per_minute: float
     admin_rate_per_minute: float
     directory_file: Path | None
+    directory_prune_fraction: float
     web_host: str
     web_port: int
     web_advertised_url: str

@@ -29,6 +29,7 @@ class LazySettings:
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
+        self._kafka_checked = False
 
     def get(self) -> Settings:
         if self._settings is None:
@@ -41,11 +42,13 @@ class LazySettings:
     def for_kafka(self) -> Settings:
         """The settings, once one connection to Kafka with them worked (else a one-line error)."""
         settings = self.get()
-        asyncio.run(
-            check_connection(
-                settings.kafka_bootstrap_servers, KafkaSecurity.from_settings(settings)
+        if not self._kafka_checked:
+            asyncio.run(
+                check_connection(
+                    settings.kafka_bootstrap_servers, KafkaSecurity.from_settings(settings)
+                )
             )
-        )
+            self._kafka_checked = True
         return settings
 
 
