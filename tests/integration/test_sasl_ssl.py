@@ -1,7 +1,9 @@
 """The connector over SASL_SSL: a broker started by ``kafka start --security sasl_ssl``.
 
-The poller (``poll --once``), ``tail`` and a worker run end to end against it; a wrong
-password and an untrusted certificate each end a command with one line that says which.
+Its files and its JVM's environment stay private; ``tail`` reads over SASL_SSL, and a wrong
+password, an untrusted certificate or the wrong protocol each end it with one line that says
+which. The poller and the worker run end to end over the same broker in the fault suite
+(``tests/faults/test_sasl_ssl.py``).
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ import os
 import stat
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 
+from streams.config import Settings
+from streams.directory import load_directory
+from streams.events.records import DirectoryRecord, DirectoryStatus
+from streams.events.topics import DIRECTORY
+from streams.kafkaio import ensure_topics
+from streams.kafkaio.security import KafkaSecurity
 from tests.fixtures.kafka import PLANTED_SECRETS, SecuredBroker
-from tests.fixtures.poller import poller_env, truth_roster
-from tests.fixtures.worker import worker_process
 
 pytestmark = pytest.mark.kafka
-
-FAST = {"analytics_rate": 3000.0, "admin_rate": 3000.0}
 
 
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
@@ -54,54 +59,33 @@ def test_broker_files_and_environment_are_private(secured_kafka: SecuredBroker):
     assert password not in (data_dir / "broker.log").read_text()
 
 
-async def test_poller_tail_and_worker_end_to_end(
-    secured_kafka: SecuredBroker, sim_factory, tmp_path: Path
-):
-    sim = await sim_factory(users=25, seed=15, **FAST)
-    env = {**poller_env(sim, secured_kafka.bootstrap), **secured_kafka.settings}
-    code, out, err = await _cli("poll", "--once", env=env)
-    assert code == 0, err
-    truth = truth_roster(await sim.truth())
-
-    code, out, err = await _cli("tail", "user-events", "--from-beginning", env=env)
-    assert code == 0, err
-    events = [orjson.loads(line)["value"] for line in out.splitlines()]
-    assert {event["user_id"] for event in events} == set(truth)
-    assert {event["op"] for event in events} == {"SNAPSHOT"}
-
-    worker_env = {key: env[key] for key in secured_kafka.settings if key.startswith("KAFKA_")}
-    worker = worker_process(
-        secured_kafka.bootstrap, env["TOPIC_PREFIX"], f"sasl-{uuid.uuid4().hex[:6]}", tmp_path,
-        env=worker_env,
+async def test_tail_reads_over_sasl_ssl_and_says_why_it_cannot(secured_kafka: SecuredBroker):
+    settings = Settings.load(secured_kafka.settings)
+    security = KafkaSecurity.from_settings(settings)
+    prefix = f"sasl{uuid.uuid4().hex[:8]}."
+    await ensure_topics(secured_kafka.bootstrap, prefix, 1, security=security)
+    record = DirectoryRecord(
+        org_id="org_1", email="a@acme.com", employee_id=None, name=None,
+        status=DirectoryStatus.ACTIVE, source="test", updated_at=datetime.now(UTC),
     )
-    worker.start()
-    try:
-        await worker.wait_ready()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 90
-        while True:
-            users = (await worker.get("/users", limit="1000")).json()
-            if {user["id"] for user in users["data"]} == set(truth):
-                break
-            assert loop.time() < deadline, f"the worker's users: {users['total']} of {len(truth)}"
-            await asyncio.sleep(0.5)
-    finally:
-        worker.stop()
+    topic = DIRECTORY.name(prefix)
+    await load_directory(secured_kafka.bootstrap, topic, [record], security=security)
+    env = {**secured_kafka.settings, "TOPIC_PREFIX": prefix}
+    code, out, err = await _cli("tail", "directory", env=env)
+    assert code == 0, err
+    (line,) = out.splitlines()
+    assert orjson.loads(line)["value"]["email"] == "a@acme.com"
 
-
-@pytest.mark.parametrize("command", [["tail", "user-events"], ["poll", "--once"]])
-async def test_wrong_password_or_untrusted_certificate_is_one_line(
-    secured_kafka: SecuredBroker, sim_factory, command: list[str]
-):
-    sim = await sim_factory(users=3, seed=1, **FAST)
-    env = {**poller_env(sim, secured_kafka.bootstrap), **secured_kafka.settings}
     wrong_password = "not-the-password-" + uuid.uuid4().hex
     cases = {
         "SASL authentication as 'connector' failed": {"KAFKA_SASL_PASSWORD": wrong_password},
         "is not trusted": {"KAFKA_SSL_CAFILE": ""},
+        "does KAFKA_SECURITY_PROTOCOL=PLAINTEXT match": {
+            "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", "KAFKA_SSL_CAFILE": ""
+        },
     }
     for expected, change in cases.items():
-        code, out, err = await _cli(*command, env={**env, **change})
+        code, out, err = await _cli("tail", "directory", env={**env, **change})
         assert code == 1, (expected, out, err)
         assert len(err.strip().splitlines()) == 1 and expected in err, err
         assert "Traceback" not in err
