@@ -14,15 +14,17 @@ import asyncio
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faust
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, UnsupportedSaslMechanismError
 from aiokafka.protocol.metadata import MetadataRequest
 
 from streams.config import Secret, Settings
 from streams.errors import KafkaAccessError
+
+if TYPE_CHECKING:
+    from faust.types.auth import CredentialsT
 
 PROBE_TIMEOUT_SECONDS = 10.0
 
@@ -83,8 +85,10 @@ class KafkaSecurity:
             )
         return options
 
-    def faust_credentials(self) -> faust.types.auth.CredentialsT | None:
+    def faust_credentials(self) -> CredentialsT | None:
         """``broker_credentials`` for ``faust.App`` (None for PLAINTEXT)."""
+        import faust  # only the worker loads Faust; the poller and the tools do not need it
+
         if self.uses_sasl:
             return faust.SASLCredentials(
                 username=self.sasl_username,

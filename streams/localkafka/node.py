@@ -349,29 +349,37 @@ class LocalKafka:
         )
 
     def _format(self, java: str, classpath: str) -> None:
-        scram = []
+        """Format the KRaft log dir (with the SCRAM user for ``sasl_ssl``).
+
+        The arguments go to the JVM in an argument file readable by its owner only, so the
+        SCRAM password never shows on a command line (``/proc/PID/cmdline`` is world-readable).
+        """
+        arguments = [
+            "-cp",
+            classpath,
+            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(self.config_file),
+        ]
         if self.security == "sasl_ssl":
             user = f"name={SASL_USERNAME},password={self._sasl_password()}"
-            scram = ["--add-scram", f"{SASL_MECHANISM}=[{user}]"]
-        result = subprocess.run(
-            [
-                java,
-                "-cp",
-                classpath,
-                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                new_cluster_id(),
-                "-c",
-                str(self.config_file),
-                *scram,
-            ],
-            env=jvm_environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+            arguments += ["--add-scram", f"{SASL_MECHANISM}=[{user}]"]
+        argument_file = self.data_dir / "format.args"
+        write_private(argument_file, "\n".join(json.dumps(arg) for arg in arguments).encode())
+        try:
+            result = subprocess.run(
+                [java, f"@{argument_file}"],
+                env=jvm_environment(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        finally:
+            argument_file.unlink(missing_ok=True)
         if result.returncode != 0:
             raise LocalKafkaError(
                 f"formatting the KRaft data dir {self.log_dir} failed:\n"
