@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError, UnsupportedSaslMechanismError
 from aiokafka.protocol.metadata import MetadataRequest
 
 from streams.config import Secret, Settings
-from streams.errors import KafkaAccessError
+from streams.errors import ConfigError, KafkaAccessError
 
 if TYPE_CHECKING:
     from faust.types.auth import CredentialsT
@@ -65,11 +65,22 @@ class KafkaSecurity:
         """A verifying TLS context (the CA file, else the system's CAs), or None without TLS."""
         if not self.uses_tls:
             return None
-        context = ssl.create_default_context(
-            cafile=str(self.ssl_cafile) if self.ssl_cafile else None
-        )
+        try:
+            context = ssl.create_default_context(
+                cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+            )
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"KAFKA_SSL_CAFILE={self.ssl_cafile}: not a PEM CA file ({exc})"
+            ) from None
         if self.ssl_certfile is not None:
-            context.load_cert_chain(str(self.ssl_certfile), str(self.ssl_keyfile))
+            try:
+                context.load_cert_chain(str(self.ssl_certfile), str(self.ssl_keyfile))
+            except (ssl.SSLError, OSError) as exc:
+                raise ConfigError(
+                    f"KAFKA_SSL_CERTFILE={self.ssl_certfile} with KAFKA_SSL_KEYFILE="
+                    f"{self.ssl_keyfile}: not a PEM certificate and its key ({exc})"
+                ) from None
         return context
 
     def client_options(self) -> dict[str, Any]:

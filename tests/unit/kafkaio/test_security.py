@@ -118,3 +118,21 @@ def test_toml_file_sets_the_security(ca_file, tmp_path):
     )
     assert security.client_options()["sasl_plain_password"] == PASSWORD
     assert PASSWORD not in repr(settings)
+
+
+def test_a_client_certificate_is_loaded_and_a_bad_one_is_one_line(ca_file):
+    keystore = ca_file.parent / "broker.pem"  # a private key followed by its certificate chain
+    settings = Settings.load(
+        _sasl_ssl(ca_file, KAFKA_SSL_CERTFILE=str(keystore), KAFKA_SSL_KEYFILE=str(keystore))
+    )
+    assert isinstance(KafkaSecurity.from_settings(settings).ssl_context(), ssl.SSLContext)
+    wrong = Settings.load(
+        _sasl_ssl(ca_file, KAFKA_SSL_CERTFILE=str(ca_file), KAFKA_SSL_KEYFILE=str(ca_file))
+    )
+    with pytest.raises(ConfigError, match="not a PEM certificate and its key") as raised:
+        KafkaSecurity.from_settings(wrong).client_options()
+    assert "\n" not in str(raised.value)
+    garbage = ca_file.parent / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(ConfigError, match=r"KAFKA_SSL_CAFILE=.*: not a PEM CA file"):
+        KafkaSecurity.from_settings(Settings.load(_sasl_ssl(garbage))).ssl_context()
