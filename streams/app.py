@@ -12,6 +12,7 @@ import logging
 import faust
 
 from streams.config import Settings
+from streams.kafkaio.security import KafkaSecurity
 from streams.logs import limit_repeats
 from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.intake import BatchingTransport
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> faust.App:
             for server in settings.kafka_bootstrap_servers.split(",")
             if server.strip()
         ),
+        broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
         store=settings.worker_store,
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,

@@ -318,6 +318,10 @@ class Demo:
             connector_name=CONNECTOR,
             extra_connectors=(),
             kafka_bootstrap_servers=bootstrap,
+            kafka_security_protocol="PLAINTEXT",
+            kafka_ssl_cafile=None,
+            kafka_ssl_certfile=None,
+            kafka_ssl_keyfile=None,
             topic_replication_factor=1,
             corporate_domains=CORPORATE_DOMAINS,
             analytics_rate_per_minute=RATE_PER_MINUTE,
@@ -351,6 +355,10 @@ class Demo:
                 "TOPIC_REPLICATION_FACTOR": "1",
                 "ALERT_WEBHOOK_URL": "",
                 "CLAUDE_CONNECTOR_CONFIG": "",
+                "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+                "KAFKA_SSL_CAFILE": "",
+                "KAFKA_SSL_CERTFILE": "",
+                "KAFKA_SSL_KEYFILE": "",
             },
         )
         worker = WorkerProcess(

@@ -44,6 +44,7 @@ from streams.events.records import AlertReason, AlertState, ShadowItAlert, UserE
 from streams.events.topics import DIRECTORY, SHADOW_IT_ALERTS, USER_EVENTS
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 from streams.poller.loop import PollerRunner
 from streams.simulator import RunningSimulator, SimConfig, start_simulator
 from streams.worker_process import WorkerProcess, worker_environment
@@ -87,7 +88,13 @@ class Tail:
         return self.alerted[user_id]
 
 
-async def tail(bootstrap: str, topics: list[str], into: Tail, started: asyncio.Event) -> None:
+async def tail(
+    bootstrap: str,
+    topics: list[str],
+    into: Tail,
+    started: asyncio.Event,
+    security: KafkaSecurity = PLAINTEXT,
+) -> None:
     """Follow ``topics`` from their current ends, noting what arrives, until cancelled."""
     codec = default_codec()
     consumer = AIOKafkaConsumer(
@@ -96,13 +103,14 @@ async def tail(bootstrap: str, topics: list[str], into: Tail, started: asyncio.E
         enable_auto_commit=False,
         isolation_level="read_committed",
         fetch_max_wait_ms=20,
+        **security.client_options(),
     )
     await consumer.start()
     try:
         tps = [
             TopicPartition(topic, number)
             for topic in topics
-            for number in await partition_numbers(bootstrap, topic)
+            for number in await partition_numbers(bootstrap, topic, security=security)
         ]
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
@@ -141,7 +149,12 @@ async def _members_held(worker: WorkerProcess, sim: RunningSimulator, timeout: f
 
 
 def _poller_settings(
-    sim: RunningSimulator, bootstrap: str, prefix: str, partitions: int, poll_seconds: float
+    sim: RunningSimulator,
+    bootstrap: str,
+    prefix: str,
+    partitions: int,
+    poll_seconds: float,
+    security: KafkaSecurity,
 ) -> Settings:
     return Settings.load(
         {
@@ -156,6 +169,7 @@ def _poller_settings(
             "ANALYTICS_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
             "ADMIN_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
             "REVISION_WINDOW_DAYS": "3",
+            **security.environment(),
         }
     )
 
@@ -175,7 +189,13 @@ async def _sample(
 
 
 async def _measure(
-    bootstrap: str, workdir: Path, samples: int, users: int, poll_seconds: float, partitions: int
+    bootstrap: str,
+    security: KafkaSecurity,
+    workdir: Path,
+    samples: int,
+    users: int,
+    poll_seconds: float,
+    partitions: int,
 ) -> dict[str, Any]:
     sim = await start_simulator(
         SimConfig(),
@@ -189,11 +209,12 @@ async def _measure(
     )
     truth = await sim.truth(usage="false")
     prefix = f"detect{uuid.uuid4().hex[:8]}."
-    await ensure_topics(bootstrap, prefix, partitions)
+    await ensure_topics(bootstrap, prefix, partitions, security=security)
     await load_directory(
         bootstrap,
         DIRECTORY.name(prefix),
         read_directory_file(workdir / "directory.jsonl", truth["organization_id"]),
+        security=security,
     )
     env = worker_environment(
         bootstrap,
@@ -201,7 +222,10 @@ async def _measure(
         f"detect-{uuid.uuid4().hex[:8]}",
         workdir / "cache",
         partitions=partitions,
-        extra={"CORPORATE_DOMAINS": ",".join(truth["corporate_domains"])},
+        extra={
+            "CORPORATE_DOMAINS": ",".join(truth["corporate_domains"]),
+            **security.environment(),
+        },
     )
     worker = WorkerProcess(env, workdir / "logs", loglevel="warn")
     worker.start()
@@ -212,10 +236,10 @@ async def _measure(
         await worker.wait_ready()
         tasks.append(asyncio.create_task(tail(
             bootstrap, [USER_EVENTS.name(prefix), SHADOW_IT_ALERTS.name(prefix)], observed,
-            tail_started,
+            tail_started, security,
         )))
         await tail_started.wait()
-        settings = _poller_settings(sim, bootstrap, prefix, partitions, poll_seconds)
+        settings = _poller_settings(sim, bootstrap, prefix, partitions, poll_seconds, security)
         async with PollerRunner(settings, quiet=True) as poller:
             tasks.append(asyncio.create_task(poller.run_forever()))
             await _members_held(worker, sim, SAMPLE_TIMEOUT_SECONDS * 4)
@@ -259,8 +283,10 @@ async def _measure(
 async def _run(samples: int, users: int, poll_seconds: float, partitions: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-detect-") as temp:
         workdir = Path(temp)
-        async with bench_broker(workdir) as (bootstrap, broker):
-            result = await _measure(bootstrap, workdir, samples, users, poll_seconds, partitions)
+        async with bench_broker(workdir) as (bootstrap, security, broker):
+            result = await _measure(
+                bootstrap, security, workdir, samples, users, poll_seconds, partitions
+            )
     return {**result, "broker": broker}
 
 

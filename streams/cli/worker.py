@@ -11,6 +11,7 @@ from streams.config import Settings
 from streams.events.topics import CONNECTOR_STATUS, TOPICS, KeyKind
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.security import KafkaSecurity
 
 
 async def prepare_topics(settings: Settings) -> None:
@@ -21,13 +22,18 @@ async def prepare_topics(settings: Settings) -> None:
     """
     prefix = settings.topic_prefix
     bootstrap = settings.kafka_bootstrap_servers
+    security = KafkaSecurity.from_settings(settings)
     await ensure_topics(
-        bootstrap, prefix, settings.topic_partitions, settings.topic_replication_factor
+        bootstrap,
+        prefix,
+        settings.topic_partitions,
+        settings.topic_replication_factor,
+        security=security,
     )
     for spec in TOPICS:
         if spec.key is KeyKind.ORG_USER or spec is CONNECTOR_STATUS:
             want = 1 if spec is CONNECTOR_STATUS else settings.topic_partitions
-            have = len(await partition_numbers(bootstrap, spec.name(prefix)))
+            have = len(await partition_numbers(bootstrap, spec.name(prefix), security=security))
             if have != want:
                 raise click.ClickException(
                     f"topic {spec.name(prefix)} has {have} partitions but the worker needs "
@@ -48,7 +54,7 @@ async def prepare_topics(settings: Settings) -> None:
 @click.pass_context
 def worker(ctx: click.Context, web_port: int | None, web_host: str | None, loglevel: str) -> None:
     """Run the Faust worker: agents, tables, shadow-IT alerts and the web views."""
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     asyncio.run(prepare_topics(settings))
     from faust.cli.faust import cli
 

@@ -100,6 +100,9 @@ class BatchReader:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
+            **faust_aiokafka.credentials_to_aiokafka_auth(
+                app.conf.broker_credentials, app.conf.ssl_context
+            ),
         )
         await reader.start()
         try:

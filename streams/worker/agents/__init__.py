@@ -17,6 +17,7 @@ from faust.types import Message
 
 from streams.app import app, settings
 from streams.config import Settings
+from streams.kafkaio.security import KafkaSecurity
 from streams.worker.barrier import DirectoryBarrier
 from streams.worker.batch import BatchRunner
 from streams.worker.channels import (
@@ -52,6 +53,7 @@ published_alerts = PublishedAlerts(
     settings.kafka_bootstrap_servers,
     shadow_it_alerts_topic.get_topic_name(),
     lambda: app.consumer_generation_id,
+    security=KafkaSecurity.from_settings(settings),
 )
 
 
@@ -70,6 +72,7 @@ barrier = DirectoryBarrier(
     directory_topic.get_topic_name(),
     directory_fanout_topic.get_topic_name(),
     lambda: active_partitions(directory_fanout_topic.get_topic_name()),
+    security=KafkaSecurity.from_settings(settings),
 )
 
 
