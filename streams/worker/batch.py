@@ -14,7 +14,7 @@ processed in four steps, in this order:
 
 Publishing before writing makes a crash between the two re-derive the same alert events on
 redelivery (same deterministic ids) instead of losing them; being on the topic, they are not
-published again. Every batch holds ``WRITE_LOCK`` while it runs, so two handlers never
+published again. Every batch holds its runner's ``lock`` while it runs, so two handlers never
 interleave read-modify-write of the same table (each input topic has one handler at a time,
 so this orders a handful of tasks, not many).
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 import faust
@@ -45,7 +45,6 @@ from streams.worker.state import Row, Tables, WorkerState
 
 R = TypeVar("R", bound=AvroRecord)
 
-WRITE_LOCK = asyncio.Lock()
 PRODUCE_REQUEST_BYTES = 1_000_000
 """The producer's largest request (``producer_max_request_size``, Faust's default)."""
 RECORD_OVERHEAD_BYTES = 4096
@@ -183,15 +182,14 @@ def decoder(
 
     With ``key``, the message must also be under ``key(record)``: a per-member record under
     another key sits on another member's partition, and applying it would split the member
-    across partitions (and workers).
+    across partitions (and workers). The schemas are loaded at the first message.
     """
-    codec = default_codec()
 
     def decode(message: Any) -> R:
         value = message.value
         if value is None:
             raise MalformedMessage("no value (a tombstone) on an event topic")
-        record = codec.decode(value)
+        record = default_codec().decode(value)
         if not isinstance(record, record_type):
             raise MalformedMessage(f"expected {record_type.SCHEMA}, got {record.SCHEMA}")
         if key is not None and message.key != (owner := key(record)):
@@ -267,13 +265,15 @@ class BatchRunner:
     alerts_topic: faust.TopicT
     dead_letter_topic: faust.TopicT
     published: PublishedAlerts
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by every batch of the app's handlers (one runner per app)."""
 
     async def run(
         self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
     ) -> None:
         """Process one batch of messages; ``decode`` turns a message into ``apply``'s input."""
         await self.published.catch_up()
-        async with WRITE_LOCK:
+        async with self.lock:
             cursor = _Cursor()
             tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
             overlays = {name: Overlay(table.data, cursor) for name, table in tables.items()}

@@ -34,7 +34,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from time import monotonic
-from typing import Any, ClassVar
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -195,10 +195,13 @@ async def settled(app: AppT) -> None:
 
 
 class BatchingConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer that leaves the partitions of ``batch_topics`` unfetched."""
+    """Faust's aiokafka consumer that leaves the partitions of its app's ``batch_topics``
+    (the topics read by ``BatchReader``s, see ``agents.batch_agent``) unfetched."""
 
-    batch_topics: ClassVar[set[str]] = set()
-    """Topics read by ``BatchReader``s; filled at import time by ``batch_agent``."""
+    @property
+    def batch_topics(self) -> set[str]:
+        topics: set[str] = self.app.batch_topics
+        return topics
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         if active_partitions is None:

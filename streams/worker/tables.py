@@ -7,40 +7,42 @@ partition of the connector-status topic; ``webhook_deliveries`` follows the aler
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
 
-from streams.app import app
 from streams.worker.state import Tables
 
 _SCHEMA = faust.Schema(key_type=str, key_serializer="json", value_serializer="json")
 
 
-def _table(name: str, **options: object) -> faust.Table:
-    return app.Table(name, schema=_SCHEMA, **options)
+@dataclass(frozen=True, slots=True)
+class FaustTables:
+    """The Faust tables of one app: the pure core's bundle and the webhook's own table."""
 
+    core: Tables
+    webhook_deliveries: faust.Table
 
-users = _table("users", help="Members per org: role, workspaces, first/last seen, status.")
-usage = _table("usage", help="Usage totals per member and metric family, recent daily spend.")
-usage_days = _table("usage-days", help="Usage per member, day and metric family.")
-associations = _table("associations", help="Surfaces and connectors per member, with auth.")
-alerts = _table("alerts", help="Open and recently resolved shadow-IT alerts per member.")
-directory = _table("directory", help="Managed identities, one copy per partition.")
-directory_orgs = _table("directory-orgs", help="Directory size per org, per partition.")
-identities = _table("identities", help="Members by e-mail without +tag, per partition.")
-status = _table("status", partitions=1, help="Latest connector status per org and connector.")
-webhook_deliveries = _table("webhook-deliveries", help="Alert event ids delivered, per member.")
+    @classmethod
+    def declare(cls, app: faust.App) -> FaustTables:
+        """Declare every table on ``app``."""
 
+        def table(name: str, **options: object) -> faust.Table:
+            return app.Table(name, schema=_SCHEMA, **options)
 
-def worker_tables() -> Tables:
-    """The Faust tables as the pure core's ``Tables`` bundle."""
-    return Tables(
-        users=users,
-        usage=usage,
-        usage_days=usage_days,
-        associations=associations,
-        alerts=alerts,
-        directory=directory,
-        directory_orgs=directory_orgs,
-        identities=identities,
-        status=status,
-    )
+        return cls(
+            core=Tables(
+                users=table("users", help="Members per org: role, workspaces, seen, status."),
+                usage=table("usage", help="Usage days per member (first, last, last active)."),
+                usage_days=table("usage-days", help="Usage per member, day and family."),
+                associations=table("associations", help="Surfaces and connectors per member."),
+                alerts=table("alerts", help="Open and recently resolved alerts per member."),
+                directory=table("directory", help="Managed identities, one copy per partition."),
+                directory_orgs=table("directory-orgs", help="Directory size per org."),
+                identities=table("identities", help="Members by e-mail without +tag."),
+                status=table("status", partitions=1, help="Latest status per connector."),
+            ),
+            webhook_deliveries=table(
+                "webhook-deliveries", help="Alert event ids delivered, per member."
+            ),
+        )

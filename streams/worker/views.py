@@ -30,23 +30,18 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
+import faust
 import orjson
 from faust.web import Request, Response, View
 
-from streams.app import app, settings
 from streams.events.records import AlertReason
-from streams.worker import tables
-from streams.worker.channels import (
-    active_partitions,
-    connector_status_topic,
-    partition_count,
-    user_events_topic,
-)
+from streams.worker.channels import active_partitions
+from streams.worker.context import WorkerContext
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, ask_peers
-from streams.worker.state import MEMBER, REMOVED, Row, lookup_directory, usage_totals
+from streams.worker.state import MEMBER, REMOVED, Row, Tables, lookup_directory, usage_totals
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10**9
@@ -82,7 +77,7 @@ def alert_views(row: Row, state: str) -> list[dict[str, Any]]:
     return found
 
 
-def usage_view(key: str, usage: Row) -> dict[str, Any]:
+def usage_view(tables: Tables, key: str, usage: Row) -> dict[str, Any]:
     """A member's usage: totals per family, and per-day aggregates of the last ``DAYS_SHOWN``."""
     days: dict[str, Any] = {}
     if usage.get("last_day"):
@@ -142,23 +137,39 @@ def _rows(table: Mapping[str, Row], partitions: set[int]) -> list[Row]:
     return [row for row in table.values() if row.get("partition") in partitions]
 
 
-def ready() -> bool:
+def ready(app: faust.App) -> bool:
     """True once the worker has its partitions and its tables are recovered."""
     recovery = app.tables.recovery
     return recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
 
 
 class JsonView(View):
-    """Token check, JSON encoding and 400s for bad parameters."""
+    """Token check, JSON encoding and 400s for bad parameters.
+
+    ``register_views`` serves each view with its app's ``context``.
+    """
 
     needs_token = True
+    context: ClassVar[WorkerContext]
+
+    @property
+    def tables(self) -> Tables:
+        return self.context.tables.core
+
+    def active_partitions(self, topic: faust.TopicT) -> list[int]:
+        """This worker's partitions of ``topic``."""
+        return active_partitions(self.context.app, topic.get_topic_name())
+
+    def partition_count(self, topic: faust.TopicT) -> int:
+        return self.context.channels.partition_count(topic.get_topic_name())
 
     def respond(self, body: Any, status: int = 200) -> Response:
         return self.bytes(orjson.dumps(body), content_type="application/json", status=status)
 
     async def get(self, request: Request, **match: str) -> Response:
         if self.needs_token:
-            token = settings.web_token.reveal() if settings.web_token else None
+            web_token = self.context.settings.web_token
+            token = web_token.reveal() if web_token else None
             if not authorized(request.headers.get("Authorization"), token):
                 return self.respond({"error": "missing or wrong bearer token"}, 401)
         try:
@@ -185,8 +196,8 @@ class ListView(JsonView):
 
     newest_first = False
 
-    def topic(self) -> str:
-        return user_events_topic.get_topic_name()
+    def topic(self) -> faust.TopicT:
+        return self.context.channels.user_events
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -201,21 +212,21 @@ class ListView(JsonView):
                             MAX_LIMIT if scope == "all" else MAX_OFFSET + MAX_LIMIT)
         offset = bounded_int(query, "offset", 0, 0, MAX_OFFSET)
         topic = self.topic()
-        answered = active_partitions(topic)
+        answered = self.active_partitions(topic)
         items = self.items(query, set(answered))
-        total, all_ready = len(items), ready()
+        total, all_ready = len(items), ready(self.context.app)
         if scope == "all":
             asked = {k: v for k, v in query.items() if k not in ("limit", "offset", "scope")}
             asked["limit"] = str(offset + limit)
             auth = request.headers.get("Authorization")
-            for _, body in await ask_peers(request.url.raw_path, asked, auth):
+            for _, body in await ask_peers(self.context.app, request.url.raw_path, asked, auth):
                 items += body.get("data", [])
                 total += body.get("total", 0)
                 answered += body.get("partitions", [])
                 all_ready = all_ready and body.get("ready", False)
         items.sort(key=self.order, reverse=self.newest_first)
         shown = items[offset:offset + limit]
-        partitions = partition_count(topic)
+        partitions = self.partition_count(topic)
         return self.respond(
             {
                 "data": shown,
@@ -229,28 +240,27 @@ class ListView(JsonView):
         )
 
 
-@app.page("/health")
 class HealthView(JsonView):
     """Readiness: 200 once partitions are assigned and tables recovered, 503 before."""
 
     needs_token = False
 
     async def answer(self, request: Request, **match: str) -> Response:
-        is_ready = ready()
-        topic = user_events_topic.get_topic_name()
+        app = self.context.app
+        is_ready = ready(app)
+        topic = self.context.channels.user_events
         return self.respond(
             {
                 "status": "ready" if is_ready else "starting",
                 "app_id": app.conf.id,
                 "url": str(app.conf.canonical_url),
-                "partitions": active_partitions(topic),
-                "partitions_total": partition_count(topic),
+                "partitions": self.active_partitions(topic),
+                "partitions_total": self.partition_count(topic),
             },
             200 if is_ready else 503,
         )
 
 
-@app.page("/users")
 class UsersView(ListView):
     """Members (by default only current ones), sorted by org and e-mail."""
 
@@ -258,7 +268,7 @@ class UsersView(ListView):
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
         org, role = query.get("org"), query.get("role")
         return [
-            user_view(row) for row in _rows(tables.users, partitions)
+            user_view(row) for row in _rows(self.tables.users, partitions)
             if (status == "all" or row["status"] == status)
             and (org is None or row["org_id"] == org)
             and (role is None or row["role"] == role)
@@ -268,22 +278,22 @@ class UsersView(ListView):
         return (item["org_id"], (item["email"] or "").lower(), item["id"])
 
 
-@app.page("/users/{user_id}")
 class UserView(JsonView):
     """One member with usage, associations, directory entry and alerts (asks the other
     workers when the member is on none of this worker's partitions)."""
 
     async def answer(self, request: Request, **match: str) -> Response:
         wanted = match["user_id"]
-        topic = user_events_topic.get_topic_name()
-        answered = active_partitions(topic)
-        found = self.find(wanted, set(answered))
+        topic = self.context.channels.user_events
+        answered = self.active_partitions(topic)
+        found = self.find(self.tables.users, wanted, set(answered))
         if found is not None:
             key, row = found
             return self.respond({"data": self.detail(key, row), "partitions": answered})
         if scope_of(request.query) == "all":
             auth = request.headers.get("Authorization")
-            for status, body in await ask_peers(request.url.raw_path, {}, auth):
+            for status, body in await ask_peers(self.context.app, request.url.raw_path, {},
+                                                auth):
                 if status == 200:
                     return self.respond(body)
                 answered += body.get("partitions", [])
@@ -291,28 +301,30 @@ class UserView(JsonView):
             {
                 "error": f"user {wanted} not found",
                 "partitions": sorted(set(answered)),
-                "partitions_total": partition_count(topic),
+                "partitions_total": self.partition_count(topic),
             },
             404,
         )
 
     @staticmethod
-    def find(wanted: str, partitions: set[int]) -> tuple[str, Row] | None:
+    def find(users: Mapping[str, Row], wanted: str, partitions: set[int]
+             ) -> tuple[str, Row] | None:
         """The ``users`` key and row of ``org:user`` (looked up) or of a bare user id (the
         first member with it), on one of ``partitions``."""
         if ":" in wanted:
-            row = tables.users.get(wanted)
+            row = users.get(wanted)
             return None if row is None or row["partition"] not in partitions else (wanted, row)
         return next(
             (
                 (key, row)
-                for key, row in tables.users.items()
+                for key, row in users.items()
                 if key.rpartition(":")[2] == wanted and row["partition"] in partitions
             ),
             None,
         )
 
     def detail(self, key: str, row: Row) -> dict[str, Any]:
+        tables = self.tables
         usage = tables.usage.get(key) or {}
         associations = tables.associations.get(key) or {}
         alerts = tables.alerts.get(key)
@@ -320,7 +332,7 @@ class UserView(JsonView):
                                      row["partition"])
         return {
             **user_view(row),
-            "usage": usage_view(key, usage),
+            "usage": usage_view(tables, key, usage),
             "associations": sorted(
                 associations.get("items", {}).values(),
                 key=lambda item: (item["kind"], item["name"]),
@@ -330,7 +342,6 @@ class UserView(JsonView):
         }
 
 
-@app.page("/alerts")
 class AlertsView(ListView):
     """Alerts by state (default: open), newest first."""
 
@@ -345,7 +356,7 @@ class AlertsView(ListView):
         org, user_id = query.get("org"), query.get("user_id")
         return [
             alert
-            for row in _rows(tables.alerts, partitions)
+            for row in _rows(self.tables.alerts, partitions)
             if (org is None or row["org_id"] == org)
             and (user_id is None or row["user_id"] == user_id)
             for alert in alert_views(row, state)
@@ -356,30 +367,28 @@ class AlertsView(ListView):
         return (item["opened_at"], item["alert_id"])
 
 
-@app.page("/status")
 class StatusView(ListView):
     """The latest status of every connector (held by the worker with the status partition)."""
 
-    def topic(self) -> str:
-        return connector_status_topic.get_topic_name()
+    def topic(self) -> faust.TopicT:
+        return self.context.channels.connector_status
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         if not partitions:
             return []
         return [{name: value for name, value in row.items() if name != "applied"}
-                for row in tables.status.values()]
+                for row in self.tables.status.values()]
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["org_id"], item["connector"])
 
 
-@app.page("/metrics")
 class MetricsView(JsonView):
     """Prometheus text exposition (this worker's counters and partitions)."""
 
     async def answer(self, request: Request, **match: str) -> Response:
-        answered = set(active_partitions(user_events_topic.get_topic_name()))
-        rows = {name: _rows(getattr(tables, name), answered)
+        answered = set(self.active_partitions(self.context.channels.user_events))
+        rows = {name: _rows(getattr(self.tables, name), answered)
                 for name in ("users", "usage", "associations", "alerts")}
         gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = [
             ("claude_worker_table_rows", "Table rows on this worker's partitions.",
@@ -397,5 +406,21 @@ class MetricsView(JsonView):
             gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",
                            (("reason", reason),), count))
         gauges.append(("claude_worker_ready", "1 when partitions are assigned and recovered.",
-                       (), 1.0 if ready() else 0.0))
+                       (), 1.0 if ready(self.context.app) else 0.0))
         return self.text(METRICS.render(gauges), content_type="text/plain; version=0.0.4")
+
+
+VIEWS: dict[str, type[JsonView]] = {
+    "/health": HealthView,
+    "/users": UsersView,
+    "/users/{user_id}": UserView,
+    "/alerts": AlertsView,
+    "/status": StatusView,
+    "/metrics": MetricsView,
+}
+
+
+def register_views(context: WorkerContext) -> None:
+    """Serve every view on the context's app, each reading that context."""
+    for path, view in VIEWS.items():
+        context.app.page(path)(type(view.__name__, (view,), {"context": context}))
