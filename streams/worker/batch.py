@@ -25,7 +25,7 @@ import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import faust
 import orjson
@@ -41,9 +41,10 @@ from streams.events.records import AvroRecord, ShadowItAlert
 from streams.worker.deadletter import dead_letter_headers_for
 from streams.worker.metrics import METRICS
 from streams.worker.published import PublishedAlerts
-from streams.worker.state import Row, Tables, WorkerState
+from streams.worker.state import Tables, WorkerState
 
 R = TypeVar("R", bound=AvroRecord)
+Row = TypeVar("Row")
 
 PRODUCE_REQUEST_BYTES = 1_000_000
 """The producer's largest request (``producer_max_request_size``, Faust's default)."""
@@ -79,7 +80,7 @@ class _Cursor:
     event: Source | None = None
 
 
-class Overlay(MutableMapping[str, Row]):
+class Overlay(MutableMapping[str, Row], Generic[Row]):
     """A table seen through a write buffer: reads fall through, writes wait for ``changes``."""
 
     def __init__(self, table: MutableMapping[str, Row], cursor: _Cursor) -> None:

@@ -1,6 +1,7 @@
 """Every table of the worker, changelog-backed (store from ``WORKER_STORE``).
 
-Value shapes are documented in ``streams.worker.state``. Per-member tables are keyed
+Each table's rows are one type of ``streams.worker.rows``, written and read as JSON through
+its ``RowCodec``. Per-member tables are keyed
 ``org:user`` and partitioned like the per-member topics; ``status`` follows the single
 partition of the connector-status topic; ``webhook_deliveries`` follows the alerts topic.
 """
@@ -8,12 +9,37 @@ partition of the connector-status topic; ``webhook_deliveries`` follows the aler
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 
+from streams.worker.rows import (
+    AlertsRow,
+    AssociationsRow,
+    DeliveriesRow,
+    DirectoryOrgRow,
+    DirectoryRow,
+    IdentityRow,
+    RowCodec,
+    StatusRow,
+    UsageDayRow,
+    UsageRow,
+    UserRow,
+)
 from streams.worker.state import Tables
 
-_SCHEMA = faust.Schema(key_type=str, key_serializer="json", value_serializer="json")
+
+def _with_codec(table: faust.Table, codec: RowCodec[Any]) -> faust.Table:
+    """``table`` reading and writing its rows with ``codec`` everywhere.
+
+    Faust gives a table (and so its store) the serializer of its value type, JSON, and passes
+    it to the changelog topic, which writes it into the schema and into every copy of the
+    topic (the recovery reads a copy): each of the three is set back to ``codec``.
+    """
+    table.value_serializer = codec
+    table.changelog_topic.value_serializer = codec
+    table.changelog_topic.schema.value_serializer = codec
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,22 +53,28 @@ class FaustTables:
     def declare(cls, app: faust.App) -> FaustTables:
         """Declare every table on ``app``."""
 
-        def table(name: str, **options: object) -> faust.Table:
-            return app.Table(name, schema=_SCHEMA, **options)
+        def table(name: str, row_type: type, **options: object) -> faust.Table:
+            codec = RowCodec(row_type=row_type)
+            schema = faust.Schema(key_type=str, key_serializer="json", value_serializer=codec)
+            return _with_codec(app.Table(name, schema=schema, **options), codec)
 
         return cls(
             core=Tables(
-                users=table("users", help="Members per org: role, workspaces, seen, status."),
-                usage=table("usage", help="Usage days per member (first, last, last active)."),
-                usage_days=table("usage-days", help="Usage per member, day and family."),
-                associations=table("associations", help="Surfaces and connectors per member."),
-                alerts=table("alerts", help="Open and recently resolved alerts per member."),
-                directory=table("directory", help="Managed identities, one copy per partition."),
-                directory_orgs=table("directory-orgs", help="Directory size per org."),
-                identities=table("identities", help="Members by e-mail without +tag."),
-                status=table("status", partitions=1, help="Latest status per connector."),
+                users=table("users", UserRow, help="Members per org and their status."),
+                usage=table("usage", UsageRow, help="Usage days per member."),
+                usage_days=table("usage-days", UsageDayRow, help="Usage per member and day."),
+                associations=table("associations", AssociationsRow,
+                                   help="Surfaces and connectors per member."),
+                alerts=table("alerts", AlertsRow, help="Open and resolved alerts per member."),
+                directory=table("directory", DirectoryRow,
+                                help="Managed identities, one copy per partition."),
+                directory_orgs=table("directory-orgs", DirectoryOrgRow,
+                                     help="Directory size per org."),
+                identities=table("identities", IdentityRow,
+                                 help="Members by e-mail without +tag."),
+                status=table("status", StatusRow, partitions=1,
+                             help="Latest status per connector."),
             ),
-            webhook_deliveries=table(
-                "webhook-deliveries", help="Alert event ids delivered, per member."
-            ),
+            webhook_deliveries=table("webhook-deliveries", DeliveriesRow,
+                                     help="Alert event ids delivered, per member."),
         )

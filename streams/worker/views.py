@@ -1,8 +1,9 @@
 """Read-only web views over the tables (JSON via orjson), on Faust's web server.
 
 =================== ===============================================================
-``/health``         ``{status: ready|starting, app_id, url, partitions, partitions_total}``
-                    (``url``: where the other workers reach this one)
+``/health``         ``{status: ready|starting, app_id, url, partitions, partitions_total,
+                    events}`` (``url``: where the other workers reach this one; ``events``:
+                    input messages this worker process applied, by topic)
                     (200 when ready, 503 while starting or recovering; never needs a token)
 ``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
@@ -29,8 +30,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import faust
 import orjson
@@ -41,7 +43,8 @@ from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, ask_peers
-from streams.worker.state import MEMBER, REMOVED, Row, Tables, lookup_directory, usage_totals
+from streams.worker.rows import MEMBER, REMOVED, AlertsRow, UsageRow, UserRow
+from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10**9
@@ -53,47 +56,54 @@ USER_FIELDS = (
 )
 
 
+class PartitionedRow(Protocol):
+    """A per-member row: it knows its partition."""
+
+    @property
+    def partition(self) -> int: ...
+
+
 class BadRequest(ValueError):
     """A query parameter the view cannot use."""
 
 
-def user_view(row: Row) -> dict[str, Any]:
+def user_view(row: UserRow) -> dict[str, Any]:
     """A ``users`` row as the views show it (``id`` is the user id)."""
-    shown = {"id": row["user_id"], **row}
+    shown = {"id": row.user_id, **asdict(row)}
     return {name: shown.get(name) for name in USER_FIELDS}
 
 
-def alert_views(row: Row, state: str) -> list[dict[str, Any]]:
+def alert_views(row: AlertsRow, state: str) -> list[dict[str, Any]]:
     """The alerts of one ``alerts`` row in ``state`` (open, resolved or all), as shown."""
-    common = {"org_id": row["org_id"], "user_id": row["user_id"], "email": row["email"]}
+    common = {"org_id": row.org_id, "user_id": row.user_id, "email": row.email}
     found: list[dict[str, Any]] = []
     if state in ("open", "all"):
         found += [
-            {**common, **alert, "reason": reason, "state": "OPENED"}
-            for reason, alert in sorted(row["open"].items())
+            {**common, **asdict(alert), "reason": reason, "state": "OPENED"}
+            for reason, alert in sorted(row.open.items())
         ]
     if state in ("resolved", "all"):
-        found += [{**common, **alert, "state": "RESOLVED"} for alert in row["resolved"]]
+        found += [{**common, **asdict(alert), "state": "RESOLVED"} for alert in row.resolved]
     return found
 
 
-def usage_view(tables: Tables, key: str, usage: Row) -> dict[str, Any]:
+def usage_view(tables: Tables, key: str, usage: UsageRow | None) -> dict[str, Any]:
     """A member's usage: totals per family, and per-day aggregates of the last ``DAYS_SHOWN``."""
     days: dict[str, Any] = {}
-    if usage.get("last_day"):
-        last = date.fromisoformat(usage["last_day"])
+    if usage is not None:
+        last = date.fromisoformat(usage.last_day)
         for back in range(DAYS_SHOWN):
             day = (last - timedelta(days=back)).isoformat()
-            if day < usage["first_day"]:
+            if day < usage.first_day:
                 break
             entry = tables.usage_days.get(f"{key}:{day}")
             if entry is not None:
-                days[day] = entry
+                days[day] = entry.families
     return {
         "totals": usage_totals(tables.usage, tables.usage_days, key),
-        "first_day": usage.get("first_day"),
-        "last_day": usage.get("last_day"),
-        "last_active_day": usage.get("last_active_day"),
+        "first_day": usage and usage.first_day,
+        "last_day": usage and usage.last_day,
+        "last_active_day": usage and usage.last_active_day,
         "days": dict(sorted(days.items())),
     }
 
@@ -133,8 +143,8 @@ def authorized(header: str | None, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
 
 
-def _rows(table: Mapping[str, Row], partitions: set[int]) -> list[Row]:
-    return [row for row in table.values() if row.get("partition") in partitions]
+def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> list[PartitionedRow]:
+    return [row for row in table.values() if row.partition in partitions]
 
 
 def ready(app: faust.App) -> bool:
@@ -256,6 +266,7 @@ class HealthView(JsonView):
                 "url": str(app.conf.canonical_url),
                 "partitions": self.active_partitions(topic),
                 "partitions_total": self.partition_count(topic),
+                "events": METRICS.by_label("claude_worker_events_total", "topic"),
             },
             200 if is_ready else 503,
         )
@@ -269,9 +280,9 @@ class UsersView(ListView):
         org, role = query.get("org"), query.get("role")
         return [
             user_view(row) for row in _rows(self.tables.users, partitions)
-            if (status == "all" or row["status"] == status)
-            and (org is None or row["org_id"] == org)
-            and (role is None or row["role"] == role)
+            if (status == "all" or row.status == status)
+            and (org is None or row.org_id == org)
+            and (role is None or row.role == role)
         ]
 
     def order(self, item: dict[str, Any]) -> Any:
@@ -307,35 +318,33 @@ class UserView(JsonView):
         )
 
     @staticmethod
-    def find(users: Mapping[str, Row], wanted: str, partitions: set[int]
-             ) -> tuple[str, Row] | None:
+    def find(users: Mapping[str, UserRow], wanted: str, partitions: set[int]
+             ) -> tuple[str, UserRow] | None:
         """The ``users`` key and row of ``org:user`` (looked up) or of a bare user id (the
         first member with it), on one of ``partitions``."""
         if ":" in wanted:
             row = users.get(wanted)
-            return None if row is None or row["partition"] not in partitions else (wanted, row)
+            return None if row is None or row.partition not in partitions else (wanted, row)
         return next(
             (
                 (key, row)
                 for key, row in users.items()
-                if key.rpartition(":")[2] == wanted and row["partition"] in partitions
+                if key.rpartition(":")[2] == wanted and row.partition in partitions
             ),
             None,
         )
 
-    def detail(self, key: str, row: Row) -> dict[str, Any]:
+    def detail(self, key: str, row: UserRow) -> dict[str, Any]:
         tables = self.tables
-        usage = tables.usage.get(key) or {}
-        associations = tables.associations.get(key) or {}
+        associations = tables.associations.get(key)
         alerts = tables.alerts.get(key)
-        directory = lookup_directory(tables.directory, row["org_id"], row["email"],
-                                     row["partition"])
+        directory = lookup_directory(tables.directory, row.org_id, row.email, row.partition)
         return {
             **user_view(row),
-            "usage": usage_view(tables, key, usage),
+            "usage": usage_view(tables, key, tables.usage.get(key)),
             "associations": sorted(
-                associations.get("items", {}).values(),
-                key=lambda item: (item["kind"], item["name"]),
+                () if associations is None else associations.items.values(),
+                key=lambda item: (item.kind, item.name),
             ),
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
@@ -357,8 +366,8 @@ class AlertsView(ListView):
         return [
             alert
             for row in _rows(self.tables.alerts, partitions)
-            if (org is None or row["org_id"] == org)
-            and (user_id is None or row["user_id"] == user_id)
+            if (org is None or row.org_id == org)
+            and (user_id is None or row.user_id == user_id)
             for alert in alert_views(row, state)
             if reason is None or alert["reason"] == reason
         ]
@@ -376,7 +385,7 @@ class StatusView(ListView):
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         if not partitions:
             return []
-        return [{name: value for name, value in row.items() if name != "applied"}
+        return [{name: value for name, value in asdict(row).items() if name != "applied"}
                 for row in self.tables.status.values()]
 
     def order(self, item: dict[str, Any]) -> Any:
@@ -395,12 +404,12 @@ class MetricsView(JsonView):
              (("table", name),), len(found))
             for name, found in rows.items()
         ]
-        members = sum(1 for row in rows["users"] if row["status"] == MEMBER)
+        members = sum(1 for row in rows["users"] if row.status == MEMBER)
         gauges.append(("claude_worker_members", "Current members on this worker's partitions.",
                        (), members))
         open_by_reason: dict[str, int] = {}
         for row in rows["alerts"]:
-            for reason in row["open"]:
+            for reason in row.open:
                 open_by_reason[reason] = open_by_reason.get(reason, 0) + 1
         for reason, count in sorted(open_by_reason.items()):
             gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",

@@ -115,24 +115,26 @@ RANKS: dict[str, int] = {
 worker never see each other's downstream; only the edge sees everything)."""
 
 WORKER_RANKS: dict[str, int] = {
-    "rules": 0,
+    "rows": 0,
     "metrics": 0,
     "channels": 0,
     "intake": 0,
     "barrier": 0,
     "published": 0,
     "peers": 0,
-    "state": 1,
+    "rules": 1,
     "deadletter": 1,
     "webhook": 1,
-    "batch": 2,
-    "tables": 2,
-    "context": 3,
-    "agents": 4,
-    "views": 5,
-    "page": 5,
+    "state": 2,
+    "batch": 3,
+    "tables": 3,
+    "context": 4,
+    "agents": 5,
+    "views": 6,
+    "page": 6,
 }
-"""Inside the worker: the pure core, the I/O parts, the context, then agents, views and page."""
+"""Inside the worker: the rows and the pure core, the Kafka parts, the context, then agents,
+views and page."""
 
 
 def module_name(path: Path) -> str:

@@ -11,6 +11,7 @@ from streams.errors import CodecError
 from streams.events.records import ShadowItAlert
 from streams.worker.batch import decoder
 from streams.worker.context import WorkerContext
+from streams.worker.rows import DeliveriesRow
 from streams.worker.state import member_key
 from streams.worker.webhook import WebhookSender
 
@@ -34,13 +35,14 @@ async def deliver_alerts(context: WorkerContext, stream: StreamT) -> None:
                 log.warning("not delivering an undecodable alert message: %s", exc)
                 continue
             key = member_key(alert.org_id, alert.user_id)
-            delivered = webhook_deliveries.get(key, {}).get("delivered", [])
+            known = webhook_deliveries.get(key)
+            delivered = () if known is None else known.delivered
             if alert.event_id in delivered:
                 continue
             if await sender.deliver(alert):
-                webhook_deliveries[key] = {
-                    "delivered": [*delivered, alert.event_id][-DELIVERED_KEPT:]
-                }
+                webhook_deliveries[key] = DeliveriesRow(
+                    (*delivered, alert.event_id)[-DELIVERED_KEPT:]
+                )
 
 
 def register(context: WorkerContext) -> None:

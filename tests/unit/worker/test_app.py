@@ -10,6 +10,7 @@ from faust.cli.base import find_app
 
 from streams.app import App, create_app
 from streams.config import Settings
+from streams.worker.rows import RowCodec
 
 EXPECTED_VIEWS = {"/", "/health", "/users", "/users/{user_id}", "/alerts", "/status", "/metrics"}
 
@@ -39,6 +40,13 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
     assert {table for table in first.tables} == {table for table in second.tables}
     assert second.tables["users"] is second.context.tables.core.users
     assert first.tables["users"] is not second.tables["users"]
+    for table in second.tables.values():  # the store and the changelog read rows alike
+        assert isinstance(table.value_serializer, RowCodec), table.name
+        codec = table.value_serializer
+        assert table.changelog_topic.schema.value_serializer is codec
+        recovery_copy = table.changelog_topic.clone()  # what the recovery reads
+        assert recovery_copy.schema.value_serializer is codec, table.name
+        assert table.changelog_topic.schema.value_serializer is codec, table.name
 
     context = second.context
     assert context.app is second
