@@ -12,7 +12,6 @@ published-alerts cache (``WorkerContext``), then the agents, views and page regi
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import faust
 
@@ -21,7 +20,7 @@ from streams.logs import limit_repeats
 from streams.worker.agents import register_agents
 from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.context import WorkerContext
-from streams.worker.intake import BatchingTransport
+from streams.worker.faustseam import SeamApp
 from streams.worker.page import register_page
 from streams.worker.views import register_views
 
@@ -41,21 +40,11 @@ class Worker(faust.Worker):
         limit_repeats(logger.handlers)
 
 
-class App(faust.App):
-    """Faust's app with the batch intake transport (see ``streams.worker.intake``).
-
-    ``batch_topics`` are the topics its ``BatchReader``s read (Faust leaves them unfetched);
-    ``context`` is what ``create_app`` built on it.
-    """
+class App(SeamApp):
+    """The worker's Faust app (its batch topics and transport: ``streams.worker.faustseam``);
+    ``context`` is what ``create_app`` built on it."""
 
     context: WorkerContext
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.batch_topics: set[str] = set()
-
-    def _new_transport(self) -> BatchingTransport:
-        return BatchingTransport(self.conf.broker_consumer, self)
 
 
 def create_app(settings: Settings) -> App:

@@ -22,14 +22,12 @@ so this orders a handful of tasks, not many).
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
 
 import faust
 import orjson
-from faust.streams import _current_event  # Faust's stores read a write's partition here.
 from faust.types import TP
 
 from streams.errors import CodecError, MalformedMessage
@@ -39,6 +37,7 @@ from streams.events.deadletter import PREFIX as DEAD_LETTER_PREFIX
 from streams.events.keys import user_key
 from streams.events.records import AvroRecord, ShadowItAlert
 from streams.worker.deadletter import dead_letter_headers_for
+from streams.worker.faustseam import set_persisted_offset, table_store, write_store
 from streams.worker.metrics import METRICS
 from streams.worker.published import PublishedAlerts
 from streams.worker.state import Tables, WorkerState
@@ -154,26 +153,16 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
                 None,
                 None,
             )
-            sent.append((table.data, result))
+            sent.append((table_store(table), result))
     newest: dict[tuple[Any, TP], int] = {}
     for store, result in sent:
         metadata = await result
         tp = TP(metadata.topic, metadata.partition)
         newest[(store, tp)] = max(newest.get((store, tp), -1), metadata.offset)
-    previous = _current_event.get(None)
-    try:
-        for name, table_changes in changes.items():
-            store = tables[name].data
-            for key, value, source in table_changes:
-                _current_event.set(weakref.ref(source))
-                if value is None:
-                    store.pop(key, None)
-                else:
-                    store[key] = value
-    finally:
-        _current_event.set(previous)
+    for name, table_changes in changes.items():
+        write_store(table_store(tables[name]), table_changes)
     for (store, tp), offset in newest.items():
-        store.set_persisted_offset(tp, offset)
+        set_persisted_offset(store, tp, offset)
 
 
 def decoder(
@@ -277,7 +266,7 @@ class BatchRunner:
         async with self.lock:
             cursor = _Cursor()
             tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
-            overlays = {name: Overlay(table.data, cursor) for name, table in tables.items()}
+            overlays = {name: Overlay(table_store(table), cursor) for name, table in tables.items()}
             state = self.state_factory(Tables(**overlays))
             sends: list[Send] = []
             fresh: dict[str, Send] = {}

@@ -9,10 +9,10 @@ partition of the connector-status topic; ``webhook_deliveries`` follows the aler
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 
+from streams.worker.faustseam import use_value_codec
 from streams.worker.rows import (
     AlertsRow,
     AssociationsRow,
@@ -29,19 +29,6 @@ from streams.worker.rows import (
 from streams.worker.state import Tables
 
 
-def _with_codec(table: faust.Table, codec: RowCodec[Any]) -> faust.Table:
-    """``table`` reading and writing its rows with ``codec`` everywhere.
-
-    Faust gives a table (and so its store) the serializer of its value type, JSON, and passes
-    it to the changelog topic, which writes it into the schema and into every copy of the
-    topic (the recovery reads a copy): each of the three is set back to ``codec``.
-    """
-    table.value_serializer = codec
-    table.changelog_topic.value_serializer = codec
-    table.changelog_topic.schema.value_serializer = codec
-    return table
-
-
 @dataclass(frozen=True, slots=True)
 class FaustTables:
     """The Faust tables of one app: the pure core's bundle and the webhook's own table."""
@@ -56,7 +43,7 @@ class FaustTables:
         def table(name: str, row_type: type, **options: object) -> faust.Table:
             codec = RowCodec(row_type=row_type)
             schema = faust.Schema(key_type=str, key_serializer="json", value_serializer=codec)
-            return _with_codec(app.Table(name, schema=schema, **options), codec)
+            return use_value_codec(app.Table(name, schema=schema, **options), codec)
 
         return cls(
             core=Tables(

@@ -116,9 +116,10 @@ worker never see each other's downstream; only the edge sees everything)."""
 
 WORKER_RANKS: dict[str, int] = {
     "rows": 0,
+    "faustseam": 0,
     "metrics": 0,
     "channels": 0,
-    "intake": 0,
+    "intake": 1,
     "barrier": 0,
     "published": 0,
     "peers": 0,
