@@ -7,8 +7,8 @@
    value with the same codec and applies it with the same ``WorkerState`` to plain dicts
    (``read_only_per_s`` is the same read without decoding or applying, for context).
 3. The worker: ``claude-connector worker`` as a child process with a fresh app id; the clock
-   starts when ``/health`` is ready (tables recovered, nothing to recover) and stops when its
-   ``claude_worker_events_total`` counter for the topic reaches ``events``. That run includes
+   starts when ``/health`` is ready (tables recovered, nothing to recover) and stops when the
+   ``events`` it reports applied for the topic reach ``events``. That run includes
    everything the worker does per event: decode, fold, rules, changelog writes, commits.
 
 ``ratio`` = worker events/s / baseline events/s (target >= 0.3).
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import tempfile
 import time
 import uuid
@@ -164,13 +163,12 @@ async def _worker_run(
     )
     worker = WorkerProcess(env, workdir / "logs", loglevel="warn")
     worker.start()
-    pattern = re.compile(r'claude_worker_events_total\{topic="' + re.escape(topic) + r'"\} (\d+)')
     try:
         await worker.wait_ready()
         started = time.perf_counter()
         while time.perf_counter() - started < timeout:
-            match = pattern.search((await worker.get("/metrics")).text)
-            if match and int(match.group(1)) >= count:
+            health = (await worker.get("/health")).json()
+            if health.get("events", {}).get(topic, 0) >= count:
                 return time.perf_counter() - started
             await asyncio.sleep(0.1)
         raise RuntimeError(f"the worker did not apply {count} events within {timeout:.0f}s")
