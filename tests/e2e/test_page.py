@@ -105,7 +105,10 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
         ("user_dave", "PERSONAL_DOMAIN"),
     }
     page = (await worker.get("/", token="none needed")).headers
-    assert "script-src 'sha256-" in page["content-security-policy"]
+    assert "script-src 'self';" in page["content-security-policy"]
+    script = await worker.get("/static/page.js", token="none needed")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "SECTIONS" in script.text
 
     await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
     await browser.wait_for(STATE, lambda state: state == "ready")
