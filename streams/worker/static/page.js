@@ -104,16 +104,10 @@ function drawAlerts(alerts) {
   });
 }
 
-function spendUsd(detail) {
-  const cost = ((detail.usage || {}).totals || {}).COST || {};
-  const micros = cost.usd_micros ?? 0;
-  return (micros / 1e8).toFixed(2);
-}
-
-function surfaces(detail) {
-  return (detail.associations || []).map((item) =>
-    item.auth === "PERSONAL_CREDENTIAL" ? item.name + " (personal credential)" : item.name
-  ).join(", ");
+function associations(user) {
+  const connectors = (user.connectors || []).map((item) =>
+    item.auth === "PERSONAL_CREDENTIAL" ? item.name + " (personal credential)" : item.name);
+  return [...(user.surfaces || []), ...connectors].join(", ");
 }
 
 function visibleUsers() {
@@ -128,25 +122,24 @@ function visibleUsers() {
   return shown.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
 }
 
-async function drawUsers() {
-  const rows = visibleUsers();
-  const details = await Promise.all(rows.map((u) =>
-    getJson("/users/" + encodeURIComponent(u.org_id + ":" + u.id))
-      .then((body) => body.data, (error) => {
-        if (error instanceof Unauthorized) throw error;
-        return null;
-      })));
-  fill("users", rows, (tr, u) => {
-    const detail = details[rows.indexOf(u)] || {};
+function drawUsers() {
+  fill("users", visibleUsers(), (tr, u) => {
     tr.dataset.userId = u.id;
     cell(tr, u.email);
     cell(tr, u.name);
     cell(tr, u.role);
-    cell(tr, u.status);
-    cell(tr, surfaces(detail));
-    cell(tr, detail.usage ? spendUsd(detail) : "", "num");
+    cell(tr, u.idle ? u.status + " (idle)" : u.status);
+    cell(tr, associations(u));
+    cell(tr, u.spend_usd.toFixed(2), "num");
+    cell(tr, u.last_active_day);
     cell(tr, when(u.first_seen));
   });
+}
+
+function usersPath() {
+  const query = new URLSearchParams({ sort: $("user-sort").value });
+  if ($("user-idle").checked) query.set("idle", "true");
+  return "/users?" + query;
 }
 
 function showLogin(message) {
@@ -162,15 +155,73 @@ function showLogin(message) {
 const SECTIONS = [
   { name: "status", load: () => getJson("/status"), draw: (body) => drawStatus(body.data) },
   { name: "alerts", load: () => listAll("/alerts?state=open"), draw: (found) => drawAlerts(found.rows) },
-  { name: "users", load: () => listAll("/users"), draw: drawUserList },
+  { name: "insights", load: () => getJson(insightsPath()), draw: drawInsights },
+  { name: "users", load: () => listAll(usersPath()), draw: drawUserList },
 ];
 
-async function drawUserList(users) {
+function insightsPath() {
+  const query = new URLSearchParams({ days: params.get("days") || "30" });
+  for (const name of ["org", "until"]) if (params.get(name)) query.set(name, params.get(name));
+  return "/insights?" + query;
+}
+
+const usd = (value) => "$" + value.toFixed(2);
+const count = (value) => String(Math.round(value));
+
+function chart(name) {
+  return document.querySelector('[data-chart="' + name + '"]');
+}
+
+function summaryItem(text) {
+  const span = document.createElement("span");
+  span.textContent = text;
+  return span;
+}
+
+function drawInsights(body) {
+  const data = body.data;
+  const seats = data.seats;
+  $("insights-window").textContent = "(" + data.first_day + " to " + data.last_day +
+    (body.complete ? ")" : ", partial)");
+  const spent = Object.values(data.spend_usd_by_day)
+    .flatMap((series) => Object.values(series)).reduce((sum, value) => sum + value, 0);
+  $("insights-summary").replaceChildren(
+    summaryItem("adoption " + (data.adoption == null ? "n/a" :
+      Math.round(data.adoption * 100) + "%") + " (" + seats.active + " of " + seats.members +
+      " members active)"),
+    summaryItem("spend " + usd(spent)),
+    summaryItem(seats.idle + " idle seats (no activity for " + data.idle_days + " days)"),
+  );
+  $("idle-estimate").textContent = data.idle_cost_usd_per_month == null
+    ? "(set SEAT_PRICE_USD for an estimate of the idle seats)"
+    : "(idle seats: about " + usd(data.idle_cost_usd_per_month) + " a month)";
+  Charts.stackedBars(chart("spend"), data.spend_usd_by_day, { label: "spend per day", format: usd });
+  Charts.lines(chart("active"), data.active_by_day, { label: "active members", format: count });
+  Charts.bars(chart("spenders"), data.top_spenders.map((s) =>
+    [(s.email || s.id) + (s.member ? "" : " (" + s.actor_type + ")"), s.spend_usd]),
+    { label: "top spenders", format: usd });
+  Charts.bars(chart("seats"), [["members", seats.members], ["active", seats.active],
+    ["idle", seats.idle]], { label: "seats", format: count });
+  const alerts = {};
+  for (const day of Object.keys(data.alerts_by_day)) {
+    alerts[day] = {};
+    for (const [reason, counts] of Object.entries(data.alerts_by_day[day])) {
+      for (const kind of ["opened", "resolved"]) {
+        if (counts[kind]) alerts[day][reason + " " + kind] = counts[kind];
+      }
+    }
+  }
+  Charts.stackedBars(chart("alerts"), alerts, { label: "alerts per day", format: count });
+  $("insights-missing").textContent = data.missing.length
+    ? "Not in the data yet: " + data.missing.join("; ") + "." : "";
+}
+
+function drawUserList(users) {
   state.users = users.rows;
   $("user-count").textContent = "(" + users.rows.length + " members)";
   $("coverage").textContent = users.complete ? "" :
     "partial: partitions [" + users.partitions + "] of " + users.total + " answered";
-  await drawUsers();
+  drawUsers();
 }
 
 async function refresh() {
@@ -198,10 +249,6 @@ async function refresh() {
   }
 }
 
-function redrawUsers() {
-  drawUsers().catch((error) => { $("error").textContent = "users: " + error.message; });
-}
-
 $("login-form").addEventListener("submit", (event) => {
   event.preventDefault();
   state.token = $("token-input").value.trim();
@@ -209,10 +256,13 @@ $("login-form").addEventListener("submit", (event) => {
   $("login-error").textContent = "";
   refresh();
 });
-$("user-filter").addEventListener("input", () => { state.page = 0; redrawUsers(); });
+$("user-filter").addEventListener("input", () => { state.page = 0; drawUsers(); });
+for (const id of ["user-sort", "user-idle"]) {
+  $(id).addEventListener("change", () => { state.page = 0; refresh(); });
+}
 $("prev").addEventListener("click", () => {
   state.page = Math.max(0, state.page - 1);
-  redrawUsers();
+  drawUsers();
 });
-$("next").addEventListener("click", () => { state.page += 1; redrawUsers(); });
+$("next").addEventListener("click", () => { state.page += 1; drawUsers(); });
 refresh();

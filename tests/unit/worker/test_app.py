@@ -12,7 +12,8 @@ from streams.app import App, create_app
 from streams.config import Settings
 from streams.worker.rows import RowCodec
 
-EXPECTED_VIEWS = {"/", "/health", "/users", "/users/{user_id}", "/alerts", "/status", "/metrics"}
+EXPECTED_VIEWS = {"/", "/static/page.css", "/static/page.js", "/static/charts.js", "/health",
+                  "/users", "/users/{user_id}", "/alerts", "/status", "/metrics", "/insights"}
 
 
 def settings_for(tmp_path: Path, **environ: str) -> Settings:
