@@ -34,14 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from streams.config import Settings
 from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
+from streams.insights import Window
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import topic_ends
 from streams.poller.loop import PollerRunner
+from streams.report import read_insights
 from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
@@ -222,8 +225,9 @@ class Pipeline:
         for message in await self.topic("app-associations"):
             value = message.value
             if value["kind"] == "SURFACE":
-                known = surfaces[value["user_id"]].get(value["name"], value["first_seen"])
-                surfaces[value["user_id"]][value["name"]] = min(known, value["first_seen"])
+                seen = value["first_seen"].isoformat()
+                known = surfaces[value["user_id"]].get(value["name"], seen)
+                surfaces[value["user_id"]][value["name"]] = min(known, seen)
         spend = {day: 0 for day in days}
         active: dict[str, dict[str, int]] = {day: {"any": 0} for day in days}
         active_users = set()
@@ -416,5 +420,14 @@ async def test_simulated_org_through_poller_and_worker(
         assert any(not u["managed"] for u in gone) and any(u["deprovisioned"] for u in gone)
         await pipeline.check("leavers")
         await eventually(lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS)
+
+        # The report reads the topics alone and says what the worker says.
+        today = date.fromisoformat((await sim.truth(usage="false"))["now"][:10])
+        window = Window(last=today, days=WINDOW_DAYS, idle_days=IDLE_DAYS)
+        report = orjson.loads(orjson.dumps(await read_insights(settings, org_id, window)))
+        view = (await worker.get("/insights", org=org_id, days=str(WINDOW_DAYS),
+                                 until=today.isoformat())).json()["data"]
+        assert report == view
+        assert report["alerts_by_day"] and report["top_spenders"] and report["idle_seats"]
     finally:
         worker.stop()
