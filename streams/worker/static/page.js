@@ -195,7 +195,8 @@ function drawInsights(body) {
   $("idle-estimate").textContent = data.idle_cost_usd_per_month == null
     ? "(set SEAT_PRICE_USD for an estimate of the idle seats)"
     : "(idle seats: about " + usd(data.idle_cost_usd_per_month) + " a month)";
-  Charts.stackedBars(chart("spend"), data.spend_usd_by_day, { label: "spend per day", format: usd });
+  Charts.stackedBars(chart("spend"), data.spend_usd_by_day,
+    { label: "spend per day", format: usd, axis: (value) => "$" + Math.round(value) });
   Charts.lines(chart("active"), data.active_by_day, { label: "active members", format: count });
   Charts.bars(chart("spenders"), data.top_spenders.map((s) =>
     [(s.email || s.id) + (s.member ? "" : " (" + s.actor_type + ")"), s.spend_usd]),
@@ -203,9 +204,9 @@ function drawInsights(body) {
   Charts.bars(chart("seats"), [["members", seats.members], ["active", seats.active],
     ["idle", seats.idle]], { label: "seats", format: count });
   const alerts = {};
-  for (const day of Object.keys(data.alerts_by_day)) {
+  for (const day of Object.keys(data.tokens_by_day)) {
     alerts[day] = {};
-    for (const [reason, counts] of Object.entries(data.alerts_by_day[day])) {
+    for (const [reason, counts] of Object.entries(data.alerts_by_day[day] || {})) {
       for (const kind of ["opened", "resolved"]) {
         if (counts[kind]) alerts[day][reason + " " + kind] = counts[kind];
       }
