@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from streams.worker.insightsview import window_of
 from streams.worker.rows import AlertsRow, OpenAlert, ResolvedAlert, UserRow
 from streams.worker.views import (
     BadRequest,
@@ -57,3 +60,14 @@ def test_shapes():
         "user_id": "u", "email": "e@x", "reason": "PERSONAL_DOMAIN", "severity": "HIGH",
         "baseline": True, "state": "OPENED"}
     assert [a["state"] for a in alert_views(alerts, "all")] == ["OPENED", "RESOLVED"]
+
+
+def test_the_insights_window_comes_from_days_and_until():
+    today = date(2026, 11, 30)
+    window = window_of({}, idle_days=30, today=today)
+    assert (window.first, window.last, window.idle_days) == (date(2026, 11, 1), today, 30)
+    window = window_of({"days": "7", "until": "2026-10-31"}, idle_days=5, today=today)
+    assert (window.first, window.last) == (date(2026, 10, 25), date(2026, 10, 31))
+    for query in ({"days": "0"}, {"days": "367"}, {"until": "yesterday"}):
+        with pytest.raises(BadRequest):
+            window_of(query, idle_days=30, today=today)
