@@ -36,15 +36,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from click.testing import CliRunner
 
+from streams.cli import main
 from streams.config import Settings
 from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
-from streams.insights import Window
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import topic_ends
 from streams.poller.loop import PollerRunner
-from streams.report import read_insights
 from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
@@ -421,10 +421,15 @@ async def test_simulated_org_through_poller_and_worker(
         await pipeline.check("leavers")
         await eventually(lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS)
 
-        # The report reads the topics alone and says what the worker says.
+        # ``claude-connector report`` reads the topics alone and says what the worker says.
         today = date.fromisoformat((await sim.truth(usage="false"))["now"][:10])
-        window = Window(last=today, days=WINDOW_DAYS, idle_days=IDLE_DAYS)
-        report = orjson.loads(orjson.dumps(await read_insights(settings, org_id, window)))
+        command = ["report", "--org", org_id, "--days", str(WINDOW_DAYS), "--until",
+                   today.isoformat(), "--format", "json"]
+        environment = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "TOPIC_PREFIX": prefix,
+                       "IDLE_DAYS": str(IDLE_DAYS)}
+        result = await asyncio.to_thread(CliRunner().invoke, main, command, env=environment)
+        assert result.exit_code == 0, result.output
+        report = orjson.loads(result.stdout)
         view = (await worker.get("/insights", org=org_id, days=str(WINDOW_DAYS),
                                  until=today.isoformat())).json()["data"]
         assert report == view
