@@ -213,6 +213,9 @@ async def test_every_chart_draws_a_mark_per_point_of_the_insights(
     await browser.open(f"{worker.url}/?refresh=1&{query}#token={TOKEN}")
     await browser.wait_for(STATE, lambda state: state == "ready")
     assert await browser.wait_for(MARKS, lambda found: found == expected) == expected
+    idle_rows = await browser.run(
+        "return document.querySelectorAll('#idle-seats tbody tr').length;")
+    assert idle_rows == min(len(figures["idle_seats"]), 8)
     hover = await browser.run(
         "return document.querySelector('[data-chart=spenders] .mark title').textContent;")
     assert hover == "alice@acme.com: $250.00"

@@ -3,6 +3,7 @@ const params = new URLSearchParams(location.search);
 const REFRESH_MS = Math.max(1, Number(params.get("refresh")) || 10) * 1000;
 const PAGE_SIZE = 25;
 const LIST_LIMIT = 1000;
+const IDLE_SHOWN = 8;
 const TOKEN_KEY = "claude-connector-token";
 const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem(TOKEN_KEY), users: [], page: 0, refreshes: 0 };
@@ -203,6 +204,16 @@ function drawInsights(body) {
     { label: "top spenders", format: usd });
   Charts.bars(chart("seats"), [["members", seats.members], ["active", seats.active],
     ["idle", seats.idle]], { label: "seats", format: count });
+  const idle = data.idle_seats.slice(0, IDLE_SHOWN);
+  fill("idle-seats", idle, (tr, seat) => {
+    tr.dataset.userId = seat.id;
+    cell(tr, seat.email || seat.id);
+    cell(tr, seat.role);
+    cell(tr, seat.last_active_day || "never");
+    cell(tr, seat.member_since);
+  });
+  $("idle-more").textContent = data.idle_seats.length > IDLE_SHOWN
+    ? "and " + (data.idle_seats.length - IDLE_SHOWN) + " more (Users: idle only)" : "";
   const alerts = {};
   for (const day of Object.keys(data.tokens_by_day)) {
     alerts[day] = {};
