@@ -33,12 +33,16 @@ class Worker(faust.Worker):
 
     At log level WARN and above the spinner sets the root logger to DEBUG so that every log
     record spins it; that formats every aiokafka debug record and costs about a tenth of the
-    throughput. Kafka client errors are rate-limited (``streams.logs``).
+    throughput. Kafka client errors are rate-limited (``streams.logs``); httpx does not log
+    the URLs it requests.
     """
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
         limit_repeats(logger.handlers)
+        # httpx logs each request's URL at INFO: the webhook's URL is a secret.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 class App(SeamApp):
