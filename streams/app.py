@@ -23,7 +23,7 @@ from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.context import WorkerContext
 from streams.worker.faustseam import SeamApp
 from streams.worker.page import register_page
-from streams.worker.views import register_views
+from streams.worker.views import check_exposure, register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
 
@@ -52,13 +52,17 @@ class App(SeamApp):
     context: WorkerContext
 
 
-def create_app(settings: Settings) -> App:
+def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
     """The worker app for ``settings``, with its topics, tables, agents and views registered
     (Faust's own web pages off; ours only).
+
+    Without ``WEB_TOKEN`` the views must bind a loopback address, unless
+    ``insecure_no_token`` (a ``ConfigError`` otherwise).
 
     Faust keeps its data (table files with ``rocksdb://``) under the cache directory, per app
     id; that directory is created here.
     """
+    check_exposure(settings, insecure_no_token)
     datadir = settings.cache_dir / "worker" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = App(
