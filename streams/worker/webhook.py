@@ -2,19 +2,20 @@
 
 Each event is POSTed as JSON (the record's fields; times in RFC 3339) with:
 
-================================ ==================================================
-``X-Claude-Connector-Event-Id``  the event's ``event_id`` (receivers drop repeats)
+================================= ==================================================
+``X-Claude-Connector-Event-Id``   the event's ``event_id`` (receivers drop repeats)
 ``X-Claude-Connector-Event-Type`` what the body is (``shadow_it_alert``)
-``X-Claude-Connector-Timestamp`` Unix seconds when the request was signed
-``X-Claude-Connector-Signature`` ``sha256=`` + hex HMAC-SHA256(secret, ``{timestamp}.{body}``)
-================================ ==================================================
+``X-Claude-Connector-Timestamp``  Unix seconds when the request was signed
+``X-Claude-Connector-Signature``  ``sha256=`` + hex HMAC-SHA256(secret, ``{timestamp}.{body}``)
+================================= ==================================================
 
-The signature headers are sent only when ``ALERT_WEBHOOK_SECRET`` is set. A 2xx is delivered;
-408, 429, 5xx and network errors are tried again, after the ``Retry-After`` the endpoint asked
-for or a doubling backoff capped at ``WEBHOOK_BACKOFF_MAX_SECONDS``, for as long as it takes;
-any other 4xx is logged with the event id and skipped. ``agents.webhook`` reads the events from
-their topics and moves its committed position past an event only once it is delivered or
-skipped. The URL is a ``Secret``: it never shows in a log line, a repr or an error.
+The signature headers are sent only when ``ALERT_WEBHOOK_SECRET`` is set. A 2xx is
+delivered; 408, 429, 5xx, redirects (not followed) and network errors are tried again, after
+the ``Retry-After`` the endpoint asked for or a doubling backoff capped at
+``WEBHOOK_BACKOFF_MAX_SECONDS``, for as long as it takes; any other 4xx is logged with the
+event id and skipped. ``agents.webhook`` reads the events from their topics and moves its
+committed position past an event only once it is delivered or skipped. The URL is a
+``Secret``: it never shows in a log line, a repr or an error.
 """
 
 from __future__ import annotations
@@ -72,12 +73,13 @@ class Outcome(enum.Enum):
 
 
 def outcome_of(status: int) -> Outcome:
-    """2xx delivered; 408, 429 and 5xx tried again; any other status skipped."""
+    """2xx delivered; a 4xx other than 408 and 429 skipped; anything else (5xx, 408, 429, a
+    redirect, which is not followed) tried again."""
     if 200 <= status < 300:
         return Outcome.DELIVERED
-    if status in RETRIED_STATUSES or status >= 500:
-        return Outcome.RETRY
-    return Outcome.SKIPPED
+    if 400 <= status < 500 and status not in RETRIED_STATUSES:
+        return Outcome.SKIPPED
+    return Outcome.RETRY
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:

@@ -63,10 +63,10 @@ def test_request_headers_carry_event_id_timestamp_and_signature():
     assert SIGNATURE_HEADER not in unsigned and TIMESTAMP_HEADER not in unsigned
 
 
-def test_only_a_2xx_is_delivered_and_only_408_429_5xx_are_tried_again():
+def test_only_a_2xx_is_delivered_and_only_a_4xx_but_408_429_is_skipped():
     assert [outcome_of(s) for s in (200, 202, 204, 299)] == [Outcome.DELIVERED] * 4
-    assert [outcome_of(s) for s in (408, 429, 500, 502, 503)] == [Outcome.RETRY] * 5
-    assert [outcome_of(s) for s in (300, 400, 401, 403, 404, 410, 422)] == [Outcome.SKIPPED] * 7
+    assert [outcome_of(s) for s in (301, 308, 408, 429, 500, 503)] == [Outcome.RETRY] * 6
+    assert [outcome_of(s) for s in (400, 401, 403, 404, 410, 422)] == [Outcome.SKIPPED] * 6
 
 
 def test_retry_after_in_seconds_or_as_a_date_bounded():
