@@ -341,6 +341,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "`http://WEB_HOST:WEB_PORT`; set it when WEB_HOST is 0.0.0.0).",
     ),
     SettingSpec(
+        "web_allowed_hosts",
+        "WEB_ALLOWED_HOSTS",
+        "",
+        _domains,
+        "More names (comma-separated) the views answer to in a request's `Host` header, besides "
+        "the loopback names, WEB_HOST and the host of WEB_ADVERTISED_URL (e.g. the name a "
+        "reverse proxy passes on); `*` takes any name, as needed to scrape `/metrics` by "
+        "address.",
+    ),
+    SettingSpec(
         "web_token",
         "WEB_TOKEN",
         None,
@@ -459,6 +469,7 @@ class Settings:
     web_host: str
     web_port: int
     web_advertised_url: str
+    web_allowed_hosts: tuple[str, ...]
     web_token: Secret | None
     worker_app_id: str
     worker_store: str

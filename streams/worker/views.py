@@ -25,9 +25,10 @@ when the member is not on this one. A bad query parameter is a 400 with ``{"erro
 When ``WEB_TOKEN`` is set every view but ``/health`` needs ``Authorization: Bearer <token>``
 (else 401); a worker sends its token on only to workers of its app id (``Peers``).
 
-Every view refuses (403) a request whose ``Host`` is not a name the worker is known by
-(``allowed_hosts``: the bind address, the advertised URL's host, and the loopback names), so a
-web page in a browser cannot read the views through DNS rebinding; every answer carries
+Every view but ``/health`` refuses (403) a request whose ``Host`` is not a name the worker is
+known by (``allowed_hosts``: the bind address, the advertised URL's host, the loopback names
+and ``WEB_ALLOWED_HOSTS``), so a web page in a browser cannot read the views through DNS
+rebinding; every answer carries
 ``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff``. A list's
 ``offset + limit`` is at most ``MAX_WINDOW``, so no request costs more than a sort of that
 many items per worker. Without a token the worker serves its views on a loopback address only,
@@ -183,8 +184,9 @@ def check_exposure(settings: Settings, insecure_no_token: bool) -> None:
 
 def allowed_hosts(settings: Settings) -> frozenset[str]:
     """The ``Host`` names (without port) a request may carry: the loopback names, the bind
-    address unless it is a wildcard, and the advertised URL's host."""
-    names = set(LOOPBACK_NAMES)
+    address unless it is a wildcard, the advertised URL's host and ``WEB_ALLOWED_HOSTS``
+    (``*``: any)."""
+    names = set(LOOPBACK_NAMES) | set(settings.web_allowed_hosts)
     bind = settings.web_host.strip().strip("[]").lower()
     if bind and bind not in ("0.0.0.0", "::"):
         names.add(bind)
@@ -245,7 +247,8 @@ class JsonView(View):
         return response
 
     async def checked_answer(self, request: Request, **match: str) -> Response:
-        if host_name(request.headers.get("Host")) not in self.hosts:
+        if (self.needs_token and "*" not in self.hosts
+                and host_name(request.headers.get("Host")) not in self.hosts):
             return self.respond({"error": "unknown Host: use the worker's configured name"}, 403)
         if self.needs_token:
             web_token = self.context.settings.web_token

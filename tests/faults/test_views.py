@@ -118,13 +118,15 @@ def test_a_request_for_another_host_is_refused(client):
     foreign = ["evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}",
                "10.0.0.1", ""]
     refused = [client.get(path, headers={**AUTHORIZED, "Host": host})
-               for host in foreign for path in ("/users", "/health", "/metrics")]
+               for host in foreign for path in ("/users", "/alerts", "/metrics")]
     known = [client.get("/users", headers={**AUTHORIZED, "Host": host})
              for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost")]
-    record("foreign Host header", [*refused, *known])
+    probe = client.get("/health", headers={"Host": "10.0.0.1:6066"})  # open, as to anyone
+    record("foreign Host header", [*refused, *known, probe])
     assert [r.status_code for r in refused] == [403] * len(refused)
     assert all("error" in r.json() for r in refused)
     assert [r.status_code for r in known] == [200] * len(known)
+    assert probe.status_code == 200
 
 
 def test_every_answer_says_no_store_and_nosniff(client):

@@ -86,5 +86,7 @@ def test_the_host_names_a_request_may_carry():
                             "WEB_ADVERTISED_URL": "http://Worker-1.internal:6066"})
     assert allowed_hosts(behind) == {"localhost", "127.0.0.1", "::1", "worker-1.internal"}
     assert "10.0.0.4" in allowed_hosts(Settings.load({"WEB_HOST": "10.0.0.4"}))
+    extra = allowed_hosts(Settings.load({"WEB_ALLOWED_HOSTS": "Views.Example, *"}))
+    assert {"views.example", "*"} <= extra
     assert [host_name(h) for h in ("evil.example:6066", "LOCALHOST", "[::1]:80", "::1", None)] \
         == ["evil.example", "localhost", "::1", "::1", ""]
