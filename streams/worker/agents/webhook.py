@@ -5,8 +5,9 @@ group, ``<WORKER_APP_ID>.webhook``: an event's offset is committed only once the
 took it with a 2xx (or refused it for good), one event at a time in each partition. While the
 endpoint is down the delivery waits on that event and the worker's other work goes on; a
 restart, or another worker taking the partition over, starts again at the first event not
-delivered, so at most the event in flight is sent twice. A group new to the topics starts at
-their beginning.
+delivered, so at most the event in flight is sent twice. A group that has never committed
+starts where the worker's own group (``WORKER_APP_ID``) left the topics, if it read them
+(versions before this one delivered in that group), else at their beginning.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import logging
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.config import Settings
 from streams.errors import CodecError
 from streams.kafkaio.security import KafkaSecurity
 from streams.worker.batch import decoder
@@ -41,10 +44,9 @@ def group_id(app_id: str) -> str:
 class WebhookDeliveries:
     """Reads the deliveries' topics in the webhook's group; sends each event, then commits."""
 
-    def __init__(self, context: WorkerContext) -> None:
-        settings = context.settings
-        assert settings.alert_webhook_url is not None
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._client_options = KafkaSecurity.from_settings(settings).client_options()
         self._by_topic = {
             delivery.topic.name(settings.topic_prefix): delivery for delivery in DELIVERIES
         }
@@ -66,6 +68,7 @@ class WebhookDeliveries:
         """One consumer of the group, delivering until cancelled or a Kafka failure."""
         settings = self._settings
         assert settings.alert_webhook_url is not None
+        await self.adopt_position()
         consumer = AIOKafkaConsumer(
             *self._by_topic,
             bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -75,7 +78,7 @@ class WebhookDeliveries:
             isolation_level="read_committed",
             max_poll_interval_ms=POLL_INTERVAL_MS,
             max_poll_records=1,
-            **KafkaSecurity.from_settings(settings).client_options(),
+            **self._client_options,
         )
         await consumer.start()
         try:
@@ -91,6 +94,35 @@ class WebhookDeliveries:
                     await self.commit(consumer, record)
         finally:
             await consumer.stop()
+
+    async def adopt_position(self) -> None:
+        """With no committed offset of its own, the group takes those the worker's group
+        committed on the deliveries' topics (where an earlier version's delivery stopped)."""
+        settings = self._settings
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                    **self._client_options)
+        await admin.start()
+        try:
+            if await admin.list_consumer_group_offsets(group_id(settings.worker_app_id)):
+                return
+            earlier = await admin.list_consumer_group_offsets(settings.worker_app_id)
+        finally:
+            await admin.close()
+        adopted = {tp: meta.offset for tp, meta in earlier.items()
+                   if tp.topic in self._by_topic and meta.offset >= 0}
+        if not adopted:
+            return
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                    group_id=group_id(settings.worker_app_id),
+                                    enable_auto_commit=False, **self._client_options)
+        await consumer.start()
+        try:
+            consumer.assign(list(adopted))
+            await consumer.commit(adopted)
+        finally:
+            await consumer.stop()
+        log.info("webhook delivery starts where the worker's group left %d partitions",
+                 len(adopted))
 
     async def send(self, sender: WebhookSender, record: ConsumerRecord) -> None:
         """Deliver one message's event (an undecodable message is logged and skipped)."""
@@ -119,7 +151,7 @@ def register(context: WorkerContext) -> None:
     """The webhook delivery as a task of the worker, when ``ALERT_WEBHOOK_URL`` is set."""
     if context.settings.alert_webhook_url is None:
         return
-    deliveries = WebhookDeliveries(context)
+    deliveries = WebhookDeliveries(context.settings)
 
     async def deliver_events() -> None:
         await deliveries.run()
