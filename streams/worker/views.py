@@ -28,11 +28,11 @@ When ``WEB_TOKEN`` is set every view but ``/health`` needs ``Authorization: Bear
 Every view but ``/health`` refuses (403) a request whose ``Host`` is not a name the worker is
 known by (``allowed_hosts``: the bind address, the advertised URL's host, the loopback names
 and ``WEB_ALLOWED_HOSTS``), so a web page in a browser cannot read the views through DNS
-rebinding; every answer carries
-``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff``. A list's
-``offset + limit`` is at most ``MAX_WINDOW``, so no request costs more than a sort of that
-many items per worker. Without a token the worker serves its views on a loopback address only,
-unless asked to with ``--insecure-no-token`` (``check_exposure``).
+rebinding. Every answer carries ``Cache-Control: no-store`` and
+``X-Content-Type-Options: nosniff``. A list's ``offset + limit`` is at most ``MAX_WINDOW``:
+no request sorts or sends more items than that per worker. Without a token the worker serves
+its views on a loopback address only, unless asked to with ``--insecure-no-token``
+(``check_exposure``).
 """
 
 from __future__ import annotations
@@ -246,11 +246,15 @@ class JsonView(View):
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    def known_host(self, request: Request) -> bool:
+        """True when the request's ``Host`` names this worker (or any name is taken)."""
+        return "*" in self.hosts or host_name(request.headers.get("Host")) in self.hosts
+
     async def checked_answer(self, request: Request, **match: str) -> Response:
-        if (self.needs_token and "*" not in self.hosts
-                and host_name(request.headers.get("Host")) not in self.hosts):
-            return self.respond({"error": "unknown Host: use the worker's configured name"}, 403)
         if self.needs_token:
+            if not self.known_host(request):
+                return self.respond({"error": "unknown Host: use the worker's configured name"},
+                                    403)
             web_token = self.context.settings.web_token
             token = web_token.reveal() if web_token else None
             if not authorized(request.headers.get("Authorization"), token):
