@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -39,6 +40,19 @@ gone; a longer wait only means the partition is read again from its committed of
 def group_id(app_id: str) -> str:
     """The consumer group whose committed offsets are the webhook's position."""
     return f"{app_id}.webhook"
+
+
+async def commit_offsets(bootstrap: str, group: str, offsets: dict[TopicPartition, int],
+                         **client_options: Any) -> None:
+    """Commit ``offsets`` for ``group`` without joining it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False, **client_options)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
 
 
 class WebhookDeliveries:
@@ -112,15 +126,8 @@ class WebhookDeliveries:
                    if tp.topic in self._by_topic and meta.offset >= 0}
         if not adopted:
             return
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                    group_id=group_id(settings.worker_app_id),
-                                    enable_auto_commit=False, **self._client_options)
-        await consumer.start()
-        try:
-            consumer.assign(list(adopted))
-            await consumer.commit(adopted)
-        finally:
-            await consumer.stop()
+        await commit_offsets(settings.kafka_bootstrap_servers, group_id(settings.worker_app_id),
+                             adopted, **self._client_options)
         log.info("webhook delivery starts where the worker's group left %d partitions",
                  len(adopted))
 

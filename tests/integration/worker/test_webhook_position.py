@@ -6,26 +6,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.config import Settings
 from streams.events.topics import SHADOW_IT_ALERTS
 from streams.kafkaio import ensure_topics
-from streams.worker.agents.webhook import WebhookDeliveries, group_id
+from streams.worker.agents.webhook import WebhookDeliveries, commit_offsets, group_id
 
 pytestmark = pytest.mark.kafka
-
-
-async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
@@ -54,11 +43,11 @@ async def test_a_new_delivery_group_starts_where_the_worker_group_left_the_alert
         }))
 
     upgraded = f"upgraded-{uuid.uuid4().hex[:6]}"
-    await commit(kafka_bootstrap, upgraded, {alerts: 3, other: 7})
+    await commit_offsets(kafka_bootstrap, upgraded, {alerts: 3, other: 7})
     await deliveries(upgraded).adopt_position()
     assert await committed(kafka_bootstrap, group_id(upgraded)) == {alerts: 3}
 
-    await commit(kafka_bootstrap, group_id(upgraded), {alerts: 5})
+    await commit_offsets(kafka_bootstrap, group_id(upgraded), {alerts: 5})
     await deliveries(upgraded).adopt_position()
     assert await committed(kafka_bootstrap, group_id(upgraded)) == {alerts: 5}, "its own wins"
 
