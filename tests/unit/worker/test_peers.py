@@ -17,10 +17,12 @@ TOKEN = "peer-token-Xc4Vb7"
 class Worker:
     """A real HTTP server that answers like a worker: ``/health`` and ``/users``."""
 
-    def __init__(self, app_id: str = APP_ID, *, url: str | None = None, size: int = 0) -> None:
+    def __init__(self, app_id: str = APP_ID, *, url: str | None = None, size: int = 0,
+                 chunked: bool = False) -> None:
         self.app_id = app_id
         self.claimed_url = url
         self.size = size
+        self.chunked = chunked
         self.seen: list[tuple[str, str | None, int]] = []
 
     async def health(self, request: web.Request) -> web.Response:
@@ -28,10 +30,18 @@ class Worker:
         body = {"app_id": self.app_id, "url": self.claimed_url or self.url}
         return web.json_response(body)
 
-    async def users(self, request: web.Request) -> web.Response:
+    async def users(self, request: web.Request) -> web.StreamResponse:
         self.note(request)
-        return web.Response(body=orjson.dumps({"data": ["x" * self.size], "total": 1}),
-                            content_type="application/json")
+        body = orjson.dumps({"data": ["x" * self.size], "total": 1})
+        if not self.chunked:
+            return web.Response(body=body, content_type="application/json")
+        response = web.StreamResponse()  # no Content-Length: the size shows only as it comes
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 8192):
+            await response.write(body[start:start + 8192])
+        await response.write_eof()
+        return response
 
     def note(self, request: web.Request) -> None:
         port = request.transport.get_extra_info("peername")[1]
@@ -78,10 +88,12 @@ async def test_no_token_goes_to_a_url_that_is_not_a_worker_of_this_app_there(imp
         await peers.aclose()
 
 
-async def test_an_answer_over_the_cap_is_dropped(caplog):
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_an_answer_over_the_cap_is_dropped(chunked, caplog):
     peers = Peers(APP_ID, None, max_answer_bytes=64 * 1024)
     try:
-        async with Worker(size=200 * 1024) as big, Worker(size=10) as small:
+        async with (Worker(size=200 * 1024, chunked=chunked) as big,
+                    Worker(size=10, chunked=chunked) as small):
             answers = await peers.ask([big.url, small.url], "/users", {})
         assert [body["data"] for _, body in answers] == [["x" * 10]]
         assert "AnswerTooLarge" in caplog.text
