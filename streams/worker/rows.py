@@ -17,7 +17,6 @@ table               key                          row
 ``directory_orgs``  ``{partition}/{org}``        ``DirectoryOrgRow``
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
-``webhook_deliveries`` ``org:user``              ``DeliveriesRow``
 =================== ============================ =================================
 """
 
@@ -189,13 +188,6 @@ class StatusRow:
     observed_at: str | None
     event_id: str
     applied: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveriesRow:
-    """The alert event ids delivered to the webhook for a member (the newest ones)."""
-
-    delivered: tuple[str, ...]
 
 
 R = TypeVar("R")

@@ -3,7 +3,7 @@
 Each table's rows are one type of ``streams.worker.rows``, written and read as JSON through
 its ``RowCodec``. Per-member tables are keyed
 ``org:user`` and partitioned like the per-member topics; ``status`` follows the single
-partition of the connector-status topic; ``webhook_deliveries`` follows the alerts topic.
+partition of the connector-status topic.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from streams.worker.faustseam import use_value_codec
 from streams.worker.rows import (
     AlertsRow,
     AssociationsRow,
-    DeliveriesRow,
     DirectoryOrgRow,
     DirectoryRow,
     IdentityRow,
@@ -31,10 +30,9 @@ from streams.worker.state import Tables
 
 @dataclass(frozen=True, slots=True)
 class FaustTables:
-    """The Faust tables of one app: the pure core's bundle and the webhook's own table."""
+    """The Faust tables of one app: the pure core's bundle."""
 
     core: Tables
-    webhook_deliveries: faust.Table
 
     @classmethod
     def declare(cls, app: faust.App) -> FaustTables:
@@ -62,6 +60,4 @@ class FaustTables:
                 status=table("status", StatusRow, partitions=1,
                              help="Latest status per connector."),
             ),
-            webhook_deliveries=table("webhook-deliveries", DeliveriesRow,
-                                     help="Alert event ids delivered, per member."),
         )
