@@ -101,6 +101,7 @@ def test_the_insights_window_comes_from_days_and_until():
     assert (window.first, window.last, window.idle_days) == (date(2026, 11, 1), today, 30)
     window = window_of({"days": "7", "until": "2026-10-31"}, idle_days=5, today=today)
     assert (window.first, window.last) == (date(2026, 10, 25), date(2026, 10, 31))
-    for query in ({"days": "0"}, {"days": "367"}, {"until": "yesterday"}):
+    for query in ({"days": "0"}, {"days": "367"}, {"until": "yesterday"},
+                  {"until": "0001-01-05", "days": "30"}):
         with pytest.raises(BadRequest):
             window_of(query, idle_days=30, today=today)
