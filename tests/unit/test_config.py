@@ -84,7 +84,7 @@ def test_bad_values_name_the_variable(environ, message):
 def test_bad_toml_connectors_are_reported(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[[connectors]]\nname = "nokey"\n')
-    with pytest.raises(ConfigError, match="needs analytics_api_key or admin_api_key"):
+    with pytest.raises(ConfigError, match="needs an analytics, admin or compliance key"):
         Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
     config.write_text(
         '[[connectors]]\nname = "a"\nadmin_api_key="k"\n' * 2
