@@ -423,3 +423,45 @@ class PollerState(AvroRecord):
     cursor: CursorState | None
     poll_id: str
     updated_at: datetime
+
+
+@avro_record(f"{NAMESPACE}.ActivityActor")
+@dataclass(frozen=True, slots=True)
+class ActivityActor(AvroRecord):
+    """Who did an activity: its kind, the kind's typed fields, the rest as JSON text."""
+
+    type: str
+    user_id: str | None = None
+    email_address: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+    api_key_id: str | None = None
+    admin_api_key_id: str | None = None
+    service_account_id: str | None = None
+    directory_id: str | None = None
+    idp_connection_type: str | None = None
+    service: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    unauthenticated_email_address: str | None = None
+    details_json: str = "{}"
+
+
+@avro_record(f"{NAMESPACE}.Activity")
+@dataclass(frozen=True, slots=True)
+class Activity(AvroRecord):
+    """One Compliance Activity Feed row (type-specific fields as JSON text in ``details_json``)."""
+
+    id: str
+    created_at: datetime
+    type: str
+    org_id: str
+    organization_id: str | None
+    organization_uuid: str | None
+    actor: ActivityActor
+    target_user_id: str | None
+    target_email: str | None
+    details_json: str
+    connector: str
+    poll_id: str
+    observed_at: datetime

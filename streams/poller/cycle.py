@@ -28,6 +28,8 @@ from streams.events.keys import org_key, user_key
 from streams.events.records import ConnectorState, ConnectorStatus, CursorState
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
+from streams.poller import activities
+from streams.poller.activities import FeedPosition, feed_cursor, read_feed
 from streams.poller.collect import (
     Collected,
     Progress,
@@ -56,6 +58,7 @@ class DataType(StrEnum):
     ROSTER = "roster"
     ANALYTICS = "analytics"
     USAGE = "usage"
+    ACTIVITIES = "activities"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class PollerOptions:
     topic_prefix: str
     guard_fraction: float
     revision_window_days: int
+    activity_feed: bool = True
+    """Whether connectors with a compliance (or admin) key read the Activity Feed."""
 
 
 def cycle_poll_id(connector: str, cycle: int) -> str:
@@ -137,6 +142,8 @@ class ConnectorPoller:
             kinds.add(DataType.ROSTER)
         if self.client.has_key(ApiFamily.ANALYTICS):
             kinds |= {DataType.ANALYTICS, DataType.USAGE}
+        if self.options.activity_feed and self.client.has_key(ApiFamily.COMPLIANCE):
+            kinds.add(DataType.ACTIVITIES)
         return kinds
 
     async def run_cycle(self, due: Iterable[DataType] | None = None) -> CycleReport:
@@ -168,6 +175,12 @@ class ConnectorPoller:
             await collect_spend(
                 self.client, now, self.options.revision_window_days, collected, self.progress
             )
+
+        feed = None
+        if DataType.ACTIVITIES in due_types:
+            position = FeedPosition.from_cursor(state.cursors.get(activities.DATA_TYPE))
+            feed = await read_feed(self.client, position, now)
+            collected.outcomes.append(feed.outcome)
 
         roster = collected.roster
         if (
@@ -228,7 +241,7 @@ class ConnectorPoller:
             # nothing (or was re-run after a crash that followed its commit) leaves no trace,
             # so the ids of later events do not depend on how often the poller ran.
             cursors[CONNECTOR_CURSOR] = connector_cursor
-            for data_type in sorted(due_types):
+            for data_type in sorted(due_types - {DataType.ACTIVITIES}):
                 outcomes = [o for o in collected.outcomes if o.data_type == data_type]
                 if outcomes and all(o.completed for o in outcomes):
                     watermark = (
@@ -242,11 +255,21 @@ class ConnectorPoller:
             for cursor in cursors.values():
                 if cursor.cycle == cycle:
                     changes.cursor(cursor)
+        prefix = self.options.topic_prefix
+        feed_messages = []
+        if feed is not None:
+            previous = state.cursors.get(activities.DATA_TYPE)
+            cursors[activities.DATA_TYPE] = feed_cursor(feed, cycle, previous, now)
+            # Committed when the position moved; a read that found nothing leaves no trace.
+            if previous is None or previous.watermark != feed.position.to_text():
+                changes.cursor(cursors[activities.DATA_TYPE])
+            records = [activities.activity_record(row, context) for row in feed.new]
+            feed_messages = activities.activity_messages(records, self.codec, prefix)
 
-        if events or len(changes):
+        if events or feed_messages or len(changes):
             await self.publisher.commit_cycle(
-                [event_message(record, self.codec, self.options.topic_prefix) for record in events],
-                changes.messages(self.codec, self.options.topic_prefix),
+                [event_message(record, self.codec, prefix) for record in events] + feed_messages,
+                changes.messages(self.codec, prefix),
                 name=f"poll cycle {poll_id}",
             )
 
@@ -270,6 +293,8 @@ class ConnectorPoller:
         for record in events:
             kind = getattr(record, "op", None) or type(record).__name__
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
+        if feed_messages:
+            report.counts["Activity"] = len(feed_messages)
         return report
 
     def _announce_eta(self, days: int, collected: Collected) -> None:

@@ -1,0 +1,177 @@
+"""The Activity Feed as a poller data type: read forward from a committed position, publish once.
+
+The feed is read in ascending order from ``since - OVERLAP`` (``created_at.gte``) every time,
+never from a stored ``after_id``: rows can become visible after later ones, and the documented
+remedy is to re-read an overlap window and drop what was already published, by id. The
+position (newest ``created_at`` published, and the ids published inside the overlap window) is
+committed in the poller state, in the same transaction as the ``Activity`` messages, so after
+a crash the re-read finds exactly the ids that did reach the topic.
+
+The first read starts ``OVERLAP`` before the connector's first cycle: recording is not
+retroactive, and what came before is the roster baseline's business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from streams.client import ApiClient
+from streams.client.activities import Activity as FeedRow
+from streams.client.compliance import ActivityQuery, list_activities
+from streams.events.cloudevents import CONTENT_TYPE, SPEC_VERSION, format_time, source_for
+from streams.events.codec import Codec
+from streams.events.keys import org_key, user_key
+from streams.events.records import Activity, ActivityActor, CursorState
+from streams.events.topics import ACTIVITIES
+from streams.kafkaio.messages import Outgoing
+from streams.poller.snapshot import PollContext
+from streams.poller.status import Outcome
+
+DATA_TYPE = "activities"
+OVERLAP = timedelta(minutes=5)
+"""How far back every read starts before the newest row published (rows are documented to be
+queryable within a minute; five leave room for clock skew)."""
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where the feed was read up to: newest ``created_at`` published and the recent ids."""
+
+    since: datetime
+    seen: Mapping[str, datetime] = field(default_factory=dict)
+    """Ids published with ``created_at >= since - OVERLAP`` (older ones are never re-read)."""
+
+    def to_text(self) -> str:
+        """The cursor's ``watermark`` text (JSON)."""
+        return json.dumps(
+            {
+                "since": self.since.isoformat(),
+                "seen": {key: moment.isoformat() for key, moment in sorted(self.seen.items())},
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_cursor(cls, cursor: CursorState | None) -> FeedPosition | None:
+        """The committed position, or None before the first read."""
+        if cursor is None or not cursor.watermark:
+            return None
+        document = json.loads(cursor.watermark)
+        return cls(
+            since=datetime.fromisoformat(document["since"]),
+            seen={key: datetime.fromisoformat(at) for key, at in document["seen"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class FeedRead:
+    """One read of the feed: the rows not published before, the next position, the outcome."""
+
+    new: tuple[FeedRow, ...]
+    position: FeedPosition
+    outcome: Outcome
+
+
+def select_new(
+    rows: Iterable[FeedRow], position: FeedPosition
+) -> tuple[list[FeedRow], FeedPosition]:
+    """Rows whose id is not in ``position.seen`` (pure), and the position after them."""
+    new = [row for row in rows if row.id not in position.seen]
+    since = max([position.since, *(row.created_at for row in new)])
+    horizon = since - OVERLAP
+    seen = {key: at for key, at in position.seen.items() if at >= horizon}
+    seen.update((row.id, row.created_at) for row in new if row.created_at >= horizon)
+    return new, FeedPosition(since, seen)
+
+
+async def read_feed(client: ApiClient, position: FeedPosition | None, now: datetime) -> FeedRead:
+    """Read the feed from ``position`` (or from ``now - OVERLAP`` the first time).
+
+    An incomplete listing publishes nothing and keeps the position: the next read repeats it.
+    """
+    start = position or FeedPosition(since=now - OVERLAP)
+    listing = await list_activities(client, ActivityQuery(created_gte=start.since - OVERLAP))
+    outcome = Outcome(DATA_TYPE, listing.error)
+    if not listing.completed:
+        return FeedRead((), start, outcome)
+    new, after = select_new(listing.rows, start)
+    return FeedRead(tuple(new), after, outcome)
+
+
+def activity_record(row: FeedRow, context: PollContext) -> Activity:
+    """The ``Activity`` event of one feed row (nothing the row says is dropped)."""
+    actor = row.actor
+    return Activity(
+        id=row.id,
+        created_at=row.created_at,
+        type=row.type,
+        org_id=context.org_id,
+        organization_id=row.organization_id,
+        organization_uuid=row.organization_uuid,
+        actor=ActivityActor(
+            type=actor.type,
+            user_id=actor.user_id,
+            email_address=actor.email_address,
+            ip_address=actor.ip_address,
+            user_agent=actor.user_agent,
+            api_key_id=actor.api_key_id,
+            admin_api_key_id=actor.admin_api_key_id,
+            service_account_id=actor.service_account_id,
+            directory_id=actor.directory_id,
+            idp_connection_type=actor.idp_connection_type,
+            service=actor.service,
+            issuer=actor.issuer,
+            subject=actor.subject,
+            unauthenticated_email_address=actor.unauthenticated_email_address,
+            details_json=_json(actor.details),
+        ),
+        target_user_id=row.target_user_id,
+        target_email=row.target_email,
+        details_json=_json(row.details),
+        connector=context.connector,
+        poll_id=context.poll_id,
+        observed_at=context.observed_at,
+    )
+
+
+def activity_key(record: Activity) -> bytes:
+    """``org:user`` of the member it concerns: the target, else a member actor, else ``org``."""
+    member = record.target_user_id or record.actor.user_id
+    return user_key(record.org_id, member) if member else org_key(record.org_id)
+
+
+def activity_messages(records: Sequence[Activity], codec: Codec, prefix: str) -> list[Outgoing]:
+    """The ``<prefix>activities`` messages (Avro value, CloudEvents headers) of ``records``."""
+    topic = ACTIVITIES.name(prefix)
+    return [
+        Outgoing(topic, activity_key(record), codec.encode(record), _headers(record))
+        for record in records
+    ]
+
+
+def feed_cursor(
+    read: FeedRead, cycle: int, previous: CursorState | None, now: datetime
+) -> CursorState:
+    """The cursor to commit after ``read`` (``last_success`` moves only on a complete read)."""
+    last_success = now if read.outcome.completed else previous and previous.last_success
+    return CursorState(DATA_TYPE, cycle, last_success, False, None, read.position.to_text())
+
+
+def _headers(record: Activity) -> list[tuple[str, bytes]]:
+    subject = record.target_user_id or record.actor.user_id or record.org_id
+    return [
+        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_id", record.id.encode()),
+        ("ce_type", record.SCHEMA.encode()),
+        ("ce_source", source_for(record.org_id).encode()),
+        ("ce_time", format_time(record.created_at).encode()),
+        ("ce_subject", subject.encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+
+
+def _json(value: Mapping[str, object]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
