@@ -144,6 +144,7 @@ class Source(StrEnum):
     USAGE_REPORT = "USAGE_REPORT"
     COST_REPORT = "COST_REPORT"
     CLAUDE_CODE_REPORT = "CLAUDE_CODE_REPORT"
+    ACTIVITY_FEED = "ACTIVITY_FEED"
 
 
 class MetricFamily(StrEnum):
@@ -248,6 +249,16 @@ class UserImage(AvroRecord):
     added_at: datetime | None = None
 
 
+@avro_record(f"{NAMESPACE}.ChangeActor")
+@dataclass(frozen=True, slots=True)
+class ChangeActor(AvroRecord):
+    """Who made a member change (from the Activity Feed): actor kind, its id, member e-mail."""
+
+    type: str
+    id: str | None = None
+    email: str | None = None
+
+
 @avro_record(f"{NAMESPACE}.UserEvent")
 @dataclass(frozen=True, slots=True)
 class UserEvent(AvroRecord):
@@ -265,6 +276,7 @@ class UserEvent(AvroRecord):
     connector: str
     poll_id: str
     observed_at: datetime
+    actor: ChangeActor | None = None
 
 
 @avro_record(f"{NAMESPACE}.UsageDelta")

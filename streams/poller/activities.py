@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from streams.client import ApiClient
@@ -24,10 +24,18 @@ from streams.client.compliance import ActivityQuery, list_activities
 from streams.events.cloudevents import CONTENT_TYPE, SPEC_VERSION, format_time, source_for
 from streams.events.codec import Codec
 from streams.events.keys import org_key, user_key
-from streams.events.records import Activity, ActivityActor, CursorState
+from streams.events.records import (
+    Activity,
+    ActivityActor,
+    CursorState,
+    UserEvent,
+    UserImage,
+    UserOp,
+)
 from streams.events.topics import ACTIVITIES
 from streams.kafkaio.messages import Outgoing
-from streams.poller.snapshot import PollContext
+from streams.poller.fastpath import FastPath, Reconciliation, apply_feed, reconcile
+from streams.poller.snapshot import PollContext, RosterSnapshot
 from streams.poller.status import Outcome
 
 DATA_TYPE = "activities"
@@ -38,21 +46,31 @@ queryable within a minute; five leave room for clock skew)."""
 
 @dataclass(frozen=True)
 class FeedPosition:
-    """Where the feed was read up to: newest ``created_at`` published and the recent ids."""
+    """Where the feed was read up to, and the fast path's bookkeeping (committed as JSON)."""
 
     since: datetime
     seen: Mapping[str, datetime] = field(default_factory=dict)
     """Ids published with ``created_at >= since - OVERLAP`` (older ones are never re-read)."""
+    membership_from: datetime | None = None
+    """Membership activities from here on change members; older ones are history only."""
+    pending: Mapping[str, UserOp] = field(default_factory=dict)
+    """Member changes the feed made that no complete roster listing has judged yet."""
+    reconciliation: Mapping[str, int] = field(default_factory=dict)
+    """Cumulative confirmed / contradicted / snapshot_only counters."""
 
     def to_text(self) -> str:
         """The cursor's ``watermark`` text (JSON)."""
-        return json.dumps(
-            {
-                "since": self.since.isoformat(),
-                "seen": {key: moment.isoformat() for key, moment in sorted(self.seen.items())},
-            },
-            separators=(",", ":"),
-        )
+        document: dict[str, object] = {
+            "since": self.since.isoformat(),
+            "seen": {key: moment.isoformat() for key, moment in sorted(self.seen.items())},
+        }
+        if self.membership_from is not None:
+            document["membership_from"] = self.membership_from.isoformat()
+        if self.pending:
+            document["pending"] = {key: op.value for key, op in sorted(self.pending.items())}
+        if self.reconciliation:
+            document["reconciliation"] = dict(sorted(self.reconciliation.items()))
+        return json.dumps(document, separators=(",", ":"))
 
     @classmethod
     def from_cursor(cls, cursor: CursorState | None) -> FeedPosition | None:
@@ -60,9 +78,13 @@ class FeedPosition:
         if cursor is None or not cursor.watermark:
             return None
         document = json.loads(cursor.watermark)
+        start = document.get("membership_from")
         return cls(
             since=datetime.fromisoformat(document["since"]),
             seen={key: datetime.fromisoformat(at) for key, at in document["seen"].items()},
+            membership_from=datetime.fromisoformat(start) if start else None,
+            pending={key: UserOp(op) for key, op in document.get("pending", {}).items()},
+            reconciliation=document.get("reconciliation", {}),
         )
 
 
@@ -84,7 +106,7 @@ def select_new(
     horizon = since - OVERLAP
     seen = {key: at for key, at in position.seen.items() if at >= horizon}
     seen.update((row.id, row.created_at) for row in new if row.created_at >= horizon)
-    return new, FeedPosition(since, seen)
+    return new, replace(position, since=since, seen=seen)
 
 
 async def read_feed(client: ApiClient, position: FeedPosition | None, now: datetime) -> FeedRead:
@@ -152,12 +174,86 @@ def activity_messages(records: Sequence[Activity], codec: Codec, prefix: str) ->
     ]
 
 
-def feed_cursor(
-    read: FeedRead, cycle: int, previous: CursorState | None, now: datetime
-) -> CursorState:
-    """The cursor to commit after ``read`` (``last_success`` moves only on a complete read)."""
-    last_success = now if read.outcome.completed else previous and previous.last_success
-    return CursorState(DATA_TYPE, cycle, last_success, False, None, read.position.to_text())
+@dataclass
+class FeedStep:
+    """One cycle's feed work, in the order the cycle calls it: ``fetch`` (when due),
+    ``judge`` (when a roster was listed), ``fast_path``, then ``messages`` and ``cursor``."""
+
+    committed: CursorState | None
+    position: FeedPosition | None = None
+    read: FeedRead | None = None
+    counters: Reconciliation = field(default_factory=Reconciliation)
+    pending: dict[str, UserOp] = field(default_factory=dict)
+    fast: FastPath | None = None
+    judged: set[str] = field(default_factory=set)
+    """The pending changes the roster judged this cycle (not snapshot-only)."""
+
+    def __post_init__(self) -> None:
+        self.position = FeedPosition.from_cursor(self.committed)
+        if self.position is not None:
+            self.counters = Reconciliation(**self.position.reconciliation)
+            self.pending = dict(self.position.pending)
+
+    async def fetch(self, client: ApiClient, now: datetime) -> Outcome:
+        """Read the feed from the committed position."""
+        self.read = await read_feed(client, self.position, now)
+        self.position = self.read.position
+        return self.read.outcome
+
+    def judge(
+        self, members: Mapping[str, UserImage], roster: RosterSnapshot
+    ) -> dict[str, UserImage]:
+        """The members to diff ``roster`` against, after it judged the feed's pending changes."""
+        self.judged = set(self.pending)
+        adjusted, self.pending = reconcile(members, self.pending, roster, self.counters)
+        return adjusted
+
+    def count_snapshot_only(self, roster_events: Iterable[UserEvent]) -> None:
+        """Roster changes the feed did not report (only once the feed is the fast path)."""
+        if self.position is None or self.position.membership_from is None:
+            return
+        self.counters.snapshot_only += sum(
+            1
+            for event in roster_events
+            if event.op is not UserOp.SNAPSHOT and event.user_id not in self.judged
+        )
+
+    def fast_path(
+        self, members: Mapping[str, UserImage], context: PollContext, baseline_complete: bool
+    ) -> FastPath | None:
+        """User events for this read's membership activities (none before the baseline)."""
+        if self.read is None or self.position is None or not self.read.outcome.completed:
+            return None
+        start = self.position.membership_from
+        if start is None and baseline_complete:
+            start = context.observed_at
+            self.position = replace(self.position, membership_from=start)
+        if start is None:
+            return None
+        self.fast = apply_feed(
+            members, self.read.new, self.pending, context=context, membership_from=start
+        )
+        self.pending = self.fast.pending
+        return self.fast
+
+    def messages(self, context: PollContext, codec: Codec, prefix: str) -> list[Outgoing]:
+        """The ``Activity`` messages of this read's new rows."""
+        rows = self.read.new if self.read is not None else ()
+        return activity_messages([activity_record(row, context) for row in rows], codec, prefix)
+
+    def cursor(self, cycle: int, now: datetime) -> CursorState | None:
+        """The feed cursor to commit, or None when nothing about the feed changed."""
+        if self.position is None:
+            return None
+        position = replace(
+            self.position, pending=dict(self.pending), reconciliation=self.counters.as_dict()
+        )
+        text = position.to_text()
+        if self.committed is not None and self.committed.watermark == text:
+            return None
+        completed = self.read is not None and self.read.outcome.completed
+        last = now if completed else self.committed and self.committed.last_success
+        return CursorState(DATA_TYPE, cycle, last, False, None, text)
 
 
 def _headers(record: Activity) -> list[tuple[str, bytes]]:

@@ -25,11 +25,11 @@ from streams.errors import ApiError
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
 from streams.events.keys import org_key, user_key
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.events.records import ConnectorState, ConnectorStatus, CursorState, MemberState
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
-from streams.poller import activities
-from streams.poller.activities import FeedPosition, feed_cursor, read_feed
+from streams.poller.activities import DATA_TYPE as FEED_CURSOR
+from streams.poller.activities import FeedStep
 from streams.poller.collect import (
     Collected,
     Progress,
@@ -99,6 +99,8 @@ class CycleReport:
     status: ConnectorState | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    reconciliation: dict[str, int] = field(default_factory=dict)
+    """Feed changes the roster confirmed / contradicted, and changes only the roster saw."""
 
     @property
     def completed(self) -> bool:
@@ -176,11 +178,9 @@ class ConnectorPoller:
                 self.client, now, self.options.revision_window_days, collected, self.progress
             )
 
-        feed = None
+        feed = FeedStep(state.cursors.get(FEED_CURSOR))
         if DataType.ACTIVITIES in due_types:
-            position = FeedPosition.from_cursor(state.cursors.get(activities.DATA_TYPE))
-            feed = await read_feed(self.client, position, now)
-            collected.outcomes.append(feed.outcome)
+            collected.outcomes.append(await feed.fetch(self.client, now))
 
         roster = collected.roster
         if (
@@ -195,7 +195,7 @@ class ConnectorPoller:
         baseline_done = False
         if roster is not None:
             diff = diff_roster(
-                state.members,
+                feed.judge(state.members, roster),
                 roster,
                 context=context,
                 guard_fraction=self.options.guard_fraction,
@@ -203,12 +203,24 @@ class ConnectorPoller:
                 baseline=baseline,
             )
             events.extend(diff.events)
+            feed.count_snapshot_only(diff.events)
             members, pending = diff.members, diff.pending_drop
             for user_id, member in diff.state_changes().items():
                 changes.member(user_id, member)
+            for user_id in feed.judged & members.keys():
+                changes.member(user_id, MemberState(members[user_id], user_id in pending))
             baseline_done = baseline and roster.complete
             if pending:
                 self.progress(f"holding the removal of {len(pending)} members until confirmed")
+
+        fast = feed.fast_path(members, context, baseline_done or state.baseline_complete)
+        if fast is not None:
+            events.extend(fast.events)
+            members = fast.members
+            pending = pending & members.keys()
+            for user_id in sorted(fast.touched):
+                image = members.get(user_id)
+                changes.member(user_id, image and MemberState(image, user_id in pending))
 
         usage_diff = diff_usage(state.usage, collected.usage, context=context, baseline=baseline)
         events.extend(usage_diff.events)
@@ -256,15 +268,11 @@ class ConnectorPoller:
                 if cursor.cycle == cycle:
                     changes.cursor(cursor)
         prefix = self.options.topic_prefix
-        feed_messages = []
-        if feed is not None:
-            previous = state.cursors.get(activities.DATA_TYPE)
-            cursors[activities.DATA_TYPE] = feed_cursor(feed, cycle, previous, now)
-            # Committed when the position moved; a read that found nothing leaves no trace.
-            if previous is None or previous.watermark != feed.position.to_text():
-                changes.cursor(cursors[activities.DATA_TYPE])
-            records = [activities.activity_record(row, context) for row in feed.new]
-            feed_messages = activities.activity_messages(records, self.codec, prefix)
+        feed_messages = feed.messages(context, self.codec, prefix)
+        # Committed when the feed's position moved; a read that found nothing leaves no trace.
+        if (feed_cursor := feed.cursor(cycle, now)) is not None:
+            cursors[FEED_CURSOR] = feed_cursor
+            changes.cursor(feed_cursor)
 
         if events or feed_messages or len(changes):
             await self.publisher.commit_cycle(
@@ -295,6 +303,7 @@ class ConnectorPoller:
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
         if feed_messages:
             report.counts["Activity"] = len(feed_messages)
+        report.reconciliation = feed.counters.as_dict()
         return report
 
     def _announce_eta(self, days: int, collected: Collected) -> None:

@@ -140,7 +140,7 @@ def diff_roster(
             continue
         old = previous.get(user_id)
         if old is None:
-            image = _new_image(seen)
+            image = image_of(seen)
             emit(new_op, user_id, None, image)
         else:
             image, changed = _merge(old, seen)
@@ -189,7 +189,8 @@ def avro_time(moment: datetime | None) -> datetime | None:
     return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
 
 
-def _new_image(seen: SnapshotUser) -> UserImage:
+def image_of(seen: SnapshotUser) -> UserImage:
+    """The image of a member as a snapshot shows them (a new member's first image)."""
     return UserImage(
         id=seen.id,
         email=seen.email,

@@ -6,13 +6,22 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
 
 from streams.client.activities import COMMON_FIELDS
-from tests.fixtures.poller import poll_once, poll_with_kills, poller_env, settings_for
+from streams.poller.cycle import DataType
+from streams.poller.loop import PollerRunner
+from tests.fixtures.poller import (
+    poll_once,
+    poll_with_kills,
+    poller_env,
+    roster_of,
+    settings_for,
+    truth_roster,
+)
 from tests.fixtures.topics import Message, read_topic
 
 pytestmark = pytest.mark.kafka
@@ -90,3 +99,60 @@ async def test_every_activity_once_including_late_rows_and_across_sigkills(
         assert set(row) - COMMON_FIELDS - {"actor"} == set(
             json.loads(message.value["details_json"])
         )
+
+
+async def test_feed_changes_arrive_before_the_roster_poll_which_confirms_them(
+    sim_factory, kafka_bootstrap
+):
+    sim = await sim_factory(users=80, seed=17, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    events_topic = settings.topic("user-events")
+    async with PollerRunner(settings, quiet=True) as runner:
+        poller = runner.pollers["acme"]
+        assert (await poller.run_cycle()).completed
+        churn = await sim.advance(hours=1, add=5, remove=4, role_changes=3, activities=10)
+
+        fast = await poller.run_cycle({DataType.ACTIVITIES})
+        assert fast.completed, fast.reason
+        feed_events = [
+            e.value
+            for e in await read_topic(kafka_bootstrap, events_topic)
+            if e.value["source"] == "ACTIVITY_FEED"
+        ]
+        by_op = defaultdict(set)
+        for event in feed_events:
+            by_op[event["op"]].add(event["user_id"])
+        assert by_op["ADDED"] == {user["id"] for user in churn["added"]}
+        assert by_op["REMOVED"] == set(churn["removed"])
+        assert by_op["UPDATED"] == {change["id"] for change in churn["role_changes"]}
+        truth = await sim.activities()
+        for event in feed_events:
+            deciding = [
+                row
+                for row in truth
+                if row["type"] in ("claude_user_role_updated", "org_user_left")
+                and event["user_id"] in (row.get("user_id"), row["actor"].get("user_id"))
+            ]
+            actor = deciding[0]["actor"]
+            identifier = (
+                actor.get("user_id") or actor.get("admin_api_key_id") or actor.get("directory_id")
+            )
+            assert event["actor"] == {
+                "type": actor["type"],
+                "id": identifier,
+                "email": actor.get("email_address"),
+            }
+
+        roster = await poller.run_cycle({DataType.ROSTER})
+        assert roster.completed, roster.reason
+        assert not {"ADDED", "REMOVED", "UPDATED"} & roster.counts.keys(), roster.counts
+        assert roster.reconciliation == {
+            "confirmed": len(feed_events),
+            "contradicted": 0,
+            "snapshot_only": 0,
+        }
+    all_events = await read_topic(kafka_bootstrap, events_topic)
+    assert roster_of(all_events) == truth_roster(await sim.truth(usage=False))
+    # A restart rebuilds the same state: nothing is announced again.
+    again = await poll_once(settings)
+    assert not {"ADDED", "REMOVED", "UPDATED", "SNAPSHOT"} & again.counts.keys(), again.counts
