@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from streams.client.activities import COMMON_FIELDS
+from streams.config import Secret
 from streams.poller.cycle import DataType
 from streams.poller.loop import PollerRunner
 from tests.fixtures.poller import (
@@ -23,6 +24,7 @@ from tests.fixtures.poller import (
     truth_roster,
 )
 from tests.fixtures.topics import Message, read_topic
+from tests.integration.client.helpers import FAST_RETRY
 
 pytestmark = pytest.mark.kafka
 
@@ -156,3 +158,51 @@ async def test_feed_changes_arrive_before_the_roster_poll_which_confirms_them(
     # A restart rebuilds the same state: nothing is announced again.
     again = await poll_once(settings)
     assert not {"ADDED", "REMOVED", "UPDATED", "SNAPSHOT"} & again.counts.keys(), again.counts
+
+
+async def test_feed_off_storming_or_refused_changes_the_status_and_nothing_else(
+    sim_factory, kafka_bootstrap
+):
+    sim = await sim_factory(users=40, seed=3, **FAST)
+    settings = settings_for(
+        sim, kafka_bootstrap, CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key
+    )
+    assert (await poll_once(settings)).completed
+
+    async def cycle_with(**faults: Any) -> tuple[str, str]:
+        """Status after a cycle under ``faults``, then after a clean one (which recovers)."""
+        await sim.faults(**faults)
+        await sim.advance(hours=1, add=2, remove=1, activities=4)
+        report = await poll_once(settings, retry=FAST_RETRY)
+        await sim.clear_faults()
+        assert {o.data_type for o in report.outcomes if not o.completed} == {"activities"}
+        status = (await read_topic(kafka_bootstrap, settings.topic("connector-status")))[-1]
+        assert (await poll_once(settings)).completed
+        return status.value["state"], status.value["reason"]
+
+    for variant in (403, 404):
+        state, reason = await cycle_with(feed_off=variant)
+        assert state == "PARTIAL" and "activity feed not enabled" in reason
+        assert f"status={variant}" in reason
+    state, _ = await cycle_with(feed_storm=True, storm_retry_after=0.01)
+    assert state == "DEGRADED"
+    refused = settings.replace(compliance_api_key=Secret("sk-ant-api01-revoked-key"))
+    await sim.advance(hours=1, add=1, activities=2)
+    report = await poll_once(refused, retry=FAST_RETRY)
+    status = (await read_topic(kafka_bootstrap, settings.topic("connector-status")))[-1]
+    assert status.value["state"] == "RECONNECT_REQUIRED"
+    assert "activities" in status.value["reason"] and "status=401" in status.value["reason"]
+    assert "sk-ant-api01-revoked-key" not in repr(status.value) + (report.reason or "")
+
+    # The roster kept working through all of it: every change arrived, no false removal.
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert roster_of(events) == truth_roster(await sim.truth(usage=False))
+    assert all(e.value["source"] == "ROSTER" for e in events)
+    recovered = await poll_once(settings)
+    assert recovered.completed
+    statuses = await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    assert statuses[-1].value["state"] == "RECOVERED"
+    published = {
+        m.value["id"] for m in await read_topic(kafka_bootstrap, settings.topic("activities"))
+    }
+    assert published == {row["id"] for row in await sim.activities()}, "nothing lost"
