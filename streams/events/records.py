@@ -337,6 +337,7 @@ class ConnectorStatus(AvroRecord):
     failing: dict[str, str]
     poll_id: str
     observed_at: datetime
+    feed_reconciliation: dict[str, int] = field(default_factory=dict)
 
 
 @avro_record(f"{NAMESPACE}.ShadowItAlert")

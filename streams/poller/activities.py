@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from streams.client import ApiClient
+from streams.client.activities import ACTOR_FIELDS
 from streams.client.activities import Activity as FeedRow
 from streams.client.compliance import ActivityQuery, list_activities
 from streams.events.cloudevents import CONTENT_TYPE, SPEC_VERSION, format_time, source_for
@@ -28,13 +29,20 @@ from streams.events.records import (
     Activity,
     ActivityActor,
     CursorState,
+    Source,
     UserEvent,
     UserImage,
     UserOp,
 )
 from streams.events.topics import ACTIVITIES
 from streams.kafkaio.messages import Outgoing
-from streams.poller.fastpath import FastPath, Reconciliation, apply_feed, reconcile
+from streams.poller.fastpath import (
+    FastPath,
+    Reconciliation,
+    apply_feed,
+    membership_change,
+    reconcile,
+)
 from streams.poller.snapshot import PollContext, RosterSnapshot
 from streams.poller.status import Outcome
 
@@ -135,20 +143,8 @@ def activity_record(row: FeedRow, context: PollContext) -> Activity:
         organization_uuid=row.organization_uuid,
         actor=ActivityActor(
             type=actor.type,
-            user_id=actor.user_id,
-            email_address=actor.email_address,
-            ip_address=actor.ip_address,
-            user_agent=actor.user_agent,
-            api_key_id=actor.api_key_id,
-            admin_api_key_id=actor.admin_api_key_id,
-            service_account_id=actor.service_account_id,
-            directory_id=actor.directory_id,
-            idp_connection_type=actor.idp_connection_type,
-            service=actor.service,
-            issuer=actor.issuer,
-            subject=actor.subject,
-            unauthenticated_email_address=actor.unauthenticated_email_address,
             details_json=_json(actor.details),
+            **{name: getattr(actor, name) for name in ACTOR_FIELDS},
         ),
         target_user_id=row.target_user_id,
         target_email=row.target_email,
@@ -202,21 +198,34 @@ class FeedStep:
 
     def judge(
         self, members: Mapping[str, UserImage], roster: RosterSnapshot
-    ) -> dict[str, UserImage]:
-        """The members to diff ``roster`` against, after it judged the feed's pending changes."""
+    ) -> tuple[dict[str, UserImage], RosterSnapshot]:
+        """What to diff ``roster`` against once it judged the feed's pending changes.
+
+        A complete member listing judges them (``reconcile``). Engagement data cannot: it still
+        shows people active on its day whom the feed saw leave since, so they are left out of
+        such a snapshot rather than added back.
+        """
+        if roster.source is not Source.ROSTER:
+            gone = {uid for uid, op in self.pending.items() if op is UserOp.REMOVED}
+            users = {uid: user for uid, user in roster.users.items() if uid not in gone}
+            return dict(members), replace(roster, users=users)
         self.judged = set(self.pending)
         adjusted, self.pending = reconcile(members, self.pending, roster, self.counters)
-        return adjusted
+        return adjusted, roster
 
     def count_snapshot_only(self, roster_events: Iterable[UserEvent]) -> None:
         """Roster changes the feed did not report (only once the feed is the fast path)."""
         if self.position is None or self.position.membership_from is None:
             return
-        self.counters.snapshot_only += sum(
-            1
-            for event in roster_events
-            if event.op is not UserOp.SNAPSHOT and event.user_id not in self.judged
-        )
+        rows = self.read.new if self.read is not None else ()
+        in_feed = {change.user_id for change in map(membership_change, rows) if change}
+        for event in roster_events:
+            if event.op is UserOp.SNAPSHOT or event.user_id in self.judged:
+                continue
+            if event.user_id in in_feed:  # read in this same cycle: both saw it
+                self.counters.confirmed += 1
+            else:
+                self.counters.snapshot_only += 1
 
     def fast_path(
         self, members: Mapping[str, UserImage], context: PollContext, baseline_complete: bool
@@ -235,6 +244,15 @@ class FeedStep:
         )
         self.pending = self.fast.pending
         return self.fast
+
+    def reconciliation(self) -> tuple[dict[str, int], bool]:
+        """The counters (empty when the feed is not read) and whether this cycle moved them."""
+        if self.position is None:
+            return {}, False
+        committed = FeedPosition.from_cursor(self.committed)
+        before = Reconciliation(**committed.reconciliation) if committed else Reconciliation()
+        counters = self.counters.as_dict()
+        return counters, counters != before.as_dict()
 
     def messages(self, context: PollContext, codec: Codec, prefix: str) -> list[Outgoing]:
         """The ``Activity`` messages of this read's new rows."""

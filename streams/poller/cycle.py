@@ -44,7 +44,7 @@ from streams.poller.diff import diff_associations, diff_roster, diff_usage
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
-from streams.poller.status import Outcome, status_event, transition
+from streams.poller.status import HEALTHY_STATES, Outcome, status_event, transition
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +194,9 @@ class ConnectorPoller:
         members, pending = state.members, state.pending_drop
         baseline_done = False
         if roster is not None:
+            previous_members, roster = feed.judge(state.members, roster)
             diff = diff_roster(
-                feed.judge(state.members, roster),
+                previous_members,
                 roster,
                 context=context,
                 guard_fraction=self.options.guard_fraction,
@@ -244,7 +245,11 @@ class ConnectorPoller:
             changes.association(link)
 
         status_events, connector_cursor = self._status(
-            context, collected.outcomes, baseline_done or state.baseline_complete, baseline_done
+            context,
+            collected.outcomes,
+            baseline_done or state.baseline_complete,
+            baseline_done,
+            feed.reconciliation(),
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
@@ -336,12 +341,16 @@ class ConnectorPoller:
         outcomes: list[Outcome],
         baseline_complete: bool,
         baseline_done_now: bool,
+        reconciliation: tuple[dict[str, int], bool],
     ) -> tuple[list[ConnectorStatus], CursorState]:
         """Status events for this cycle and the connector cursor to commit.
 
         ``last_success`` and ``failing`` describe what this cycle fetched (data types not due
         keep their committed ``last_success``); the state covers every data type's latest outcome.
+        ``reconciliation``: the feed's counters and whether this cycle changed them (a healthy
+        connector then restates its state with the new counters).
         """
+        counters, counters_changed = reconciliation
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)
         previous = cursor.status if cursor is not None else None
         last_success = {
@@ -370,6 +379,7 @@ class ConnectorPoller:
                     baseline_complete=baseline_complete,
                     last_success=last_success,
                     failing=failing,
+                    feed_reconciliation=counters,
                 )
             )
 
@@ -381,6 +391,14 @@ class ConnectorPoller:
         if change is not None and not (baseline_done_now and change[0] is ConnectorState.HEALTHY):
             emit(change[0], current, change[1])
             current = change[0]
+        if not emitted and counters_changed and current in HEALTHY_STATES:
+            figures = ", ".join(f"{name} {count}" for name, count in counters.items())
+            # BASELINE_COMPLETE is said once; a restated healthy state is HEALTHY.
+            restated = (
+                ConnectorState.HEALTHY if current is ConnectorState.BASELINE_COMPLETE else current
+            )
+            emit(restated, current, f"feed reconciliation: {figures}")
+            current = restated
         next_cursor = CursorState(
             CONNECTOR_CURSOR,
             self.state.cycle + 1,

@@ -20,10 +20,10 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from streams.simulator.handlers import Query, SimError, bad_request
+from streams.simulator.handlers import Query, SimError, _moment, bad_request
 from streams.simulator.org import CONNECTORS, Churn, Org, Person, rfc3339, tagged_id
 
 VISIBLE_WITHIN = timedelta(minutes=1)
@@ -309,19 +309,17 @@ def _limit(raw: str | None) -> int:
 
 
 def _timestamp(query: Query, name: str) -> datetime | None:
+    """A ``created_at.*`` filter; anything but a full RFC 3339 timestamp is the documented 400."""
     raw = query.get(name)
-    if raw is None:
-        return None
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None or "T" not in raw:
+        if raw is not None and "T" not in raw:
+            raise bad_request(raw)
+        return _moment(query, name)
+    except SimError:
         raise bad_request(
             f"The `{name}` parameter contains an invalid timestamp format. Timestamps must be "
             f'provided in RFC 3339 format e.g., "2024-03-01T00:00:00Z". Got "{raw}".'
-        )
-    return value.astimezone(UTC)
+        ) from None
 
 
 def _matches(

@@ -153,6 +153,9 @@ async def test_feed_changes_arrive_before_the_roster_poll_which_confirms_them(
             "contradicted": 0,
             "snapshot_only": 0,
         }
+    status = (await read_topic(kafka_bootstrap, settings.topic("connector-status")))[-1]
+    assert status.value["state"] == "HEALTHY"
+    assert status.value["feed_reconciliation"] == roster.reconciliation
     all_events = await read_topic(kafka_bootstrap, events_topic)
     assert roster_of(all_events) == truth_roster(await sim.truth(usage=False))
     # A restart rebuilds the same state: nothing is announced again.
@@ -206,3 +209,34 @@ async def test_feed_off_storming_or_refused_changes_the_status_and_nothing_else(
         m.value["id"] for m in await read_topic(kafka_bootstrap, settings.topic("activities"))
     }
     assert published == {row["id"] for row in await sim.activities()}, "nothing lost"
+
+
+async def test_with_an_analytics_key_the_feed_is_how_members_join_and_leave(
+    sim_factory, kafka_bootstrap
+):
+    sim = await sim_factory(users=60, seed=12, **FAST)
+    settings = settings_for(
+        sim,
+        kafka_bootstrap,
+        CLAUDE_ADMIN_API_KEY="",
+        CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key,
+    )
+    async with PollerRunner(settings, quiet=True) as runner:
+        poller = runner.pollers["acme"]
+        assert DataType.ROSTER not in poller.supported()
+        assert (await poller.run_cycle()).completed
+        known = set(poller.state.members)
+        churn = await sim.advance(hours=2, add=4, remove=12, activities=0)
+        assert (await poller.run_cycle({DataType.ACTIVITIES})).completed
+        # Engagement data still shows yesterday's members: the feed's leavers stay gone.
+        assert (await poller.run_cycle({DataType.ANALYTICS})).completed
+        assert not (set(churn["removed"]) & set(poller.state.members))
+    events = [
+        e.value
+        for e in await read_topic(kafka_bootstrap, settings.topic("user-events"))
+        if e.value["source"] == "ACTIVITY_FEED"
+    ]
+    added = {e["user_id"] for e in events if e["op"] == "ADDED"}
+    removed = {e["user_id"] for e in events if e["op"] == "REMOVED"}
+    assert added == {user["id"] for user in churn["added"]}
+    assert removed == set(churn["removed"]) & known and removed
