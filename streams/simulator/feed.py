@@ -27,6 +27,8 @@ from streams.simulator.handlers import Query, SimError, _moment, bad_request
 from streams.simulator.org import CONNECTORS, Churn, Org, Person, rfc3339, tagged_id
 
 VISIBLE_WITHIN = timedelta(minutes=1)
+LATE_FACTOR = 3
+"""Late rows show this many times ``feed_lag`` after they were recorded."""
 DEFAULT_LIMIT, MAX_LIMIT = 100, 5000
 _ADMIN_ROLES = ("primary_owner", "owner", "membership_admin")
 _USER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15"
@@ -104,7 +106,8 @@ class ActivityFeed:
             "type": kind,
             **fields,
         }
-        delay = self.lag * (3 if self.lag and rng.random() < self.late_fraction else 1)
+        late = self.lag and rng.random() < self.late_fraction
+        delay = self.lag * (LATE_FACTOR if late else 1)
         entry = Recorded(row, created_at, self.clock() + delay)
         bisect.insort(self.rows, entry, key=lambda item: item.key)
         self._by_id[row["id"]] = entry
