@@ -393,12 +393,9 @@ class ConnectorPoller:
             current = change[0]
         if not emitted and counters_changed and current in HEALTHY_STATES:
             figures = ", ".join(f"{name} {count}" for name, count in counters.items())
-            # BASELINE_COMPLETE is said once; a restated healthy state is HEALTHY.
-            restated = (
-                ConnectorState.HEALTHY if current is ConnectorState.BASELINE_COMPLETE else current
-            )
-            emit(restated, current, f"feed reconciliation: {figures}")
-            current = restated
+            # BASELINE_COMPLETE and RECOVERED are said once; a restated healthy state is HEALTHY.
+            emit(ConnectorState.HEALTHY, current, f"feed reconciliation: {figures}")
+            current = ConnectorState.HEALTHY
         next_cursor = CursorState(
             CONNECTOR_CURSOR,
             self.state.cycle + 1,
