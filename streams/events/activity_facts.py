@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from streams.events.records import Activity, ActivityActor
+from streams.events.records import Activity, ActivityActor, ChangeActor
 
 LOGIN_TYPES = {
     "sso_login_succeeded": "sso",
@@ -34,24 +34,23 @@ KEY_DELETED = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who did something: the feed's actor kind, its id and (for members) e-mail."""
+ACTOR_ID_FIELDS = (
+    "user_id",
+    "admin_api_key_id",
+    "api_key_id",
+    "service_account_id",
+    "directory_id",
+)
+"""Where an actor of each kind carries its id (a kind has at most one of these)."""
 
-    type: str
-    id: str | None
-    email: str | None
 
-    @classmethod
-    def of(cls, actor: ActivityActor) -> Actor:
-        identifier = (
-            actor.user_id
-            or actor.admin_api_key_id
-            or actor.api_key_id
-            or actor.service_account_id
-            or actor.directory_id
-        )
-        return cls(actor.type, identifier, actor.email_address)
+def change_actor(actor: ActivityActor | Any) -> ChangeActor:
+    """Who acted, as user events and facts name them: kind, id, member e-mail.
+
+    Takes the feed row's actor (client model) or the ``ActivityActor`` record: same fields.
+    """
+    identifier = next((value for name in ACTOR_ID_FIELDS if (value := getattr(actor, name))), None)
+    return ChangeActor(actor.type, identifier, actor.email_address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,7 @@ class RoleChange:
 
     previous: str | None
     current: str | None
-    by: Actor
+    by: ChangeActor
     at: datetime
 
 
@@ -94,7 +93,7 @@ class KeyCreated:
     key_id: str
     kind: str
     created_at: datetime
-    created_by: Actor
+    created_by: ChangeActor
     deleted_at: datetime | None = None
 
 
@@ -133,7 +132,10 @@ def fold_member(facts: MemberFacts, activity: Activity) -> MemberFacts:
         facts.role_change is None or at >= facts.role_change.at
     ):
         change = RoleChange(
-            fields.get("previous_role"), fields.get("current_role"), Actor.of(activity.actor), at
+            fields.get("previous_role"),
+            fields.get("current_role"),
+            change_actor(activity.actor),
+            at,
         )
         return replace(facts, role_change=change)
     return facts
@@ -166,7 +168,7 @@ def fold_keys(facts: KeyFacts, activity: Activity) -> KeyFacts:
             key_id,
             activity.type.removesuffix("_created"),
             activity.created_at,
-            Actor.of(activity.actor),
+            change_actor(activity.actor),
         )
         return KeyFacts({**facts.keys, key_id: created})
     if activity.type in KEY_DELETED:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from streams.client.activities import Activity as FeedRow
-from streams.client.activities import Actor
+from streams.events.activity_facts import change_actor
 from streams.events.keys import user_event_id
 from streams.events.records import ChangeActor, Source, UserEvent, UserImage, UserOp
 from streams.poller.diff import avro_time, image_of
@@ -72,18 +72,6 @@ class FastPath:
     members: dict[str, UserImage] = field(default_factory=dict)
     pending: dict[str, UserOp] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
-
-
-def change_actor(actor: Actor) -> ChangeActor:
-    """The actor of a change: its kind, the id that kind carries, the member's e-mail."""
-    identifier = (
-        actor.user_id
-        or actor.admin_api_key_id
-        or actor.api_key_id
-        or actor.service_account_id
-        or actor.directory_id
-    )
-    return ChangeActor(actor.type, identifier, actor.email_address)
 
 
 def membership_change(row: FeedRow) -> MembershipChange | None:
@@ -190,8 +178,10 @@ def reconcile(
             agrees = listed is None
         else:
             known = members.get(user_id)
-            agrees = listed is not None and known is not None and (
-                listed.role is None or listed.role == known.role
+            agrees = (
+                listed is not None
+                and known is not None
+                and (listed.role is None or listed.role == known.role)
             )
             if agrees and listed is not None:
                 adjusted[user_id] = image_of(listed)
