@@ -122,6 +122,10 @@ async def read_feed(client: ApiClient, position: FeedPosition | None, now: datet
 
     An incomplete listing publishes nothing and keeps the position: the next read repeats it.
     """
+    if position is None and not client.clock_synced:
+        # The first read starts from the API's "now": learn its clock from one small answer.
+        await list_activities(client, ActivityQuery(limit=1, order="desc"))
+        now = client.now()
     start = position or FeedPosition(since=now - OVERLAP)
     listing = await list_activities(client, ActivityQuery(created_gte=start.since - OVERLAP))
     outcome = Outcome(DATA_TYPE, listing.error)

@@ -240,3 +240,23 @@ async def test_with_an_analytics_key_the_feed_is_how_members_join_and_leave(
     removed = {e["user_id"] for e in events if e["op"] == "REMOVED"}
     assert added == {user["id"] for user in churn["added"]}
     assert removed == set(churn["removed"]) & known and removed
+
+
+async def test_a_compliance_key_alone_reads_the_feed_from_the_api_clock(
+    sim_factory, kafka_bootstrap
+):
+    sim = await sim_factory(users=20, seed=4, **FAST)
+    settings = settings_for(
+        sim,
+        kafka_bootstrap,
+        CLAUDE_ADMIN_API_KEY="",
+        CLAUDE_ANALYTICS_API_KEY="",
+        CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key,
+    )
+    first = await poll_once(settings)
+    assert first.completed and "Activity" not in first.counts
+    await sim.advance(hours=1, add=2, activities=3)
+    second = await poll_once(settings)
+    assert second.completed
+    published = await read_topic(kafka_bootstrap, settings.topic("activities"))
+    assert {m.value["id"] for m in published} == {row["id"] for row in await sim.activities()}
