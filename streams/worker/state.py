@@ -281,6 +281,7 @@ class WorkerState:
             "baseline_complete": status.baseline_complete,
             "last_success": {name: _iso(at) for name, at in sorted(status.last_success.items())},
             "failing": dict(sorted(status.failing.items())),
+            "feed_reconciliation": dict(sorted(status.feed_reconciliation.items())),
             "poll_id": status.poll_id,
             "observed_at": _iso(status.observed_at),
             "event_id": status.event_id,

@@ -396,6 +396,12 @@ class MetricsView(JsonView):
         for reason, count in sorted(open_by_reason.items()):
             gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",
                            (("reason", reason),), count))
+        for row in tables.status.values():
+            for result, count in row.get("feed_reconciliation", {}).items():
+                gauges.append(("claude_connector_feed_reconciliation",
+                               "Activity Feed changes the roster confirmed or contradicted, and "
+                               "changes only the roster saw (cumulative, per connector).",
+                               (("connector", row["connector"]), ("result", result)), count))
         gauges.append(("claude_worker_ready", "1 when partitions are assigned and recovered.",
                        (), 1.0 if ready() else 0.0))
         return self.text(METRICS.render(gauges), content_type="text/plain; version=0.0.4")

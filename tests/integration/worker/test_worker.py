@@ -225,6 +225,13 @@ async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka
     assert detail["directory"]["employee_id"] == "e1"
     status = (await worker.get("/status")).json()
     assert [(s["connector"], s["state"]) for s in status["data"]] == [("test", "HEALTHY")]
+    assert status["data"][0]["feed_reconciliation"] == {
+        "confirmed": 3,
+        "contradicted": 1,
+        "snapshot_only": 0,
+    }
+    metrics = (await worker.get("/metrics")).text
+    assert 'claude_connector_feed_reconciliation{connector="test",result="confirmed"} 3' in metrics
 
 
 async def test_churn_resolves_and_raises_alerts(worker: WorkerProcess, kafka_bootstrap: str):
