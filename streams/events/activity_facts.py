@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from streams.events.keys import org_key, user_key
 from streams.events.records import Activity, ActivityActor, ChangeActor
 
 LOGIN_TYPES = {
@@ -82,8 +83,6 @@ class MemberFacts:
     last_login_method: str | None = None
     connectors: dict[str, ConnectorLink] = field(default_factory=dict)
     role_change: RoleChange | None = None
-    seen: frozenset[str] = frozenset()
-    """Activity ids already folded (the feed's ids are unique)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +111,7 @@ def details(activity: Activity) -> dict[str, Any]:
 
 def fold_member(facts: MemberFacts, activity: Activity) -> MemberFacts:
     """``facts`` with one more of the member's activities folded in."""
-    if activity.id in facts.seen:
-        return facts
     at, fields = activity.created_at, details(activity)
-    facts = replace(facts, seen=facts.seen | {activity.id})
     if activity.type in LOGIN_TYPES and (facts.last_login_at is None or at > facts.last_login_at):
         method = LOGIN_TYPES[activity.type]
         provider = fields.get("provider")
@@ -178,3 +174,101 @@ def fold_keys(facts: KeyFacts, activity: Activity) -> KeyFacts:
             return facts
         return KeyFacts({**facts.keys, key.key_id: replace(key, deleted_at=activity.created_at)})
     return facts
+
+
+def activity_key(record: Activity) -> bytes:
+    """``org:user`` of the member it concerns: the target, else a member actor, else ``org``."""
+    member = record.target_user_id or record.actor.user_id
+    return user_key(record.org_id, member) if member else org_key(record.org_id)
+
+
+# --- rows (JSON) for a table keyed like the activities topic --------------------------------
+
+
+def facts_row(member: MemberFacts, keys: KeyFacts) -> dict[str, Any]:
+    """The JSON row of one key of the activities topic: the member's facts and the keys they
+    (or, for an ``org`` key, a non-member actor) created."""
+    return {
+        "last_login_at": _iso(member.last_login_at),
+        "last_login_method": member.last_login_method,
+        "connectors": {
+            server: {
+                **_plain(link),
+                "connected_at": _iso(link.connected_at),
+                "disconnected_at": _iso(link.disconnected_at),
+            }
+            for server, link in sorted(member.connectors.items())
+        },
+        "role_change": member.role_change
+        and {
+            **_plain(member.role_change),
+            "by": _plain(member.role_change.by),
+            "at": _iso(member.role_change.at),
+        },
+        "keys_created": {
+            key_id: {
+                **_plain(key),
+                "created_by": _plain(key.created_by),
+                "created_at": _iso(key.created_at),
+                "deleted_at": _iso(key.deleted_at),
+            }
+            for key_id, key in sorted(keys.keys.items())
+        },
+    }
+
+
+def facts_of(row: dict[str, Any] | None) -> tuple[MemberFacts, KeyFacts]:
+    """The facts a row holds (empty facts for no row)."""
+    if not row:
+        return MemberFacts(), KeyFacts()
+    change = row["role_change"]
+    member = MemberFacts(
+        last_login_at=_time(row["last_login_at"]),
+        last_login_method=row["last_login_method"],
+        connectors={
+            server: ConnectorLink(
+                server,
+                link["name"],
+                _moment(link["connected_at"]),
+                link["managed_auth"],
+                _time(link["disconnected_at"]),
+            )
+            for server, link in row["connectors"].items()
+        },
+        role_change=change
+        and RoleChange(
+            change["previous"],
+            change["current"],
+            ChangeActor(**change["by"]),
+            _moment(change["at"]),
+        ),
+    )
+    keys = KeyFacts(
+        {
+            key_id: KeyCreated(
+                key_id,
+                key["kind"],
+                _moment(key["created_at"]),
+                ChangeActor(**key["created_by"]),
+                _time(key["deleted_at"]),
+            )
+            for key_id, key in row["keys_created"].items()
+        }
+    )
+    return member, keys
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in item.__slots__}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -22,9 +22,9 @@ from streams.client import ApiClient
 from streams.client.activities import ACTOR_FIELDS
 from streams.client.activities import Activity as FeedRow
 from streams.client.compliance import ActivityQuery, list_activities
+from streams.events.activity_facts import activity_key
 from streams.events.cloudevents import CONTENT_TYPE, SPEC_VERSION, format_time, source_for
 from streams.events.codec import Codec
-from streams.events.keys import org_key, user_key
 from streams.events.records import (
     Activity,
     ActivityActor,
@@ -157,12 +157,6 @@ def activity_record(row: FeedRow, context: PollContext) -> Activity:
         poll_id=context.poll_id,
         observed_at=context.observed_at,
     )
-
-
-def activity_key(record: Activity) -> bytes:
-    """``org:user`` of the member it concerns: the target, else a member actor, else ``org``."""
-    member = record.target_user_id or record.actor.user_id
-    return user_key(record.org_id, member) if member else org_key(record.org_id)
 
 
 def activity_messages(records: Sequence[Activity], codec: Codec, prefix: str) -> list[Outgoing]:

@@ -12,6 +12,7 @@ import faust
 
 from streams.app import app, settings
 from streams.events.topics import (
+    ACTIVITIES,
     APP_ASSOCIATIONS,
     CONNECTOR_STATUS,
     DEAD_LETTER,
@@ -41,6 +42,7 @@ connector_status_topic = raw_topic(CONNECTOR_STATUS)
 directory_topic = raw_topic(DIRECTORY)
 shadow_it_alerts_topic = raw_topic(SHADOW_IT_ALERTS)
 dead_letter_topic = raw_topic(DEAD_LETTER)
+activities_topic = raw_topic(ACTIVITIES)
 
 directory_fanout_topic = app.topic(
     f"{settings.worker_app_id}-directory-fanout",

@@ -45,12 +45,14 @@ worker happened to apply first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    Activity,
     AlertState,
     AppAssociation,
     ConnectorStatus,
@@ -99,6 +101,8 @@ class Tables:
     directory_orgs: TableMap
     identities: TableMap
     status: TableMap
+    activity: TableMap = field(default_factory=dict)
+    """Activity Feed facts per ``org:user`` (and ``org``) key: ``activity_facts.facts_row``."""
 
     @classmethod
     def empty(cls) -> Tables:
@@ -261,6 +265,16 @@ class WorkerState:
         for user_id in user_ids:
             events.extend(self.evaluate(change.org_id, user_id, partition, cause))
         return events
+
+    def apply_activity(self, activity: Activity, partition: int) -> list[ShadowItAlert]:
+        """Fold an Activity Feed row into the facts of its key (no alert rules read them yet)."""
+        key = activity_key(activity).decode()
+        member, keys = facts_of(self.tables.activity.get(key))
+        member, keys = fold_member(member, activity), fold_keys(keys, activity)
+        row = {**facts_row(member, keys), "org_id": activity.org_id, "partition": partition}
+        if row != self.tables.activity.get(key):
+            self.tables.activity[key] = row
+        return []
 
     def apply_status(self, status: ConnectorStatus, partition: int) -> list[ShadowItAlert]:
         """Keep the connector's latest status (a duplicate changes nothing); no alert events.

@@ -28,6 +28,7 @@ directory = _table("directory", help="Managed identities, one copy per partition
 directory_orgs = _table("directory-orgs", help="Directory size per org, per partition.")
 identities = _table("identities", help="Members by e-mail without +tag, per partition.")
 status = _table("status", partitions=1, help="Latest connector status per org and connector.")
+activity = _table("activity", help="Activity Feed facts per member: logins, connectors, keys.")
 webhook_deliveries = _table("webhook-deliveries", help="Alert event ids delivered, per member.")
 
 
@@ -43,4 +44,5 @@ def worker_tables() -> Tables:
         directory_orgs=directory_orgs,
         identities=identities,
         status=status,
+        activity=activity,
     )

@@ -7,8 +7,10 @@
 ``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
                     (totals per family and the last 31 days),
-                    ``associations``, ``directory`` and ``alerts``
+                    ``associations``, ``directory``, ``alerts`` and ``activity`` (last login
+                    and method, connectors, last role change and who made it)
 ``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
+``/keys``           API and Admin keys created (Activity Feed), newest first: ``?org=``
 ``/status``         the latest status of every connector
 ``/metrics``        Prometheus text: counters plus table and alert gauges
 =================== ===============================================================
@@ -327,7 +329,39 @@ class UserView(JsonView):
             ),
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
+            "activity": activity_view(tables.activity.get(key)),
         }
+
+
+def activity_view(row: Row | None) -> dict[str, Any]:
+    """What the Activity Feed said about a member (empty without the feed)."""
+    if not row:
+        return {}
+    hidden = ("keys_created", "partition", "org_id")
+    return {name: value for name, value in row.items() if name not in hidden} | {
+        "connectors": sorted(row["connectors"].values(), key=lambda link: link["connected_at"]),
+        "keys_created": sorted(row["keys_created"], key=str),
+    }
+
+
+@app.page("/keys")
+class KeysView(ListView):
+    """API and Admin keys created in each org (from the Activity Feed), newest first:
+    ``?org=``."""
+
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        org = query.get("org")
+        return [
+            {"org_id": row["org_id"], "key_id": key_id, **created}
+            for row in _rows(tables.activity, partitions)
+            if org is None or row["org_id"] == org
+            for key_id, created in row["keys_created"].items()
+        ]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return (item["created_at"], item["key_id"])
 
 
 @app.page("/alerts")
