@@ -1,8 +1,12 @@
-"""The Faust application: identity, broker, store and web binding, built from ``Settings``.
+"""The Faust application factory: ``create_app(settings)`` builds the app and all it runs.
 
-``faust -A streams.app worker`` and ``claude-connector worker`` load this module by import
-path, so it reads ``Settings.load()`` itself. Topics, tables, agents and views live in
-``streams.worker`` and register themselves on ``app`` when autodiscovery imports them.
+Importing this module builds nothing, reads no environment and creates no file.
+``create_app`` makes the ``faust.App`` (identity, broker, store, web binding) and hands it to
+``streams.worker``: the topics, tables, rule policy, batch runner, barrier and
+published-alerts cache (``WorkerContext``), then the agents, views and page registered on it.
+``claude-connector worker`` calls it with the settings the CLI loaded. For
+``faust -A streams.app worker`` the module's ``app`` attribute is built on first access, from
+``Settings.load()`` (the environment and the optional TOML file).
 """
 
 from __future__ import annotations
@@ -12,9 +16,14 @@ import logging
 import faust
 
 from streams.config import Settings
+from streams.kafkaio.security import KafkaSecurity
 from streams.logs import limit_repeats
+from streams.worker.agents import register_agents
 from streams.worker.batch import PRODUCE_REQUEST_BYTES
-from streams.worker.intake import BatchingTransport
+from streams.worker.context import WorkerContext
+from streams.worker.faustseam import SeamApp
+from streams.worker.page import register_page
+from streams.worker.views import register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
 
@@ -32,27 +41,30 @@ class Worker(faust.Worker):
         limit_repeats(logger.handlers)
 
 
-class App(faust.App):
-    """Faust's app with the batch intake transport (see ``streams.worker.intake``)."""
+class App(SeamApp):
+    """The worker's Faust app (its batch topics and transport: ``streams.worker.faustseam``);
+    ``context`` is what ``create_app`` built on it."""
 
-    def _new_transport(self) -> BatchingTransport:
-        return BatchingTransport(self.conf.broker_consumer, self)
+    context: WorkerContext
 
 
-def create_app(settings: Settings) -> faust.App:
-    """The ``faust.App`` for ``settings`` (Faust's own web pages off; ours only).
+def create_app(settings: Settings) -> App:
+    """The worker app for ``settings``, with its topics, tables, agents and views registered
+    (Faust's own web pages off; ours only).
 
-    Faust keeps its data (table files with ``rocksdb://``) under the cache directory, per app id.
+    Faust keeps its data (table files with ``rocksdb://``) under the cache directory, per app
+    id; that directory is created here.
     """
     datadir = settings.cache_dir / "worker" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    return App(
+    app = App(
         settings.worker_app_id,
         broker=";".join(
             f"kafka://{server.strip()}"
             for server in settings.kafka_bootstrap_servers.split(",")
             if server.strip()
         ),
+        broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
         store=settings.worker_store,
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
@@ -75,10 +87,26 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_request_size=PRODUCE_REQUEST_BYTES,
         stream_buffer_maxsize=16384,
         Worker=Worker,
-        autodiscover=["streams.worker"],
+        autodiscover=False,
         origin="streams",
     )
+    # The page first: Faust later mounts its own index at "/" too, and aiohttp serves the
+    # first route of a path (it refuses a second one only right after the first).
+    register_page(app)
+    app.context = WorkerContext.build(app, settings)
+    register_agents(app.context)
+    register_views(app.context)
+    return app
 
 
-settings = Settings.load()
-app = create_app(settings)
+_loaded: dict[str, App] = {}
+
+
+def __getattr__(name: str) -> App:
+    """``app``: the worker app for ``Settings.load()``, built on first access (for
+    ``faust -A streams.app``)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _loaded:
+        _loaded[name] = create_app(Settings.load())
+    return _loaded[name]

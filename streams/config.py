@@ -93,6 +93,23 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)} (got {raw.strip()!r})")
+        return value
+
+    return parse
+
+
+def _readable_file(raw: str) -> Path | None:
+    path = _optional_path(raw)
+    if path is not None and not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    return path
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One configuration variable: where it comes from, its default, how it is parsed."""
@@ -147,6 +164,56 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "localhost:9092",
         _text,
         "Kafka bootstrap servers, comma-separated.",
+    ),
+    SettingSpec(
+        "kafka_security_protocol",
+        "KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+        "How every Kafka client talks to the brokers: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` "
+        "or `SASL_SSL`.",
+    ),
+    SettingSpec(
+        "kafka_sasl_mechanism",
+        "KAFKA_SASL_MECHANISM",
+        "PLAIN",
+        _choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        "SASL mechanism with `SASL_*`: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.",
+    ),
+    SettingSpec(
+        "kafka_sasl_username",
+        "KAFKA_SASL_USERNAME",
+        "",
+        _text,
+        "SASL user name (an API key id on managed clusters).",
+    ),
+    SettingSpec(
+        "kafka_sasl_password",
+        "KAFKA_SASL_PASSWORD",
+        "",
+        _optional_secret,
+        "SASL password (an API secret on managed clusters); never logged.",
+    ),
+    SettingSpec(
+        "kafka_ssl_cafile",
+        "KAFKA_SSL_CAFILE",
+        "",
+        _readable_file,
+        "PEM file of the CA that signed the brokers' certificates (default: the system's CAs).",
+    ),
+    SettingSpec(
+        "kafka_ssl_certfile",
+        "KAFKA_SSL_CERTFILE",
+        "",
+        _readable_file,
+        "PEM client certificate, for brokers that require TLS client authentication.",
+    ),
+    SettingSpec(
+        "kafka_ssl_keyfile",
+        "KAFKA_SSL_KEYFILE",
+        "",
+        _readable_file,
+        "PEM private key of `KAFKA_SSL_CERTFILE`.",
     ),
     SettingSpec("topic_prefix", "TOPIC_PREFIX", "claude.", _text, "Prefix of every topic name."),
     SettingSpec(
@@ -250,6 +317,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "it is given no FILE.",
     ),
     SettingSpec(
+        "directory_prune_fraction",
+        "DIRECTORY_PRUNE_FRACTION",
+        "0.2",
+        _fraction,
+        "`directory load --prune` refuses to tombstone more than this share of an "
+        "organisation's identities unless given `--force`.",
+    ),
+    SettingSpec(
         "web_host", "WEB_HOST", "127.0.0.1", _text, "Address the worker's web views bind to."
     ),
     SettingSpec("web_port", "WEB_PORT", "6066", _port, "Port of the worker's web views."),
@@ -349,6 +424,13 @@ class Settings:
     compliance_api_key: Secret | None
     connector_name: str
     kafka_bootstrap_servers: str
+    kafka_security_protocol: str
+    kafka_sasl_mechanism: str
+    kafka_sasl_username: str
+    kafka_sasl_password: Secret | None
+    kafka_ssl_cafile: Path | None
+    kafka_ssl_certfile: Path | None
+    kafka_ssl_keyfile: Path | None
     topic_prefix: str
     topic_partitions: int
     topic_replication_factor: int
@@ -364,6 +446,7 @@ class Settings:
     admin_rate_per_minute: float
     compliance_rate_per_minute: float
     directory_file: Path | None
+    directory_prune_fraction: float
     web_host: str
     web_port: int
     web_advertised_url: str
@@ -398,6 +481,7 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{source}: {exc}") from None
         values.update(overrides)
+        _check_kafka_security(values)
         base_url = values["api_base_url"]
         values["extra_connectors"] = tuple(
             _connector_from_table(table, base_url, position)
@@ -434,6 +518,29 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by the demo and tests)."""
         return dataclasses.replace(self, **changes)
+
+
+def _check_kafka_security(values: Mapping[str, Any]) -> None:
+    """The Kafka security settings that only make sense together."""
+    protocol = values["kafka_security_protocol"]
+    if protocol.startswith("SASL_") and not (
+        values["kafka_sasl_username"] and values["kafka_sasl_password"]
+    ):
+        raise ConfigError(
+            f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+        )
+    tls_files = [
+        name
+        for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+        if values[name] is not None
+    ]
+    if tls_files and not protocol.endswith("SSL"):
+        raise ConfigError(
+            f"{tls_files[0].upper()} is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use "
+            "TLS; use SSL or SASL_SSL"
+        )
+    if (values["kafka_ssl_certfile"] is None) != (values["kafka_ssl_keyfile"] is None):
+        raise ConfigError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE must be set together")
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

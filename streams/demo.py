@@ -27,10 +27,9 @@ import contextlib
 import json
 import math
 import os
-import re
 import shutil
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +41,7 @@ from aiokafka.errors import KafkaError
 from streams.config import Secret, Settings
 from streams.directory import load_directory, read_directory_file
 from streams.errors import DemoError
+from streams.events.records import AlertReason
 from streams.events.topics import APP_ASSOCIATIONS, DIRECTORY, USAGE_DELTAS, USER_EVENTS
 from streams.kafkaio import ensure_topics
 from streams.localkafka import LocalKafka, free_port, port_in_use
@@ -101,22 +101,7 @@ class ChurnPlan:
         return due
 
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """Samples of a Prometheus text exposition: (name, labels, value)."""
-    samples = []
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match is None:
-            continue
-        name, labels, value = match.groups()
-        found = {key: raw.replace('\\"', '"').replace("\\\\", "\\")
-                 for key, raw in _LABEL.findall(labels or "")}
-        samples.append((name, found, float(value)))
-    return samples
+ALERT_REASONS = tuple(reason.value for reason in AlertReason if reason is not AlertReason.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -135,29 +120,25 @@ class Summary:
 
 
 def summarize(
-    metrics: str, status: dict[str, Any], sim_time: str, report: CycleReport | None
+    users: Mapping[str, Any],
+    open_alerts: Mapping[str, int],
+    status: Mapping[str, Any],
+    sim_time: str,
+    report: CycleReport | None,
 ) -> Summary:
-    """The summary from the worker's ``/metrics`` text and ``/status`` body."""
-    members = 0
-    alerts: dict[str, int] = {}
-    for name, labels, value in parse_metrics(metrics):
-        if name == "claude_worker_members":
-            members = int(value)
-        elif name == "claude_worker_open_alerts" and value:
-            alerts[labels.get("reason", "?")] = int(value)
+    """The summary from the worker's ``/users`` answer (its ``total``: the members), the open
+    alerts per reason (each ``/alerts`` answer's ``total``) and the ``/status`` answer."""
     rows = [row for row in status.get("data", []) if row.get("connector") == CONNECTOR]
     state = rows[0]["state"] if rows else "no status yet"
-    return Summary(sim_time, members, dict(sorted(alerts.items(), key=lambda a: -a[1])), state,
-                   report)
+    alerts = {reason: count for reason, count in open_alerts.items() if count}
+    return Summary(sim_time, users.get("total", 0),
+                   dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report)
 
 
-def applied_events(metrics: str, topic: str) -> int:
-    """The worker's ``claude_worker_events_total`` for ``topic``."""
-    return sum(
-        int(value)
-        for name, labels, value in parse_metrics(metrics)
-        if name == "claude_worker_events_total" and labels.get("topic") == topic
-    )
+def applied_events(health: Mapping[str, Any], topic: str) -> int:
+    """The input messages of ``topic`` the worker applied, from its ``/health`` answer."""
+    count: int = health.get("events", {}).get(topic, 0)
+    return count
 
 
 def describe_cycle(report: CycleReport) -> str:
@@ -318,6 +299,10 @@ class Demo:
             connector_name=CONNECTOR,
             extra_connectors=(),
             kafka_bootstrap_servers=bootstrap,
+            kafka_security_protocol="PLAINTEXT",
+            kafka_ssl_cafile=None,
+            kafka_ssl_certfile=None,
+            kafka_ssl_keyfile=None,
             topic_replication_factor=1,
             corporate_domains=CORPORATE_DOMAINS,
             analytics_rate_per_minute=RATE_PER_MINUTE,
@@ -351,6 +336,10 @@ class Demo:
                 "TOPIC_REPLICATION_FACTOR": "1",
                 "ALERT_WEBHOOK_URL": "",
                 "CLAUDE_CONNECTOR_CONFIG": "",
+                "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+                "KAFKA_SSL_CAFILE": "",
+                "KAFKA_SSL_CERTFILE": "",
+                "KAFKA_SSL_KEYFILE": "",
             },
         )
         worker = WorkerProcess(
@@ -404,9 +393,9 @@ class Demo:
         shown = loop.time()
         settled: dict[str, int] | None = None
         while loop.time() < deadline:
-            (metrics,) = await self._views(worker, "/metrics")
-            applied = {topic: applied_events(metrics, topic) for topic in want}
-            summary = summarize(metrics, {}, "", None)
+            health = await self._view(worker, "/health")
+            applied = {topic: applied_events(health, topic) for topic in want}
+            summary = await self._summary(worker, "", None)
             if summary.members == members and all(
                 applied[topic] >= count for topic, count in want.items()
             ):
@@ -489,26 +478,34 @@ class Demo:
             return None
 
     @staticmethod
-    async def _views(worker: WorkerProcess, *paths: str) -> list[Any]:
-        """The worker's views (text, or JSON for JSON views); ``DemoError`` when it is gone."""
-        answers = []
-        for path in paths:
-            try:
-                response = await worker.get(path)
-            except httpx.HTTPError as exc:
-                raise DemoError(
-                    f"the worker does not answer {path} ({exc!r}):\n{worker.log_tail()}"
-                ) from None
-            json_view = response.headers.get("content-type", "").startswith("application/json")
-            answers.append(response.json() if json_view else response.text)
-        return answers
+    async def _view(worker: WorkerProcess, path: str, **params: str) -> Any:
+        """The JSON answer of one of the worker's views; ``DemoError`` when it is gone."""
+        try:
+            response = await worker.get(path, **params)
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DemoError(
+                f"the worker does not answer {path} ({exc!r}):\n{worker.log_tail()}"
+            ) from None
+
+    async def _summary(
+        self, worker: WorkerProcess, sim_time: str, report: CycleReport | None
+    ) -> Summary:
+        """Members, open alerts per reason and the connector's status, from the JSON views."""
+        users = await self._view(worker, "/users", limit="1")
+        open_alerts = {
+            reason: (await self._view(worker, "/alerts", state="open", reason=reason,
+                                      limit="1")).get("total", 0)
+            for reason in ALERT_REASONS
+        }
+        status = await self._view(worker, "/status")
+        return summarize(users, open_alerts, status, sim_time, report)
 
     async def _show(
         self, worker: WorkerProcess, simulator: RunningSimulator, report: CycleReport | None
     ) -> None:
         now: datetime = simulator.state.org.now
-        metrics, status = await self._views(worker, "/metrics", "/status")
-        lines = render(summarize(metrics, status, now.strftime("%Y-%m-%d %H:%M UTC"), report))
+        lines = render(await self._summary(worker, now.strftime("%Y-%m-%d %H:%M UTC"), report))
         if self.live:
             if self._panel_height:
                 # Redraw in place: back to the panel's first line, clear to the end.

@@ -5,15 +5,21 @@ A directory file lists the identities the company manages, as JSON lines or CSV 
 ``status`` (``active`` or ``deprovisioned``, default ``active``) and ``org_id`` (optional when
 ``--org`` is given). The simulator's ``--directory-out`` writes such a file.
 
+A file is read whole before anything is published: a malformed line (an unbalanced quote, a
+field longer than ``MAX_FIELD_CHARS``, a CSV line with another number of fields than the header,
+an address that is not an address) is one error naming the line, and nothing is published. A
+UTF-8 byte order mark (as Excel writes) is accepted.
+
 Loading publishes only what differs from the topic's current content (so reloading the same
 file publishes nothing and keeps each record's ``updated_at``), and with ``prune`` writes a
-tombstone for every address of the organisation that the file no longer lists.
+tombstone for every address of the organisation that the file no longer lists, unless that is
+more than ``prune_fraction`` of the organisation's identities and ``force`` is not given.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,13 +28,19 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from streams.errors import CodecError, DirectoryFileError
+from streams.errors import CodecError, DirectoryFileError, OrganisationNeeded, PruneRefused
 from streams.events.codec import decode, encode
 from streams.events.keys import email_key
 from streams.events.records import DirectoryRecord, DirectoryStatus
 from streams.kafkaio import read_compacted
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 _STATUSES = {"active": DirectoryStatus.ACTIVE, "deprovisioned": DirectoryStatus.DEPROVISIONED}
+MAX_FIELD_CHARS = 1024
+"""Longest field a directory line may hold (an e-mail address is at most 254 characters)."""
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_ADDRESS = re.compile(rf"[^@\s\"<>,;]+@{_LABEL}(?:\.{_LABEL})+")
+"""An address as a directory holds it: a local part, ``@`` and a domain with a dot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +53,53 @@ class LoadResult:
     tombstones: int
 
 
+def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, Mapping[str, object]]]:
+    """Rows of a CSV file by line number; every malformed line is an error naming it."""
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines, strict=True)
+    header: list[str] | None = None
+    while True:
+        number = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "end of data" in str(exc):
+                reason = "unbalanced quote (the quoted field never ends)"
+            elif "field limit" in str(exc):
+                reason = f"a field is longer than {MAX_FIELD_CHARS} characters"
+            else:
+                reason = f"not valid CSV: {exc}"
+            raise DirectoryFileError(f"{path}:{number}: {reason}") from None
+        if reader.line_num > number:
+            raise DirectoryFileError(
+                f"{path}:{number}: a quoted field spans several lines (unbalanced quote?)"
+            )
+        if not fields:
+            continue
+        if any(len(field) > MAX_FIELD_CHARS for field in fields):
+            raise DirectoryFileError(
+                f"{path}:{number}: a field is longer than {MAX_FIELD_CHARS} characters"
+            )
+        if header is None:
+            header = [name.strip().lower() for name in fields]
+            continue
+        if len(fields) != len(header):
+            raise DirectoryFileError(
+                f"{path}:{number}: {len(fields)} fields, but the header has {len(header)}"
+            )
+        yield number, dict(zip(header, fields, strict=True))
+
+
 def _rows(path: Path) -> Iterable[tuple[int, Mapping[str, object]]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark (Excel writes one) is read as the start of the file.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DirectoryFileError(f"{path}: cannot be read: {exc}") from None
     if path.suffix.lower() == ".csv":
-        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            yield number, {key.strip().lower(): value for key, value in row.items() if key}
+        yield from _csv_rows(path, text)
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -59,6 +110,10 @@ def _rows(path: Path) -> Iterable[tuple[int, Mapping[str, object]]]:
             raise DirectoryFileError(f"{path}:{number}: not JSON: {exc}") from None
         if not isinstance(row, dict):
             raise DirectoryFileError(f"{path}:{number}: expected a JSON object")
+        if any(len(str(value)) > MAX_FIELD_CHARS for value in row.values()):
+            raise DirectoryFileError(
+                f"{path}:{number}: a field is longer than {MAX_FIELD_CHARS} characters"
+            )
         yield number, row
 
 
@@ -75,11 +130,14 @@ def read_directory_file(
     records: dict[tuple[str, str], DirectoryRecord] = {}
     for number, row in _rows(path):
         email = (_text(row.get("email")) or "").lower()
-        if "@" not in email:
-            raise DirectoryFileError(f"{path}:{number}: 'email' is missing or not an address")
+        if not _ADDRESS.fullmatch(email):
+            shown = f" ({email[:80]!r})" if email else ""
+            raise DirectoryFileError(
+                f"{path}:{number}: 'email' is missing or not an address{shown}"
+            )
         org = _text(row.get("org_id")) or org_id
         if not org:
-            raise DirectoryFileError(f"{path}:{number}: no org_id in the file; pass --org")
+            raise OrganisationNeeded(f"{path}:{number}: no org_id in the file; pass --org")
         status_text = (_text(row.get("status")) or "active").lower()
         if status_text not in _STATUSES:
             raise DirectoryFileError(
@@ -97,6 +155,25 @@ def read_directory_file(
     return list(records.values())
 
 
+def _org_of(key: bytes) -> str:
+    return key.split(b":", 1)[0].decode()
+
+
+def _check_prune_share(
+    current: Mapping[bytes, object], removed: list[bytes], fraction: float
+) -> None:
+    """``PruneRefused`` when ``removed`` is more than ``fraction`` of an org's identities."""
+    for org in sorted({_org_of(key) for key in removed}):
+        held = sum(1 for key in current if _org_of(key) == org)
+        dropped = sum(1 for key in removed if _org_of(key) == org)
+        if dropped > fraction * held:
+            raise PruneRefused(
+                f"--prune would remove {dropped} of the {held} identities of {org} "
+                f"(more than {fraction:.0%}, DIRECTORY_PRUNE_FRACTION); nothing was published. "
+                "Check the file, or pass --force"
+            )
+
+
 def _same(a: DirectoryRecord, b: DirectoryRecord) -> bool:
     return (a.org_id, a.email, a.employee_id, a.name, a.status) == (
         b.org_id,
@@ -108,14 +185,28 @@ def _same(a: DirectoryRecord, b: DirectoryRecord) -> bool:
 
 
 async def load_directory(
-    bootstrap: str, topic: str, records: list[DirectoryRecord], *, prune: bool = False
+    bootstrap: str,
+    topic: str,
+    records: list[DirectoryRecord],
+    *,
+    prune: bool = False,
+    prune_fraction: float = 1.0,
+    force: bool = False,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> LoadResult:
-    """Publish the records that differ from the topic (and tombstones when ``prune``)."""
+    """Publish the records that differ from the topic (and tombstones when ``prune``).
+
+    ``PruneRefused`` (nothing published) when the tombstones would remove more than
+    ``prune_fraction`` of an organisation's identities, unless ``force``.
+    """
     orgs = {record.org_id for record in records}
     current: dict[bytes, DirectoryRecord | None] = {}
     for key, value in (
         await read_compacted(
-            bootstrap, topic, key_filter=lambda key: key.split(b":", 1)[0].decode() in orgs
+            bootstrap,
+            topic,
+            key_filter=lambda key: key.split(b":", 1)[0].decode() in orgs,
+            security=security,
         )
     ).items():
         try:
@@ -130,7 +221,14 @@ async def load_directory(
         if not (isinstance(current.get(key), DirectoryRecord) and _same(current[key], record))
     }
     removed = sorted(set(current) - set(wanted)) if prune else []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    if not force:
+        _check_prune_share(current, removed, prune_fraction)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        **security.client_options(),
+    )
     await producer.start()
     try:
         for key, record in changed.items():

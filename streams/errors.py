@@ -2,8 +2,11 @@
 
     ConnectorError
     ├── ConfigError                 bad or missing configuration
-    │   └── DirectoryFileError      a directory file that cannot be read (names the line)
+    │   ├── DirectoryFileError      a directory file that cannot be read (names the line)
+    │   │   └── OrganisationNeeded  rows without org_id, and no organisation given
+    │   └── PruneRefused            a prune that would remove too large a share of identities
     ├── LocalKafkaError             the development broker could not be fetched, started or stopped
+    ├── KafkaAccessError            no broker reached: refused credentials, untrusted certificate
     ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
     ├── HistoryError                a topic to read does not exist or cannot be read to its end
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
@@ -41,8 +44,20 @@ class DirectoryFileError(ConfigError):
     """A directory file (JSON lines or CSV) that cannot be read; the message names the line."""
 
 
+class OrganisationNeeded(DirectoryFileError):
+    """Rows of a directory file name no organisation and none was given."""
+
+
+class PruneRefused(ConfigError):
+    """``directory load --prune`` would tombstone more than the configured share."""
+
+
 class LocalKafkaError(ConnectorError):
     """The local development broker could not be fetched, started, or stopped."""
+
+
+class KafkaAccessError(ConnectorError):
+    """No Kafka broker could be used: wrong SASL credentials, an untrusted certificate, none up."""
 
 
 class DemoError(ConnectorError):

@@ -34,6 +34,7 @@ from streams.events.codec import Codec, default_codec
 from streams.events.records import UserEvent
 from streams.events.topics import TOPICS, USER_EVENTS
 from streams.kafkaio.reader import READ_TIMEOUT_SECONDS, high_watermarks, partition_numbers
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 TAIL_LINES = 10
 
@@ -139,24 +140,26 @@ async def _consume(
     follow: bool = False,
     partition: int | None = None,
     timeout: float = READ_TIMEOUT_SECONDS,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AsyncIterator[ConsumerRecord | None]:
     """Committed records from offset ``start`` (or the last ``last`` offsets) of each partition.
 
     It reads up to the end every partition had when reading began. With ``follow`` it then
     yields ``None`` once (caught up) and goes on with new records until cancelled.
     """
-    numbers = await partition_numbers(bootstrap, topic)
+    numbers = await partition_numbers(bootstrap, topic, security=security)
     if not numbers:
         raise HistoryError(f"topic {topic} does not exist on {bootstrap}")
     if partition is not None and partition not in numbers:
         raise HistoryError(f"topic {topic} has no partition {partition} (it has {len(numbers)})")
     partitions = [TopicPartition(topic, n) for n in numbers if partition in (None, n)]
-    ends = await high_watermarks(bootstrap, partitions)
+    ends = await high_watermarks(bootstrap, partitions, security=security)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **security.client_options(),
     )
     await consumer.start()
     try:
@@ -200,6 +203,7 @@ async def tail(
     lines: int = TAIL_LINES,
     from_beginning: bool = False,
     follow: bool = False,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AsyncIterator[Entry]:
     """The last ``lines`` messages by time (every one with ``from_beginning``), then new ones.
 
@@ -210,7 +214,7 @@ async def tail(
     last = None if from_beginning else 2 * lines + 1
     recent: list[Entry] = []
     caught_up = from_beginning
-    async for record in _consume(bootstrap, topic, last=last, follow=follow):
+    async for record in _consume(bootstrap, topic, last=last, follow=follow, security=security):
         if record is None:
             for entry in _newest(recent, lines):
                 yield entry
@@ -238,6 +242,7 @@ async def replay(
     until: datetime | None = None,
     org: str | None = None,
     partition: int | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AsyncIterator[Entry]:
     """Committed history of ``topic`` in partition order, filtered by offset, time and org.
 
@@ -247,7 +252,9 @@ async def replay(
     codec = default_codec()
     offset = start if isinstance(start, int) else 0
     since = start if isinstance(start, datetime) else None
-    async for record in _consume(bootstrap, topic, start=offset, partition=partition):
+    async for record in _consume(
+        bootstrap, topic, start=offset, partition=partition, security=security
+    ):
         assert record is not None
         entry = decode_record(record, codec)
         if since is not None and entry.event_time < since:
@@ -260,7 +267,12 @@ async def replay(
 
 
 async def roster_as_of(
-    bootstrap: str, prefix: str, as_of: datetime, *, org: str | None = None
+    bootstrap: str,
+    prefix: str,
+    as_of: datetime,
+    *,
+    org: str | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[dict[str, Any]]:
     """Every member at ``as_of``: user events observed up to then, folded in order.
 
@@ -269,7 +281,7 @@ async def roster_as_of(
     """
     fold = UserFold()
     codec = default_codec()
-    async for record in _consume(bootstrap, USER_EVENTS.name(prefix)):
+    async for record in _consume(bootstrap, USER_EVENTS.name(prefix), security=security):
         if record is None or record.value is None:
             continue
         try:
@@ -297,13 +309,15 @@ async def roster_as_of(
     return rows
 
 
-async def check_new_app_id(bootstrap: str, app_id: str) -> None:
+async def check_new_app_id(
+    bootstrap: str, app_id: str, *, security: KafkaSecurity = PLAINTEXT
+) -> None:
     """``ConfigError`` unless ``app_id`` has no committed offsets and no changelog topics.
 
     A worker under a used app id would resume from its offsets and changelogs instead of
     building its tables from offset 0.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(app_id)

@@ -22,7 +22,7 @@
 ``feed_lag`` wall-clock seconds late (a tenth of them three times as late, as the real feed's
 late rows), the feed is read every ``poll_seconds`` and the roster at its default interval
 (so the alert can only come through the feed). The target is p99 < longest feed lag +
-``poll_seconds`` + 2 s; every ADDED event timed must have ``source`` ACTIVITY_FEED.
+``poll_seconds`` + 2 s; ``added_sources`` lists the sources of the ADDED events seen.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from streams.events.records import AlertReason, AlertState, ShadowItAlert, UserE
 from streams.events.topics import DIRECTORY, SHADOW_IT_ALERTS, USER_EVENTS
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 from streams.poller.loop import PollerRunner
 from streams.simulator import RunningSimulator, SimConfig, start_simulator
 from streams.simulator.feed import LATE_FACTOR
@@ -96,7 +97,13 @@ class Tail:
         return self.alerted[user_id]
 
 
-async def tail(bootstrap: str, topics: list[str], into: Tail, started: asyncio.Event) -> None:
+async def tail(
+    bootstrap: str,
+    topics: list[str],
+    into: Tail,
+    started: asyncio.Event,
+    security: KafkaSecurity = PLAINTEXT,
+) -> None:
     """Follow ``topics`` from their current ends, noting what arrives, until cancelled."""
     codec = default_codec()
     consumer = AIOKafkaConsumer(
@@ -105,13 +112,14 @@ async def tail(bootstrap: str, topics: list[str], into: Tail, started: asyncio.E
         enable_auto_commit=False,
         isolation_level="read_committed",
         fetch_max_wait_ms=20,
+        **security.client_options(),
     )
     await consumer.start()
     try:
         tps = [
             TopicPartition(topic, number)
             for topic in topics
-            for number in await partition_numbers(bootstrap, topic)
+            for number in await partition_numbers(bootstrap, topic, security=security)
         ]
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
@@ -155,6 +163,7 @@ def _poller_settings(
     prefix: str,
     partitions: int,
     poll_seconds: float,
+    security: KafkaSecurity,
     source: str,
 ) -> Settings:
     intervals = (
@@ -175,6 +184,7 @@ def _poller_settings(
             "ANALYTICS_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
             "ADMIN_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
             "REVISION_WINDOW_DAYS": "3",
+            **security.environment(),
         }
     )
 
@@ -195,6 +205,7 @@ async def _sample(
 
 async def _measure(
     bootstrap: str,
+    security: KafkaSecurity,
     workdir: Path,
     samples: int,
     users: int,
@@ -216,11 +227,12 @@ async def _measure(
     )
     truth = await sim.truth(usage="false")
     prefix = f"detect{uuid.uuid4().hex[:8]}."
-    await ensure_topics(bootstrap, prefix, partitions)
+    await ensure_topics(bootstrap, prefix, partitions, security=security)
     await load_directory(
         bootstrap,
         DIRECTORY.name(prefix),
         read_directory_file(workdir / "directory.jsonl", truth["organization_id"]),
+        security=security,
     )
     env = worker_environment(
         bootstrap,
@@ -228,7 +240,10 @@ async def _measure(
         f"detect-{uuid.uuid4().hex[:8]}",
         workdir / "cache",
         partitions=partitions,
-        extra={"CORPORATE_DOMAINS": ",".join(truth["corporate_domains"])},
+        extra={
+            "CORPORATE_DOMAINS": ",".join(truth["corporate_domains"]),
+            **security.environment(),
+        },
     )
     worker = WorkerProcess(env, workdir / "logs", loglevel="warn")
     worker.start()
@@ -237,18 +252,14 @@ async def _measure(
     tasks: list[asyncio.Task[None]] = []
     try:
         await worker.wait_ready()
-        tasks.append(
-            asyncio.create_task(
-                tail(
-                    bootstrap,
-                    [USER_EVENTS.name(prefix), SHADOW_IT_ALERTS.name(prefix)],
-                    observed,
-                    tail_started,
-                )
-            )
-        )
+        tasks.append(asyncio.create_task(tail(
+            bootstrap, [USER_EVENTS.name(prefix), SHADOW_IT_ALERTS.name(prefix)], observed,
+            tail_started, security,
+        )))
         await tail_started.wait()
-        settings = _poller_settings(sim, bootstrap, prefix, partitions, poll_seconds, source)
+        settings = _poller_settings(
+            sim, bootstrap, prefix, partitions, poll_seconds, security, source
+        )
         async with PollerRunner(settings, quiet=True) as poller:
             tasks.append(asyncio.create_task(poller.run_forever()))
             await _members_held(worker, sim, SAMPLE_TIMEOUT_SECONDS * 4)
@@ -302,9 +313,10 @@ async def _run(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-detect-") as temp:
         workdir = Path(temp)
-        async with bench_broker(workdir) as (bootstrap, broker):
+        async with bench_broker(workdir) as (bootstrap, security, broker):
             result = await _measure(
-                bootstrap, workdir, samples, users, poll_seconds, partitions, source, feed_lag
+                bootstrap, security, workdir, samples, users, poll_seconds, partitions, source,
+                feed_lag,
             )
     return {**result, "broker": broker}
 

@@ -7,8 +7,8 @@
    value with the same codec and applies it with the same ``WorkerState`` to plain dicts
    (``read_only_per_s`` is the same read without decoding or applying, for context).
 3. The worker: ``claude-connector worker`` as a child process with a fresh app id; the clock
-   starts when ``/health`` is ready (tables recovered, nothing to recover) and stops when its
-   ``claude_worker_events_total`` counter for the topic reaches ``events``. That run includes
+   starts when ``/health`` is ready (tables recovered, nothing to recover) and stops when the
+   ``events`` it reports applied for the topic reach ``events``. That run includes
    everything the worker does per event: decode, fold, rules, changelog writes, commits.
 
 ``ratio`` = worker events/s / baseline events/s (target >= 0.3).
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import tempfile
 import time
 import uuid
@@ -38,6 +37,7 @@ from streams.events.records import MetricFamily, Source, UsageDelta
 from streams.events.topics import USAGE_DELTAS
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 from streams.localkafka import LocalKafka, free_port
 from streams.worker.rules import Policy
 from streams.worker.state import Tables, WorkerState
@@ -85,10 +85,16 @@ def deltas(events: int, users: int) -> list[UsageDelta]:
     return found
 
 
-async def _produce(bootstrap: str, topic: str, records: list[UsageDelta]) -> float:
+async def _produce(
+    bootstrap: str, topic: str, records: list[UsageDelta], security: KafkaSecurity
+) -> float:
     codec = default_codec()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=256 * 1024
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=20,
+        max_batch_size=256 * 1024,
+        **security.client_options(),
     )
     await producer.start()
     started = time.perf_counter()
@@ -103,7 +109,9 @@ async def _produce(bootstrap: str, topic: str, records: list[UsageDelta]) -> flo
     return time.perf_counter() - started
 
 
-async def _raw_consume(bootstrap: str, topic: str, count: int, *, apply: bool) -> float:
+async def _raw_consume(
+    bootstrap: str, topic: str, count: int, *, apply: bool, security: KafkaSecurity
+) -> float:
     """Seconds for a raw consumer to read ``count`` messages (decoding and folding if ``apply``)."""
     codec = default_codec()
     state = WorkerState(Tables.empty(), Policy())
@@ -112,10 +120,12 @@ async def _raw_consume(bootstrap: str, topic: str, count: int, *, apply: bool) -
         group_id=None,
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 << 20,
+        **security.client_options(),
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in await partition_numbers(bootstrap, topic)]
+        numbers = await partition_numbers(bootstrap, topic, security=security)
+        tps = [TopicPartition(topic, p) for p in numbers]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0
@@ -141,19 +151,24 @@ async def _worker_run(
     partitions: int,
     workdir: Path,
     timeout: float,
+    security: KafkaSecurity,
 ) -> float:
     env = worker_environment(
-        bootstrap, prefix, f"bench-{uuid.uuid4().hex[:8]}", workdir / "cache", partitions=partitions
+        bootstrap,
+        prefix,
+        f"bench-{uuid.uuid4().hex[:8]}",
+        workdir / "cache",
+        partitions=partitions,
+        extra=security.environment(),
     )
     worker = WorkerProcess(env, workdir / "logs", loglevel="warn")
     worker.start()
-    pattern = re.compile(r'claude_worker_events_total\{topic="' + re.escape(topic) + r'"\} (\d+)')
     try:
         await worker.wait_ready()
         started = time.perf_counter()
         while time.perf_counter() - started < timeout:
-            match = pattern.search((await worker.get("/metrics")).text)
-            if match and int(match.group(1)) >= count:
+            health = (await worker.get("/health")).json()
+            if health.get("events", {}).get(topic, 0) >= count:
                 return time.perf_counter() - started
             await asyncio.sleep(0.1)
         raise RuntimeError(f"the worker did not apply {count} events within {timeout:.0f}s")
@@ -162,12 +177,13 @@ async def _worker_run(
 
 
 @contextlib.asynccontextmanager
-async def bench_broker(workdir: Path) -> AsyncIterator[tuple[str, str]]:
-    """(bootstrap, description): ``KAFKA_BOOTSTRAP_SERVERS`` when set, else a ``LocalKafka``
-    on free ports with its data under ``workdir``, stopped on exit."""
+async def bench_broker(workdir: Path) -> AsyncIterator[tuple[str, KafkaSecurity, str]]:
+    """(bootstrap, security, description): ``KAFKA_BOOTSTRAP_SERVERS`` (with the Kafka security
+    settings) when set, else a ``LocalKafka`` on free ports with its data under ``workdir``,
+    stopped on exit."""
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     if given:
-        yield given, "given"
+        yield given, KafkaSecurity.from_settings(Settings.load()), "given"
         return
     broker = LocalKafka(
         data_dir=workdir / "kafka",
@@ -177,7 +193,7 @@ async def bench_broker(workdir: Path) -> AsyncIterator[tuple[str, str]]:
     )
     bootstrap = (await asyncio.to_thread(broker.start)).bootstrap
     try:
-        yield bootstrap, "local (started for the run)"
+        yield bootstrap, PLAINTEXT, "local (started for the run)"
     finally:
         await asyncio.to_thread(broker.stop)
 
@@ -185,16 +201,16 @@ async def bench_broker(workdir: Path) -> AsyncIterator[tuple[str, str]]:
 async def _run(events: int, users: int, partitions: int, timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as temp:
         workdir = Path(temp)
-        async with bench_broker(workdir) as (bootstrap, broker):
+        async with bench_broker(workdir) as (bootstrap, security, broker):
             prefix = f"bench{uuid.uuid4().hex[:8]}."
             topic = USAGE_DELTAS.name(prefix)
-            await ensure_topics(bootstrap, prefix, partitions)
+            await ensure_topics(bootstrap, prefix, partitions, security=security)
             records = deltas(events, users)
-            produce_s = await _produce(bootstrap, topic, records)
-            read_s = await _raw_consume(bootstrap, topic, events, apply=False)
-            baseline_s = await _raw_consume(bootstrap, topic, events, apply=True)
+            produce_s = await _produce(bootstrap, topic, records, security)
+            read_s = await _raw_consume(bootstrap, topic, events, apply=False, security=security)
+            baseline_s = await _raw_consume(bootstrap, topic, events, apply=True, security=security)
             worker_s = await _worker_run(
-                bootstrap, prefix, topic, events, partitions, workdir, timeout
+                bootstrap, prefix, topic, events, partitions, workdir, timeout, security
             )
     worker_rate = events / worker_s
     baseline_rate = events / baseline_s

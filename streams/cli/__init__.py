@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from streams.cli.simulate import simulate
 from streams.cli.worker import worker
 from streams.config import Settings
 from streams.errors import ConfigError, ConnectorError
+from streams.kafkaio.security import KafkaSecurity, check_connection
 
 
 class LazySettings:
@@ -27,6 +29,7 @@ class LazySettings:
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
+        self._kafka_checked = False
 
     def get(self) -> Settings:
         if self._settings is None:
@@ -35,6 +38,18 @@ class LazySettings:
             except ConfigError as exc:
                 raise click.ClickException(f"configuration: {exc}") from None
         return self._settings
+
+    def for_kafka(self) -> Settings:
+        """The settings, once one connection to Kafka with them worked (else a one-line error)."""
+        settings = self.get()
+        if not self._kafka_checked:
+            asyncio.run(
+                check_connection(
+                    settings.kafka_bootstrap_servers, KafkaSecurity.from_settings(settings)
+                )
+            )
+            self._kafka_checked = True
+        return settings
 
 
 pass_settings = click.make_pass_decorator(LazySettings)

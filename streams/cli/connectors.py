@@ -28,7 +28,7 @@ def connectors() -> None:
 @click.pass_context
 def list_connectors(ctx: click.Context) -> None:
     """Configured connectors and those with committed state, with their last status."""
-    settings = ctx.obj.get()
+    settings = ctx.obj.for_kafka()
     known = asyncio.run(_known(settings))
     configured = {connector.name for connector in settings.connectors}
     for name in sorted(configured | known.keys()):
@@ -47,7 +47,7 @@ def list_connectors(ctx: click.Context) -> None:
 @click.pass_context
 def remove(ctx: click.Context, name: str) -> None:
     """Emit connector NAME's final DELETED status. Remove it from the configuration too."""
-    settings = ctx.obj.get()
+    settings = ctx.obj.for_kafka()
     known = asyncio.run(_known(settings))
     state = known.get(name)
     if state is None or state.org_id is None:

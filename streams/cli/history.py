@@ -15,6 +15,7 @@ import orjson
 from streams import history
 from streams.config import Settings
 from streams.history import Entry
+from streams.kafkaio.security import KafkaSecurity
 
 AS_OF_VIEWS = ("users",)
 
@@ -68,7 +69,7 @@ def tail(ctx: click.Context, topic: str, lines: int, from_beginning: bool, follo
     Each line holds topic, partition, offset, Kafka timestamp, key, the value's Avro type,
     the decoded value and the headers; an undecodable value comes as base64 with the error.
     """
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     name = history.resolve_topic(topic, settings.topic_prefix)
     entries = history.tail(
         settings.kafka_bootstrap_servers,
@@ -76,6 +77,7 @@ def tail(ctx: click.Context, topic: str, lines: int, from_beginning: bool, follo
         lines=lines,
         from_beginning=from_beginning,
         follow=follow,
+        security=KafkaSecurity.from_settings(settings),
     )
     _print_entries(entries, flush=follow)
 
@@ -130,7 +132,7 @@ def replay(
         Alert events already on the alerts topic are not published again; it delivers no
         webhooks.
     """
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     modes = [name for name, on in (("--topic", topic), ("--as-of", as_of), ("--rebuild", rebuild))
              if on]
     if len(modes) != 1:
@@ -156,6 +158,7 @@ def replay(
             until=_time(until, "--to"),
             org=org,
             partition=partition,
+            security=KafkaSecurity.from_settings(settings),
         )
         _print_entries(entries)
 
@@ -164,7 +167,11 @@ def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None
     assert moment is not None
     rows = asyncio.run(
         history.roster_as_of(
-            settings.kafka_bootstrap_servers, settings.topic_prefix, moment, org=org
+            settings.kafka_bootstrap_servers,
+            settings.topic_prefix,
+            moment,
+            org=org,
+            security=KafkaSecurity.from_settings(settings),
         )
     )
     for row in rows:
@@ -175,7 +182,13 @@ def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None
 
 def _rebuild(settings: Settings, app_id: str, web_port: int | None) -> None:
     """Check the app id is new, then become ``claude-connector worker`` under it."""
-    asyncio.run(history.check_new_app_id(settings.kafka_bootstrap_servers, app_id))
+    asyncio.run(
+        history.check_new_app_id(
+            settings.kafka_bootstrap_servers,
+            app_id,
+            security=KafkaSecurity.from_settings(settings),
+        )
+    )
     click.echo(
         f"rebuilding the tables under app id {app_id} from offset 0 of every topic; "
         "the worker keeps running (Ctrl-C stops it)",

@@ -6,15 +6,18 @@ from pathlib import Path
 
 import click
 
-from streams.localkafka import LocalKafka, default_data_dir
+from streams.localkafka import SECURITY_MODES, LocalKafka, default_data_dir
 
 
-def _broker(ctx: click.Context, data_dir: Path | None, port: int) -> LocalKafka:
+def _broker(
+    ctx: click.Context, data_dir: Path | None, port: int, security: str = "plaintext"
+) -> LocalKafka:
     settings = ctx.obj.get()
     return LocalKafka(
         data_dir=data_dir or default_data_dir(settings.cache_dir),
         cache_dir=settings.cache_dir,
         port=port,
+        security=security,
     )
 
 
@@ -29,7 +32,7 @@ port_option = click.option(
     type=int,
     default=9092,
     show_default=True,
-    help="Client (PLAINTEXT) port; the controller uses the next one.",
+    help="Client port; the controller uses the next one.",
 )
 
 
@@ -41,12 +44,28 @@ def kafka() -> None:
 @kafka.command()
 @data_dir_option
 @port_option
+@click.option(
+    "--security",
+    type=click.Choice(SECURITY_MODES),
+    default="plaintext",
+    show_default=True,
+    help="sasl_ssl: a TLS listener (CA and certificate made for the data dir) with a SCRAM "
+    "user; the client settings are printed as NAME=value lines.",
+)
 @click.pass_context
-def start(ctx: click.Context, data_dir: Path | None, port: int) -> None:
-    """Fetch the jars (once), format the data dir (once) and start the broker."""
-    broker = _broker(ctx, data_dir, port)
+def start(ctx: click.Context, data_dir: Path | None, port: int, security: str) -> None:
+    """Fetch the jars (once), format the data dir (once) and start the broker.
+
+    Prints the bootstrap address; with --security sasl_ssl, the settings that reach the
+    broker, ready for `export` (they include the SCRAM password).
+    """
+    broker = _broker(ctx, data_dir, port, security)
     info = broker.start(progress=lambda line: click.echo(line, err=True))
-    click.echo(info.bootstrap)
+    if security == "plaintext":
+        click.echo(info.bootstrap)
+        return
+    for name, value in broker.client_settings().items():
+        click.echo(f"{name}={value}")
 
 
 @kafka.command()

@@ -39,7 +39,7 @@ def poll(ctx: click.Context, once: bool) -> None:
 
     With --once, exit 0 when every fetch of the cycle completed, else 1 with the reason.
     """
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
     try:
         if not once:
             asyncio.run(_poll(settings))

@@ -1,9 +1,12 @@
-"""``claude-connector worker``: the Faust worker, as ``faust -A streams.app worker``."""
+"""``claude-connector worker``: the Faust worker, as ``faust -A streams.app worker``.
+
+The command builds the app from the settings it loaded (with ``--web-port`` and
+``--web-host`` on top) and hands that app to Faust's command line.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
 
 import click
 
@@ -11,6 +14,7 @@ from streams.config import Settings
 from streams.events.topics import CONNECTOR_STATUS, TOPICS, KeyKind
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.security import KafkaSecurity
 
 
 async def prepare_topics(settings: Settings) -> None:
@@ -21,13 +25,18 @@ async def prepare_topics(settings: Settings) -> None:
     """
     prefix = settings.topic_prefix
     bootstrap = settings.kafka_bootstrap_servers
+    security = KafkaSecurity.from_settings(settings)
     await ensure_topics(
-        bootstrap, prefix, settings.topic_partitions, settings.topic_replication_factor
+        bootstrap,
+        prefix,
+        settings.topic_partitions,
+        settings.topic_replication_factor,
+        security=security,
     )
     for spec in TOPICS:
         if spec.key is KeyKind.ORG_USER or spec is CONNECTOR_STATUS:
             want = 1 if spec is CONNECTOR_STATUS else settings.topic_partitions
-            have = len(await partition_numbers(bootstrap, spec.name(prefix)))
+            have = len(await partition_numbers(bootstrap, spec.name(prefix), security=security))
             if have != want:
                 raise click.ClickException(
                     f"topic {spec.name(prefix)} has {have} partitions but the worker needs "
@@ -48,15 +57,19 @@ async def prepare_topics(settings: Settings) -> None:
 @click.pass_context
 def worker(ctx: click.Context, web_port: int | None, web_host: str | None, loglevel: str) -> None:
     """Run the Faust worker: agents, tables, shadow-IT alerts and the web views."""
-    settings: Settings = ctx.obj.get()
+    settings: Settings = ctx.obj.for_kafka()
+    # The options become settings, not Faust options: Faust would replace the advertised URL
+    # (``WEB_ADVERTISED_URL``) with host and port.
+    if web_port is not None:
+        settings = settings.replace(web_port=web_port)
+    if web_host is not None:
+        settings = settings.replace(web_host=web_host)
     asyncio.run(prepare_topics(settings))
+    # Faust and the app load only when the worker runs (``--help`` and the other commands
+    # stay quick).
     from faust.cli.faust import cli
 
-    # The options become settings (read by ``streams.app``), not Faust options: Faust would
-    # replace the advertised URL (``WEB_ADVERTISED_URL``) with host and port.
-    if web_port is not None:
-        os.environ["WEB_PORT"] = str(web_port)
-    if web_host is not None:
-        os.environ["WEB_HOST"] = web_host
-    args = ["-A", "streams.app", "worker", "-l", loglevel]
-    cli.main(args=args, prog_name="claude-connector worker")
+    from streams.app import create_app
+
+    cli.main(args=["worker", "-l", loglevel], prog_name="claude-connector worker",
+             app=create_app(settings))

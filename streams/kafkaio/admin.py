@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from streams.events.topics import TOPICS, KeyKind
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,12 @@ _SINGLE_PARTITION_KEYS = {KeyKind.ORG}
 
 
 async def ensure_topics(
-    bootstrap: str, prefix: str, partitions: int, replication_factor: int = 1
+    bootstrap: str,
+    prefix: str,
+    partitions: int,
+    replication_factor: int = 1,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[str]:
     """Create every registry topic that is missing; return the names that were created.
 
@@ -31,7 +37,7 @@ async def ensure_topics(
         )
         for spec in TOPICS
     }
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -14,12 +14,16 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
+
 READ_TIMEOUT_SECONDS = 120.0
 
 
-async def partition_numbers(bootstrap: str, topic: str) -> list[int]:
+async def partition_numbers(
+    bootstrap: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> list[int]:
     """The partition numbers of ``topic``; empty when it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         if topic not in await admin.list_topics():
@@ -31,10 +35,15 @@ async def partition_numbers(bootstrap: str, topic: str) -> list[int]:
 
 
 async def high_watermarks(
-    bootstrap: str, partitions: list[TopicPartition]
+    bootstrap: str, partitions: list[TopicPartition], *, security: KafkaSecurity = PLAINTEXT
 ) -> dict[TopicPartition, int]:
     """The offset after the last written record of each partition, committed or not."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        **security.client_options(),
+    )
     await probe.start()
     try:
         return await probe.end_offsets(partitions)
@@ -42,12 +51,16 @@ async def high_watermarks(
         await probe.stop()
 
 
-async def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
+async def topic_ends(
+    bootstrap: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> dict[int, int]:
     """The high watermark of every partition of ``topic`` (empty when it does not exist)."""
-    partitions = [TopicPartition(topic, n) for n in await partition_numbers(bootstrap, topic)]
+    numbers = await partition_numbers(bootstrap, topic, security=security)
+    partitions = [TopicPartition(topic, n) for n in numbers]
     if not partitions:
         return {}
-    return {tp.partition: end for tp, end in (await high_watermarks(bootstrap, partitions)).items()}
+    ends = await high_watermarks(bootstrap, partitions, security=security)
+    return {tp.partition: end for tp, end in ends.items()}
 
 
 async def committed_messages(
@@ -57,6 +70,7 @@ async def committed_messages(
     since: Mapping[int, int] | None = None,
     until: Mapping[int, int] | None = None,
     timeout: float = READ_TIMEOUT_SECONDS,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AsyncIterator[ConsumerRecord]:
     """The committed messages of ``topic`` from ``since`` up to ``until`` (offsets by partition).
 
@@ -65,7 +79,7 @@ async def committed_messages(
     missing from ``until`` is not read. Raises ``TimeoutError`` when an open transaction of
     another producer keeps the end out of reach for ``timeout`` seconds.
     """
-    ends = await topic_ends(bootstrap, topic) if until is None else dict(until)
+    ends = await topic_ends(bootstrap, topic, security=security) if until is None else dict(until)
     starts = dict(since or {})
     pending = {
         TopicPartition(topic, partition)
@@ -80,6 +94,7 @@ async def committed_messages(
         enable_auto_commit=False,
         isolation_level="read_committed",
         auto_offset_reset="earliest",
+        **security.client_options(),
     )
     await consumer.start()
     try:
@@ -111,10 +126,11 @@ async def read_compacted(
     *,
     key_filter: Callable[[bytes], bool] = lambda _: True,
     timeout: float = READ_TIMEOUT_SECONDS,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> dict[bytes, bytes]:
     """Latest committed value per key (tombstones delete) whose key passes the filter."""
     latest: dict[bytes, bytes] = {}
-    async for record in committed_messages(bootstrap, topic, timeout=timeout):
+    async for record in committed_messages(bootstrap, topic, timeout=timeout, security=security):
         if record.key is None or not key_filter(record.key):
             continue
         if record.value is None:

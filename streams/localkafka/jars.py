@@ -1,7 +1,8 @@
 """Find or fetch the Kafka broker jars: an existing ``KAFKA_HOME``, the cache, or Maven Central.
 
-Maven resolves ``org.apache.kafka:kafka_2.13`` with its runtime dependencies plus a log4j2
-SLF4J binding (the Maven artifacts ship none, and without one the broker logs nothing).
+Maven (strict checksums, ``-C``) resolves ``org.apache.kafka:kafka_2.13`` with its runtime
+dependencies plus a log4j2 SLF4J binding (the Maven artifacts ship none, and without one the
+broker logs nothing).
 A finished download is marked with a file, so an interrupted one is fetched again.
 """
 
@@ -85,6 +86,8 @@ def ensure_jars(cache_dir: Path, progress: Callable[[str], None] = lambda _: Non
                 mvn,
                 "-q",
                 "-B",
+                # Strict checksums: a download whose checksum does not match fails the fetch.
+                "-C",
                 "-f",
                 str(pom),
                 "dependency:copy-dependencies",

@@ -1,8 +1,11 @@
 """One single-node KRaft broker (broker + controller) in a data dir: format, start, stop, status.
 
 The data dir holds everything of one broker: ``server.properties``, ``log4j2.properties``,
-the KRaft log dir, ``broker.log`` and ``broker.pid``. ``stop`` ends only the process whose
-pid file is in that dir and whose command line names that dir's ``server.properties``.
+the KRaft log dir, ``broker.log`` and ``broker.pid`` (and with ``security="sasl_ssl"`` the TLS
+files under ``tls/`` and the SCRAM credentials in ``sasl.json``). The dir is readable by its
+owner only, and the broker's JVM gets a minimal environment, never the connector's secrets.
+``stop`` ends only the process whose pid file is in that dir and whose command line names
+that dir's ``server.properties``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,15 +26,22 @@ from pathlib import Path
 
 from streams.errors import LocalKafkaError
 from streams.localkafka.jars import ensure_jars
+from streams.localkafka.tls import ensure_broker_tls, write_private
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 30.0
 READY_LOG_LINE = "Kafka Server started"
+SECURITY_MODES = ("plaintext", "sasl_ssl")
+SASL_MECHANISM = "SCRAM-SHA-512"
+SASL_USERNAME = "connector"
+# The only variables the broker's JVM inherits: API keys, tokens and passwords stay out.
+JVM_ENVIRONMENT = ("PATH", "JAVA_HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 _LOG4J2 = """status = warn
 appender.file.type = File
 appender.file.name = FILE
 appender.file.fileName = {log_file}
+appender.file.filePermissions = rw-------
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -103,7 +114,11 @@ class LocalKafka:
         controller_port: int | None = None,
         host: str = "127.0.0.1",
         heap: str = "512m",
+        security: str = "plaintext",
     ) -> None:
+        if security not in SECURITY_MODES:
+            raise LocalKafkaError(f"security must be one of {', '.join(SECURITY_MODES)}")
+        self.security = security
         self.data_dir = data_dir.expanduser().resolve()
         self.cache_dir = cache_dir.expanduser()
         self.host = host
@@ -127,6 +142,30 @@ class LocalKafka:
     def log_dir(self) -> Path:
         return self.data_dir / "kraft"
 
+    @property
+    def _formatted_as(self) -> Path:
+        """Records the security mode the data dir was formatted with."""
+        return self.data_dir / "security"
+
+    @property
+    def sasl_file(self) -> Path:
+        return self.data_dir / "sasl.json"
+
+    def client_settings(self) -> dict[str, str]:
+        """The connector settings (environment variables) that reach this broker."""
+        running = self.status()
+        port = running.port if running is not None else self.port
+        settings = {"KAFKA_BOOTSTRAP_SERVERS": f"{self.host}:{port}"}
+        if self.security == "sasl_ssl":
+            settings.update(
+                KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+                KAFKA_SASL_MECHANISM=SASL_MECHANISM,
+                KAFKA_SASL_USERNAME=SASL_USERNAME,
+                KAFKA_SASL_PASSWORD=self._sasl_password(),
+                KAFKA_SSL_CAFILE=str(ensure_broker_tls(self.data_dir / "tls", self.host).ca_file),
+            )
+        return settings
+
     def start(self, progress: Callable[[str], None] = lambda _: None) -> BrokerInfo:
         """Start the broker (or return the one already running from this data dir)."""
         running = self.status()
@@ -142,15 +181,23 @@ class LocalKafka:
                     f"port {self.host}:{port} is already in use; pick another with --port"
                 )
         libs = ensure_jars(self.cache_dir, progress)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        made_as = self._formatted_as.read_text() if self._formatted_as.exists() else "plaintext"
+        if (self.log_dir / "meta.properties").exists() and made_as != self.security:
+            raise LocalKafkaError(
+                f"{self.data_dir} holds a broker made with --security {made_as}; "
+                "use that, or another --data-dir"
+            )
         self._write_config()
         classpath = f"{libs}/*"
         if not (self.log_dir / "meta.properties").exists():
             self._format(java, classpath)
+            write_private(self._formatted_as, self.security.encode())
         started = time.monotonic()
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         output = os.open(
-            self.data_dir / "broker.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            self.data_dir / "broker.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
         )
         try:
             # posix_spawn, not Popen: the broker outlives this process and is never waited on here.
@@ -168,7 +215,7 @@ class LocalKafka:
                     "kafka.Kafka",
                     str(self.config_file),
                 ],
-                dict(os.environ),
+                jvm_environment(),
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, output, 1),
@@ -178,7 +225,8 @@ class LocalKafka:
             )
         finally:
             os.close(output)
-        self.pid_file.write_text(
+        write_private(
+            self.pid_file,
             json.dumps(
                 {
                     "pid": pid,
@@ -186,7 +234,7 @@ class LocalKafka:
                     "port": self.port,
                     "controller_port": self.controller_port,
                 }
-            )
+            ).encode(),
         )
         self._wait_ready(pid, log_offset)
         progress(f"broker ready in {time.monotonic() - started:.1f}s (pid {pid})")
@@ -233,17 +281,56 @@ class LocalKafka:
     def _info(self, pid: int) -> BrokerInfo:
         return BrokerInfo(pid, self.host, self.port, self.controller_port, self.data_dir)
 
+    def _sasl_password(self) -> str:
+        """The SCRAM user's password, made once per data dir."""
+        try:
+            return str(json.loads(self.sasl_file.read_text())["password"])
+        except FileNotFoundError:
+            password = secrets.token_urlsafe(24)
+            write_private(self.sasl_file, json.dumps({"password": password}).encode())
+            return password
+
+    def _listener_properties(self) -> dict[str, str]:
+        """The client listener: PLAINTEXT, or SASL_SSL with SCRAM and the data dir's TLS files."""
+        controller = f"CONTROLLER://{self.host}:{self.controller_port}"
+        if self.security == "plaintext":
+            return {
+                "listeners": f"PLAINTEXT://{self.host}:{self.port},{controller}",
+                "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            }
+        tls = ensure_broker_tls(self.data_dir / "tls", self.host)
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{SASL_USERNAME}" password="{self._sasl_password()}";'
+        )
+        return {
+            "listeners": f"SASL_SSL://{self.host}:{self.port},{controller}",
+            "advertised.listeners": f"SASL_SSL://{self.host}:{self.port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+            "sasl.enabled.mechanisms": SASL_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+            f"listener.name.sasl_ssl.{SASL_MECHANISM.lower()}.sasl.jaas.config": jaas,
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(tls.keystore_file),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(tls.ca_file),
+            "ssl.client.auth": "none",
+        }
+
     def _write_config(self) -> None:
-        (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log_file=self.log_file))
+        write_private(
+            self.data_dir / "log4j2.properties",
+            _LOG4J2.format(log_file=self.log_file).encode(),
+        )
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{self.host}:{self.controller_port}",
-            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            **self._listener_properties(),
             "log.dirs": str(self.log_dir),
             "num.partitions": "1",
             "offsets.topic.replication.factor": "1",
@@ -256,28 +343,43 @@ class LocalKafka:
             "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": "true",
         }
-        self.config_file.write_text(
-            "".join(f"{key}={value}\n" for key, value in properties.items())
+        write_private(
+            self.config_file,
+            "".join(f"{key}={value}\n" for key, value in properties.items()).encode(),
         )
 
     def _format(self, java: str, classpath: str) -> None:
-        result = subprocess.run(
-            [
-                java,
-                "-cp",
-                classpath,
-                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                new_cluster_id(),
-                "-c",
-                str(self.config_file),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        """Format the KRaft log dir (with the SCRAM user for ``sasl_ssl``).
+
+        The arguments go to the JVM in an argument file readable by its owner only, so the
+        SCRAM password never shows on a command line (``/proc/PID/cmdline`` is world-readable).
+        """
+        arguments = [
+            "-cp",
+            classpath,
+            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(self.config_file),
+        ]
+        if self.security == "sasl_ssl":
+            user = f"name={SASL_USERNAME},password={self._sasl_password()}"
+            arguments += ["--add-scram", f"{SASL_MECHANISM}=[{user}]"]
+        argument_file = self.data_dir / "format.args"
+        write_private(argument_file, "\n".join(json.dumps(arg) for arg in arguments).encode())
+        try:
+            result = subprocess.run(
+                [java, f"@{argument_file}"],
+                env=jvm_environment(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        finally:
+            argument_file.unlink(missing_ok=True)
         if result.returncode != 0:
             raise LocalKafkaError(
                 f"formatting the KRaft data dir {self.log_dir} failed:\n"
@@ -319,6 +421,11 @@ class LocalKafka:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             return False
         return b"kafka.Kafka" in cmdline and str(self.config_file).encode() in cmdline
+
+
+def jvm_environment() -> dict[str, str]:
+    """The environment of the broker's JVM: only ``JVM_ENVIRONMENT`` of this process's."""
+    return {name: os.environ[name] for name in JVM_ENVIRONMENT if name in os.environ}
 
 
 def _reap(pid: int) -> int | None:

@@ -26,6 +26,7 @@ from streams.events.codec import Codec, default_codec
 from streams.events.records import ConnectorState, CursorState, PollerState
 from streams.events.topics import POLLER_STATE
 from streams.kafkaio import ensure_topics, read_compacted
+from streams.kafkaio.security import KafkaSecurity
 from streams.poller.collect import Progress
 from streams.poller.cycle import (
     ConnectorPoller,
@@ -57,7 +58,9 @@ def options_for(settings: Settings) -> PollerOptions:
 async def load_state(settings: Settings, codec: Codec) -> list[PollerState]:
     """Every committed state entry of every connector (undecodable entries are reported)."""
     raw = await read_compacted(
-        settings.kafka_bootstrap_servers, POLLER_STATE.name(settings.topic_prefix)
+        settings.kafka_bootstrap_servers,
+        POLLER_STATE.name(settings.topic_prefix),
+        security=KafkaSecurity.from_settings(settings),
     )
     records = []
     for key, value in raw.items():
@@ -110,7 +113,9 @@ async def publish_deleted(settings: Settings, codec: Codec, state: CommittedStat
     )
     message = event_message(status, codec, settings.topic_prefix)
     tid = transactional_id(settings.worker_app_id, state.connector)
-    async with CyclePublisher(settings.kafka_bootstrap_servers, tid) as publisher:
+    security = KafkaSecurity.from_settings(settings)
+    bootstrap = settings.kafka_bootstrap_servers
+    async with CyclePublisher(bootstrap, tid, security=security) as publisher:
         await publisher.commit_cycle([message], changes.messages(codec, settings.topic_prefix))
 
 
@@ -159,6 +164,7 @@ class PollerRunner:
             settings.topic_prefix,
             settings.topic_partitions,
             settings.topic_replication_factor,
+            security=KafkaSecurity.from_settings(settings),
         )
         publishers = {
             connector.name: await self._publisher(connector.name) for connector in connectors
@@ -192,6 +198,7 @@ class PollerRunner:
         publisher = await CyclePublisher(
             self.settings.kafka_bootstrap_servers,
             transactional_id(self.settings.worker_app_id, name),
+            security=KafkaSecurity.from_settings(self.settings),
         ).__aenter__()
         previous = self._publishers.get(name)
         self._publishers[name] = publisher

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 
 from streams.kafkaio.messages import Outgoing
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,12 @@ def transactional_id(app_id: str, connector: str) -> str:
 class CyclePublisher:
     """Commits whole poll cycles to Kafka; use as ``async with``."""
 
-    def __init__(self, bootstrap: str, transactional_id: str) -> None:
+    def __init__(
+        self, bootstrap: str, transactional_id: str, *, security: KafkaSecurity = PLAINTEXT
+    ) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
+            **security.client_options(),
             transactional_id=transactional_id,
             enable_idempotence=True,
             acks="all",

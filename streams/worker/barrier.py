@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.kafkaio.reader import topic_ends
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ TIMEOUT_SECONDS = 120.0
 POLL_SECONDS = 0.1
 
 
-async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+async def committed_offsets(
+    bootstrap: str, group: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> dict[int, int]:
     """Offsets the consumer group ``group`` committed on ``topic``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -58,8 +61,10 @@ class DirectoryBarrier:
         *,
         timeout: float = TIMEOUT_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self._bootstrap = bootstrap
+        self._security = security
         self._group = group
         self._directory_topic = directory_topic
         self._fanout_topic = fanout_topic
@@ -96,13 +101,15 @@ class DirectoryBarrier:
             self._released = True
 
     async def _catch_up(self) -> None:
-        targets = {p: end for p, end in (await topic_ends(
-            self._bootstrap, self._directory_topic)).items() if end > 0}
+        ends = await topic_ends(self._bootstrap, self._directory_topic, security=self._security)
+        targets = {p: end for p, end in ends.items() if end > 0}
         await self._until(self._directory_topic, self.fanned_out, targets)
         owned = set(self._owned())
         fanout_targets = {
             p: end
-            for p, end in (await topic_ends(self._bootstrap, self._fanout_topic)).items()
+            for p, end in (
+                await topic_ends(self._bootstrap, self._fanout_topic, security=self._security)
+            ).items()
             if p in owned and end > 0
         }
         await self._until(self._fanout_topic, self.applied, fanout_targets)
@@ -114,7 +121,9 @@ class DirectoryBarrier:
         while not caught_up(local, targets):
             rounds += 1
             if rounds % 10 == 1:
-                committed = await committed_offsets(self._bootstrap, self._group, topic)
+                committed = await committed_offsets(
+                    self._bootstrap, self._group, topic, security=self._security
+                )
                 progress = {p: max(committed.get(p, 0), local.get(p, 0)) for p in targets}
                 if caught_up(progress, targets):
                     return

@@ -14,7 +14,7 @@ processed in four steps, in this order:
 
 Publishing before writing makes a crash between the two re-derive the same alert events on
 redelivery (same deterministic ids) instead of losing them; being on the topic, they are not
-published again. Every batch holds ``WRITE_LOCK`` while it runs, so two handlers never
+published again. Every batch holds its runner's ``lock`` while it runs, so two handlers never
 interleave read-modify-write of the same table (each input topic has one handler at a time,
 so this orders a handful of tasks, not many).
 """
@@ -22,14 +22,12 @@ so this orders a handful of tasks, not many).
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any, Generic, TypeVar
 
 import faust
 import orjson
-from faust.streams import _current_event  # Faust's stores read a write's partition here.
 from faust.types import TP
 
 from streams.errors import CodecError, MalformedMessage
@@ -39,13 +37,14 @@ from streams.events.deadletter import PREFIX as DEAD_LETTER_PREFIX
 from streams.events.keys import user_key
 from streams.events.records import AvroRecord, ShadowItAlert
 from streams.worker.deadletter import dead_letter_headers_for
+from streams.worker.faustseam import set_persisted_offset, table_store, write_store
 from streams.worker.metrics import METRICS
 from streams.worker.published import PublishedAlerts
-from streams.worker.state import Row, Tables, WorkerState
+from streams.worker.state import Tables, WorkerState
 
 R = TypeVar("R", bound=AvroRecord)
+Row = TypeVar("Row")
 
-WRITE_LOCK = asyncio.Lock()
 PRODUCE_REQUEST_BYTES = 1_000_000
 """The producer's largest request (``producer_max_request_size``, Faust's default)."""
 RECORD_OVERHEAD_BYTES = 4096
@@ -80,7 +79,7 @@ class _Cursor:
     event: Source | None = None
 
 
-class Overlay(MutableMapping[str, Row]):
+class Overlay(MutableMapping[str, Row], Generic[Row]):
     """A table seen through a write buffer: reads fall through, writes wait for ``changes``."""
 
     def __init__(self, table: MutableMapping[str, Row], cursor: _Cursor) -> None:
@@ -154,26 +153,16 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
                 None,
                 None,
             )
-            sent.append((table.data, result))
+            sent.append((table_store(table), result))
     newest: dict[tuple[Any, TP], int] = {}
     for store, result in sent:
         metadata = await result
         tp = TP(metadata.topic, metadata.partition)
         newest[(store, tp)] = max(newest.get((store, tp), -1), metadata.offset)
-    previous = _current_event.get(None)
-    try:
-        for name, table_changes in changes.items():
-            store = tables[name].data
-            for key, value, source in table_changes:
-                _current_event.set(weakref.ref(source))
-                if value is None:
-                    store.pop(key, None)
-                else:
-                    store[key] = value
-    finally:
-        _current_event.set(previous)
+    for name, table_changes in changes.items():
+        write_store(table_store(tables[name]), table_changes)
     for (store, tp), offset in newest.items():
-        store.set_persisted_offset(tp, offset)
+        set_persisted_offset(store, tp, offset)
 
 
 def decoder(
@@ -183,15 +172,14 @@ def decoder(
 
     With ``key``, the message must also be under ``key(record)``: a per-member record under
     another key sits on another member's partition, and applying it would split the member
-    across partitions (and workers).
+    across partitions (and workers). The schemas are loaded at the first message.
     """
-    codec = default_codec()
 
     def decode(message: Any) -> R:
         value = message.value
         if value is None:
             raise MalformedMessage("no value (a tombstone) on an event topic")
-        record = codec.decode(value)
+        record = default_codec().decode(value)
         if not isinstance(record, record_type):
             raise MalformedMessage(f"expected {record_type.SCHEMA}, got {record.SCHEMA}")
         if key is not None and message.key != (owner := key(record)):
@@ -267,16 +255,18 @@ class BatchRunner:
     alerts_topic: faust.TopicT
     dead_letter_topic: faust.TopicT
     published: PublishedAlerts
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by every batch of the app's handlers (one runner per app)."""
 
     async def run(
         self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
     ) -> None:
         """Process one batch of messages; ``decode`` turns a message into ``apply``'s input."""
         await self.published.catch_up()
-        async with WRITE_LOCK:
+        async with self.lock:
             cursor = _Cursor()
             tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
-            overlays = {name: Overlay(table.data, cursor) for name, table in tables.items()}
+            overlays = {name: Overlay(table_store(table), cursor) for name, table in tables.items()}
             state = self.state_factory(Tables(**overlays))
             sends: list[Send] = []
             fresh: dict[str, Send] = {}

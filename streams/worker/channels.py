@@ -8,9 +8,11 @@ partition of the per-member topics (see ``agents.directory``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
 
-from streams.app import app, settings
+from streams.config import Settings
 from streams.events.topics import (
     ACTIVITIES,
     APP_ASSOCIATIONS,
@@ -24,46 +26,66 @@ from streams.events.topics import (
 )
 
 
-def raw_topic(spec: TopicSpec) -> faust.TopicT:
-    """The Faust topic for a registry entry, with bytes keys and values."""
+def _raw_topic(app: faust.App, name: str, **options: object) -> faust.TopicT:
     return app.topic(
-        spec.name(settings.topic_prefix),
+        name,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
+        **options,
     )
 
 
-user_events_topic = raw_topic(USER_EVENTS)
-usage_deltas_topic = raw_topic(USAGE_DELTAS)
-app_associations_topic = raw_topic(APP_ASSOCIATIONS)
-connector_status_topic = raw_topic(CONNECTOR_STATUS)
-directory_topic = raw_topic(DIRECTORY)
-shadow_it_alerts_topic = raw_topic(SHADOW_IT_ALERTS)
-dead_letter_topic = raw_topic(DEAD_LETTER)
-activities_topic = raw_topic(ACTIVITIES)
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """The worker's Faust topics, declared on one app."""
 
-directory_fanout_topic = app.topic(
-    f"{settings.worker_app_id}-directory-fanout",
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-    partitions=settings.topic_partitions,
-    internal=True,
-)
+    user_events: faust.TopicT
+    usage_deltas: faust.TopicT
+    app_associations: faust.TopicT
+    connector_status: faust.TopicT
+    directory: faust.TopicT
+    shadow_it_alerts: faust.TopicT
+    dead_letter: faust.TopicT
+    directory_fanout: faust.TopicT
+    activities: faust.TopicT
+    topic_partitions: int
+
+    @classmethod
+    def declare(cls, app: faust.App, settings: Settings) -> Channels:
+        """The topics of ``settings`` (prefix, app id, partitions) on ``app``."""
+
+        def raw(spec: TopicSpec) -> faust.TopicT:
+            return _raw_topic(app, spec.name(settings.topic_prefix))
+
+        return cls(
+            user_events=raw(USER_EVENTS),
+            usage_deltas=raw(USAGE_DELTAS),
+            app_associations=raw(APP_ASSOCIATIONS),
+            connector_status=raw(CONNECTOR_STATUS),
+            directory=raw(DIRECTORY),
+            shadow_it_alerts=raw(SHADOW_IT_ALERTS),
+            dead_letter=raw(DEAD_LETTER),
+            activities=raw(ACTIVITIES),
+            directory_fanout=_raw_topic(
+                app,
+                f"{settings.worker_app_id}-directory-fanout",
+                partitions=settings.topic_partitions,
+                internal=True,
+            ),
+            topic_partitions=settings.topic_partitions,
+        )
+
+    def partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has, as the topics are created (no broker query): one
+        for connector-status (``streams.kafkaio.admin`` keeps per-organisation topics to one),
+        ``TOPIC_PARTITIONS`` for the per-member topics and the directory fan-out."""
+        if topic == self.connector_status.get_topic_name():
+            return 1
+        return self.topic_partitions
 
 
-def active_partitions(topic: str) -> list[int]:
-    """The partitions of ``topic`` this worker actively holds (standbys excluded)."""
+def active_partitions(app: faust.App, topic: str) -> list[int]:
+    """The partitions of ``topic`` that ``app`` actively holds (standbys excluded)."""
     return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
-
-
-def partition_count(topic: str) -> int:
-    """How many partitions ``topic`` has, as the topics are created (no broker query): one for
-    connector-status (``streams.kafkaio.admin`` keeps per-organisation topics to one),
-    ``TOPIC_PARTITIONS`` for the per-member topics and the directory fan-out."""
-    if topic == connector_status_topic.get_topic_name():
-        return 1
-    return settings.topic_partitions

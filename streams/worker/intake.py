@@ -13,7 +13,8 @@ through Faust agents.
 How a ``BatchReader`` stays inside Faust's guarantees:
 
 - its topic is subscribed through Faust like an agent's, so the group assigns its partitions
-  together with the tables' (``BatchingConsumer`` only leaves those partitions unfetched);
+  together with the tables' (``faustseam.FetchFilteringConsumer`` only leaves those
+  partitions unfetched);
 - it reads with its own consumer (no group, ``read_committed``), assigned to exactly the
   partitions Faust assigned this worker and positioned at the group's committed offsets,
   each time a rebalance has finished (tables recovered, flow resumed);
@@ -34,12 +35,18 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from time import monotonic
-from typing import Any, ClassVar
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, Message
-from faust.types.tuples import ConsumerMessage
+
+from streams.worker.faustseam import (
+    add_gap,
+    client_auth,
+    committed_offset,
+    consumer_message,
+    note_inbound,
+)
 
 Handler = Callable[[Sequence[Message]], Awaitable[None]]
 
@@ -47,25 +54,6 @@ MAX_BATCH = 10_000
 FETCH_BYTES_PER_PARTITION = 4 << 20
 IDLE_SECONDS = 1.0
 REBALANCE_POLL_SECONDS = 0.05
-
-
-def consumer_message(tp: TP, record: Any, generation_id: int) -> ConsumerMessage:
-    """A fetched record as Faust's message (what Faust's offset bookkeeping tracks)."""
-    return ConsumerMessage(
-        record.topic,
-        record.partition,
-        record.offset,
-        None if record.timestamp is None else record.timestamp / 1000.0,
-        record.timestamp_type,
-        record.headers,
-        record.key,
-        record.value,
-        record.checksum,
-        record.serialized_key_size,
-        record.serialized_value_size,
-        tp,
-        generation_id=generation_id,
-    )
 
 
 class BatchReader:
@@ -100,6 +88,7 @@ class BatchReader:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
+            **client_auth(app),
         )
         await reader.start()
         try:
@@ -140,7 +129,7 @@ class BatchReader:
         reader.assign(tps)
         self._next = {}
         for tp in tps:
-            committed = consumer._committed_offset[tp]
+            committed = committed_offset(consumer, tp)
             if committed is None:
                 await reader.seek_to_beginning(tp)
             else:
@@ -156,7 +145,7 @@ class BatchReader:
             expected = self._next[tp]
             for record in fetched:
                 if expected is not None and record.offset > expected:
-                    await consumer._add_gap(tp, expected, record.offset - 1)
+                    await add_gap(consumer, tp, expected, record.offset - 1)
                 expected = record.offset + 1
                 batch.append(consumer_message(tp, record, generation))
             self._next[tp] = expected
@@ -167,11 +156,9 @@ class BatchReader:
         for message in batch:
             consumer.track_message(message)
         await self.handler(batch)
-        now = monotonic()
-        inbound = app.monitor.stream_inbound_time
         for message in batch:
             consumer.ack(message)
-            inbound[message.tp] = now
+        note_inbound(app, {message.tp for message in batch}, monotonic())
 
 
 async def stop_worker(app: AppT, reason: BaseException) -> None:
@@ -192,30 +179,3 @@ async def settled(app: AppT) -> None:
         if not app.rebalancing:
             return
         await asyncio.sleep(REBALANCE_POLL_SECONDS)
-
-
-class BatchingConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer that leaves the partitions of ``batch_topics`` unfetched."""
-
-    batch_topics: ClassVar[set[str]] = set()
-    """Topics read by ``BatchReader``s; filled at import time by ``batch_agent``."""
-
-    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
-        if active_partitions is None:
-            return await super()._getmany(active_partitions, timeout)
-        fetched = {tp for tp in active_partitions if tp.topic not in self.batch_topics}
-        if not fetched:
-            await asyncio.sleep(timeout)
-            return {}
-        return await super()._getmany(fetched, timeout)
-
-    def verify_event_path(self, now: float, tp: TP) -> None:
-        """Faust's stall warnings, except for partitions that Faust does not fetch itself."""
-        if tp.topic not in self.batch_topics:
-            super().verify_event_path(now, tp)
-
-
-class BatchingTransport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with ``BatchingConsumer``."""
-
-    Consumer = BatchingConsumer

@@ -33,6 +33,15 @@ class Metrics:
         """Add ``amount`` to the counter ``name`` with ``labels``."""
         self._counts[(name, tuple(sorted(labels.items())))] += amount
 
+    def by_label(self, name: str, label: str) -> dict[str, int]:
+        """The counter ``name`` summed per value of ``label``."""
+        found: dict[str, int] = {}
+        for (counter, labels), count in self._counts.items():
+            value = dict(labels).get(label)
+            if counter == name and value is not None:
+                found[value] = found.get(value, 0) + count
+        return dict(sorted(found.items()))
+
     def render(self, gauges: Iterable[tuple[str, str, Labels, float]] = ()) -> str:
         """Prometheus text exposition of every counter, then the given gauges."""
         lines: list[str] = []

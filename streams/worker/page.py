@@ -14,9 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
+import faust
 from faust.web import Request, Response, View
-
-from streams.app import app
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1d2330; }
@@ -325,9 +324,13 @@ HEADERS = {
 }
 
 
-@app.page("/")
 class DashboardPage(View):
     """The page (no data in it, so no token needed to load it)."""
 
     async def get(self, request: Request) -> Response:
         return self.html(PAGE, headers=dict(HEADERS))
+
+
+def register_page(app: faust.App) -> None:
+    """Serve the page at ``/`` on ``app``."""
+    app.page("/")(DashboardPage)

@@ -14,10 +14,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import faust
 import httpx
 import orjson
-
-from streams.app import app
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +25,22 @@ LOCAL = "local"
 """The ``scope`` of a view asked of one worker for its own partitions only."""
 
 
-def peer_urls() -> list[str]:
-    """The web URLs of the other workers that hold partitions, from the current assignment."""
+def peer_urls(app: faust.App) -> list[str]:
+    """The web URLs of the other workers of ``app`` that hold partitions (its assignment)."""
     own = str(app.conf.canonical_url).rstrip("/")
     urls = {str(url).rstrip("/") for url in app.assignor.tables_metadata()}
     return sorted(urls - {own})
 
 
 async def ask_peers(
-    path: str, params: Mapping[str, str], authorization: str | None
+    app: faust.App, path: str, params: Mapping[str, str], authorization: str | None
 ) -> list[tuple[int, Any]]:
     """(status, JSON body) of each other worker's ``scope=local`` answer to ``GET path``.
 
     The caller's ``Authorization`` header is passed on (the workers share one token). Workers
     that fail, time out or answer other than 200/404 are logged and left out.
     """
-    urls = peer_urls()
+    urls = peer_urls(app)
     if not urls:
         return []
     headers = {"Authorization": authorization} if authorization else {}

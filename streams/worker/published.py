@@ -24,6 +24,7 @@ from streams.errors import CodecError
 from streams.events.codec import default_codec
 from streams.events.records import ShadowItAlert
 from streams.kafkaio.reader import committed_messages, topic_ends
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,16 @@ class PublishedAlerts:
     assignment (the first call, and the first after each rebalance).
     """
 
-    def __init__(self, bootstrap: str, topic: str, generation: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        generation: Callable[[], int],
+        *,
+        security: KafkaSecurity = PLAINTEXT,
+    ) -> None:
         self._bootstrap = bootstrap
+        self._security = security
         self._topic = topic
         self._generation = generation
         self._read_for: int | None = None
@@ -70,10 +79,14 @@ class PublishedAlerts:
         async with self._lock:
             if generation == self._read_for:
                 return
-            ends = await topic_ends(self._bootstrap, self._topic)
+            ends = await topic_ends(self._bootstrap, self._topic, security=self._security)
             before = len(self._events)
             async for record in committed_messages(
-                self._bootstrap, self._topic, since=self._next, until=ends
+                self._bootstrap,
+                self._topic,
+                since=self._next,
+                until=ends,
+                security=self._security,
             ):
                 if record.value is None:
                     continue

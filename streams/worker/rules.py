@@ -31,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from streams.events.keys import event_id
 from streams.events.records import AlertReason, AlertState, DirectoryStatus, Severity, ShadowItAlert
+from streams.worker.rows import AssociationItem, OpenAlert
 
 PERSONAL_DOMAINS: frozenset[str] = frozenset(
     {
@@ -296,7 +296,7 @@ def alert_event_id(alert_id: str, state: AlertState) -> str:
 
 
 def reconcile(
-    open_alerts: Mapping[str, Mapping[str, Any]],
+    open_alerts: Mapping[str, OpenAlert],
     findings: Mapping[AlertReason, Finding],
     *,
     org_id: str,
@@ -340,29 +340,29 @@ def reconcile(
             continue
         events.append(
             ShadowItAlert(
-                event_id=alert_event_id(stored["alert_id"], AlertState.RESOLVED),
-                alert_id=stored["alert_id"],
+                event_id=alert_event_id(stored.alert_id, AlertState.RESOLVED),
+                alert_id=stored.alert_id,
                 org_id=org_id,
                 user_id=user_id,
                 email=email,
                 state=AlertState.RESOLVED,
                 reason=reason,
-                severity=Severity(stored["severity"]),
-                evidence=dict(stored["evidence"]),
-                baseline=bool(stored["baseline"]),
+                severity=Severity(stored.severity),
+                evidence=dict(stored.evidence),
+                baseline=bool(stored.baseline),
                 connector=cause.connector,
                 cause_event_id=cause.event_id,
-                opened_at=datetime.fromisoformat(stored["opened_at"]),
+                opened_at=datetime.fromisoformat(stored.opened_at),
                 observed_at=cause.observed_at,
             )
         )
     return events
 
 
-def personal_connectors(associations: Iterable[Mapping[str, Any]]) -> dict[str, bool]:
+def personal_connectors(associations: Iterable[AssociationItem]) -> dict[str, bool]:
     """Connectors in stored associations used with a personal credential → baseline flag."""
     found: dict[str, bool] = {}
     for item in associations:
-        if item["kind"] == "CONNECTOR" and item["auth"] == "PERSONAL_CREDENTIAL":
-            found[item["name"]] = found.get(item["name"], True) and bool(item["baseline"])
+        if item.kind == "CONNECTOR" and item.auth == "PERSONAL_CREDENTIAL":
+            found[item.name] = found.get(item.name, True) and item.baseline
     return found

@@ -1,33 +1,8 @@
 """Pure updates of the worker's tables: one method per input record, returning alert events.
 
-The tables are plain ``MutableMapping[str, dict]`` here (Faust tables in the worker, dicts in
-tests); every value is JSON (str, int, bool, list, dict, None) and is replaced, never mutated
-in place, so a Faust table writes its changelog. Shapes:
-
-``users`` key ``org:user``
-    ``{org_id, user_id, email, name, role, workspaces, added_at, status: member|removed,
-    first_seen, last_seen, baseline, connector, source, partition, applied: [event ids]}``
-``usage`` key ``org:user``
-    ``{org_id, user_id, email, partition, first_day, last_day, last_active_day}``: the days a
-    member has usage for (written only when one of these changes)
-``usage_days`` key ``org:user:YYYY-MM-DD``
-    ``{FAMILY: {revision, totals: {metric: n}, baseline}}``: the daily aggregates (COST values
-    are USD micro-cents); ``usage_totals`` sums them per family
-``associations`` key ``org:user``
-    ``{org_id, user_id, partition, items: {KIND/name/AUTH: {kind, name, display_name, auth,
-    first_seen, baseline, connector, event_id}}}``
-``alerts`` key ``org:user``
-    ``{org_id, user_id, email, partition, open: {REASON: {alert_id, event_id, severity, evidence,
-    baseline, opened_at, cause_event_id}}, resolved: [the same + reason, resolved_at,
-    resolve_event_id], raised: {REASON: alerts opened so far}}`` (the newest ``RESOLVED_KEPT``
-    resolved alerts; ``raised`` numbers the alert ids, see ``rules.alert_id_for``)
-``directory`` key ``{partition}/{org}:{email}``
-    ``{org_id, email, employee_id, name, status, source, updated_at}``
-``directory_orgs`` key ``{partition}/{org}``: ``{org_id, records}``
-``identities`` key ``{partition}/{org}:{email without +tag}``: ``{users: [user ids]}``
-``status`` key ``org:connector``
-    ``{org_id, connector, state, previous_state, reason, baseline_complete, last_success,
-    failing, poll_id, observed_at, event_id, applied}``
+The tables are plain ``MutableMapping[str, row]`` here (Faust tables in the worker, dicts in
+tests); the rows are the typed, frozen rows of ``streams.worker.rows`` (their keys are listed
+there) and are replaced, never mutated in place, so a Faust table writes its changelog.
 
 Directory tables hold one copy per partition of the per-member topics (the directory agent fans
 every record out to each partition), so every partition evaluates its members against its own
@@ -45,9 +20,8 @@ worker happened to apply first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
 from streams.events.apply import apply_usage_delta, apply_user_event
@@ -65,6 +39,24 @@ from streams.events.records import (
     UserEvent,
     UserImage,
 )
+from streams.worker.rows import (
+    MEMBER,
+    REMOVED,
+    ActivityRow,
+    AlertsRow,
+    AssociationItem,
+    AssociationsRow,
+    DirectoryOrgRow,
+    DirectoryRow,
+    FamilyTotals,
+    IdentityRow,
+    OpenAlert,
+    ResolvedAlert,
+    StatusRow,
+    UsageDayRow,
+    UsageRow,
+    UserRow,
+)
 from streams.worker.rules import (
     SPEND_HISTORY_DAYS,
     Cause,
@@ -79,35 +71,29 @@ from streams.worker.rules import (
     spend_of,
 )
 
-Row = dict[str, Any]
-TableMap = MutableMapping[str, Row]
-
 APPLIED_KEPT = 32
 RESOLVED_KEPT = 20
-MEMBER = "member"
-REMOVED = "removed"
 
 
 @dataclass(slots=True)
 class Tables:
     """The worker's tables, by name."""
 
-    users: TableMap
-    usage: TableMap
-    usage_days: TableMap
-    associations: TableMap
-    alerts: TableMap
-    directory: TableMap
-    directory_orgs: TableMap
-    identities: TableMap
-    status: TableMap
-    activity: TableMap = field(default_factory=dict)
-    """Activity Feed facts per ``org:user`` (and ``org``) key: ``activity_facts.facts_row``."""
+    users: MutableMapping[str, UserRow]
+    usage: MutableMapping[str, UsageRow]
+    usage_days: MutableMapping[str, UsageDayRow]
+    associations: MutableMapping[str, AssociationsRow]
+    alerts: MutableMapping[str, AlertsRow]
+    directory: MutableMapping[str, DirectoryRow]
+    directory_orgs: MutableMapping[str, DirectoryOrgRow]
+    identities: MutableMapping[str, IdentityRow]
+    status: MutableMapping[str, StatusRow]
+    activity: MutableMapping[str, ActivityRow]
 
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +116,8 @@ def _iso(moment: datetime | date | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _remember(applied: list[str], event_id: str) -> list[str]:
-    return [*applied, event_id][-APPLIED_KEPT:]
+def _remember(applied: tuple[str, ...], event_id: str) -> tuple[str, ...]:
+    return (*applied, event_id)[-APPLIED_KEPT:]
 
 
 class WorkerState:
@@ -155,7 +141,7 @@ class WorkerState:
         """Fold a user event into ``users`` (and the e-mail index), then evaluate the member."""
         key = member_key(event.org_id, event.user_id)
         row = self.tables.users.get(key)
-        if row is None or event.event_id not in row["applied"]:
+        if row is None or event.event_id not in row.applied:
             members: dict[str, UserImage] = {}
             apply_user_event(members, event)
             image = members.get(event.user_id)
@@ -173,32 +159,28 @@ class WorkerState:
         """
         key = member_key(delta.org_id, delta.user_id)
         day_key = f"{key}:{delta.day.isoformat()}"
-        day_row = self.tables.usage_days.get(day_key) or {}
-        known = day_row.get(delta.family.value)
+        day_row = self.tables.usage_days.get(day_key)
+        families = {} if day_row is None else day_row.families
+        known = families.get(delta.family.value)
         series = {} if known is None else {
             (delta.user_id, delta.day, delta.family): UsageTotalsState(
                 delta.user_id, delta.email, delta.day, delta.family,
-                known["revision"], known["totals"],
+                known.revision, known.totals,
             )
         }
         applied = apply_usage_delta(series, delta)
         relevant = not applied or delta.family is MetricFamily.COST
         if applied:
-            self.tables.usage_days[day_key] = {
-                **day_row,
-                delta.family.value: {
-                    "revision": delta.revision,
-                    "totals": dict(delta.totals),
-                    "baseline": delta.baseline,
-                },
-            }
+            totals = FamilyTotals(delta.revision, dict(delta.totals), delta.baseline)
+            self.tables.usage_days[day_key] = UsageDayRow(
+                {**families, delta.family.value: totals}
+            )
             row = self.tables.usage.get(key)
             new_row = _with_usage_day(row, delta, partition)
             if new_row != row:
                 self.tables.usage[key] = new_row
-                relevant = relevant or (row or {}).get("last_active_day") != new_row[
-                    "last_active_day"
-                ]
+                active_before = None if row is None else row.last_active_day
+                relevant = relevant or active_before != new_row.last_active_day
         if not relevant:
             return []
         cause = Cause(delta.event_id, delta.observed_at, delta.connector)
@@ -211,25 +193,22 @@ class WorkerState:
     def apply_association(self, item: AppAssociation, partition: int) -> list[ShadowItAlert]:
         """Add the association (first one per kind, name and auth wins), then evaluate."""
         key = member_key(item.org_id, item.user_id)
-        row = self.tables.associations.get(key) or {
-            "org_id": item.org_id,
-            "user_id": item.user_id,
-            "partition": partition,
-            "items": {},
-        }
+        row = self.tables.associations.get(key) or AssociationsRow(
+            org_id=item.org_id, user_id=item.user_id, partition=partition, items={}
+        )
         item_key = f"{item.kind.value}/{item.name}/{item.auth.value}"
-        if item_key not in row["items"]:
-            entry = {
-                "kind": item.kind.value,
-                "name": item.name,
-                "display_name": item.display_name,
-                "auth": item.auth.value,
-                "first_seen": item.first_seen.isoformat(),
-                "baseline": item.baseline,
-                "connector": item.connector,
-                "event_id": item.event_id,
-            }
-            self.tables.associations[key] = {**row, "items": {**row["items"], item_key: entry}}
+        if item_key not in row.items:
+            entry = AssociationItem(
+                kind=item.kind.value,
+                name=item.name,
+                display_name=item.display_name,
+                auth=item.auth.value,
+                first_seen=item.first_seen.isoformat(),
+                baseline=item.baseline,
+                connector=item.connector,
+                event_id=item.event_id,
+            )
+            self.tables.associations[key] = replace(row, items={**row.items, item_key: entry})
         cause = Cause(item.event_id, item.observed_at, item.connector)
         return self.evaluate(item.org_id, item.user_id, partition, cause)
 
@@ -246,35 +225,25 @@ class WorkerState:
         new = None if change.record is None else _directory_row(change.record, email)
         org_row = self.tables.directory_orgs.get(org_key)
         first = org_row is None
-        count = (0 if first else org_row["records"]) + (new is not None) - (old is not None)
+        count = (0 if org_row is None else org_row.records) + (new is not None) - (old is not None)
         if first or new != old:
             if new is None:
                 self.tables.directory.pop(directory_key, None)
             else:
                 self.tables.directory[directory_key] = new
-            self.tables.directory_orgs[org_key] = {"org_id": change.org_id, "records": count}
+            self.tables.directory_orgs[org_key] = DirectoryOrgRow(change.org_id, count)
         if first:
             user_ids = sorted(self._members_of(change.org_id, partition))
         else:
             index = self.tables.identities.get(
                 f"{partition}/{change.org_id}:{canonical_email(email)}"
             )
-            user_ids = list((index or {}).get("users", ()))
+            user_ids = [] if index is None else list(index.users)
         cause = Cause(change.cause_id, change.observed_at)
         events: list[ShadowItAlert] = []
         for user_id in user_ids:
             events.extend(self.evaluate(change.org_id, user_id, partition, cause))
         return events
-
-    def apply_activity(self, activity: Activity, partition: int) -> list[ShadowItAlert]:
-        """Fold an Activity Feed row into the facts of its key (no alert rules read them yet)."""
-        key = activity_key(activity).decode()
-        member, keys = facts_of(self.tables.activity.get(key))
-        member, keys = fold_member(member, activity), fold_keys(keys, activity)
-        row = {**facts_row(member, keys), "org_id": activity.org_id, "partition": partition}
-        if row != self.tables.activity.get(key):
-            self.tables.activity[key] = row
-        return []
 
     def apply_status(self, status: ConnectorStatus, partition: int) -> list[ShadowItAlert]:
         """Keep the connector's latest status (a duplicate changes nothing); no alert events.
@@ -284,23 +253,36 @@ class WorkerState:
         """
         key = f"{status.org_id}:{status.connector}"
         row = self.tables.status.get(key)
-        if row is not None and status.event_id in row["applied"]:
+        if row is not None and status.event_id in row.applied:
             return []
-        self.tables.status[key] = {
-            "org_id": status.org_id,
-            "connector": status.connector,
-            "state": status.state.value,
-            "previous_state": status.previous_state and status.previous_state.value,
-            "reason": status.reason,
-            "baseline_complete": status.baseline_complete,
-            "last_success": {name: _iso(at) for name, at in sorted(status.last_success.items())},
-            "failing": dict(sorted(status.failing.items())),
-            "feed_reconciliation": dict(sorted(status.feed_reconciliation.items())),
-            "poll_id": status.poll_id,
-            "observed_at": _iso(status.observed_at),
-            "event_id": status.event_id,
-            "applied": _remember([] if row is None else row["applied"], status.event_id),
-        }
+        self.tables.status[key] = StatusRow(
+            org_id=status.org_id,
+            connector=status.connector,
+            state=status.state.value,
+            previous_state=status.previous_state and status.previous_state.value,
+            reason=status.reason,
+            baseline_complete=status.baseline_complete,
+            last_success={name: _iso(at) for name, at in sorted(status.last_success.items())},
+            failing=dict(sorted(status.failing.items())),
+            poll_id=status.poll_id,
+            observed_at=_iso(status.observed_at),
+            event_id=status.event_id,
+            applied=_remember(() if row is None else row.applied, status.event_id),
+            feed_reconciliation=dict(sorted(status.feed_reconciliation.items())),
+        )
+        return []
+
+    def apply_activity(self, activity: Activity, partition: int) -> list[ShadowItAlert]:
+        """Fold an Activity Feed row into the facts of its key (no alert rules read them yet)."""
+        key = activity_key(activity).decode()
+        known = self.tables.activity.get(key)
+        member, keys = facts_of(None if known is None else asdict(known))
+        member, keys = fold_member(member, activity), fold_keys(keys, activity)
+        row = ActivityRow(
+            org_id=activity.org_id, partition=partition, **facts_row(member, keys)
+        )
+        if row != known:
+            self.tables.activity[key] = row
         return []
 
     # --- rules ---
@@ -312,11 +294,11 @@ class WorkerState:
         key = member_key(org_id, user_id)
         user = self.tables.users.get(key)
         alerts = self.tables.alerts.get(key)
-        open_alerts = alerts["open"] if alerts else {}
-        if (user is None or user["status"] != MEMBER) and not open_alerts:
+        open_alerts = alerts.open if alerts else {}
+        if (user is None or user.status != MEMBER) and not open_alerts:
             return []  # non-members have no alerts: nothing to open, nothing to resolve
         usage = self.tables.usage.get(key)
-        email = user["email"] if user else (usage or {}).get("email")
+        email = user.email if user else usage.email if usage else None
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition)
         derived = reconcile(
             open_alerts,
@@ -325,7 +307,7 @@ class WorkerState:
             user_id=user_id,
             email=email,
             cause=cause,
-            raised=(alerts or {}).get("raised"),
+            raised=alerts.raised if alerts else None,
         )
         events = [self.published(event.event_id) or event for event in derived]
         if events:
@@ -337,39 +319,40 @@ class WorkerState:
     def subject(
         self,
         org_id: str,
-        user: Row | None,
-        usage: Row | None,
-        associations: Row | None,
+        user: UserRow | None,
+        usage: UsageRow | None,
+        associations: AssociationsRow | None,
         partition: int,
     ) -> Subject:
         """What the rules see for one member."""
-        email = (user or {}).get("email") or (usage or {}).get("email") or ""
+        email = (user and user.email) or (usage and usage.email) or ""
         cost = self._recent_cost(usage)
-        active = (usage or {}).get("last_active_day")
+        active = None if usage is None else usage.last_active_day
         return Subject(
             email=email,
-            member=user is not None and user["status"] == MEMBER,
-            baseline=bool(user and user["baseline"]),
+            member=user is not None and user.status == MEMBER,
+            baseline=bool(user and user.baseline),
             directory_known=f"{partition}/{org_id}" in self.tables.directory_orgs,
             directory=self.directory_entry(org_id, email, partition) if email else None,
-            daily_spend={day: spend_of(entry["totals"]) for day, entry in cost.items()},
-            baseline_spend_days=frozenset(day for day, entry in cost.items() if entry["baseline"]),
+            daily_spend={day: spend_of(entry.totals) for day, entry in cost.items()},
+            baseline_spend_days=frozenset(day for day, entry in cost.items() if entry.baseline),
             last_active_day=None if active is None else date.fromisoformat(active),
-            personal_connectors=personal_connectors((associations or {}).get("items", {}).values()),
+            personal_connectors=personal_connectors(
+                () if associations is None else associations.items.values()
+            ),
         )
 
-    def _recent_cost(self, usage: Row | None) -> dict[date, Row]:
+    def _recent_cost(self, usage: UsageRow | None) -> dict[date, FamilyTotals]:
         """COST entries of the ``SPEND_HISTORY_DAYS`` up to the member's newest day."""
         if usage is None:
             return {}
-        key = member_key(usage["org_id"], usage["user_id"])
-        last = date.fromisoformat(usage["last_day"])
+        key = member_key(usage.org_id, usage.user_id)
+        last = date.fromisoformat(usage.last_day)
         found = {}
         for back in range(SPEND_HISTORY_DAYS + 1):
             day = last - timedelta(days=back)
-            entry = (self.tables.usage_days.get(f"{key}:{day.isoformat()}") or {}).get(
-                MetricFamily.COST.value
-            )
+            day_row = self.tables.usage_days.get(f"{key}:{day.isoformat()}")
+            entry = None if day_row is None else day_row.families.get(MetricFamily.COST.value)
             if entry is not None:
                 found[day] = entry
         return found
@@ -380,89 +363,101 @@ class WorkerState:
         if row is None:
             return None
         return DirectoryEntry(
-            email=row["email"],
-            status=DirectoryStatus(row["status"]),
-            employee_id=row["employee_id"],
-            updated_day=datetime.fromisoformat(row["updated_at"]).date(),
+            email=row.email,
+            status=DirectoryStatus(row.status),
+            employee_id=row.employee_id,
+            updated_day=datetime.fromisoformat(row.updated_at).date(),
         )
 
     # --- helpers ---
 
     def _user_row(
-        self, row: Row | None, event: UserEvent, image: UserImage | None, partition: int
-    ) -> Row:
+        self, row: UserRow | None, event: UserEvent, image: UserImage | None, partition: int
+    ) -> UserRow:
         seen = event.observed_at.isoformat()
-        previous = row or {}
-        rejoined = image is not None and previous.get("status") != MEMBER
+        rejoined = image is not None and (row is None or row.status != MEMBER)
         source = image or event.before
-        return {
-            "org_id": event.org_id,
-            "user_id": event.user_id,
-            "email": source.email if source else previous.get("email", ""),
-            "name": source.name if source else previous.get("name"),
-            "role": source.role if source else previous.get("role"),
-            "workspaces": dict(source.workspaces) if source else previous.get("workspaces", {}),
-            "added_at": _iso(source.added_at) if source else previous.get("added_at"),
-            "status": MEMBER if image is not None else REMOVED,
-            "first_seen": previous.get("first_seen", seen),
-            "last_seen": seen,
-            "baseline": event.baseline if rejoined else previous.get("baseline", event.baseline),
-            "connector": event.connector,
-            "source": event.source.value,
-            "partition": partition,
-            "applied": _remember(previous.get("applied", []), event.event_id),
-        }
+        if source is not None:
+            email, name, role = source.email, source.name, source.role
+            workspaces, added_at = dict(source.workspaces), _iso(source.added_at)
+        elif row is not None:
+            email, name, role = row.email, row.name, row.role
+            workspaces, added_at = row.workspaces, row.added_at
+        else:
+            email, name, role, workspaces, added_at = "", None, None, {}, None
+        return UserRow(
+            org_id=event.org_id,
+            user_id=event.user_id,
+            email=email,
+            name=name,
+            role=role,
+            workspaces=workspaces,
+            added_at=added_at,
+            status=MEMBER if image is not None else REMOVED,
+            first_seen=seen if row is None else row.first_seen,
+            last_seen=seen,
+            baseline=event.baseline if rejoined or row is None else row.baseline,
+            connector=event.connector,
+            source=event.source.value,
+            partition=partition,
+            applied=_remember(() if row is None else row.applied, event.event_id),
+        )
 
-    def _reindex(self, old: Row | None, new: Row, partition: int) -> None:
+    def _reindex(self, old: UserRow | None, new: UserRow, partition: int) -> None:
         """Keep ``identities`` (members by address without +tag) in step with one member."""
-        def address(row: Row | None) -> str | None:
-            if row is None or row["status"] != MEMBER:
+        def address(row: UserRow | None) -> str | None:
+            if row is None or row.status != MEMBER:
                 return None
-            return f"{partition}/{row['org_id']}:{canonical_email(row['email'])}"
+            return f"{partition}/{row.org_id}:{canonical_email(row.email)}"
+
+        def users_at(key: str) -> tuple[str, ...]:
+            index = self.tables.identities.get(key)
+            return () if index is None else index.users
 
         before, after = address(old), address(new)
         if before == after:
             return
-        user_id = new["user_id"]
+        user_id = new.user_id
         if before is not None:
-            known = self.tables.identities.get(before, {}).get("users", [])
-            users = [user for user in known if user != user_id]
+            users = tuple(user for user in users_at(before) if user != user_id)
             if users:
-                self.tables.identities[before] = {"users": users}
+                self.tables.identities[before] = IdentityRow(users)
             else:
                 self.tables.identities.pop(before, None)
         if after is not None:
-            users = self.tables.identities.get(after, {}).get("users", [])
-            self.tables.identities[after] = {"users": sorted({*users, user_id})}
+            self.tables.identities[after] = IdentityRow(
+                tuple(sorted({*users_at(after), user_id}))
+            )
 
     def _members_of(self, org_id: str, partition: int) -> list[str]:
         """The user ids of the current members of ``org_id`` on ``partition``."""
         return [
-            row["user_id"]
+            row.user_id
             for row in self.tables.users.values()
-            if row["org_id"] == org_id and row["partition"] == partition and row["status"] == MEMBER
+            if row.org_id == org_id and row.partition == partition and row.status == MEMBER
         ]
 
 
 def usage_totals(
-    usage: Mapping[str, Row], usage_days: Mapping[str, Row], key: str
+    usage: Mapping[str, UsageRow], usage_days: Mapping[str, UsageDayRow], key: str
 ) -> dict[str, dict[str, int]]:
     """A member's totals per metric family: every day's latest revision, summed."""
     row = usage.get(key)
     totals: dict[str, dict[str, int]] = {}
     if row is None:
         return totals
-    for day in _days(row["first_day"], row["last_day"]):
-        for family, entry in (usage_days.get(f"{key}:{day}") or {}).items():
+    for day in _days(row.first_day, row.last_day):
+        day_row = usage_days.get(f"{key}:{day}")
+        for family, entry in ({} if day_row is None else day_row.families).items():
             sums = totals.setdefault(family, {})
-            for metric, value in entry["totals"].items():
+            for metric, value in entry.totals.items():
                 sums[metric] = sums.get(metric, 0) + value
     return totals
 
 
 def lookup_directory(
-    directory: Mapping[str, Row], org_id: str, email: str, partition: int
-) -> Row | None:
+    directory: Mapping[str, DirectoryRow], org_id: str, email: str, partition: int
+) -> DirectoryRow | None:
     """The ``directory`` row of an address in ``partition``'s copy: the exact address first,
     then without +tag."""
     for candidate in dict.fromkeys((normalize_email(email), canonical_email(email))):
@@ -472,40 +467,40 @@ def lookup_directory(
     return None
 
 
-def _directory_row(record: DirectoryRecord, email: str) -> Row:
-    return {
-        "org_id": record.org_id,
-        "email": email,
-        "employee_id": record.employee_id,
-        "name": record.name,
-        "status": record.status.value,
-        "source": record.source,
-        "updated_at": record.updated_at.isoformat(),
-    }
+def _directory_row(record: DirectoryRecord, email: str) -> DirectoryRow:
+    return DirectoryRow(
+        org_id=record.org_id,
+        email=email,
+        employee_id=record.employee_id,
+        name=record.name,
+        status=record.status.value,
+        source=record.source,
+        updated_at=record.updated_at.isoformat(),
+    )
 
 
-def _with_usage_day(row: Row | None, delta: UsageDelta, partition: int) -> Row:
+def _with_usage_day(row: UsageRow | None, delta: UsageDelta, partition: int) -> UsageRow:
     """The member's usage summary after a new revision for ``delta.day``."""
     day = delta.day.isoformat()
-    base = row or {
-        "org_id": delta.org_id,
-        "user_id": delta.user_id,
-        "email": delta.email,
-        "partition": partition,
-        "first_day": day,
-        "last_day": day,
-        "last_active_day": None,
-    }
-    active = base["last_active_day"]
+    base = row or UsageRow(
+        org_id=delta.org_id,
+        user_id=delta.user_id,
+        email=delta.email,
+        partition=partition,
+        first_day=day,
+        last_day=day,
+        last_active_day=None,
+    )
+    active = base.last_active_day
     if any(delta.totals.values()) and (active is None or day > active):
         active = day
-    return {
-        **base,
-        "email": delta.email or base["email"],
-        "first_day": min(base["first_day"], day),
-        "last_day": max(base["last_day"], day),
-        "last_active_day": active,
-    }
+    return replace(
+        base,
+        email=delta.email or base.email,
+        first_day=min(base.first_day, day),
+        last_day=max(base.last_day, day),
+        last_active_day=active,
+    )
 
 
 def _days(first: str, last: str) -> list[str]:
@@ -514,44 +509,45 @@ def _days(first: str, last: str) -> list[str]:
 
 
 def _with_alert_events(
-    row: Row | None,
+    row: AlertsRow | None,
     events: list[ShadowItAlert],
     org_id: str,
     user_id: str,
     email: str | None,
     partition: int,
-) -> Row:
-    open_alerts = dict((row or {}).get("open", {}))
-    resolved = list((row or {}).get("resolved", []))
-    raised = dict((row or {}).get("raised", {}))
+) -> AlertsRow:
+    open_alerts = {} if row is None else dict(row.open)
+    resolved = [] if row is None else list(row.resolved)
+    raised = {} if row is None else dict(row.raised)
     for event in events:
+        reason = event.reason.value
         if event.state is AlertState.OPENED:
-            raised[event.reason.value] = raised.get(event.reason.value, 0) + 1
-            open_alerts[event.reason.value] = {
-                "alert_id": event.alert_id,
-                "event_id": event.event_id,
-                "severity": event.severity.value,
-                "evidence": dict(event.evidence),
-                "baseline": event.baseline,
-                "opened_at": event.opened_at.isoformat(),
-                "cause_event_id": event.cause_event_id,
-            }
-        else:
-            stored = open_alerts.pop(event.reason.value)
-            resolved.append(
-                {
-                    **stored,
-                    "reason": event.reason.value,
-                    "resolved_at": event.observed_at.isoformat(),
-                    "resolve_event_id": event.event_id,
-                }
+            raised[reason] = raised.get(reason, 0) + 1
+            open_alerts[reason] = OpenAlert(
+                alert_id=event.alert_id,
+                event_id=event.event_id,
+                severity=event.severity.value,
+                evidence=dict(event.evidence),
+                baseline=event.baseline,
+                opened_at=event.opened_at.isoformat(),
+                cause_event_id=event.cause_event_id,
             )
-    return {
-        "org_id": org_id,
-        "user_id": user_id,
-        "email": email,
-        "partition": partition,
-        "open": open_alerts,
-        "resolved": resolved[-RESOLVED_KEPT:],
-        "raised": raised,
-    }
+        else:
+            stored = open_alerts.pop(reason)
+            resolved.append(
+                ResolvedAlert(
+                    **asdict(stored),
+                    reason=reason,
+                    resolved_at=event.observed_at.isoformat(),
+                    resolve_event_id=event.event_id,
+                )
+            )
+    return AlertsRow(
+        org_id=org_id,
+        user_id=user_id,
+        email=email,
+        partition=partition,
+        open=open_alerts,
+        resolved=tuple(resolved[-RESOLVED_KEPT:]),
+        raised=raised,
+    )

@@ -1,48 +1,70 @@
 """Every table of the worker, changelog-backed (store from ``WORKER_STORE``).
 
-Value shapes are documented in ``streams.worker.state``. Per-member tables are keyed
+Each table's rows are one type of ``streams.worker.rows``, written and read as JSON through
+its ``RowCodec``. Per-member tables are keyed
 ``org:user`` and partitioned like the per-member topics; ``status`` follows the single
 partition of the connector-status topic; ``webhook_deliveries`` follows the alerts topic.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
 
-from streams.app import app
+from streams.worker.faustseam import use_value_codec
+from streams.worker.rows import (
+    ActivityRow,
+    AlertsRow,
+    AssociationsRow,
+    DeliveriesRow,
+    DirectoryOrgRow,
+    DirectoryRow,
+    IdentityRow,
+    RowCodec,
+    StatusRow,
+    UsageDayRow,
+    UsageRow,
+    UserRow,
+)
 from streams.worker.state import Tables
 
-_SCHEMA = faust.Schema(key_type=str, key_serializer="json", value_serializer="json")
 
+@dataclass(frozen=True, slots=True)
+class FaustTables:
+    """The Faust tables of one app: the pure core's bundle and the webhook's own table."""
 
-def _table(name: str, **options: object) -> faust.Table:
-    return app.Table(name, schema=_SCHEMA, **options)
+    core: Tables
+    webhook_deliveries: faust.Table
 
+    @classmethod
+    def declare(cls, app: faust.App) -> FaustTables:
+        """Declare every table on ``app``."""
 
-users = _table("users", help="Members per org: role, workspaces, first/last seen, status.")
-usage = _table("usage", help="Usage totals per member and metric family, recent daily spend.")
-usage_days = _table("usage-days", help="Usage per member, day and metric family.")
-associations = _table("associations", help="Surfaces and connectors per member, with auth.")
-alerts = _table("alerts", help="Open and recently resolved shadow-IT alerts per member.")
-directory = _table("directory", help="Managed identities, one copy per partition.")
-directory_orgs = _table("directory-orgs", help="Directory size per org, per partition.")
-identities = _table("identities", help="Members by e-mail without +tag, per partition.")
-status = _table("status", partitions=1, help="Latest connector status per org and connector.")
-activity = _table("activity", help="Activity Feed facts per member: logins, connectors, keys.")
-webhook_deliveries = _table("webhook-deliveries", help="Alert event ids delivered, per member.")
+        def table(name: str, row_type: type, **options: object) -> faust.Table:
+            codec = RowCodec(row_type=row_type)
+            schema = faust.Schema(key_type=str, key_serializer="json", value_serializer=codec)
+            return use_value_codec(app.Table(name, schema=schema, **options), codec)
 
-
-def worker_tables() -> Tables:
-    """The Faust tables as the pure core's ``Tables`` bundle."""
-    return Tables(
-        users=users,
-        usage=usage,
-        usage_days=usage_days,
-        associations=associations,
-        alerts=alerts,
-        directory=directory,
-        directory_orgs=directory_orgs,
-        identities=identities,
-        status=status,
-        activity=activity,
-    )
+        return cls(
+            core=Tables(
+                users=table("users", UserRow, help="Members per org and their status."),
+                usage=table("usage", UsageRow, help="Usage days per member."),
+                usage_days=table("usage-days", UsageDayRow, help="Usage per member and day."),
+                associations=table("associations", AssociationsRow,
+                                   help="Surfaces and connectors per member."),
+                alerts=table("alerts", AlertsRow, help="Open and resolved alerts per member."),
+                directory=table("directory", DirectoryRow,
+                                help="Managed identities, one copy per partition."),
+                directory_orgs=table("directory-orgs", DirectoryOrgRow,
+                                     help="Directory size per org."),
+                identities=table("identities", IdentityRow,
+                                 help="Members by e-mail without +tag."),
+                status=table("status", StatusRow, partitions=1,
+                             help="Latest status per connector."),
+                activity=table("activity", ActivityRow,
+                               help="Activity Feed facts per member: logins, connectors, keys."),
+            ),
+            webhook_deliveries=table("webhook-deliveries", DeliveriesRow,
+                                     help="Alert event ids delivered, per member."),
+        )

@@ -1,8 +1,9 @@
 """Read-only web views over the tables (JSON via orjson), on Faust's web server.
 
 =================== ===============================================================
-``/health``         ``{status: ready|starting, app_id, url, partitions, partitions_total}``
-                    (``url``: where the other workers reach this one)
+``/health``         ``{status: ready|starting, app_id, url, partitions, partitions_total,
+                    events}`` (``url``: where the other workers reach this one; ``events``:
+                    input messages this worker process applied, by topic)
                     (200 when ready, 503 while starting or recovering; never needs a token)
 ``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
@@ -31,24 +32,21 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
+import faust
 import orjson
 from faust.web import Request, Response, View
 
-from streams.app import app, settings
 from streams.events.records import AlertReason
-from streams.worker import tables
-from streams.worker.channels import (
-    active_partitions,
-    connector_status_topic,
-    partition_count,
-    user_events_topic,
-)
+from streams.worker.channels import active_partitions
+from streams.worker.context import WorkerContext
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, ask_peers
-from streams.worker.state import MEMBER, REMOVED, Row, lookup_directory, usage_totals
+from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
+from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10**9
@@ -60,47 +58,54 @@ USER_FIELDS = (
 )
 
 
+class PartitionedRow(Protocol):
+    """A per-member row: it knows its partition."""
+
+    @property
+    def partition(self) -> int: ...
+
+
 class BadRequest(ValueError):
     """A query parameter the view cannot use."""
 
 
-def user_view(row: Row) -> dict[str, Any]:
+def user_view(row: UserRow) -> dict[str, Any]:
     """A ``users`` row as the views show it (``id`` is the user id)."""
-    shown = {"id": row["user_id"], **row}
+    shown = {"id": row.user_id, **asdict(row)}
     return {name: shown.get(name) for name in USER_FIELDS}
 
 
-def alert_views(row: Row, state: str) -> list[dict[str, Any]]:
+def alert_views(row: AlertsRow, state: str) -> list[dict[str, Any]]:
     """The alerts of one ``alerts`` row in ``state`` (open, resolved or all), as shown."""
-    common = {"org_id": row["org_id"], "user_id": row["user_id"], "email": row["email"]}
+    common = {"org_id": row.org_id, "user_id": row.user_id, "email": row.email}
     found: list[dict[str, Any]] = []
     if state in ("open", "all"):
         found += [
-            {**common, **alert, "reason": reason, "state": "OPENED"}
-            for reason, alert in sorted(row["open"].items())
+            {**common, **asdict(alert), "reason": reason, "state": "OPENED"}
+            for reason, alert in sorted(row.open.items())
         ]
     if state in ("resolved", "all"):
-        found += [{**common, **alert, "state": "RESOLVED"} for alert in row["resolved"]]
+        found += [{**common, **asdict(alert), "state": "RESOLVED"} for alert in row.resolved]
     return found
 
 
-def usage_view(key: str, usage: Row) -> dict[str, Any]:
+def usage_view(tables: Tables, key: str, usage: UsageRow | None) -> dict[str, Any]:
     """A member's usage: totals per family, and per-day aggregates of the last ``DAYS_SHOWN``."""
     days: dict[str, Any] = {}
-    if usage.get("last_day"):
-        last = date.fromisoformat(usage["last_day"])
+    if usage is not None:
+        last = date.fromisoformat(usage.last_day)
         for back in range(DAYS_SHOWN):
             day = (last - timedelta(days=back)).isoformat()
-            if day < usage["first_day"]:
+            if day < usage.first_day:
                 break
             entry = tables.usage_days.get(f"{key}:{day}")
             if entry is not None:
-                days[day] = entry
+                days[day] = entry.families
     return {
         "totals": usage_totals(tables.usage, tables.usage_days, key),
-        "first_day": usage.get("first_day"),
-        "last_day": usage.get("last_day"),
-        "last_active_day": usage.get("last_active_day"),
+        "first_day": usage and usage.first_day,
+        "last_day": usage and usage.last_day,
+        "last_active_day": usage and usage.last_active_day,
         "days": dict(sorted(days.items())),
     }
 
@@ -140,27 +145,43 @@ def authorized(header: str | None, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
 
 
-def _rows(table: Mapping[str, Row], partitions: set[int]) -> list[Row]:
-    return [row for row in table.values() if row.get("partition") in partitions]
+def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> list[PartitionedRow]:
+    return [row for row in table.values() if row.partition in partitions]
 
 
-def ready() -> bool:
+def ready(app: faust.App) -> bool:
     """True once the worker has its partitions and its tables are recovered."""
     recovery = app.tables.recovery
     return recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
 
 
 class JsonView(View):
-    """Token check, JSON encoding and 400s for bad parameters."""
+    """Token check, JSON encoding and 400s for bad parameters.
+
+    ``register_views`` serves each view with its app's ``context``.
+    """
 
     needs_token = True
+    context: ClassVar[WorkerContext]
+
+    @property
+    def tables(self) -> Tables:
+        return self.context.tables.core
+
+    def active_partitions(self, topic: faust.TopicT) -> list[int]:
+        """This worker's partitions of ``topic``."""
+        return active_partitions(self.context.app, topic.get_topic_name())
+
+    def partition_count(self, topic: faust.TopicT) -> int:
+        return self.context.channels.partition_count(topic.get_topic_name())
 
     def respond(self, body: Any, status: int = 200) -> Response:
         return self.bytes(orjson.dumps(body), content_type="application/json", status=status)
 
     async def get(self, request: Request, **match: str) -> Response:
         if self.needs_token:
-            token = settings.web_token.reveal() if settings.web_token else None
+            web_token = self.context.settings.web_token
+            token = web_token.reveal() if web_token else None
             if not authorized(request.headers.get("Authorization"), token):
                 return self.respond({"error": "missing or wrong bearer token"}, 401)
         try:
@@ -187,8 +208,8 @@ class ListView(JsonView):
 
     newest_first = False
 
-    def topic(self) -> str:
-        return user_events_topic.get_topic_name()
+    def topic(self) -> faust.TopicT:
+        return self.context.channels.user_events
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -203,21 +224,21 @@ class ListView(JsonView):
                             MAX_LIMIT if scope == "all" else MAX_OFFSET + MAX_LIMIT)
         offset = bounded_int(query, "offset", 0, 0, MAX_OFFSET)
         topic = self.topic()
-        answered = active_partitions(topic)
+        answered = self.active_partitions(topic)
         items = self.items(query, set(answered))
-        total, all_ready = len(items), ready()
+        total, all_ready = len(items), ready(self.context.app)
         if scope == "all":
             asked = {k: v for k, v in query.items() if k not in ("limit", "offset", "scope")}
             asked["limit"] = str(offset + limit)
             auth = request.headers.get("Authorization")
-            for _, body in await ask_peers(request.url.raw_path, asked, auth):
+            for _, body in await ask_peers(self.context.app, request.url.raw_path, asked, auth):
                 items += body.get("data", [])
                 total += body.get("total", 0)
                 answered += body.get("partitions", [])
                 all_ready = all_ready and body.get("ready", False)
         items.sort(key=self.order, reverse=self.newest_first)
         shown = items[offset:offset + limit]
-        partitions = partition_count(topic)
+        partitions = self.partition_count(topic)
         return self.respond(
             {
                 "data": shown,
@@ -231,28 +252,28 @@ class ListView(JsonView):
         )
 
 
-@app.page("/health")
 class HealthView(JsonView):
     """Readiness: 200 once partitions are assigned and tables recovered, 503 before."""
 
     needs_token = False
 
     async def answer(self, request: Request, **match: str) -> Response:
-        is_ready = ready()
-        topic = user_events_topic.get_topic_name()
+        app = self.context.app
+        is_ready = ready(app)
+        topic = self.context.channels.user_events
         return self.respond(
             {
                 "status": "ready" if is_ready else "starting",
                 "app_id": app.conf.id,
                 "url": str(app.conf.canonical_url),
-                "partitions": active_partitions(topic),
-                "partitions_total": partition_count(topic),
+                "partitions": self.active_partitions(topic),
+                "partitions_total": self.partition_count(topic),
+                "events": METRICS.by_label("claude_worker_events_total", "topic"),
             },
             200 if is_ready else 503,
         )
 
 
-@app.page("/users")
 class UsersView(ListView):
     """Members (by default only current ones), sorted by org and e-mail."""
 
@@ -260,32 +281,32 @@ class UsersView(ListView):
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
         org, role = query.get("org"), query.get("role")
         return [
-            user_view(row) for row in _rows(tables.users, partitions)
-            if (status == "all" or row["status"] == status)
-            and (org is None or row["org_id"] == org)
-            and (role is None or row["role"] == role)
+            user_view(row) for row in _rows(self.tables.users, partitions)
+            if (status == "all" or row.status == status)
+            and (org is None or row.org_id == org)
+            and (role is None or row.role == role)
         ]
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["org_id"], (item["email"] or "").lower(), item["id"])
 
 
-@app.page("/users/{user_id}")
 class UserView(JsonView):
     """One member with usage, associations, directory entry and alerts (asks the other
     workers when the member is on none of this worker's partitions)."""
 
     async def answer(self, request: Request, **match: str) -> Response:
         wanted = match["user_id"]
-        topic = user_events_topic.get_topic_name()
-        answered = active_partitions(topic)
-        found = self.find(wanted, set(answered))
+        topic = self.context.channels.user_events
+        answered = self.active_partitions(topic)
+        found = self.find(self.tables.users, wanted, set(answered))
         if found is not None:
             key, row = found
             return self.respond({"data": self.detail(key, row), "partitions": answered})
         if scope_of(request.query) == "all":
             auth = request.headers.get("Authorization")
-            for status, body in await ask_peers(request.url.raw_path, {}, auth):
+            for status, body in await ask_peers(self.context.app, request.url.raw_path, {},
+                                                auth):
                 if status == 200:
                     return self.respond(body)
                 answered += body.get("partitions", [])
@@ -293,39 +314,39 @@ class UserView(JsonView):
             {
                 "error": f"user {wanted} not found",
                 "partitions": sorted(set(answered)),
-                "partitions_total": partition_count(topic),
+                "partitions_total": self.partition_count(topic),
             },
             404,
         )
 
     @staticmethod
-    def find(wanted: str, partitions: set[int]) -> tuple[str, Row] | None:
+    def find(users: Mapping[str, UserRow], wanted: str, partitions: set[int]
+             ) -> tuple[str, UserRow] | None:
         """The ``users`` key and row of ``org:user`` (looked up) or of a bare user id (the
         first member with it), on one of ``partitions``."""
         if ":" in wanted:
-            row = tables.users.get(wanted)
-            return None if row is None or row["partition"] not in partitions else (wanted, row)
+            row = users.get(wanted)
+            return None if row is None or row.partition not in partitions else (wanted, row)
         return next(
             (
                 (key, row)
-                for key, row in tables.users.items()
-                if key.rpartition(":")[2] == wanted and row["partition"] in partitions
+                for key, row in users.items()
+                if key.rpartition(":")[2] == wanted and row.partition in partitions
             ),
             None,
         )
 
-    def detail(self, key: str, row: Row) -> dict[str, Any]:
-        usage = tables.usage.get(key) or {}
-        associations = tables.associations.get(key) or {}
+    def detail(self, key: str, row: UserRow) -> dict[str, Any]:
+        tables = self.tables
+        associations = tables.associations.get(key)
         alerts = tables.alerts.get(key)
-        directory = lookup_directory(tables.directory, row["org_id"], row["email"],
-                                     row["partition"])
+        directory = lookup_directory(tables.directory, row.org_id, row.email, row.partition)
         return {
             **user_view(row),
-            "usage": usage_view(key, usage),
+            "usage": usage_view(tables, key, tables.usage.get(key)),
             "associations": sorted(
-                associations.get("items", {}).values(),
-                key=lambda item: (item["kind"], item["name"]),
+                () if associations is None else associations.items.values(),
+                key=lambda item: (item.kind, item.name),
             ),
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
@@ -333,18 +354,19 @@ class UserView(JsonView):
         }
 
 
-def activity_view(row: Row | None) -> dict[str, Any]:
+def activity_view(row: ActivityRow | None) -> dict[str, Any]:
     """What the Activity Feed said about a member (empty without the feed)."""
-    if not row:
+    if row is None:
         return {}
-    hidden = ("keys_created", "partition", "org_id")
-    return {name: value for name, value in row.items() if name not in hidden} | {
-        "connectors": sorted(row["connectors"].values(), key=lambda link: link["connected_at"]),
-        "keys_created": sorted(row["keys_created"], key=str),
+    return {
+        "last_login_at": row.last_login_at,
+        "last_login_method": row.last_login_method,
+        "connectors": sorted(row.connectors.values(), key=lambda link: link["connected_at"]),
+        "role_change": row.role_change,
+        "keys_created": sorted(row.keys_created),
     }
 
 
-@app.page("/keys")
 class KeysView(ListView):
     """API and Admin keys created in each org (from the Activity Feed), newest first:
     ``?org=``."""
@@ -354,17 +376,16 @@ class KeysView(ListView):
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         org = query.get("org")
         return [
-            {"org_id": row["org_id"], "key_id": key_id, **created}
-            for row in _rows(tables.activity, partitions)
-            if org is None or row["org_id"] == org
-            for key_id, created in row["keys_created"].items()
+            {"org_id": row.org_id, "key_id": key_id, **created}
+            for row in _rows(self.tables.activity, partitions)
+            if org is None or row.org_id == org
+            for key_id, created in row.keys_created.items()
         ]
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["created_at"], item["key_id"])
 
 
-@app.page("/alerts")
 class AlertsView(ListView):
     """Alerts by state (default: open), newest first."""
 
@@ -379,9 +400,9 @@ class AlertsView(ListView):
         org, user_id = query.get("org"), query.get("user_id")
         return [
             alert
-            for row in _rows(tables.alerts, partitions)
-            if (org is None or row["org_id"] == org)
-            and (user_id is None or row["user_id"] == user_id)
+            for row in _rows(self.tables.alerts, partitions)
+            if (org is None or row.org_id == org)
+            and (user_id is None or row.user_id == user_id)
             for alert in alert_views(row, state)
             if reason is None or alert["reason"] == reason
         ]
@@ -390,52 +411,67 @@ class AlertsView(ListView):
         return (item["opened_at"], item["alert_id"])
 
 
-@app.page("/status")
 class StatusView(ListView):
     """The latest status of every connector (held by the worker with the status partition)."""
 
-    def topic(self) -> str:
-        return connector_status_topic.get_topic_name()
+    def topic(self) -> faust.TopicT:
+        return self.context.channels.connector_status
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         if not partitions:
             return []
-        return [{name: value for name, value in row.items() if name != "applied"}
-                for row in tables.status.values()]
+        return [{name: value for name, value in asdict(row).items() if name != "applied"}
+                for row in self.tables.status.values()]
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["org_id"], item["connector"])
 
 
-@app.page("/metrics")
 class MetricsView(JsonView):
     """Prometheus text exposition (this worker's counters and partitions)."""
 
     async def answer(self, request: Request, **match: str) -> Response:
-        answered = set(active_partitions(user_events_topic.get_topic_name()))
-        rows = {name: _rows(getattr(tables, name), answered)
+        answered = set(self.active_partitions(self.context.channels.user_events))
+        rows = {name: _rows(getattr(self.tables, name), answered)
                 for name in ("users", "usage", "associations", "alerts")}
         gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = [
             ("claude_worker_table_rows", "Table rows on this worker's partitions.",
              (("table", name),), len(found))
             for name, found in rows.items()
         ]
-        members = sum(1 for row in rows["users"] if row["status"] == MEMBER)
+        members = sum(1 for row in rows["users"] if row.status == MEMBER)
         gauges.append(("claude_worker_members", "Current members on this worker's partitions.",
                        (), members))
         open_by_reason: dict[str, int] = {}
         for row in rows["alerts"]:
-            for reason in row["open"]:
+            for reason in row.open:
                 open_by_reason[reason] = open_by_reason.get(reason, 0) + 1
         for reason, count in sorted(open_by_reason.items()):
             gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",
                            (("reason", reason),), count))
-        for row in tables.status.values():
-            for result, count in row.get("feed_reconciliation", {}).items():
+        for status in self.tables.status.values():
+            for result, count in status.feed_reconciliation.items():
                 gauges.append(("claude_connector_feed_reconciliation",
                                "Activity Feed changes the roster confirmed or contradicted, and "
                                "changes only the roster saw (cumulative, per connector).",
-                               (("connector", row["connector"]), ("result", result)), count))
+                               (("connector", status.connector), ("result", result)), count))
         gauges.append(("claude_worker_ready", "1 when partitions are assigned and recovered.",
-                       (), 1.0 if ready() else 0.0))
+                       (), 1.0 if ready(self.context.app) else 0.0))
         return self.text(METRICS.render(gauges), content_type="text/plain; version=0.0.4")
+
+
+VIEWS: dict[str, type[JsonView]] = {
+    "/health": HealthView,
+    "/users": UsersView,
+    "/users/{user_id}": UserView,
+    "/keys": KeysView,
+    "/alerts": AlertsView,
+    "/status": StatusView,
+    "/metrics": MetricsView,
+}
+
+
+def register_views(context: WorkerContext) -> None:
+    """Serve every view on the context's app, each reading that context."""
+    for path, view in VIEWS.items():
+        context.app.page(path)(type(view.__name__, (view,), {"context": context}))

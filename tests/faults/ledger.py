@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 
 from streams.kafkaio import committed_messages
+from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 CANARY_ANALYTICS_KEY = "canary-analytics-key-7Hq2Zx9Lw4"
 CANARY_ADMIN_KEY = "canary-admin-key-Rk5Nv8Tp3Yd6"
@@ -83,14 +84,31 @@ def leaks_in(texts: Iterable[str | bytes], secrets: Iterable[str] = SECRETS) -> 
     return found
 
 
-async def topic_leaks(bootstrap: str, topics: Iterable[str]) -> int:
+async def topic_leaks(
+    bootstrap: str,
+    topics: Iterable[str],
+    secrets: Iterable[str] = SECRETS,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
+) -> int:
     """Secrets in the keys, values and headers of every committed message of ``topics``."""
-    return sum([leaks_in(record_bytes(r)) for t in topics for r in await raw_records(bootstrap, t)])
+    needles = list(secrets)
+    return sum(
+        [
+            leaks_in(record_bytes(r), needles)
+            for t in topics
+            for r in await raw_records(bootstrap, t, security=security)
+        ]
+    )
 
 
-async def raw_records(bootstrap: str, topic: str) -> list[ConsumerRecord[Any, Any]]:
+async def raw_records(
+    bootstrap: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> list[ConsumerRecord[Any, Any]]:
     """Every committed record of ``topic``, undecoded."""
-    return [record async for record in committed_messages(bootstrap, topic)]
+    return [
+        record async for record in committed_messages(bootstrap, topic, security=security)
+    ]
 
 
 def record_bytes(record: ConsumerRecord[Any, Any]) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""The demo's pure parts: churn per tick, the worker's metrics, the summary lines."""
+"""The demo's pure parts: churn per tick, the worker's views read, the summary lines."""
 
 from __future__ import annotations
 
@@ -13,23 +13,16 @@ from streams.demo import (
     ChurnPlan,
     applied_events,
     clean_stale_runs,
-    parse_metrics,
     render,
     summarize,
 )
 from streams.poller.cycle import CycleReport
 
-METRICS = """# HELP claude_worker_events_total Input messages applied, by topic.
-# TYPE claude_worker_events_total counter
-claude_worker_events_total{topic="claude.user-events"} 205
-claude_worker_events_total{topic="claude.usage-deltas"} 2056
-# TYPE claude_worker_members gauge
-claude_worker_members 201
-claude_worker_open_alerts{reason="PERSONAL_DOMAIN"} 4
-claude_worker_open_alerts{reason="UNMANAGED_IDENTITY"} 12
-claude_worker_open_alerts{reason="SPEND_SPIKE"} 0
-claude_worker_open_alerts{reason="quoted \\"odd\\" \\\\ reason"} 1
-"""
+USERS = {"data": [], "count": 0, "total": 201, "partitions": [0, 1], "partitions_total": 2,
+         "ready": True, "complete": True}
+OPEN_ALERTS = {"PERSONAL_DOMAIN": 4, "UNMANAGED_IDENTITY": 12, "SPEND_SPIKE": 0,
+               "DEPROVISIONED_ACTIVE": 1}
+HEALTH = {"status": "ready", "events": {"claude.user-events": 205, "claude.usage-deltas": 2056}}
 
 STATUS = {"data": [{"connector": "other", "state": "DEGRADED"},
                    {"connector": "demo", "state": "HEALTHY"}]}
@@ -47,23 +40,21 @@ def test_large_orgs_churn_every_tick():
     assert ChurnPlan(users=24_000).take(1.0) == {"add": 10, "remove": 6, "role_changes": 5}
 
 
-def test_metrics_are_parsed_with_their_labels():
-    samples = parse_metrics(METRICS)
-    assert ("claude_worker_members", {}, 201.0) in samples
-    assert ("claude_worker_open_alerts", {"reason": 'quoted "odd" \\ reason'}, 1.0) in samples
-    assert applied_events(METRICS, "claude.user-events") == 205
-    assert applied_events(METRICS, "claude.nothing") == 0
+def test_applied_events_come_from_the_health_view():
+    assert applied_events(HEALTH, "claude.user-events") == 205
+    assert applied_events(HEALTH, "claude.nothing") == 0
+    assert applied_events({"status": "starting"}, "claude.user-events") == 0
 
 
 def test_summary_counts_open_alerts_by_reason_biggest_first():
-    summary = summarize(METRICS, STATUS, "2026-11-28 12:00 UTC", None)
+    summary = summarize(USERS, OPEN_ALERTS, STATUS, "2026-11-28 12:00 UTC", None)
     assert summary.members == 201
     assert list(summary.open_alerts) == [
-        "UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", 'quoted "odd" \\ reason'
+        "UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "DEPROVISIONED_ACTIVE"
     ]
     assert summary.alert_total == 17
     assert summary.status == "HEALTHY"
-    assert summarize("", {"data": []}, "t", None).status == "no status yet"
+    assert summarize({}, {}, {"data": []}, "t", None).status == "no status yet"
 
 
 @pytest.mark.parametrize(
@@ -76,7 +67,7 @@ def test_summary_counts_open_alerts_by_reason_biggest_first():
 )
 def test_render_says_what_the_cycle_changed(counts, events, expected):
     report = CycleReport("demo", "demo:7", events, counts=counts, seconds=1.5)
-    lines = render(summarize(METRICS, STATUS, "2026-11-28 12:00 UTC", report))
+    lines = render(summarize(USERS, OPEN_ALERTS, STATUS, "2026-11-28 12:00 UTC", report))
     assert lines[0] == "simulated time 2026-11-28 12:00 UTC   members 201   connector HEALTHY"
     assert lines[1].startswith("open alerts 17: UNMANAGED_IDENTITY 12, PERSONAL_DOMAIN 4")
     assert lines[2] == expected

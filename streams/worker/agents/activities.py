@@ -8,15 +8,17 @@ from faust.types import Message
 
 from streams.events.activity_facts import activity_key
 from streams.events.records import Activity
-from streams.worker.agents import batch_agent, runner
+from streams.worker.agents.batching import batch_agent
 from streams.worker.batch import decoder
-from streams.worker.channels import activities_topic
+from streams.worker.context import WorkerContext
 from streams.worker.state import WorkerState
 
-_decode = decoder(Activity, key=activity_key)
 
+def register(context: WorkerContext) -> None:
+    """What the feed says about each member, and the keys created in each org."""
+    decode = decoder(Activity, key=activity_key)
 
-@batch_agent(activities_topic)
-async def fold_activities(messages: Sequence[Message]) -> None:
-    """Keep what the feed says about each member and the keys created in each org."""
-    await runner.run(messages, _decode, WorkerState.apply_activity)
+    async def handle(messages: Sequence[Message]) -> None:
+        await context.runner.run(messages, decode, WorkerState.apply_activity)
+
+    batch_agent(context, context.channels.activities, handle)

@@ -12,15 +12,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import faust
 from faust import StreamT
 
-from streams.app import app, settings
 from streams.errors import CodecError, MalformedMessage
 from streams.events.keys import event_id
 from streams.events.records import DirectoryRecord
-from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, barrier, messages_of, runner
+from streams.worker.agents.batching import BATCH_SECONDS, BATCH_SIZE, messages_of
 from streams.worker.batch import Send, dead_letter_send, decoder, publish
-from streams.worker.channels import dead_letter_topic, directory_fanout_topic, directory_topic
+from streams.worker.context import WorkerContext
 from streams.worker.deadletter import message_headers
 from streams.worker.metrics import METRICS
 from streams.worker.state import DirectoryChange, WorkerState
@@ -42,8 +42,9 @@ def parse_directory_key(key: bytes | None) -> tuple[str, str]:
     return org_id, email
 
 
-def fan_out(message: Any, partitions: int) -> list[Send]:
-    """The copies of one directory message, one per partition; raises on bad input."""
+def fan_out(message: Any, fanout_topic: faust.TopicT, partitions: int) -> list[Send]:
+    """The copies of one directory message, one per partition of ``fanout_topic``; raises on
+    bad input."""
     parse_directory_key(message.key)
     if message.value is not None:
         _decode_record(message)
@@ -51,7 +52,7 @@ def fan_out(message: Any, partitions: int) -> list[Send]:
     millis = str(round(message.timestamp * 1000))
     headers = [(CAUSE_HEADER, cause.encode()), (TIME_HEADER, millis.encode())]
     return [
-        Send(directory_fanout_topic, message.key, message.value, headers, partition)
+        Send(fanout_topic, message.key, message.value, headers, partition)
         for partition in range(partitions)
     ]
 
@@ -75,27 +76,34 @@ def directory_change(message: Any) -> DirectoryChange:
     )
 
 
-@app.agent(directory_topic, concurrency=1)
-async def fan_out_directory(stream: StreamT) -> None:
-    """Copy every directory record to each partition of the fan-out topic."""
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        sends: list[Send] = []
-        for event in events:
-            try:
-                sends.extend(fan_out(event.message, settings.topic_partitions))
-            except CodecError as exc:
-                sends.append(dead_letter_send(event.message, exc, dead_letter_topic))
-                continue
-            METRICS.inc("claude_worker_events_total", topic=event.message.topic)
-        await publish(sends)
-        for event in events:
-            barrier.note_fanned_out(event.message.partition, event.message.offset)
+def register(context: WorkerContext) -> None:
+    """The fan-out agent on the directory topic and the apply agent on the fan-out topic."""
+    channels, runner, barrier = context.channels, context.runner, context.barrier
+    partitions = context.settings.topic_partitions
 
+    async def fan_out_directory(stream: StreamT) -> None:
+        """Copy every directory record to each partition of the fan-out topic."""
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
+            sends: list[Send] = []
+            for event in events:
+                try:
+                    sends.extend(fan_out(event.message, channels.directory_fanout, partitions))
+                except CodecError as exc:
+                    sends.append(dead_letter_send(event.message, exc, channels.dead_letter))
+                    continue
+                METRICS.inc("claude_worker_events_total", topic=event.message.topic)
+            await publish(sends)
+            for event in events:
+                barrier.note_fanned_out(event.message.partition, event.message.offset)
 
-@app.agent(directory_fanout_topic, concurrency=1)
-async def apply_directory(stream: StreamT) -> None:
-    """Apply each partition's copy of the directory and re-evaluate the members it names."""
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        await runner.run(messages_of(events), directory_change, WorkerState.apply_directory)
-        for event in events:
-            barrier.note_applied(event.message.partition, event.message.offset)
+    async def apply_directory(stream: StreamT) -> None:
+        """Apply each partition's copy of the directory and re-evaluate the members it names."""
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
+            await runner.run(messages_of(events), directory_change, WorkerState.apply_directory)
+            for event in events:
+                barrier.note_applied(event.message.partition, event.message.offset)
+
+    context.app.agent(channels.directory, name=f"{__name__}.fan_out_directory",
+                      concurrency=1)(fan_out_directory)
+    context.app.agent(channels.directory_fanout, name=f"{__name__}.apply_directory",
+                      concurrency=1)(apply_directory)

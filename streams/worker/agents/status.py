@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from faust import StreamT
 
-from streams.app import app
 from streams.events.records import ConnectorStatus
-from streams.worker.agents import BATCH_SECONDS, BATCH_SIZE, messages_of, runner
+from streams.worker.agents.batching import BATCH_SECONDS, BATCH_SIZE, messages_of
 from streams.worker.batch import decoder
-from streams.worker.channels import connector_status_topic
+from streams.worker.context import WorkerContext
 from streams.worker.state import WorkerState
 
 
-@app.agent(connector_status_topic, concurrency=1)
-async def fold_connector_status(stream: StreamT) -> None:
-    """Keep each connector's latest status."""
+def register(context: WorkerContext) -> None:
+    """The agent that keeps each connector's latest status."""
     decode = decoder(ConnectorStatus)
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
-        await runner.run(messages_of(events), decode, WorkerState.apply_status)
+
+    async def fold_connector_status(stream: StreamT) -> None:
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
+            await context.runner.run(messages_of(events), decode, WorkerState.apply_status)
+
+    context.app.agent(context.channels.connector_status,
+                      name=f"{__name__}.fold_connector_status",
+                      concurrency=1)(fold_connector_status)

@@ -7,13 +7,12 @@ import logging
 import httpx
 from faust import StreamT
 
-from streams.app import app, settings
 from streams.errors import CodecError
 from streams.events.records import ShadowItAlert
 from streams.worker.batch import decoder
-from streams.worker.channels import shadow_it_alerts_topic
+from streams.worker.context import WorkerContext
+from streams.worker.rows import DeliveriesRow
 from streams.worker.state import member_key
-from streams.worker.tables import webhook_deliveries
 from streams.worker.webhook import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -22,9 +21,11 @@ DELIVERED_KEPT = 64
 REQUEST_TIMEOUT_SECONDS = 10.0
 
 
-async def deliver_alerts(stream: StreamT) -> None:
+async def deliver_alerts(context: WorkerContext, stream: StreamT) -> None:
     """POST each alert event not yet delivered; remember delivered ids per member."""
     decode = decoder(ShadowItAlert)
+    settings = context.settings
+    webhook_deliveries = context.tables.webhook_deliveries
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
         sender = WebhookSender(settings.alert_webhook_url, settings.alert_webhook_secret, client)
         async for event in stream.events():
@@ -34,14 +35,23 @@ async def deliver_alerts(stream: StreamT) -> None:
                 log.warning("not delivering an undecodable alert message: %s", exc)
                 continue
             key = member_key(alert.org_id, alert.user_id)
-            delivered = webhook_deliveries.get(key, {}).get("delivered", [])
+            known = webhook_deliveries.get(key)
+            delivered = () if known is None else known.delivered
             if alert.event_id in delivered:
                 continue
             if await sender.deliver(alert):
-                webhook_deliveries[key] = {
-                    "delivered": [*delivered, alert.event_id][-DELIVERED_KEPT:]
-                }
+                webhook_deliveries[key] = DeliveriesRow(
+                    (*delivered, alert.event_id)[-DELIVERED_KEPT:]
+                )
 
 
-if settings.alert_webhook_url:
-    app.agent(shadow_it_alerts_topic, name="deliver_alerts", concurrency=1)(deliver_alerts)
+def register(context: WorkerContext) -> None:
+    """The delivery agent on the alerts topic, when ``ALERT_WEBHOOK_URL`` is set."""
+    if not context.settings.alert_webhook_url:
+        return
+
+    async def deliver(stream: StreamT) -> None:
+        await deliver_alerts(context, stream)
+
+    context.app.agent(context.channels.shadow_it_alerts, name="deliver_alerts",
+                      concurrency=1)(deliver)

@@ -66,3 +66,26 @@ def test_worker_port_mapping_matches_its_web_settings():
     assert worker["environment"]["WEB_HOST"] == "0.0.0.0"
     assert worker["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert "WEB_TOKEN" in worker["environment"], "views exposed outside the container need a token"
+
+
+def test_the_bundled_broker_is_published_on_loopback_only():
+    for mapping in SERVICES["kafka"]["ports"]:
+        assert str(mapping).startswith("127.0.0.1:"), mapping
+
+
+DATA_DIR = "/var/lib/claude-connector"
+
+
+def test_connector_containers_run_unprivileged_with_a_writable_data_volume():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "USER 10001:10001" in dockerfile
+    assert re.search(rf"install -d -o connector -g connector -m 0700 {DATA_DIR}", dockerfile)
+    assert "useradd --system --uid 10001" in dockerfile
+    assert f"CLAUDE_CONNECTOR_CACHE={DATA_DIR}" in dockerfile
+    for name in SERVICE_COMMANDS:
+        service = SERVICES[name]
+        uid = str(service["user"]).split(":")[0]
+        assert uid.isdigit() and int(uid) != 0, f"{name} runs as root"
+        assert service["environment"]["CLAUDE_CONNECTOR_CACHE"] == DATA_DIR
+        mounts = dict(reversed(mount.split(":", 1)) for mount in service["volumes"])
+        assert mounts[DATA_DIR] in COMPOSE["volumes"], f"{name}: no named volume on {DATA_DIR}"

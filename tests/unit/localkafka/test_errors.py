@@ -87,3 +87,32 @@ def test_cluster_ids_are_random_22_char_base64url_never_read_as_an_option():
     assert len(ids) == 2000
     assert all(len(cluster_id) == 22 and "=" not in cluster_id for cluster_id in ids)
     assert not any(cluster_id.startswith("-") for cluster_id in ids)
+
+
+def test_maven_fetches_with_strict_checksums(tmp_path, monkeypatch):
+    """Maven Central cannot be reached here: a stand-in ``mvn`` records how it was called."""
+    calls = tmp_path / "mvn-args"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mvn").write_text(f'#!/bin/sh\necho "$@" > {calls}\nexit 1\n')
+    (bin_dir / "mvn").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("KAFKA_HOME", raising=False)
+    with pytest.raises(LocalKafkaError, match="Maven could not fetch Kafka"):
+        ensure_jars(tmp_path / "cache")
+    assert "-C" in calls.read_text().split()
+
+
+def test_a_data_dir_keeps_its_security_mode(tmp_path, monkeypatch):
+    (tmp_path / "kafka" / "libs").mkdir(parents=True)
+    monkeypatch.setenv("KAFKA_HOME", str(tmp_path / "kafka"))
+    data = tmp_path / "data"
+    (data / "kraft").mkdir(parents=True)
+    (data / "kraft" / "meta.properties").write_text("cluster.id=x\n")
+    (data / "security").write_text("sasl_ssl")
+    broker = LocalKafka(data, tmp_path / "cache", port=free_port(), controller_port=free_port())
+    with pytest.raises(LocalKafkaError, match="made with --security sasl_ssl; use that"):
+        broker.start()
+    assert (data.stat().st_mode & 0o777) == 0o700
+    with pytest.raises(LocalKafkaError, match="security must be one of plaintext, sasl_ssl"):
+        LocalKafka(data, tmp_path / "cache", security="ssl")

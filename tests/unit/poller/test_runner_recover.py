@@ -12,7 +12,7 @@ from streams.poller.loop import PollerRunner
 
 
 class FakePublisher:
-    def __init__(self, bootstrap: str, transactional_id: str) -> None:
+    def __init__(self, bootstrap: str, transactional_id: str, **_options: object) -> None:
         self.transactional_id = transactional_id
         self.open = False
         self.fail_on_close = False

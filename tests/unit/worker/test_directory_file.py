@@ -46,3 +46,34 @@ def test_bad_lines_are_named(tmp_path, content, org, message):
     path.write_text(content)
     with pytest.raises(DirectoryFileError, match=message):
         read_directory_file(path, org)
+
+
+def test_an_excel_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("email,status\r\ndave@acme.com,active\r\n".encode("utf-8-sig"))
+    (record,) = read_directory_file(path, "org_1")
+    assert record.email == "dave@acme.com"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('email,name\na@acme.com,"Al\nb@acme.com,Bo\n', ":2: unbalanced quote"),
+        ('email,name\na@acme.com,Al\nb@acme.com,"Bo\n', ":3: unbalanced quote"),
+        ("email,name\na@acme.com," + "x" * 1025 + "\n", ":2: a field is longer than 1024"),
+        ("email,name\na@acme.com," + "x" * 200_000 + "\n", ":2: a field is longer than 1024"),
+        ("email,name\na@acme.com,Al\n\nb@acme.com,Bo,x\n", ":4: 3 fields, but the header has 2"),
+        ("email,name\na@acme.com\n", ":2: 1 fields, but the header has 2"),
+        ("email,name\nnot-an-address,Al\n", ":2: 'email' is missing or not an address"),
+        ("email,name\nal@localhost,Al\n", ":2: 'email' is missing or not an address"),
+        ("email,name\nal ice@acme.com,Al\n", ":2: 'email' is missing or not an address"),
+        ('email,name\na@acme.com,"Al"x\n', ":2: not valid CSV"),
+    ],
+)
+def test_malformed_csv_is_one_line_naming_the_line(tmp_path, content, message):
+    path = tmp_path / "d.csv"
+    path.write_text(content)
+    with pytest.raises(DirectoryFileError, match=message) as raised:
+        read_directory_file(path, "o")
+    assert "\n" not in str(raised.value)
+    assert len(str(raised.value)) < 300

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from streams.events.records import AlertReason, AlertState, DirectoryStatus, Severity
+from streams.worker.rows import OpenAlert
 from streams.worker.rules import (
     MICRO_CENTS_PER_USD,
     Cause,
@@ -136,9 +137,10 @@ def test_reconcile_opens_once_and_resolves_with_the_same_alert_id():
     again = reconcile({}, findings, org_id="o", user_id="u", email="a@gmail.com", cause=CAUSE)
     assert [e.event_id for e in again] == [e.event_id for e in opened], "ids are deterministic"
     stored = {
-        e.reason.value: {"alert_id": e.alert_id, "severity": e.severity.value,
-                         "evidence": e.evidence, "baseline": e.baseline,
-                         "opened_at": e.opened_at.isoformat()}
+        e.reason.value: OpenAlert(alert_id=e.alert_id, event_id=e.event_id,
+                                  severity=e.severity.value, evidence=dict(e.evidence),
+                                  baseline=e.baseline, opened_at=e.opened_at.isoformat(),
+                                  cause_event_id=e.cause_event_id)
         for e in opened
     }
     assert reconcile(stored, findings, org_id="o", user_id="u", email=None, cause=CAUSE) == []

@@ -14,6 +14,7 @@ from streams.events.records import (
     UserEvent,
     UserOp,
 )
+from streams.worker.rows import IdentityRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
 from tests.fixtures.worker import (
@@ -51,7 +52,7 @@ def test_case_spaces_and_tags_match_the_directory():
     state = state_with_directory("alice@acme.com")
     event = user_event(UserOp.SNAPSHOT, "user_a", "  Alice+Claude@ACME.com ", baseline=True)
     assert state.apply_user_event(event, 0) == []
-    assert state.tables.users[f"{ORG}:user_a"]["email"] == "  Alice+Claude@ACME.com "
+    assert state.tables.users[f"{ORG}:user_a"].email == "  Alice+Claude@ACME.com "
 
 
 def test_exact_tagged_directory_entry_wins_over_the_untagged_one():
@@ -91,15 +92,15 @@ def test_removed_and_readded_member():
         user_event(UserOp.REMOVED, "user_e", before=image("user_e", "e@gmail.com"), poll=2), 0
     )
     assert {e.state for e in removed} == {AlertState.RESOLVED}
-    assert state.tables.users[f"{ORG}:user_e"]["status"] == "removed"
-    assert all("user_e" not in row["users"] for row in state.tables.identities.values())
+    assert state.tables.users[f"{ORG}:user_e"].status == "removed"
+    assert all("user_e" not in row.users for row in state.tables.identities.values())
     readded = state.apply_user_event(user_event(UserOp.ADDED, "user_e", "e@gmail.com", poll=3), 0)
     assert {e.state for e in readded} == {AlertState.OPENED}
     assert {e.baseline for e in readded} == {False}
     assert {e.alert_id for e in readded}.isdisjoint({e.alert_id for e in added})
     row = state.tables.users[f"{ORG}:user_e"]
-    assert (row["status"], row["first_seen"]) == ("member", (T0 + timedelta(minutes=1)).isoformat())
-    assert state.tables.identities[f"0/{ORG}:e@gmail.com"] == {"users": ["user_e"]}
+    assert (row.status, row.first_seen) == ("member", (T0 + timedelta(minutes=1)).isoformat())
+    assert state.tables.identities[f"0/{ORG}:e@gmail.com"] == IdentityRow(("user_e",))
 
 
 def test_duplicates_and_replays_change_nothing():
@@ -124,7 +125,7 @@ def test_duplicates_and_replays_change_nothing():
     assert snapshot == {name: dict(getattr(state.tables, name)) for name in snapshot}
     final = {(e.reason, e.state) for e in emitted}
     assert (AlertReason.PERSONAL_DOMAIN, AlertState.RESOLVED) in final
-    assert set(state.tables.alerts[f"{ORG}:user_f"]["open"]) == {
+    assert set(state.tables.alerts[f"{ORG}:user_f"].open) == {
         "SPEND_SPIKE", "PERSONAL_CREDENTIAL_CONNECTOR"
     }
 
@@ -142,7 +143,7 @@ def test_usage_keeps_the_highest_revision_and_sums_days():
                                         family=MetricFamily.MESSAGES), 0)
     assert state.usage_totals(key) == {"MESSAGES": {"chat": 6}}
     row = state.tables.usage[key]
-    assert (row["first_day"], row["last_day"], row["last_active_day"]) == (
+    assert (row.first_day, row.last_day, row.last_active_day) == (
         "2026-11-01", "2026-11-03", "2026-11-03")
 
 
@@ -161,7 +162,7 @@ def test_org_managed_connectors_and_surfaces_raise_nothing():
     state.apply_user_event(user_event(UserOp.ADDED, "user_i", "i@acme.com"), 0)
     managed = association("user_i", "slack", auth=AuthKind.ORG_MANAGED)
     assert state.apply_association(managed, 0) == []
-    items = state.tables.associations[f"{ORG}:user_i"]["items"]
+    items = state.tables.associations[f"{ORG}:user_i"].items
     assert list(items) == ["CONNECTOR/slack/ORG_MANAGED"]
 
 
@@ -170,12 +171,12 @@ def test_status_keeps_the_latest_and_drops_duplicates():
     healthy = connector_status(ConnectorState.HEALTHY)
     key = f"{ORG}:test"
     assert state.apply_status(healthy, 0) == []
-    assert (state.tables.status[key]["state"], state.tables.status[key]["applied"]) == (
-        "HEALTHY", [healthy.event_id])
+    assert (state.tables.status[key].state, state.tables.status[key].applied) == (
+        "HEALTHY", (healthy.event_id,))
     partial = connector_status(ConnectorState.PARTIAL, poll=2)
     assert state.apply_status(partial, 0) == []
     latest = state.tables.status[key]
-    assert (latest["state"], latest["applied"]) == ("PARTIAL", [healthy.event_id, partial.event_id])
+    assert (latest.state, latest.applied) == ("PARTIAL", (healthy.event_id, partial.event_id))
     assert state.apply_status(healthy, 0) == []
     assert state.tables.status[key] == latest, "a duplicate changes nothing"
 
@@ -224,7 +225,7 @@ def test_an_alert_event_already_published_is_kept_as_published():
 
     replay = WorkerState(Tables.empty(), POLICY, {original.event_id: original}.get)
     assert applied(replay, github, notion, member) == [original]
-    stored = replay.tables.alerts[f"{ORG}:user_p"]["open"]["PERSONAL_CREDENTIAL_CONNECTOR"]
-    assert stored["cause_event_id"] == original.cause_event_id
-    assert stored["evidence"] == dict(original.evidence)
-    assert stored["opened_at"] == original.opened_at.isoformat()
+    stored = replay.tables.alerts[f"{ORG}:user_p"].open["PERSONAL_CREDENTIAL_CONNECTOR"]
+    assert stored.cause_event_id == original.cause_event_id
+    assert stored.evidence == dict(original.evidence)
+    assert stored.opened_at == original.opened_at.isoformat()

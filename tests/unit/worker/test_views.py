@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from streams.worker.rows import AlertsRow, OpenAlert, ResolvedAlert, UserRow
 from streams.worker.views import (
     BadRequest,
     alert_views,
@@ -37,16 +38,19 @@ def test_parameters_are_validated():
 
 
 def test_shapes():
-    row = {"org_id": "o", "user_id": "u", "email": "e@x", "role": "admin", "status": "member",
-           "applied": ["hidden"], "partition": 0}
+    row = UserRow(org_id="o", user_id="u", email="e@x", name=None, role="admin", workspaces={},
+                  added_at=None, status="member", first_seen="t", last_seen="t", baseline=False,
+                  connector="c", source="ROSTER", partition=0, applied=("hidden",))
     shown = user_view(row)
     assert (shown["id"], shown["email"], shown["role"]) == ("u", "e@x", "admin")
     assert "applied" not in shown and "partition" not in shown
-    alerts = {"org_id": "o", "user_id": "u", "email": "e@x",
-              "open": {"PERSONAL_DOMAIN": {"alert_id": "a1", "severity": "HIGH", "baseline": True,
-                                           "opened_at": "t"}},
-              "resolved": [{"alert_id": "a0", "reason": "SPEND_SPIKE", "severity": "MEDIUM",
-                            "baseline": False, "opened_at": "t0", "resolved_at": "t1"}]}
+    opened = OpenAlert(alert_id="a1", event_id="e1", severity="HIGH", evidence={},
+                       baseline=True, opened_at="t", cause_event_id="c1")
+    resolved = ResolvedAlert(alert_id="a0", event_id="e0", severity="MEDIUM", evidence={},
+                             baseline=False, opened_at="t0", cause_event_id="c0",
+                             reason="SPEND_SPIKE", resolved_at="t1", resolve_event_id="r0")
+    alerts = AlertsRow(org_id="o", user_id="u", email="e@x", partition=0,
+                       open={"PERSONAL_DOMAIN": opened}, resolved=(resolved,), raised={})
     (open_alert,) = alert_views(alerts, "open")
     assert {k: open_alert[k] for k in ("user_id", "email", "reason", "severity", "baseline",
                                        "state")} == {

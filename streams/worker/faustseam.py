@@ -1,0 +1,163 @@
+"""The worker's one boundary with faust-streaming's internals.
+
+The batch path (``intake``, ``batch``) and the table codecs need a few things Faust offers
+no public call for. Each is a function or class here, named for what the worker needs, and
+``tests/unit/worker/test_faustseam.py`` checks each against the installed Faust, so a Faust
+release that changes one fails that test, not a running worker. Nothing else in ``streams``
+names a private Faust attribute (a test checks that too).
+
+==================================== ==================================================
+here                                 Faust internal it stands for
+==================================== ==================================================
+``SeamApp._new_transport``           ``App._new_transport`` (the app's transport class)
+``FetchFilteringConsumer``           ``Consumer._getmany`` (what the fetcher reads)
+``committed_offset``                 ``Consumer._committed_offset``
+``add_gap``                          ``Consumer._add_gap`` (offsets without a message)
+``consumer_message``                 ``ConsumerMessage(...)``, positional arguments
+``note_inbound``                     ``Monitor.stream_inbound_time`` (stall warnings)
+``table_store``                      ``Table.data`` (the store, without per-key sensors)
+``write_store``                      ``faust.streams._current_event`` (a write's partition)
+``set_persisted_offset``             ``Store.set_persisted_offset`` (RocksDB's offsets)
+``use_value_codec``                  ``Table.value_serializer`` and its changelog's copies
+==================================== ==================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import faust
+from faust.serializers.codecs import Codec
+from faust.streams import _current_event
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, AppT
+from faust.types.tuples import ConsumerMessage
+
+
+def client_auth(app: AppT) -> dict[str, Any]:
+    """The aiokafka keyword arguments of the app's broker credentials (TLS, SASL)."""
+    options: dict[str, Any] = faust_aiokafka.credentials_to_aiokafka_auth(
+        app.conf.broker_credentials, app.conf.ssl_context
+    )
+    return options
+
+
+def committed_offset(consumer: Any, tp: TP) -> int | None:
+    """The offset the group last committed for ``tp`` (None: none yet)."""
+    offset: int | None = consumer._committed_offset[tp]
+    return offset
+
+
+async def add_gap(consumer: Any, tp: TP, first: int, last: int) -> None:
+    """Offsets ``first``..``last`` of ``tp`` hold no message: commits may pass them."""
+    await consumer._add_gap(tp, first, last)
+
+
+def consumer_message(tp: TP, record: Any, generation_id: int) -> ConsumerMessage:
+    """A fetched aiokafka record as Faust's message (what Faust's offset bookkeeping tracks)."""
+    return ConsumerMessage(
+        record.topic,
+        record.partition,
+        record.offset,
+        None if record.timestamp is None else record.timestamp / 1000.0,
+        record.timestamp_type,
+        record.headers,
+        record.key,
+        record.value,
+        record.checksum,
+        record.serialized_key_size,
+        record.serialized_value_size,
+        tp,
+        generation_id=generation_id,
+    )
+
+
+def note_inbound(app: AppT, tps: Iterable[TP], now: float) -> None:
+    """Messages of ``tps`` went through at ``now`` (Faust's stall warnings read this)."""
+    inbound = app.monitor.stream_inbound_time
+    for tp in tps:
+        inbound[tp] = now
+
+
+def table_store(table: Any) -> MutableMapping[Any, Any]:
+    """The store behind ``table``: reads and writes without Faust's per-key machinery."""
+    store: MutableMapping[Any, Any] = table.data
+    return store
+
+
+def write_store(store: MutableMapping[Any, Any], writes: Iterable[tuple[Any, Any, Any]]) -> None:
+    """Write ``(key, value or None to delete, event)`` to ``store``, each with its ``event``
+    (anything with ``.message``) as Faust's current event: stores that keep one database per
+    partition read the partition of a write from it."""
+    previous = _current_event.get(None)
+    try:
+        for key, value, event in writes:
+            _current_event.set(weakref.ref(event))
+            if value is None:
+                store.pop(key, None)
+            else:
+                store[key] = value
+    finally:
+        _current_event.set(previous)
+
+
+def set_persisted_offset(store: Any, tp: TP, offset: int) -> None:
+    """The store holds ``tp``'s changelog up to ``offset`` (recovery starts after it)."""
+    store.set_persisted_offset(tp, offset)
+
+
+def use_value_codec(table: faust.Table, codec: Codec) -> faust.Table:
+    """``table`` reading and writing its values with ``codec`` everywhere.
+
+    Faust gives a table (and so its store) the serializer of its value type, JSON, and passes
+    it to the changelog topic, which writes it into the schema and into every copy of the
+    topic (the recovery reads a copy): each of the three is set to ``codec``.
+    """
+    table.value_serializer = codec
+    table.changelog_topic.value_serializer = codec
+    table.changelog_topic.schema.value_serializer = codec
+    return table
+
+
+class FetchFilteringConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer that leaves the partitions of its app's ``batch_topics``
+    unfetched (``streams.worker.intake`` reads those itself)."""
+
+    @property
+    def batch_topics(self) -> set[str]:
+        topics: set[str] = self.app.batch_topics
+        return topics
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        if active_partitions is None:
+            return await super()._getmany(active_partitions, timeout)
+        fetched = {tp for tp in active_partitions if tp.topic not in self.batch_topics}
+        if not fetched:
+            await asyncio.sleep(timeout)
+            return {}
+        return await super()._getmany(fetched, timeout)
+
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        """Faust's stall warnings, except for partitions that Faust does not fetch itself."""
+        if tp.topic not in self.batch_topics:
+            super().verify_event_path(now, tp)
+
+
+class FetchFilteringTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport with ``FetchFilteringConsumer``."""
+
+    Consumer = FetchFilteringConsumer
+
+
+class SeamApp(faust.App):
+    """Faust's app with the fetch-filtering transport and the set of ``batch_topics``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_topics: set[str] = set()
+
+    def _new_transport(self) -> FetchFilteringTransport:
+        return FetchFilteringTransport(self.conf.broker_consumer, self)

@@ -1,0 +1,235 @@
+"""The rows of every worker table, one typed definition each, and their JSON encoding.
+
+Rows are frozen dataclasses of JSON values (times and days as ISO text, enums by name), so
+orjson writes them as they are (the changelogs, the views) and ``RowCodec`` reads them back
+(msgspec, strict: a misspelt or missing field fails at once). A row is replaced, never
+mutated, so a Faust table writes its changelog.
+
+=================== ============================ =================================
+table               key                          row
+=================== ============================ =================================
+``users``           ``org:user``                 ``UserRow``
+``usage``           ``org:user``                 ``UsageRow`` (the days with usage)
+``usage_days``      ``org:user:YYYY-MM-DD``      ``UsageDayRow`` (totals per family)
+``associations``    ``org:user``                 ``AssociationsRow``
+``alerts``          ``org:user``                 ``AlertsRow``
+``directory``       ``{partition}/{org}:{email}`` ``DirectoryRow``
+``directory_orgs``  ``{partition}/{org}``        ``DirectoryOrgRow``
+``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
+``status``          ``org:connector``            ``StatusRow``
+``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
+``webhook_deliveries`` ``org:user``              ``DeliveriesRow``
+=================== ============================ =================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import orjson
+from faust.serializers.codecs import Codec
+
+MEMBER = "member"
+REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A member of an organisation, current (``status`` member) or removed."""
+
+    org_id: str
+    user_id: str
+    email: str
+    name: str | None
+    role: str | None
+    workspaces: dict[str, str]
+    added_at: str | None
+    status: str
+    first_seen: str
+    last_seen: str
+    baseline: bool
+    connector: str
+    source: str
+    partition: int
+    applied: tuple[str, ...]
+    """The newest applied event ids (a redelivered event is dropped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """The days a member has usage for (written only when one of these changes)."""
+
+    org_id: str
+    user_id: str
+    email: str | None
+    partition: int
+    first_day: str
+    last_day: str
+    last_active_day: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyTotals:
+    """One metric family's latest revision of a day (COST values are USD micro-cents)."""
+
+    revision: int
+    totals: dict[str, int]
+    baseline: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDayRow:
+    """A member's day: the latest totals per metric family."""
+
+    families: dict[str, FamilyTotals]
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationItem:
+    """A surface or connector a member uses, with how it was authorised."""
+
+    kind: str
+    name: str
+    display_name: str | None
+    auth: str
+    first_seen: str
+    baseline: bool
+    connector: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationsRow:
+    """A member's associations by ``KIND/name/AUTH`` (the first one seen wins)."""
+
+    org_id: str
+    user_id: str
+    partition: int
+    items: dict[str, AssociationItem]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlert:
+    """An open alert as the alerts row keeps it."""
+
+    alert_id: str
+    event_id: str
+    severity: str
+    evidence: dict[str, str]
+    baseline: bool
+    opened_at: str
+    cause_event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedAlert(OpenAlert):
+    """A resolved alert: the open one, its reason, when and by which event it resolved."""
+
+    reason: str
+    resolved_at: str
+    resolve_event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsRow:
+    """A member's open alerts by reason, the newest resolved ones, and how many alerts were
+    opened so far per reason (``raised`` numbers the alert ids, see ``rules.alert_id_for``)."""
+
+    org_id: str
+    user_id: str
+    email: str | None
+    partition: int
+    open: dict[str, OpenAlert]
+    resolved: tuple[ResolvedAlert, ...]
+    raised: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRow:
+    """A managed identity in one partition's copy of the directory."""
+
+    org_id: str
+    email: str
+    employee_id: str | None
+    name: str | None
+    status: str
+    source: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryOrgRow:
+    """How many directory records an organisation has in one partition's copy."""
+
+    org_id: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRow:
+    """The members with one address (without +tag) in one partition."""
+
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """A connector's latest status."""
+
+    org_id: str
+    connector: str
+    state: str
+    previous_state: str | None
+    reason: str | None
+    baseline_complete: bool
+    last_success: dict[str, str | None]
+    failing: dict[str, str]
+    poll_id: str | None
+    observed_at: str | None
+    event_id: str
+    applied: tuple[str, ...]
+    feed_reconciliation: dict[str, int] = field(default_factory=dict)
+    """The Activity Feed's confirmed / contradicted / snapshot_only counters."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """What the Activity Feed said about one member (``streams.events.activity_facts``): last
+    login, connectors, last role change, keys they created; keyed ``org``, keys created by a
+    non-member actor."""
+
+    org_id: str
+    partition: int
+    last_login_at: str | None
+    last_login_method: str | None
+    connectors: dict[str, dict[str, Any]]
+    role_change: dict[str, Any] | None
+    keys_created: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveriesRow:
+    """The alert event ids delivered to the webhook for a member (the newest ones)."""
+
+    delivered: tuple[str, ...]
+
+
+R = TypeVar("R")
+
+
+class RowCodec(Codec, Generic[R]):
+    """A Faust value codec for one row type: orjson out, msgspec (strict) in."""
+
+    def __init__(self, children: tuple[Codec, ...] | None = None, *, row_type: type[R]) -> None:
+        super().__init__(children, row_type=row_type)
+        self.row_type = row_type
+        self._decoder = msgspec.json.Decoder(row_type)
+
+    def _dumps(self, row: Any) -> bytes:
+        return orjson.dumps(row)
+
+    def _loads(self, data: bytes) -> R:
+        decoded: R = self._decoder.decode(data)
+        return decoded

@@ -1,0 +1,77 @@
+"""``create_app`` builds a whole worker app in-process, as often as asked, from its settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from faust.cli.base import find_app
+
+from streams.app import App, create_app
+from streams.config import Settings
+from streams.worker.rows import RowCodec
+
+EXPECTED_VIEWS = {
+    "/", "/health", "/users", "/users/{user_id}", "/keys", "/alerts", "/status", "/metrics"
+}
+
+
+def settings_for(tmp_path: Path, **environ: str) -> Settings:
+    return Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path), **environ})
+
+
+def paths(app: App) -> set[str]:
+    return {view.view_path for view in app.web.views.values()}
+
+
+def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
+    first = create_app(settings_for(tmp_path, TOPIC_PREFIX="one.", WORKER_APP_ID="first"))
+    second = create_app(settings_for(
+        tmp_path, TOPIC_PREFIX="two.", WORKER_APP_ID="second", TOPIC_PARTITIONS="3",
+        ALERT_WEBHOOK_URL="http://127.0.0.1:9/hook", CORPORATE_DOMAINS="acme.com",
+    ))
+
+    assert first.conf.id == "first" and second.conf.id == "second"
+    assert first.batch_topics == {
+        "one.user-events", "one.usage-deltas", "one.app-associations", "one.activities"
+    }
+    assert second.batch_topics == {
+        "two.user-events", "two.usage-deltas", "two.app-associations", "two.activities"
+    }
+    assert {agent.split(".")[-1] for agent in first.agents} == {
+        "fan_out_directory", "apply_directory", "fold_connector_status"}
+    assert "deliver_alerts" in second.agents and "deliver_alerts" not in first.agents
+    assert paths(first) == paths(second) == EXPECTED_VIEWS
+    assert {table for table in first.tables} == {table for table in second.tables}
+    assert second.tables["users"] is second.context.tables.core.users
+    assert first.tables["users"] is not second.tables["users"]
+    for table in second.tables.values():  # the store and the changelog read rows alike
+        assert isinstance(table.value_serializer, RowCodec), table.name
+        codec = table.value_serializer
+        assert table.changelog_topic.schema.value_serializer is codec
+        recovery_copy = table.changelog_topic.clone()  # what the recovery reads
+        assert recovery_copy.schema.value_serializer is codec, table.name
+        assert table.changelog_topic.schema.value_serializer is codec, table.name
+
+    context = second.context
+    assert context.app is second
+    assert context.policy.corporate_domains == frozenset({"acme.com"})
+    assert context.channels.directory_fanout.get_topic_name() == "second-directory-fanout"
+    assert context.channels.partition_count("two.usage-deltas") == 3
+    assert context.channels.partition_count("two.connector-status") == 1
+    assert context.runner.lock is not first.context.runner.lock
+    assert (tmp_path / "worker" / "second").is_dir()
+
+
+def test_faust_finds_the_app_by_module_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``faust -A streams.app`` builds the app from ``Settings.load()`` on first access."""
+    monkeypatch.setenv("CLAUDE_CONNECTOR_CACHE", str(tmp_path))
+    monkeypatch.setenv("WORKER_APP_ID", "found-by-faust")
+    monkeypatch.setattr(sys.modules["streams.app"], "_loaded", {})
+
+    app = find_app("streams.app")
+
+    assert isinstance(app, App)
+    assert app.conf.id == "found-by-faust"
+    assert find_app("streams.app") is app

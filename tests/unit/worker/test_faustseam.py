@@ -1,0 +1,205 @@
+"""Each Faust internal behind ``streams.worker.faustseam``, checked against the installed Faust.
+
+One test per internal: a faust-streaming release that renames, moves or changes one of them
+fails here. A last test checks that no other module of ``streams`` names them.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+import faust
+import pytest
+from aiokafka.structs import ConsumerRecord
+from faust.streams import current_event
+from faust.types import TP
+
+import streams
+from streams.app import create_app
+from streams.config import Settings
+from streams.worker import faustseam
+from streams.worker.rows import DeliveriesRow, RowCodec
+
+TP0 = TP("seam-topic", 0)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> faust.App:
+    settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path), "TOPIC_PREFIX": "seam-"})
+    return create_app(settings)
+
+
+@pytest.fixture
+def consumer(app: faust.App) -> Iterator[faustseam.FetchFilteringConsumer]:
+    """The app's consumer, never started: the event loop its thread made is closed after."""
+    made = app.consumer
+    yield made
+    made._thread.thread_loop.close()
+
+
+def record(offset: int, value: bytes = b"v") -> ConsumerRecord:
+    return ConsumerRecord(topic=TP0.topic, partition=0, offset=offset, timestamp=1_700_000_000_123,
+                          timestamp_type=0, key=b"k", value=value, checksum=None,
+                          serialized_key_size=1, serialized_value_size=len(value),
+                          headers=[("h", b"1")])
+
+
+def test_client_auth_carries_the_app_credentials(tmp_path):
+    settings = Settings.load({
+        "CLAUDE_CONNECTOR_CACHE": str(tmp_path), "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "worker",
+        "KAFKA_SASL_PASSWORD": "pw-seam",
+    })
+    options = faustseam.client_auth(create_app(settings))
+    assert options["security_protocol"] == "SASL_PLAINTEXT"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("worker", "pw-seam")
+
+
+def test_the_app_makes_the_fetch_filtering_transport(consumer):
+    """``App._new_transport``: the app's consumer is ours."""
+    assert isinstance(consumer, faustseam.FetchFilteringConsumer)
+
+
+async def test_the_fetcher_leaves_the_batch_topics_alone(app, consumer, monkeypatch):
+    """``Consumer._getmany(active_partitions, timeout)``: the partitions Faust would fetch."""
+    asked = []
+
+    async def getmany(self, active_partitions, timeout):
+        asked.append(active_partitions)
+        return {}
+
+    base = faustseam.FetchFilteringConsumer.__mro__[1]
+    assert list(inspect.signature(base._getmany).parameters) == [
+        "self", "active_partitions", "timeout"]
+    monkeypatch.setattr(base, "_getmany", getmany)
+    app.batch_topics.add("batched")
+    await consumer._getmany({TP("batched", 0), TP0}, 0.0)
+    assert await consumer._getmany({TP("batched", 0)}, 0.0) == {}
+    assert asked == [{TP0}]
+
+
+def test_committed_offset(consumer):
+    """``Consumer._committed_offset``: None before the first commit, else the offset."""
+    assert faustseam.committed_offset(consumer, TP0) is None
+    consumer._committed_offset[TP0] = 7
+    assert faustseam.committed_offset(consumer, TP0) == 7
+
+
+async def test_a_gap_lets_the_commit_pass(app, consumer):
+    """``Consumer._add_gap``: acked 0..2 and 6, a gap 3..5: the offset to commit is 7."""
+    app.topics.add(app.topic(TP0.topic))
+    await app.topics._update_indices()  # as a subscription does: acks count for the topic
+    for offset in (0, 1, 2, 6):
+        message = faustseam.consumer_message(TP0, record(offset), 1)
+        consumer.track_message(message)
+        consumer.ack(message)
+    assert consumer._new_offset(TP0) == 3
+    await faustseam.add_gap(consumer, TP0, 3, 5)
+    assert consumer._new_offset(TP0) == 7
+
+
+def test_consumer_message_takes_every_field_of_the_record():
+    """``ConsumerMessage(...)`` positional arguments, in Faust's order."""
+    message = faustseam.consumer_message(TP0, record(4), 9)
+    assert (message.topic, message.partition, message.offset, message.timestamp) == (
+        TP0.topic, 0, 4, 1_700_000_000.123)
+    assert (message.key, message.value, message.headers) == (b"k", b"v", [("h", b"1")])
+    assert (message.serialized_key_size, message.serialized_value_size) == (1, 1)
+    assert (message.tp, message.generation_id, message.timestamp_type) == (TP0, 9, 0)
+
+
+def test_note_inbound_feeds_the_stall_check(app):
+    """``Monitor.stream_inbound_time``: when a partition last delivered."""
+    faustseam.note_inbound(app, [TP0], 12.5)
+    assert app.monitor.stream_inbound_time[TP0] == 12.5
+
+
+def test_store_writes_carry_their_event_as_the_current_one():
+    """``faust.streams._current_event``: ``current_event()`` sees each write's event, and the
+    one before is restored."""
+
+    class Event:
+        message = "m"
+
+    seen = {}
+
+    class Store(dict):
+        def __setitem__(self, key, value):
+            seen[key] = current_event()
+            super().__setitem__(key, value)
+
+    first, second = Event(), Event()
+    store = Store(gone=1)
+    assert current_event() is None
+    faustseam.write_store(store, [("a", 1, first), ("b", 2, second), ("gone", None, first)])
+    assert seen == {"a": first, "b": second}
+    assert store == {"a": 1, "b": 2}
+    assert current_event() is None
+
+
+def test_store_writes_show_in_the_table(app):
+    """``Table.data``: a write to the store is what the table reads."""
+    table = app.context.tables.webhook_deliveries
+    row = DeliveriesRow(("e1",))
+    faustseam.table_store(table)["o:u"] = row
+    assert table["o:u"] == row
+
+
+def test_the_persisted_offset_is_kept_by_rocksdb(tmp_path):
+    """``Store.set_persisted_offset``: RocksDB keeps it per partition."""
+    pytest.importorskip("rocksdict")
+    settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path),
+                              "WORKER_STORE": "rocksdb://"})
+    app = create_app(settings)
+    store = faustseam.table_store(app.context.tables.webhook_deliveries)
+    tp = TP(app.context.tables.webhook_deliveries.changelog_topic.get_topic_name(), 0)
+    faustseam.set_persisted_offset(store, tp, 41)
+    assert store.persisted_offset(tp) == 41
+
+
+def test_a_value_codec_reaches_the_store_and_every_changelog_copy(app):
+    """``Table.value_serializer``: the store, the changelog and its copies use the codec."""
+    table = app.Table("seam-rows")
+    codec = RowCodec(row_type=DeliveriesRow)
+    faustseam.use_value_codec(table, codec)
+    assert table.value_serializer is codec
+    assert table.changelog_topic.clone().schema.value_serializer is codec
+    assert table.changelog_topic.schema.value_serializer is codec
+
+
+PRIVATE_ATTRIBUTES = {"_getmany", "_committed_offset", "_add_gap", "_new_transport",
+                      "stream_inbound_time", "set_persisted_offset", "data", "value_serializer"}
+"""Faust attributes the seam stands for (``data``: a table's store)."""
+
+
+def faust_internals(path: Path) -> list[str]:
+    """Where ``path`` names a Faust internal: an attribute above, a method overriding one, an
+    import of a private or driver-level Faust name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in PRIVATE_ATTRIBUTES:
+            found.append(f"{path.name}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            node.name in PRIVATE_ATTRIBUTES
+        ):
+            found.append(f"{path.name}:{node.lineno} def {node.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("faust"):
+            names = [alias.name for alias in node.names]
+            if "drivers" in (node.module or "") or any(
+                name.startswith("_") or name == "ConsumerMessage" for name in names
+            ):
+                found.append(f"{path.name}:{node.lineno} from {node.module} import {names}")
+    return found
+
+
+def test_faust_internals_are_named_only_in_the_seam():
+    root = Path(streams.__file__).parent
+    seam = root / "worker" / "faustseam.py"
+    assert faust_internals(seam), "the check finds the seam's own uses"
+    elsewhere = [found for path in sorted(root.rglob("*.py")) if path != seam
+                 for found in faust_internals(path)]
+    assert elsewhere == []
