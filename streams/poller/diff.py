@@ -37,7 +37,9 @@ from streams.events.records import (
     AppKind,
     AssociationState,
     AuthKind,
+    ChangeActor,
     MemberState,
+    Source,
     UsageDelta,
     UsageTotalsState,
     UserEvent,
@@ -120,20 +122,8 @@ def diff_roster(
 
     def emit(op: UserOp, user_id: str, before: UserImage | None, after: UserImage | None,
              changed: tuple[str, ...] = ()) -> None:
-        events.append(UserEvent(
-            event_id=user_event_id(context.org_id, user_id, op, context.poll_id, before, after),
-            op=op,
-            org_id=context.org_id,
-            user_id=user_id,
-            before=before,
-            after=after,
-            changed_fields=changed,
-            baseline=baseline,
-            source=snapshot.source,
-            connector=context.connector,
-            poll_id=context.poll_id,
-            observed_at=context.observed_at,
-        ))
+        events.append(user_event(context, op, user_id, before, after, changed,
+                                 baseline=baseline, source=snapshot.source))
 
     for user_id, seen in snapshot.users.items():
         if user_id in snapshot.deleted:
@@ -156,6 +146,36 @@ def diff_roster(
         del members[user_id]
     flag_changes = (pending ^ pending_drop) & members.keys()
     return RosterDiff(tuple(events), members, pending, frozenset(touched | removed | flag_changes))
+
+
+def user_event(
+    context: PollContext,
+    op: UserOp,
+    user_id: str,
+    before: UserImage | None,
+    after: UserImage | None,
+    changed: tuple[str, ...] = (),
+    *,
+    baseline: bool,
+    source: Source,
+    actor: ChangeActor | None = None,
+) -> UserEvent:
+    """One user event of a poll cycle (its id is deterministic: see ``user_event_id``)."""
+    return UserEvent(
+        event_id=user_event_id(context.org_id, user_id, op, context.poll_id, before, after),
+        op=op,
+        org_id=context.org_id,
+        user_id=user_id,
+        before=before,
+        after=after,
+        changed_fields=changed,
+        baseline=baseline,
+        source=source,
+        connector=context.connector,
+        poll_id=context.poll_id,
+        observed_at=context.observed_at,
+        actor=actor,
+    )
 
 
 def plan_removals(

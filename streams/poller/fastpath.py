@@ -25,9 +25,8 @@ from datetime import datetime
 
 from streams.client.activities import Activity as FeedRow
 from streams.events.activity_facts import change_actor
-from streams.events.keys import user_event_id
 from streams.events.records import ChangeActor, Source, UserEvent, UserImage, UserOp
-from streams.poller.diff import avro_time, image_of
+from streams.poller.diff import avro_time, image_of, user_event
 from streams.poller.snapshot import PollContext, RosterSnapshot
 
 REMOVAL_TYPES = {
@@ -117,23 +116,8 @@ def apply_feed(
         op = UserOp.ADDED if before is None else UserOp.REMOVED if after is None else UserOp.UPDATED
         changed = ("role",) if op is UserOp.UPDATED else ()
         result.events.append(
-            UserEvent(
-                event_id=user_event_id(
-                    context.org_id, change.user_id, op, context.poll_id, before, after
-                ),
-                op=op,
-                org_id=context.org_id,
-                user_id=change.user_id,
-                before=before,
-                after=after,
-                changed_fields=changed,
-                baseline=False,
-                source=Source.ACTIVITY_FEED,
-                connector=context.connector,
-                poll_id=context.poll_id,
-                observed_at=context.observed_at,
-                actor=change.actor,
-            )
+            user_event(context, op, change.user_id, before, after, changed, baseline=False,
+                       source=Source.ACTIVITY_FEED, actor=change.actor)
         )
         if after is None:
             del result.members[change.user_id]
