@@ -23,7 +23,7 @@ from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.context import WorkerContext
 from streams.worker.faustseam import SeamApp
 from streams.worker.page import register_page
-from streams.worker.views import register_views
+from streams.worker.views import check_exposure, register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
 
@@ -33,12 +33,16 @@ class Worker(faust.Worker):
 
     At log level WARN and above the spinner sets the root logger to DEBUG so that every log
     record spins it; that formats every aiokafka debug record and costs about a tenth of the
-    throughput. Kafka client errors are rate-limited (``streams.logs``).
+    throughput. Kafka client errors are rate-limited (``streams.logs``); httpx does not log
+    the URLs it requests.
     """
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
         limit_repeats(logger.handlers)
+        # httpx logs each request's URL at INFO: the webhook's URL is a secret.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 class App(SeamApp):
@@ -48,13 +52,17 @@ class App(SeamApp):
     context: WorkerContext
 
 
-def create_app(settings: Settings) -> App:
+def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
     """The worker app for ``settings``, with its topics, tables, agents and views registered
     (Faust's own web pages off; ours only).
+
+    Without ``WEB_TOKEN`` the views must bind a loopback address, unless
+    ``insecure_no_token`` (a ``ConfigError`` otherwise).
 
     Faust keeps its data (table files with ``rocksdb://``) under the cache directory, per app
     id; that directory is created here.
     """
+    check_exposure(settings, insecure_no_token)
     datadir = settings.cache_dir / "worker" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = App(

@@ -18,7 +18,6 @@ table               key                          row
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
 ``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
-``webhook_deliveries`` ``org:user``              ``DeliveriesRow``
 =================== ============================ =================================
 """
 
@@ -207,13 +206,6 @@ class ActivityRow:
     connectors: dict[str, dict[str, Any]]
     role_change: dict[str, Any] | None
     keys_created: dict[str, dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveriesRow:
-    """The alert event ids delivered to the webhook for a member (the newest ones)."""
-
-    delivered: tuple[str, ...]
 
 
 R = TypeVar("R")

@@ -3,7 +3,7 @@
 Each table's rows are one type of ``streams.worker.rows``, written and read as JSON through
 its ``RowCodec``. Per-member tables are keyed
 ``org:user`` and partitioned like the per-member topics; ``status`` follows the single
-partition of the connector-status topic; ``webhook_deliveries`` follows the alerts topic.
+partition of the connector-status topic.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from streams.worker.rows import (
     ActivityRow,
     AlertsRow,
     AssociationsRow,
-    DeliveriesRow,
     DirectoryOrgRow,
     DirectoryRow,
     IdentityRow,
@@ -32,10 +31,9 @@ from streams.worker.state import Tables
 
 @dataclass(frozen=True, slots=True)
 class FaustTables:
-    """The Faust tables of one app: the pure core's bundle and the webhook's own table."""
+    """The Faust tables of one app: the pure core's bundle."""
 
     core: Tables
-    webhook_deliveries: faust.Table
 
     @classmethod
     def declare(cls, app: faust.App) -> FaustTables:
@@ -65,6 +63,4 @@ class FaustTables:
                 activity=table("activity", ActivityRow,
                                help="Activity Feed facts per member: logins, connectors, keys."),
             ),
-            webhook_deliveries=table("webhook-deliveries", DeliveriesRow,
-                                     help="Alert event ids delivered, per member."),
         )

@@ -6,10 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from faust.cli.base import find_app
 
 from streams.app import App, create_app
+from streams.cli import main
 from streams.config import Settings
+from streams.errors import ConfigError
 from streams.worker.rows import RowCodec
 
 EXPECTED_VIEWS = {
@@ -41,7 +44,9 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
     }
     assert {agent.split(".")[-1] for agent in first.agents} == {
         "fan_out_directory", "apply_directory", "fold_connector_status"}
-    assert "deliver_alerts" in second.agents and "deliver_alerts" not in first.agents
+    # The webhook delivery is a task of its own consumer group, started with the app.
+    tasks = {app: [task.__name__ for task in app._app_tasks] for app in (first, second)}
+    assert "deliver_events" in tasks[second] and "deliver_events" not in tasks[first]
     assert paths(first) == paths(second) == EXPECTED_VIEWS
     assert {table for table in first.tables} == {table for table in second.tables}
     assert second.tables["users"] is second.context.tables.core.users
@@ -75,3 +80,20 @@ def test_faust_finds_the_app_by_module_path(tmp_path: Path, monkeypatch: pytest.
     assert isinstance(app, App)
     assert app.conf.id == "found-by-faust"
     assert find_app("streams.app") is app
+
+
+def test_views_beyond_loopback_without_a_token_are_refused_unless_insisted(tmp_path: Path):
+    with pytest.raises(ConfigError, match="WEB_TOKEN is not set"):
+        create_app(settings_for(tmp_path, WEB_HOST="0.0.0.0"))
+    insisted = create_app(settings_for(tmp_path, WEB_HOST="0.0.0.0"), insecure_no_token=True)
+    assert "/users" in paths(insisted)
+    result = CliRunner().invoke(
+        main, ["worker", "--web-host", "0.0.0.0"],
+        env={"WEB_TOKEN": None, "CLAUDE_CONNECTOR_CACHE": str(tmp_path),
+             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"},
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: WEB_HOST=0.0.0.0 serves the views beyond this host but WEB_TOKEN is not set: "
+        "set WEB_TOKEN, bind a loopback address, or pass --insecure-no-token"
+    ]
