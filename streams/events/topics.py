@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.events.records import (
+    Activity,
     AppAssociation,
     AvroRecord,
     ConnectorStatus,
@@ -78,6 +79,8 @@ POLLER_STATE = TopicSpec("poller-state", KeyKind.ORG_STATE, PollerState, Cleanup
                          "The poller's committed state, one small record per entry.")
 DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT,
                       "Managed identities from the company directory (input).")
+ACTIVITIES = TopicSpec("activities", KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER,
+                       "Compliance Activity Feed rows, once per activity id.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
                         "Undecodable messages, unchanged, with the reason in headers.")
 
@@ -89,6 +92,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     SHADOW_IT_ALERTS,
     POLLER_STATE,
     DIRECTORY,
+    ACTIVITIES,
     DEAD_LETTER,
 )
 

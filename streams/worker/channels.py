@@ -14,6 +14,7 @@ import faust
 
 from streams.config import Settings
 from streams.events.topics import (
+    ACTIVITIES,
     APP_ASSOCIATIONS,
     CONNECTOR_STATUS,
     DEAD_LETTER,
@@ -48,6 +49,7 @@ class Channels:
     shadow_it_alerts: faust.TopicT
     dead_letter: faust.TopicT
     directory_fanout: faust.TopicT
+    activities: faust.TopicT
     topic_partitions: int
 
     @classmethod
@@ -65,6 +67,7 @@ class Channels:
             directory=raw(DIRECTORY),
             shadow_it_alerts=raw(SHADOW_IT_ALERTS),
             dead_letter=raw(DEAD_LETTER),
+            activities=raw(ACTIVITIES),
             directory_fanout=_raw_topic(
                 app,
                 f"{settings.worker_app_id}-directory-fanout",

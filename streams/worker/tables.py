@@ -14,6 +14,7 @@ import faust
 
 from streams.worker.faustseam import use_value_codec
 from streams.worker.rows import (
+    ActivityRow,
     AlertsRow,
     AssociationsRow,
     DirectoryOrgRow,
@@ -59,5 +60,7 @@ class FaustTables:
                                  help="Members by e-mail without +tag."),
                 status=table("status", StatusRow, partitions=1,
                              help="Latest status per connector."),
+                activity=table("activity", ActivityRow,
+                               help="Activity Feed facts per member: logins, connectors, keys."),
             ),
         )
