@@ -75,6 +75,17 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a whole number greater than 0")
+    return value
+
+
+def _optional_price(raw: str) -> float | None:
+    return _non_negative_float(raw) if raw.strip() else None
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -413,6 +424,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SPEND_SPIKE (0 turns it off).",
     ),
     SettingSpec(
+        "idle_days",
+        "IDLE_DAYS",
+        "30",
+        _positive_int,
+        "A member with no activity for this many days holds an idle seat (insights, report).",
+    ),
+    SettingSpec(
+        "seat_price_usd",
+        "SEAT_PRICE_USD",
+        "",
+        _optional_price,
+        "Monthly price of one seat in USD, for the estimated cost of idle seats (none when "
+        "unset).",
+    ),
+    SettingSpec(
         "alert_webhook_url",
         "ALERT_WEBHOOK_URL",
         "",
@@ -502,6 +528,8 @@ class Settings:
     worker_store: str
     spend_spike_daily_usd: float
     spend_spike_factor: float
+    idle_days: int
+    seat_price_usd: float | None
     alert_webhook_url: Secret | None
     alert_webhook_secret: Secret | None
     webhook_backoff_max_seconds: float

@@ -57,6 +57,14 @@ def test_summary_counts_open_alerts_by_reason_biggest_first():
     assert summarize({}, {}, {"data": []}, "t", None).status == "no status yet"
 
 
+def test_summary_line_adds_adoption_and_idle_seats_from_the_insights():
+    insights = {"data": {"adoption": 0.8312, "seats": {"members": 201, "idle": 9}}}
+    summary = summarize(USERS, OPEN_ALERTS, STATUS, "2026-11-28 12:00 UTC", None, insights)
+    assert render(summary)[0] == (
+        "simulated time 2026-11-28 12:00 UTC   members 201   adoption 83%   idle seats 9   "
+        "connector HEALTHY")
+
+
 @pytest.mark.parametrize(
     ("counts", "events", "expected"),
     [

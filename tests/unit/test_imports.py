@@ -98,6 +98,7 @@ RANKS: dict[str, int] = {
     "streams.client": 2,
     "streams.simulator": 2,
     "streams.events": 2,
+    "streams.insights": 2,
     "streams.localkafka": 2,
     "streams.kafkaio": 3,
     "streams.worker_process": 3,
@@ -107,6 +108,7 @@ RANKS: dict[str, int] = {
     "streams.worker": 5,
     "streams.app": 6,
     "streams.demo": 7,
+    "streams.report": 7,
     "streams.bench": 8,
     "streams.cli": 9,
     "streams.__main__": 10,
@@ -131,8 +133,10 @@ WORKER_RANKS: dict[str, int] = {
     "tables": 3,
     "context": 4,
     "agents": 5,
+    "insightfacts": 3,
     "views": 6,
     "page": 6,
+    "insightsview": 7,
 }
 """Inside the worker: the rows and the pure core, the Kafka parts, the context, then agents,
 views and page."""

@@ -16,7 +16,8 @@ from streams.errors import ConfigError
 from streams.worker.rows import RowCodec
 
 EXPECTED_VIEWS = {
-    "/", "/health", "/users", "/users/{user_id}", "/keys", "/alerts", "/status", "/metrics"
+    "/", "/static/page.css", "/static/page.js", "/static/charts.js", "/health", "/users",
+    "/users/{user_id}", "/keys", "/alerts", "/status", "/metrics", "/insights",
 }
 
 
