@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -25,7 +26,7 @@ from streams import __version__
 from streams.client import endpoints as ep
 from streams.client import models
 from streams.client.endpoints import EndpointSpec
-from streams.client.listing import Listing, Page, parse_page
+from streams.client.listing import UNPARSED_VALUES, Listing, Page, parse_page
 from streams.client.pagination import Pager, PaginationBroken
 from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_budgets
 from streams.client.transport import DEFAULT_RETRY, RequestStats, RetryPolicy, Sender, send
@@ -214,11 +215,14 @@ class ApiClient:
             rows: list[T] = []
             pages = 0
             meta: Mapping[str, Any] = {}
+            unparsed: Counter[str] = Counter()
             try:
                 async for page in self.pages(spec, params, path_params=path_params, stats=stats):
                     rows.extend(page.rows)
                     pages += 1
                     meta = page.envelope
+                    unparsed.update(page.unparsed)
+                    UNPARSED_VALUES.add(spec.path, page.unparsed)
             except ApiError as exc:
                 if (
                     exc.status == 410
@@ -240,6 +244,7 @@ class ApiClient:
                 restarts=restarts,
                 error=error,
                 meta=meta,
+                unparsed=dict(unparsed),
             )
 
     async def get(

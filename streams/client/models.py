@@ -126,15 +126,19 @@ def _opt_cents(row: Row, key: str) -> Decimal | None:
     return None if _raw(row, key, True) is None else _cents(row, key)
 
 
-def _flatten_counts(block: Row, prefix: str, into: dict[str, int | None]) -> None:
+def _flatten_counts(
+    block: Row, prefix: str, into: dict[str, int | None], unparsed: list[str]
+) -> None:
+    """Dotted counts of ``block`` into ``into``; names of values that are not counts into
+    ``unparsed`` (a float, a string, a list: the rest of the block still counts)."""
     for key, value in block.items():
         kind = type(value)
         if kind is int or value is None:
             into[prefix + key] = value
         elif kind is dict or isinstance(value, Mapping):
-            _flatten_counts(value, f"{prefix}{key}.", into)
+            _flatten_counts(value, f"{prefix}{key}.", into, unparsed)
         else:
-            raise RowError(f"{prefix}{key!s} must be an integer or null, got {kind.__name__}")
+            unparsed.append(f"{prefix}{key}")
 
 
 # --- Admin API --------------------------------------------------------------------------
@@ -273,13 +277,20 @@ class ApiKeyInfo:
 
 # --- Analytics API: engagement ------------------------------------------------------------
 
+_UNIFIED = "chat_cowork_unified_metrics"
 _SURFACE_ACTIVITY = {
-    "chat": ("chat_metrics.message_count",),
+    "chat": ("chat_metrics.message_count", f"{_UNIFIED}.chat.message_count"),
     "claude_code": (
         "claude_code_metrics.core_metrics.distinct_session_count",
         "claude_code_metrics.core_metrics.commit_count",
     ),
-    "cowork": ("cowork_metrics.message_count", "cowork_metrics.action_count"),
+    "cowork": (
+        "cowork_metrics.message_count",
+        "cowork_metrics.action_count",
+        f"{_UNIFIED}.sessions.message_count",
+        f"{_UNIFIED}.sessions.action_count",
+    ),
+    "claude_tag": ("claude_tag_metrics.active_message_count",),
     "design": ("design_metrics.message_count",),
     "science": ("science_metrics.message_count",),
     "office_excel": ("office_metrics.excel.message_count",),
@@ -288,6 +299,7 @@ _SURFACE_ACTIVITY = {
     "office_word": ("office_metrics.word.message_count",),
 }
 _BLOCK_ALIASES = {"bioscience_metrics": "science_metrics"}
+_MESSAGE_COUNTS = (".message_count", "claude_tag_metrics.active_message_count")
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +308,12 @@ class AnalyticsUserDay:
 
     ``metrics`` maps dotted names such as ``chat_metrics.message_count`` or
     ``claude_code_metrics.core_metrics.lines_of_code.added_count`` to counts (``None`` where
-    the API reports null). New metric blocks appear without a code change.
+    the API reports null). New metric blocks appear without a code change. A member on
+    unified Chat and Cowork reports under ``chat_cowork_unified_metrics.{chat,sessions}``
+    *instead of* ``chat_metrics``/``cowork_metrics``, so every block counts once.
+
+    A value in a metrics block that is not a count (a float, a string, an unknown shape)
+    does not cost the row: it is left out and named in ``unparsed``.
     """
 
     user_id: str
@@ -304,42 +321,45 @@ class AnalyticsUserDay:
     web_search_count: int
     last_activity_date: date | None
     metrics: Mapping[str, int | None] = field(repr=False)
+    unparsed: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, row: Row) -> AnalyticsUserDay:
         user = _obj(row, "user")
         metrics: dict[str, int | None] = {}
-        for required in ("chat_metrics", "claude_code_metrics"):
-            _obj(row, required)
+        unparsed: list[str] = []
         for key, value in row.items():
-            if key.endswith("_metrics") and value is not None:
-                if not isinstance(value, Mapping):
-                    raise RowError(f"{key!r} must be an object, got {type(value).__name__}")
-                _flatten_counts(value, _BLOCK_ALIASES.get(key, key) + ".", metrics)
+            if not key.endswith("_metrics") or value is None:
+                continue
+            name = _BLOCK_ALIASES.get(key, key)
+            if isinstance(value, Mapping):
+                _flatten_counts(value, name + ".", metrics, unparsed)
+            else:
+                unparsed.append(name)
         return cls(
             user_id=_str(user, "id"),
             email=_str(user, "email_address"),
             web_search_count=_int(row, "web_search_count"),
             last_activity_date=_opt_date(row, "last_activity_date"),
             metrics=metrics,
-        )
-
-    def _sum(self, suffix: str) -> int:
-        return sum(
-            value or 0
-            for name, value in self.metrics.items()
-            if name.endswith(suffix) and not name.startswith("chat_cowork_unified")
+            unparsed=tuple(unparsed),
         )
 
     @property
     def message_count(self) -> int:
-        """Messages across every surface (chat, Cowork, Office, Design, Science)."""
-        return self._sum(".message_count")
+        """Messages across every surface (chat, Cowork, Claude Tag, Office, Design, Science)."""
+        return sum(
+            value or 0 for name, value in self.metrics.items() if name.endswith(_MESSAGE_COUNTS)
+        )
 
     @property
     def session_count(self) -> int:
         """Distinct sessions across Claude Code, Cowork, Office, Design and Science."""
-        return self._sum(".distinct_session_count")
+        return sum(
+            value or 0
+            for name, value in self.metrics.items()
+            if name.endswith(".distinct_session_count")
+        )
 
     @property
     def surfaces_used(self) -> frozenset[str]:

@@ -41,10 +41,13 @@ class Collected:
     deleted: set[str] = field(default_factory=set)
     analytics_users: dict[str, SnapshotUser] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
+    unparsed_values: int = 0
+    """Values left out of kept rows because they did not parse."""
 
     def record(self, data_type: str, listing: Listing[object]) -> bool:
         """Note a listing's outcome; True when it completed."""
         self.outcomes.append(Outcome(data_type, listing.error))
+        self.unparsed_values += sum(listing.unparsed.values())
         return listing.completed
 
 

@@ -270,6 +270,8 @@ class ConnectorPoller:
         for record in events:
             kind = getattr(record, "op", None) or type(record).__name__
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
+        if collected.unparsed_values:
+            report.counts["unparsed_values"] = collected.unparsed_values
         return report
 
     def _announce_eta(self, days: int, collected: Collected) -> None:

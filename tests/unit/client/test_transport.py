@@ -319,3 +319,32 @@ async def test_single_objects_are_returned_or_raise() -> None:
     async with _client(Script(_error(401, "authentication_error"))) as api:
         with pytest.raises(ReconnectRequired):
             await api.get(ep.ORGANIZATION)
+
+
+def _engagement(user_id: str, chat: object) -> dict:
+    return {
+        "user": {"id": user_id, "email_address": f"{user_id}@acme.example", "type": "user"},
+        "chat_metrics": {"message_count": chat},
+        "claude_code_metrics": {"core_metrics": {"distinct_session_count": 1}},
+        "web_search_count": 0,
+        "last_activity_date": None,
+    }
+
+
+async def test_unexpected_values_keep_the_page_are_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from streams.client.listing import UNPARSED_VALUES
+
+    page = {"data": [_engagement("user_1", 2.5), _engagement("user_2", "3")], "next_page": None}
+    field = (ep.ANALYTICS_USERS.path, "chat_metrics.message_count")
+    before = UNPARSED_VALUES.counts[field]
+    caplog.set_level(logging.WARNING)
+    async with _client(Script(_json(200, page))) as api:
+        first = await api.analytics_users(date(2026, 11, 19))
+        second = await api.analytics_users(date(2026, 11, 20))
+    assert first.completed and [row.session_count for row in first.rows] == [1, 1]
+    assert first.unparsed == {"chat_metrics.message_count": 2} == second.unparsed
+    assert UNPARSED_VALUES.counts[field] == before + 4
+    logged = [r for r in caplog.records if "chat_metrics.message_count" in r.getMessage()]
+    assert len(logged) == (0 if before else 1)
