@@ -178,8 +178,7 @@ class ApiClient:
                 key=key,
                 path=path,
                 params=query,
-                endpoint=spec.path,
-                not_found_means_reconnect=spec.not_found_means_reconnect,
+                traits=spec.traits,
                 stats=stats,
             )
             page = parse_page(spec, exchange)

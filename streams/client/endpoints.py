@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from streams.client import models
 from streams.client.pagination import PagingStyle
 from streams.client.ratelimit import ApiFamily
+from streams.client.transport import EndpointTraits
 
 T = TypeVar("T")
 
@@ -33,7 +34,16 @@ class EndpointSpec(Generic[T]):
     envelope_keys: tuple[str, ...] = ("data",)
     whole_body_is_row: bool = False
     restart_on_expired_cursor: bool = False
-    not_found_means_reconnect: bool = True
+    not_found_is_absence: bool = True
+    scope: str | None = None
+    publishes_by_day: bool = False
+
+    @property
+    def traits(self) -> EndpointTraits:
+        """What classifying this endpoint's answers needs to know."""
+        return EndpointTraits(
+            self.path, self.scope, self.not_found_is_absence, self.publishes_by_day
+        )
 
     def url_path(self, path_params: Mapping[str, str] | None = None) -> str:
         """The request path with ``{placeholders}`` filled in."""
@@ -41,6 +51,9 @@ class EndpointSpec(Generic[T]):
 
 
 _REF = "https://platform.claude.com/docs/en/api/admin/"
+READ_ANALYTICS = "read:analytics"
+READ_MEMBERS = "read:members"
+CONSOLE_ADMIN = "a Console Admin key"
 
 
 def _analytics(
@@ -53,6 +66,7 @@ def _analytics(
         paging=PagingStyle.PAGE_TOKEN,
         parse_row=parse,
         doc=_REF + doc,
+        scope=READ_ANALYTICS,
         **options,
     )
 
@@ -61,6 +75,7 @@ def _admin(
     name: str, path: str, parse: Callable[[Mapping[str, Any]], T], doc: str, **options: Any
 ) -> EndpointSpec[T]:
     options.setdefault("paging", PagingStyle.ID_CURSOR)
+    options.setdefault("scope", READ_MEMBERS)
     return EndpointSpec(
         name=name,
         path=f"/v1/organizations/{path}",
@@ -89,24 +104,30 @@ MEMBER = _admin(
     paging=PagingStyle.SINGLE,
     max_limit=None,
     whole_body_is_row=True,
-    not_found_means_reconnect=False,
+    not_found_is_absence=False,
 )
 INVITES = _admin("invites", "invites", models.Invite.from_api, "invites/list")
-WORKSPACES = _admin("workspaces", "workspaces", models.Workspace.from_api, "workspaces/list")
+WORKSPACES = _admin(
+    "workspaces", "workspaces", models.Workspace.from_api, "workspaces/list", scope=CONSOLE_ADMIN
+)
 WORKSPACE_MEMBERS = _admin(
     "workspace_members",
     "workspaces/{workspace_id}/members",
     models.WorkspaceMember.from_api,
     "workspaces/members/list",
-    not_found_means_reconnect=False,
+    not_found_is_absence=False,
+    scope=CONSOLE_ADMIN,
 )
-API_KEYS = _admin("api_keys", "api_keys", models.ApiKeyInfo.from_api, "api_keys/list")
+API_KEYS = _admin(
+    "api_keys", "api_keys", models.ApiKeyInfo.from_api, "api_keys/list", scope=CONSOLE_ADMIN
+)
 CLAUDE_CODE_USAGE = _admin(
     "claude_code_usage",
     "usage_report/claude_code",
     models.ClaudeCodeUsage.from_api,
     "usage_report/retrieve_claude_code",
     paging=PagingStyle.PAGE_TOKEN,
+    scope=CONSOLE_ADMIN,
 )
 CONSOLE_COST_REPORT = _admin(
     "console_cost_report",
@@ -115,10 +136,15 @@ CONSOLE_COST_REPORT = _admin(
     "cost_report/retrieve",
     paging=PagingStyle.PAGE_TOKEN,
     max_limit=31,
+    scope=CONSOLE_ADMIN,
 )
 
 ANALYTICS_USERS = _analytics(
-    "analytics_users", "users", models.AnalyticsUserDay.from_api, "analytics/users/list"
+    "analytics_users",
+    "users",
+    models.AnalyticsUserDay.from_api,
+    "analytics/users/list",
+    publishes_by_day=True,
 )
 SUMMARIES = _analytics(
     "summaries",
@@ -127,16 +153,24 @@ SUMMARIES = _analytics(
     "analytics/retrieve_summaries",
     max_limit=None,
     envelope_keys=("data", "summaries"),
+    publishes_by_day=True,
 )
 CONNECTORS = _analytics(
-    "connectors", "connectors", models.ConnectorUsage.from_api, "analytics/connectors/list"
+    "connectors",
+    "connectors",
+    models.ConnectorUsage.from_api,
+    "analytics/connectors/list",
+    publishes_by_day=True,
 )
-SKILLS = _analytics("skills", "skills", models.SkillUsage.from_api, "analytics/skills/list")
+SKILLS = _analytics(
+    "skills", "skills", models.SkillUsage.from_api, "analytics/skills/list", publishes_by_day=True
+)
 CHAT_PROJECTS = _analytics(
     "chat_projects",
     "apps/chat/projects",
     models.ProjectUsage.from_api,
     "analytics/chat_projects/list",
+    publishes_by_day=True,
 )
 USER_USAGE = _analytics(
     "user_usage",

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from streams.client import ApiClient, Listing
 from streams.client.models import AnalyticsUserDay, ConnectorUsage, UserCost, UserUsage
-from streams.errors import ReconnectRequired
+from streams.errors import EndpointUnavailable
 from streams.events.records import AppKind, AuthKind, MetricFamily, Source
 from streams.poller.snapshot import (
     ObservedAssociation,
@@ -27,8 +27,12 @@ from streams.poller.status import Outcome
 
 DATA_FLOOR = date(2026, 1, 1)
 """No analytics data exists before this day."""
+RESTATEMENT_DAYS = 30
+"""The API revises usage and cost this many days back; each such day is re-read once a day."""
 
 Progress = Callable[[str], None]
+WORKSPACES = "workspaces"
+"""The outcome name of the Console workspace memberships read with the roster."""
 
 
 @dataclass
@@ -84,14 +88,14 @@ async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict
     available to this key", not a failure of the connector.
     """
     workspaces = await client.workspaces()
-    if isinstance(workspaces.error, ReconnectRequired):
+    if isinstance(workspaces.error, EndpointUnavailable):
         return {}
-    if not into.record("workspaces", workspaces):
+    if not into.record(WORKSPACES, workspaces):
         return None
     roles: dict[str, dict[str, str]] = defaultdict(dict)
     for workspace in workspaces.rows:
         members = await client.workspace_members(workspace.id)
-        if not into.record("workspaces", members):
+        if not into.record(WORKSPACES, members):
             return None
         for member in members.rows:
             roles[member.user_id][member.workspace_id] = member.workspace_role

@@ -17,11 +17,11 @@ import math
 import time as wallclock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 from streams.client import ApiClient, ApiFamily
-from streams.errors import ApiError
+from streams.errors import ApiError, EndpointUnavailable
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
 from streams.events.keys import org_key, user_key
@@ -29,6 +29,8 @@ from streams.events.records import ConnectorState, ConnectorStatus, CursorState
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
 from streams.poller.collect import (
+    RESTATEMENT_DAYS,
+    WORKSPACES,
     Collected,
     Progress,
     analytics_days,
@@ -65,6 +67,11 @@ class PollerOptions:
     topic_prefix: str
     guard_fraction: float
     revision_window_days: int
+
+
+def restated_cursor(data_type: DataType) -> str:
+    """The cursor whose watermark is the last day ``data_type`` was re-read 30 days back."""
+    return f"{data_type.value}.restated"
 
 
 def cycle_poll_id(connector: str, cycle: int) -> str:
@@ -157,16 +164,32 @@ class ConnectorPoller:
         context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
 
+        today = now.date()
+        restating = {
+            data_type
+            for data_type in (DataType.ANALYTICS, DataType.USAGE)
+            if data_type in due_types and self._restatements_due(data_type, today)
+        }
+        window = {
+            data_type: RESTATEMENT_DAYS
+            if data_type in restating
+            else self.options.revision_window_days
+            for data_type in (DataType.ANALYTICS, DataType.USAGE)
+        }
+
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
+            if not any(o.data_type == WORKSPACES for o in collected.outcomes):
+                # Not read this time (the roster failed): its older outcome says nothing now.
+                self.latest_outcomes.pop(WORKSPACES, None)
         if latest is not None:
-            days = analytics_days(latest, self.options.revision_window_days)
+            days = analytics_days(latest, window[DataType.ANALYTICS])
             if baseline:
-                self._announce_eta(len(days), collected)
+                self._announce_eta(len(days), window[DataType.USAGE], collected)
             await collect_analytics(self.client, days, collected, self.progress)
         if DataType.USAGE in due_types:
             await collect_spend(
-                self.client, now, self.options.revision_window_days, collected, self.progress
+                self.client, now, window[DataType.USAGE], collected, self.progress
             )
 
         roster = collected.roster
@@ -206,7 +229,8 @@ class ConnectorPoller:
         # and a local clock ahead of the API's would drop series the API still revises and
         # re-announce them (same revisions, other deltas) once the clock is right again.
         if clock_trusted:
-            oldest = now.date() - timedelta(days=self.options.revision_window_days + 1)
+            kept = max(RESTATEMENT_DAYS, self.options.revision_window_days)
+            oldest = today - timedelta(days=kept + 1)
             for key in expired_usage(usage, oldest):
                 del usage[key]
                 changes.usage(None, key)
@@ -223,6 +247,10 @@ class ConnectorPoller:
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
+        for data_type in restating:
+            if all(o.completed for o in collected.outcomes if o.data_type == data_type):
+                name = restated_cursor(data_type)
+                cursors[name] = CursorState(name, cycle, None, False, None, today.isoformat())
         if events:
             # The cycle number only moves when something was emitted: a cycle that changed
             # nothing (or was re-run after a crash that followed its commit) leaves no trace,
@@ -274,11 +302,23 @@ class ConnectorPoller:
             report.counts["unparsed_values"] = collected.unparsed_values
         return report
 
-    def _announce_eta(self, days: int, collected: Collected) -> None:
+    def retry_interval(self, data_type: DataType, interval: float, unavailable: float) -> float:
+        """Seconds until ``data_type`` is due again: ``unavailable`` (the slow schedule) while
+        an endpoint it needs is refused to this key or organisation, else ``interval``."""
+        outcome = self.latest_outcomes.get(data_type.value)
+        refused = outcome is not None and isinstance(outcome.error, EndpointUnavailable)
+        return max(interval, unavailable) if refused else interval
+
+    def _restatements_due(self, data_type: DataType, today: date) -> bool:
+        """Whether days up to ``RESTATEMENT_DAYS`` back were not yet re-read today."""
+        cursor = self.state.cursors.get(restated_cursor(data_type))
+        return cursor is None or cursor.watermark != today.isoformat()
+
+    def _announce_eta(self, days: int, spend_days: int, collected: Collected) -> None:
         """The first collection's remaining analytics requests and time, at the rate budget."""
         members = len(collected.roster.users) if collected.roster else len(self.state.members)
         pages = max(1, math.ceil(members / PAGE_SIZE))
-        spend_pages = 2 * max(1, math.ceil(members * self.options.revision_window_days / PAGE_SIZE))
+        spend_pages = 2 * max(1, math.ceil(members * spend_days / PAGE_SIZE))
         requests = days * (pages + 1) + spend_pages
         per_minute = self.client.budget(ApiFamily.ANALYTICS).per_minute
         self.progress(
@@ -290,10 +330,14 @@ class ConnectorPoller:
         """The organisation id from ``/me`` (also a key check), else committed, else the name.
 
         Analytics keys cannot see ``/me``: analytics-only connectors use their name as org id.
+        A key refused ``/me`` alone (an Enterprise ``read:members`` key) still reads the
+        roster: that refusal is no failure of the roster.
         """
         if self.client.has_key(ApiFamily.ADMIN):
             try:
                 return (await self.client.organization()).id
+            except EndpointUnavailable:
+                pass
             except ApiError as exc:
                 collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
         return self.state.org_id or self.name

@@ -70,6 +70,9 @@ def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
         ({"REMOVAL_GUARD_FRACTION": "1.5"}, "REMOVAL_GUARD_FRACTION: must be a fraction"),
         ({"WEB_PORT": "99999"}, "WEB_PORT: must be a TCP port"),
         ({"ROSTER_POLL_SECONDS": "0"}, "ROSTER_POLL_SECONDS: must be greater than 0"),
+        ({"REVISION_WINDOW_DAYS": "0"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
+        ({"REVISION_WINDOW_DAYS": "32"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
+        ({"UNAVAILABLE_RETRY_SECONDS": "-1"}, "UNAVAILABLE_RETRY_SECONDS: must be greater"),
         (
             {"CLAUDE_CONNECTOR_CONFIG": "/nonexistent/connector.toml"},
             "configuration file not found",

@@ -13,6 +13,7 @@ import pytest
 
 from streams.client import ApiClient, ApiFamily, RateBudgets, RetryPolicy, classify
 from streams.client import endpoints as ep
+from streams.client.transport import EndpointTraits
 from streams.config import ConnectorConfig, Secret
 from streams.errors import (
     ApiError,
@@ -20,6 +21,7 @@ from streams.errors import (
     ApiResponseError,
     ConfigError,
     DataNotYetAvailable,
+    EndpointUnavailable,
     RateLimited,
     ReconnectRequired,
     TransientApiError,
@@ -112,8 +114,8 @@ async def test_requests_carry_the_documented_headers() -> None:
     [
         (400, ApiRequestRejected, 1),
         (401, ReconnectRequired, 1),
-        (403, ReconnectRequired, 1),
-        (404, ReconnectRequired, 1),
+        (403, EndpointUnavailable, 1),
+        (404, EndpointUnavailable, 1),
         (409, ApiRequestRejected, 1),
         (422, ApiRequestRejected, 1),
         (429, RateLimited, 3),
@@ -138,9 +140,9 @@ async def test_statuses_map_to_typed_errors_and_retry_only_transients(
 
 def test_every_error_status_is_classified() -> None:
     for status in range(400, 600):
-        verdict = classify(status, {}, b"", endpoint="/x")
+        verdict = classify(status, {}, b"", traits=EndpointTraits("/x"))
         assert isinstance(verdict.error, ApiError), status
-    assert classify(200, {}, b"{}", endpoint="/x").error is None
+    assert classify(200, {}, b"{}", traits=EndpointTraits("/x")).error is None
 
 
 async def test_not_found_on_a_named_resource_is_not_a_key_problem() -> None:
@@ -348,3 +350,62 @@ async def test_unexpected_values_keep_the_page_are_counted_and_logged_once(
     assert UNPARSED_VALUES.counts[field] == before + 4
     logged = [r for r in caplog.records if "chat_metrics.message_count" in r.getMessage()]
     assert len(logged) == (0 if before else 1)
+
+
+async def test_one_refused_endpoint_names_its_scope_and_is_not_a_refused_key() -> None:
+    refusal = "Missing required scopes. Got: ['read:analytics'] Needed: ['read:members']"
+    script = Script(_error(403, "permission_error", refusal))
+    async with _client(script) as api:
+        listing = await api.members()
+    assert type(listing.error) is EndpointUnavailable
+    assert listing.error.scope == "read:members"
+    assert "needs read:members" in str(listing.error)
+    assert "endpoint=/v1/organizations/users" in str(listing.error)
+    async with _client(Script(_error(404, "not_found_error"))) as api:
+        listing = await api.api_keys()
+    assert type(listing.error) is EndpointUnavailable and "Console Admin key" in str(listing.error)
+
+
+@pytest.mark.parametrize(
+    "message", ["", "Requested date is beyond the reporting horizon.", "Données indisponibles"]
+)
+async def test_not_yet_available_is_read_from_status_and_type_not_wording(message: str) -> None:
+    async with _client(Script(_error(400, "invalid_request_error", message))) as api:
+        engagement = await api.analytics_users(date(2026, 11, 25))
+        roster = await api.members()
+    assert isinstance(engagement.error, DataNotYetAvailable)
+    assert engagement.error.latest_available is None
+    assert type(roster.error) is ApiRequestRejected
+
+
+def _sleeps(script: Script) -> tuple[ApiClient, list[float]]:
+    api = _client(script)
+    waits: list[float] = []
+    api.budget(ApiFamily.ADMIN).pause = waits.append  # type: ignore[method-assign]
+    return api, waits
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry_after_ms": "1500", "retry_after": "9"}, 1.5),
+        (
+            {
+                "retry_after": "Wed, 02 Dec 2026 10:00:07 GMT",
+                "date": "Wed, 02 Dec 2026 10:00:00 GMT",
+            },
+            7.0,
+        ),
+        ({"retry_after": "1e9"}, 300.0),
+        ({"retry_after_ms": "1e12"}, 300.0),
+    ],
+)
+async def test_retry_after_forms_are_honoured_and_capped(
+    headers: dict[str, str], expected: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    api, waits = _sleeps(Script(_error(429, "rate_limit_error", **headers), _page(MEMBER)))
+    async with api:
+        listing = await api.members()
+    assert listing.completed and waits == [expected]
+    assert ("cap" in caplog.text) is (expected == 300.0)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from streams.client import ApiFamily, Listing
-from streams.errors import ApiError, ReconnectRequired, TransientApiError
+from streams.errors import ApiError, EndpointUnavailable, ReconnectRequired, TransientApiError
 from streams.events.codec import default_codec
 from streams.events.records import ConnectorState, ConnectorStatus, CursorState
 from streams.kafkaio.messages import Outgoing
@@ -39,6 +39,8 @@ class FakeClient:
         return True
 
     async def organization(self) -> Any:
+        if "organization" in self.failures:
+            raise self.failures["organization"]
         return SimpleNamespace(id="org_1")
 
     def _listing(self, name: str, *rows: Any) -> Listing[Any]:
@@ -107,3 +109,66 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
     assert refused.state is ConnectorState.RECONNECT_REQUIRED
     assert refused.failing == {"roster": "roster: refused (status=401)"}
     assert refused.last_success == {"roster": T1, "analytics": T1}
+
+
+def _refused(endpoint: str, scope: str) -> EndpointUnavailable:
+    return EndpointUnavailable(
+        f"endpoint unavailable to this key (needs {scope})",
+        scope=scope,
+        endpoint=endpoint,
+        status=403,
+    )
+
+
+def _poller(client: FakeClient, publisher: FakePublisher) -> ConnectorPoller:
+    return ConnectorPoller(
+        client,  # type: ignore[arg-type]
+        publisher,  # type: ignore[arg-type]
+        CODEC,
+        CommittedState(
+            "acme",
+            "org_1",
+            cursors={
+                CONNECTOR_CURSOR: CursorState(
+                    CONNECTOR_CURSOR, 1, T1, True, ConnectorState.HEALTHY, None
+                )
+            },
+        ),
+        PollerOptions(topic_prefix="t.", guard_fraction=0.2, revision_window_days=1),
+    )
+
+
+async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope() -> None:
+    client, publisher = FakeClient(), FakePublisher()
+    client.failures = {
+        "organization": _refused("/v1/organizations/me", "read:members"),
+        "user_usage": _refused("/v1/organizations/analytics/user_usage_report", "read:analytics"),
+    }
+    poller = _poller(client, publisher)
+    report = await poller.run_cycle()
+    (status,) = publisher.statuses()
+    assert status.state is ConnectorState.PARTIAL
+    assert "roster" not in status.failing, "a refused /me does not cost the roster"
+    assert "user_usage_report" in status.failing["usage"]
+    assert "needs read:analytics" in status.failing["usage"]
+    assert report.outcomes
+
+    client.time = T2
+    client.failures = {
+        name: _refused(f"/{name}", "read:members")
+        for name in ("organization", "members", "summaries", "user_usage", "user_cost")
+    }
+    await poller.run_cycle()
+    assert publisher.statuses()[-1].state is ConnectorState.RECONNECT_REQUIRED
+
+
+async def test_a_refused_data_type_is_tried_again_on_the_slow_schedule() -> None:
+    client, publisher = FakeClient(), FakePublisher()
+    client.failures = {"user_cost": _refused("/cost", "read:analytics")}
+    poller = _poller(client, publisher)
+    await poller.run_cycle()
+    assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 21600
+    assert poller.retry_interval(DataType.ANALYTICS, 3600, 21600) == 3600
+    client.failures = {"user_cost": TransientApiError("503", status=503)}
+    await poller.run_cycle()
+    assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 3600
