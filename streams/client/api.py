@@ -12,6 +12,7 @@ request is ``transport.send`` and the paging decisions are ``pagination.Pager``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -91,6 +92,7 @@ class ApiClient:
         )
         self._http.event_hooks["response"].append(self._note_server_time)
         self._clock_offset: timedelta | None = None
+        self._org_id: str | None = None
         self._sender = Sender(self._http, retry, random.Random(seed))
 
     def __repr__(self) -> str:
@@ -112,7 +114,12 @@ class ApiClient:
         await self._http.aclose()
 
     async def _note_server_time(self, response: httpx.Response) -> None:
-        """Keep the offset of the server's clock (the ``Date`` header) from ours."""
+        """Keep the offset of the server's clock (the ``Date`` header) from ours, and draw on
+        the organisation's rate budget once an answer names it."""
+        org_id = response.headers.get("anthropic-organization-id")
+        if org_id and org_id != self._org_id:
+            self._org_id = org_id
+            self._bind_organisation(org_id)
         with contextlib.suppress(TypeError, ValueError):
             server = parsedate_to_datetime(response.headers.get("date", ""))
             if server.tzinfo is not None:
@@ -136,8 +143,18 @@ class ApiClient:
         return self._secret(family) is not None
 
     def budget(self, family: ApiFamily) -> RateBudget:
-        """The process-wide budget this connector's ``family`` requests draw from."""
-        return self._budgets.budget(f"{self.connector.api_base_url}#{self.connector.name}", family)
+        """The process-wide budget of this key's organisation for ``family`` requests."""
+        return self._budgets.budget(self._identity(family), family)
+
+    def _identity(self, family: ApiFamily) -> str:
+        """Who a budget belongs to before the organisation is known: the key (a digest)."""
+        digest = hashlib.sha256((self._secret(family) or "").encode()).hexdigest()[:16]
+        return f"{self.connector.api_base_url}#key:{digest}"
+
+    def _bind_organisation(self, org_id: str) -> None:
+        for family in ApiFamily:
+            if self.has_key(family):
+                self._budgets.bind(self._identity(family), org_id)
 
     def _secret(self, family: ApiFamily) -> str | None:
         secret = (
@@ -261,7 +278,11 @@ class ApiClient:
 
     async def organization(self) -> models.Organization:
         """``/v1/organizations/me``: a cheap check that the admin key works."""
-        return await self.get(ep.ORGANIZATION)
+        organization = await self.get(ep.ORGANIZATION)
+        if organization.id != self._org_id:
+            self._org_id = organization.id
+            self._bind_organisation(organization.id)
+        return organization
 
     async def members(
         self, *, email: str | None = None, roles: Iterable[str] = ()

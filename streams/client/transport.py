@@ -158,6 +158,22 @@ def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> floa
     return None
 
 
+def exhausted_for(headers: Mapping[str, str]) -> float | None:
+    """Seconds until the organisation has room again when an answer says its budget is spent
+    (``anthropic-ratelimit-requests-remaining: 0`` and an RFC 3339 ``-reset``), else None.
+
+    This is the organisation's own count, so it covers every process and key drawing on it.
+    """
+    if headers.get("anthropic-ratelimit-requests-remaining") != "0":
+        return None
+    with contextlib.suppress(TypeError, ValueError):
+        reset = datetime.fromisoformat(headers.get("anthropic-ratelimit-requests-reset", ""))
+        served = headers.get("date")
+        reference = parsedate_to_datetime(served) if served else datetime.now(UTC)
+        return min(MAX_WAIT_SECONDS, max(0.0, (reset - reference).total_seconds()))
+    return None
+
+
 def classify(
     status: int,
     headers: Mapping[str, str],
@@ -259,6 +275,8 @@ async def send(
             reason = "timed out" if timed_out else f"connection failed: {type(exc).__name__}"
             outcome, retry, retry_after = TransientApiError(reason, endpoint=endpoint), True, None
         else:
+            if (room_in := exhausted_for(response.headers)) is not None:
+                budget.pause(room_in)
             verdict = classify(
                 response.status_code,
                 response.headers,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from datetime import UTC, datetime
 
 import httpx
 
-from streams.client import ApiFamily, RateBudgets
+from streams.client import ApiClient, ApiFamily, RateBudgets
 from streams.client import endpoints as ep
 from tests.fixtures.simulator import SimFactory
-from tests.integration.client.helpers import YESTERDAY, budgets_for, client_for
+from tests.integration.client.helpers import FAST_RETRY, YESTERDAY, budgets_for, client_for
 
 
 async def test_roster_and_a_day_of_analytics_for_10000_users(sim_factory: SimFactory) -> None:
@@ -44,13 +45,15 @@ async def test_roster_and_a_day_of_analytics_for_10000_users(sim_factory: SimFac
 
 
 async def test_pacing_keeps_concurrent_listings_under_the_window(sim_factory: SimFactory) -> None:
-    """20 pages from two listings sharing one budget of 10 per (shortened) window: no 429."""
+    """20 pages from two connectors on one organisation, sharing its budget of 10 per
+    (shortened) window: no 429."""
     sim = await sim_factory(users=300, seed=2, admin_rate=600, rate_window=1.0)
     budgets = budgets_for(sim)
     started = time.monotonic()
+    other = dataclasses.replace(sim.connector(), name="second-connector")
     async with (
         client_for(sim, budgets=budgets) as first,
-        client_for(sim, budgets=budgets) as second,
+        ApiClient(other, budgets=budgets, retry=FAST_RETRY) as second,
     ):
         listings = await asyncio.gather(
             first.fetch(ep.MEMBERS, {"limit": 30}), second.fetch(ep.MEMBERS, {"limit": 30})

@@ -409,3 +409,36 @@ async def test_retry_after_forms_are_honoured_and_capped(
         listing = await api.members()
     assert listing.completed and waits == [expected]
     assert ("cap" in caplog.text) is (expected == 300.0)
+
+
+async def test_the_rate_budget_belongs_to_the_organisation() -> None:
+    org = {"anthropic_organization_id": "org-shared"}
+    shared = RateBudgets({ApiFamily.ANALYTICS: 600_000, ApiFamily.ADMIN: 600_000})
+
+    def connector(name: str, key: str) -> ApiClient:
+        config = ConnectorConfig(name, "https://api.test", admin_api_key=Secret(key))
+        page = {"data": [MEMBER], "has_more": False, "first_id": None, "last_id": None}
+        transport = httpx.MockTransport(Script(_json(200, page, **org)))
+        return ApiClient(config, budgets=shared, retry=FAST, transport=transport)
+
+    same_key = connector("one", KEY), connector("two", KEY)
+    other_key = connector("three", KEY + "-other")
+    assert same_key[0].budget(ApiFamily.ADMIN) is same_key[1].budget(ApiFamily.ADMIN)
+    assert other_key.budget(ApiFamily.ADMIN) is not same_key[0].budget(ApiFamily.ADMIN)
+    for api in (*same_key, other_key):
+        async with api:
+            assert (await api.members()).completed
+    assert other_key.budget(ApiFamily.ADMIN) is same_key[0].budget(ApiFamily.ADMIN)
+    assert other_key.budget(ApiFamily.ANALYTICS) is not other_key.budget(ApiFamily.ADMIN)
+
+
+async def test_an_organisation_out_of_room_pauses_every_caller() -> None:
+    spent = {
+        "anthropic_ratelimit_requests_remaining": "0",
+        "anthropic_ratelimit_requests_reset": "2026-12-02T10:00:20Z",
+        "date": "Wed, 02 Dec 2026 10:00:00 GMT",
+    }
+    api, waits = _sleeps(Script(_json(200, {"data": [MEMBER], "has_more": False}, **spent)))
+    async with api:
+        assert (await api.members()).completed
+    assert waits == [20.0]
