@@ -59,6 +59,20 @@ def _announce(simulator: RunningSimulator) -> None:
     help="Share of users absent from the directory.",
 )
 @click.option(
+    "--unified-chat-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.unified_chat_share,
+    show_default=True,
+    help="Share of members with Chat and Cowork unified (reported in their own block).",
+)
+@click.option(
+    "--claude-tag-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.claude_tag_share,
+    show_default=True,
+    help="Share of members who also use Claude Tag (Slack).",
+)
+@click.option(
     "--directory-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -88,6 +102,8 @@ def simulate(
     analytics_rate: float,
     admin_rate: float,
     unmanaged_fraction: float,
+    unified_chat_share: float,
+    claude_tag_share: float,
     directory_out: Path | None,
     start_date: datetime | None,
     analytics_key: str,
@@ -108,6 +124,8 @@ def simulate(
         analytics_rate=analytics_rate,
         admin_rate=admin_rate,
         unmanaged_fraction=unmanaged_fraction,
+        unified_chat_share=unified_chat_share,
+        claude_tag_share=claude_tag_share,
         analytics_key=analytics_key,
         admin_key=admin_key,
         directory_out=directory_out,

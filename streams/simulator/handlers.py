@@ -367,7 +367,15 @@ class Api:
                     ),
                 }
             counts, last_active = self._engagement(person, days)
-            rows.append(shapes.analytics_user(person, counts, last_active, org.config.dialect))
+            rows.append(
+                shapes.analytics_user(
+                    person,
+                    counts,
+                    last_active,
+                    org.config.dialect,
+                    unified=org.on_unified_chat(person),
+                )
+            )
             last_email = person.email
         return {"data": rows, "next_page": None}
 
@@ -633,7 +641,6 @@ class Api:
                         "email_address": creator.email,
                         "type": "user",
                     },
-                    "product": None,
                     "rbac_group_id": None,
                     "rbac_group_name": None,
                     "user_id": user_id,

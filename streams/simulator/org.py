@@ -190,6 +190,11 @@ class SimConfig:
     directory_out: Path | None = None
     dialect: Dialect = "current"
     rate_window: float = 60.0
+    unified_chat_share: float = 0.0
+    """Members with Chat and Cowork unified: their chat and Cowork activity is reported under
+    ``chat_cowork_unified_metrics`` instead of ``chat_metrics``/``cowork_metrics``."""
+    claude_tag_share: float = 0.0
+    """Members who also use Claude Tag (Slack): ``claude_tag_metrics`` on their rows."""
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
@@ -483,10 +488,25 @@ class Org:
         first = self._first_shortfall[day]
         return first if revisions <= 0 else first / 3
 
+    def _in_share(self, feature: str, person: Person, share: float) -> bool:
+        return activity.digest(self.key, feature, person.index)[0] < share * 256
+
+    def on_unified_chat(self, person: Person) -> bool:
+        """Whether the person has Chat and Cowork unified (``unified_chat_share``)."""
+        return self._in_share("unified", person, self.config.unified_chat_share)
+
+    def on_claude_tag(self, person: Person) -> bool:
+        """Whether the person also talks to Claude in Slack (``claude_tag_share``)."""
+        return self._in_share("claude_tag", person, self.config.claude_tag_share)
+
     def engagement(self, person: Person, day: date) -> dict[str, int] | None:
         """The person's engagement on ``day`` as the API reports it now (None: inactive)."""
         counts = activity.day_counts(self.key, person.index, person.traits, day)
-        return None if counts is None else activity.revise(counts, self.engagement_shortfall(day))
+        if counts is None:
+            return None
+        if self.on_claude_tag(person):
+            counts["tag_messages"] = 1 + activity.digest(self.key, "tag", day.toordinal())[0] % 5
+        return activity.revise(counts, self.engagement_shortfall(day))
 
     def usage_fraction(self, day: date) -> float:
         """Share of ``day``'s final token usage that the API reports now."""
