@@ -59,6 +59,13 @@ def _announce(simulator: RunningSimulator) -> None:
     help="Share of users absent from the directory.",
 )
 @click.option(
+    "--org-kind",
+    type=click.Choice(["enterprise", "console"]),
+    default=_DEFAULTS.org_kind,
+    show_default=True,
+    help="Claude Enterprise (scoped keys) or Claude Console (one Admin key): what may be called.",
+)
+@click.option(
     "--unified-chat-share",
     type=click.FloatRange(0, 1),
     default=_DEFAULTS.unified_chat_share,
@@ -102,6 +109,7 @@ def simulate(
     analytics_rate: float,
     admin_rate: float,
     unmanaged_fraction: float,
+    org_kind: str,
     unified_chat_share: float,
     claude_tag_share: float,
     directory_out: Path | None,
@@ -124,6 +132,7 @@ def simulate(
         analytics_rate=analytics_rate,
         admin_rate=admin_rate,
         unmanaged_fraction=unmanaged_fraction,
+        org_kind=org_kind,  # type: ignore[arg-type]
         unified_chat_share=unified_chat_share,
         claude_tag_share=claude_tag_share,
         analytics_key=analytics_key,

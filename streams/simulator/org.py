@@ -167,6 +167,7 @@ _PROJECT_NAMES = (
 
 Plan = Literal["usage", "seat"]
 Dialect = Literal["current", "legacy"]
+OrgKind = Literal["enterprise", "console"]
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,10 @@ class SimConfig:
     admin_key: str = "sk-ant-admin01-sim-admin-0000000000000000"
     directory_out: Path | None = None
     dialect: Dialect = "current"
+    org_kind: OrgKind = "enterprise"
+    """What the org may call (the availability table): ``enterprise`` takes scoped keys
+    (``analytics_key``: read:analytics; ``admin_key``: read:members, read:rbac_groups,
+    read:spend_limits); ``console`` takes one Admin key (``admin_key``) for everything."""
     rate_window: float = 60.0
     unified_chat_share: float = 0.0
     """Members with Chat and Cowork unified: their chat and Cowork activity is reported under

@@ -57,9 +57,12 @@ class RunningSimulator:
         return self.state.config
 
     def connector(
-        self, name: str = "simulated", *, analytics: bool = True, admin: bool = True
+        self, name: str = "simulated", *, analytics: bool | None = None, admin: bool = True
     ) -> ConnectorConfig:
-        """A connector configuration pointing at this simulator with its keys."""
+        """A connector configuration pointing at this simulator with its keys (an analytics
+        key only where the org kind has one, unless ``analytics`` says otherwise)."""
+        if analytics is None:
+            analytics = self.config.org_kind == "enterprise"
         return ConnectorConfig(
             name=name,
             api_base_url=self.url,

@@ -30,6 +30,7 @@ from anthropic.types.organization_info import OrganizationInfo
 
 from streams.client import endpoints as ep
 from streams.simulator import RunningSimulator
+from tests.contract.simulator import org_kind_for
 from tests.fixtures.simulator import SimFactory
 
 DAY = "2026-11-19"
@@ -109,7 +110,7 @@ async def test_the_simulator_answers_what_the_sdk_models(
     sim_factory: SimFactory, name: str
 ) -> None:
     model, query = SDK_MODELS[name]
-    sim = await sim_factory(users=150, seed=9)
+    sim = await sim_factory(users=150, seed=9, org_kind=org_kind_for(ep.ENDPOINTS[name].path))
     for row in await _rows(sim, ep.ENDPOINTS[name], query):
         validate(model, row)
 
@@ -128,7 +129,7 @@ async def test_optional_engagement_blocks_validate_present_and_absent(
 
 
 async def test_workspace_members_are_what_the_sdk_models(sim_factory: SimFactory) -> None:
-    sim = await sim_factory(users=150, seed=9)
+    sim = await sim_factory(users=150, seed=9, org_kind="console")
     (workspace, *_) = await _rows(sim, ep.WORKSPACES, {})
     response = await sim.http.get(
         ep.WORKSPACE_MEMBERS.url_path({"workspace_id": workspace["id"]}),
