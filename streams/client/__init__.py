@@ -10,6 +10,8 @@ from streams.client.api import ApiClient
 from streams.client.endpoints import EndpointSpec
 from streams.client.listing import Listing, Page
 from streams.client.models import (
+    ActorCost,
+    ActorUsage,
     AnalyticsUserDay,
     ApiKeyInfo,
     ClaudeCodeUsage,
@@ -25,6 +27,7 @@ from streams.client.models import (
     RowError,
     SkillUsage,
     TokenCounts,
+    UsageActor,
     UsageBucket,
     UsageResult,
     UserCost,
@@ -38,6 +41,8 @@ from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_
 from streams.client.transport import RetryPolicy, classify, redact
 
 __all__ = [
+    "ActorCost",
+    "ActorUsage",
     "AnalyticsUserDay",
     "ApiClient",
     "ApiFamily",
@@ -64,6 +69,7 @@ __all__ = [
     "RowError",
     "SkillUsage",
     "TokenCounts",
+    "UsageActor",
     "UsageBucket",
     "UsageResult",
     "UserCost",

@@ -180,6 +180,8 @@ class ApiClient:
     ) -> AsyncIterator[Page[T]]:
         """Every page of one listing, in order; raises the ``ApiError`` that stops it."""
         key = self._secret(spec.family)
+        if key is None and spec.either_key:
+            key = self._secret(ApiFamily.ADMIN)
         if key is None:
             raise ConfigError(
                 f"connector {self.connector.name!r} has no {spec.family.value} key for {spec.path}"
@@ -196,6 +198,7 @@ class ApiClient:
                 path=path,
                 params=query,
                 traits=spec.traits,
+                headers={"anthropic-beta": spec.beta} if spec.beta else None,
                 stats=stats,
             )
             page = parse_page(spec, exchange)
@@ -411,6 +414,19 @@ class ApiClient:
         """Org-wide cost (cents) in daily buckets."""
         return await self._report(ep.COST_REPORT, starting_at, ending_at, group_by=group_by)
 
+    async def actor_usage(
+        self, starting_at: datetime, ending_at: datetime
+    ) -> Listing[models.ActorUsage]:
+        """Tokens per actor, product, model and day from the Usage & Cost Analytics API (beta):
+        members, service accounts, federated identities and API keys alike."""
+        return await self.fetch(ep.ACTOR_USAGE, _actor_day_query(starting_at, ending_at))
+
+    async def actor_cost(
+        self, starting_at: datetime, ending_at: datetime
+    ) -> Listing[models.ActorCost]:
+        """USD cost (cents) per actor, product, model and day (Usage & Cost Analytics API)."""
+        return await self.fetch(ep.ACTOR_COST, _actor_day_query(starting_at, ending_at))
+
     async def _report(
         self,
         spec: EndpointSpec[T],
@@ -431,6 +447,15 @@ class ApiClient:
                 user_ids__=tuple(user_ids),
             ),
         )
+
+
+def _actor_day_query(starting_at: datetime, ending_at: datetime) -> dict[str, Any]:
+    return _params(
+        starting_at=starting_at,
+        ending_at=ending_at,
+        time_bucket_width="1d",
+        group_by__=("actor", "product", "model"),
+    )
 
 
 def _by_user(by_user: bool) -> tuple[str, ...]:

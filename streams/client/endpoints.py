@@ -37,6 +37,11 @@ class EndpointSpec(Generic[T]):
     not_found_is_absence: bool = True
     scope: str | None = None
     publishes_by_day: bool = False
+    beta: str | None = None
+    """The ``anthropic-beta`` header a beta endpoint needs."""
+    either_key: bool = False
+    """Answered to the family's key or, where the connector has none, to its admin key (the
+    Usage & Cost API takes an Enterprise ``read:analytics`` key or a Console Admin key)."""
 
     @property
     def traits(self) -> EndpointTraits:
@@ -203,6 +208,24 @@ COST_REPORT = _analytics(
     restart_on_expired_cursor=True,
 )
 
+USAGE_COST_BETA = "analytics-usage-cost-2026-08-24"
+ACTOR_USAGE = _analytics(
+    "actor_usage",
+    "usage",
+    models.ActorUsage.from_api,
+    "analytics/usage/list",
+    beta=USAGE_COST_BETA,
+    either_key=True,
+)
+ACTOR_COST = _analytics(
+    "actor_cost",
+    "cost",
+    models.ActorCost.from_api,
+    "analytics/cost/list",
+    beta=USAGE_COST_BETA,
+    either_key=True,
+)
+
 ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
     spec.name: spec
     for spec in (
@@ -224,5 +247,7 @@ ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
         USER_COST,
         USAGE_REPORT,
         COST_REPORT,
+        ACTOR_USAGE,
+        ACTOR_COST,
     )
 }

@@ -585,6 +585,90 @@ class UserUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageActor:
+    """Who usage belongs to in the Usage & Cost Analytics API: a member, a service account, a
+    federated identity or an API key itself. ``key`` is stable across days and sources: the
+    member's ``user_…`` id (as in the legacy per-user reports), else the actor's own id."""
+
+    type: str
+    key: str
+    user_id: str | None = None
+    email: str | None = None
+    deleted: bool = False
+
+    @classmethod
+    def from_api(cls, row: Row | None) -> UsageActor:
+        if row is None:
+            return cls("unattributed", "unattributed")
+        kind = _str(row, "type")
+        if kind == "user_actor":
+            user_id = _str(row, "user_id")
+            return cls(
+                kind, user_id, user_id, _opt_str(row, "email_address"), _bool(row, "deleted")
+            )
+        if kind == "service_account_actor":
+            return cls(kind, _str(row, "service_account_id"))
+        if kind == "api_actor":
+            return cls(kind, _str(row, "api_key_id"))
+        if kind == "federated_actor":
+            provider = _obj(row, "provider")
+            subject = _opt_str(row, "subject") or ""
+            return cls(kind, f"federated:{_str(provider, 'type')}:{subject}")
+        raise RowError(f"unknown actor type {kind!r}")
+
+
+def _actor_day_head(row: Row) -> dict[str, Any]:
+    """Actor, day and product of one ``/analytics/usage`` or ``/analytics/cost`` row."""
+    group = _obj(row, "group")
+    return {
+        "actor": UsageActor.from_api(_opt_obj(group, "actor")),
+        "day": _datetime(row, "starting_at").date(),
+        "product": _opt_str(group, "product"),
+        "model": _opt_str(group, "model"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ActorUsage:
+    """One row of ``/analytics/usage`` grouped by actor, product and model, per day."""
+
+    actor: UsageActor
+    day: date
+    product: str | None
+    model: str | None
+    tokens: TokenCounts
+    requests: int | None
+
+    @classmethod
+    def from_api(cls, row: Row) -> ActorUsage:
+        usage = _obj(row, "usage")
+        return cls(
+            **_actor_day_head(row),
+            tokens=TokenCounts.from_api(usage),
+            requests=_opt_int(usage, "requests"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActorCost:
+    """One row of ``/analytics/cost`` grouped by actor, product and model, per day (cents)."""
+
+    actor: UsageActor
+    day: date
+    product: str | None
+    model: str | None
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> ActorCost:
+        cost = _obj(row, "cost")
+        return cls(
+            **_actor_day_head(row), amount=_cents(cost, "amount"), currency=_str(cost, "currency")
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class UserCost:
     """One row of ``/analytics/user_cost_report``; amounts are cents."""
 

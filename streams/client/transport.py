@@ -256,6 +256,7 @@ async def send(
     path: str,
     params: Mapping[str, Any] | None = None,
     traits: EndpointTraits,
+    headers: Mapping[str, str] | None = None,
     stats: RequestStats | None = None,
 ) -> Exchange:
     """GET ``path`` with ``params``: paced, classified, retried within the policy's bounds."""
@@ -269,7 +270,9 @@ async def send(
         stats.requests += 1
         outcome: ApiError
         try:
-            response = await sender.http.get(path, params=params, headers={"x-api-key": key})
+            response = await sender.http.get(
+                path, params=params, headers={**(headers or {}), "x-api-key": key}
+            )
         except httpx.TransportError as exc:  # timeouts included (a TransportError subclass)
             timed_out = isinstance(exc, httpx.TimeoutException)
             reason = "timed out" if timed_out else f"connection failed: {type(exc).__name__}"

@@ -787,6 +787,95 @@ class Api:
         rows = self._reports.remember((kind, fingerprint, self.org.now), build)
         return self._report_envelope(rows, query, fingerprint, limit)
 
+    def _actor_report(self, query: Query, kind: str) -> dict[str, Any]:
+        """``/analytics/usage`` or ``/analytics/cost`` per day, grouped by actor, product and
+        model: every member's usage plus usage attributed to API keys themselves."""
+        availability = self.org.config.usage_cost_api
+        if availability == "hipaa":
+            raise bad_request(
+                "The Usage and Cost API is not available to HIPAA-ready organizations"
+            )
+        if availability == "absent":
+            raise not_found("Not found")
+        if query.get("time_bucket_width") != "1d":
+            raise bad_request("time_bucket_width: the simulator serves daily buckets (1d) only")
+        group_by = set(_choices(query, "group_by", ("actor", "product", "model")))
+        start, end = self._report_range(query, bucketed=True)
+        limit = _int(query, "limit", 20, 1, 1000)
+        fingerprint = cursors.fingerprint(query.items())
+        cost = kind == "cost"
+
+        def row(
+            day: date,
+            actor: dict[str, Any] | None,
+            product: str | None,
+            model: str | None,
+            slot: list[Any],
+        ) -> dict[str, Any]:
+            group: dict[str, Any] = dict.fromkeys(shapes.USAGE_COST_DIMENSIONS)
+            group.update(actor=actor, product=product, model=model)
+            if cost:
+                group.update(cost_type=None, token_type=None)
+                metrics = {"cost": shapes.cost_metrics(slot[1], slot[2], slot[0][6])}
+            else:
+                metrics = {"usage": shapes.usage_metrics(slot[0])}
+            return {
+                "starting_at": rfc3339(day_start(day)),
+                "ending_at": rfc3339(day_start(day) + timedelta(days=1)),
+                "group": group,
+                **metrics,
+            }
+
+        def build() -> list[dict[str, Any]]:
+            rows: list[dict[str, Any]] = []
+            for day in reversed(_ordinal_days(start, end)):
+                merged: dict[tuple[str | None, str | None, str | None], list[Any]] = {}
+                actors: dict[str, dict[str, Any]] = {}
+                for actor, product, model, tokens, amount, listed in self._usage_by_actor(day):
+                    actor_id = actor.get("user_id") or actor["api_key_id"]
+                    actors[actor_id] = actor
+                    key = (
+                        actor_id if "actor" in group_by else None,
+                        product if "product" in group_by else None,
+                        model if "model" in group_by else None,
+                    )
+                    _add_totals(merged, key, tokens, amount, listed)
+                ranked = sorted(
+                    merged.items(),
+                    key=lambda item: -(item[1][1] if cost else sum(item[1][0][:5])),
+                )
+                rows.extend(
+                    row(day, actors[actor_id] if actor_id else None, product, model, slot)
+                    for (actor_id, product, model), slot in ranked
+                )
+            return rows
+
+        rows = self._reports.remember((f"actor_{kind}", fingerprint, self.org.now), build)
+        return self._report_envelope(rows, query, fingerprint, limit)
+
+    def _usage_by_actor(
+        self, day: date
+    ) -> Iterable[tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]]:
+        """(actor, product, model, tokens, amount, list amount) of everything used on ``day``:
+        each member's products, then the usage attributed to API keys themselves."""
+        for person in self.org.people:
+            products = self.org.tokens(person, day)
+            costs = self.org.costs(person, products)
+            actor = shapes.report_actor(person, "current")
+            for product, tokens in products.items():
+                yield actor, product, person.traits.model, tokens, *costs[product]
+        for index, record in enumerate(self.org.api_keys):
+            usage = self.org.api_key_usage(index, day)
+            if usage is not None:
+                actor = {"type": "api_actor", "api_key_id": record["id"]}
+                yield actor, None, activity.MODELS[0], usage[0], usage[1], usage[1]
+
+    def actor_usage(self, query: Query) -> dict[str, Any]:
+        return self._actor_report(query, "usage")
+
+    def actor_cost(self, query: Query) -> dict[str, Any]:
+        return self._actor_report(query, "cost")
+
     def user_usage_report(self, query: Query) -> dict[str, Any]:
         return self._user_report(query, "usage")
 

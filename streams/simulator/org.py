@@ -168,6 +168,7 @@ _PROJECT_NAMES = (
 Plan = Literal["usage", "seat"]
 Dialect = Literal["current", "legacy"]
 OrgKind = Literal["enterprise", "console"]
+UsageCostApi = Literal["available", "hipaa", "absent"]
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,9 @@ class SimConfig:
     (``analytics_key``: read:analytics; ``admin_key``: read:members, read:rbac_groups,
     read:spend_limits); ``console`` takes one Admin key (``admin_key``) for everything."""
     rate_window: float = 60.0
+    usage_cost_api: UsageCostApi = "available"
+    """The Usage & Cost Analytics API: served, refused with 400 (HIPAA-readiness orgs) or
+    unknown (404, older orgs); the legacy per-user reports answer in every case."""
     unified_chat_share: float = 0.0
     """Members with Chat and Cowork unified: their chat and Cowork activity is reported under
     ``chat_cowork_unified_metrics`` instead of ``chat_metrics``/``cowork_metrics``."""
@@ -553,6 +557,18 @@ class Org:
             allowance -= covered
             result[product] = (amount - covered, listed)
         return result
+
+    def api_key_usage(self, index: int, day: date) -> tuple[TokenTuple, Decimal] | None:
+        """Tokens and cost (cents) of usage attributed to API key ``index`` itself (no member
+        behind it), as reported now; None on days the key was not used."""
+        record = self.api_keys[index]
+        fraction = self.usage_fraction(day)
+        b = activity.digest(self.key, "api-key-usage", record["id"], day.toordinal())
+        if fraction <= 0 or record["status"] != "active" or b[0] >= 96:
+            return None
+        full = (b[1] * 900, b[2] * 4000, b[3] * 90, 0, b[4] * 150, 0, 1 + b[5] % 40)
+        tokens = activity.scale_tokens(full, fraction)  # type: ignore[arg-type]
+        return tokens, activity.cost_cents(tokens, activity.MODELS[0])[0]
 
     # --- churn ----------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ BOTH: frozenset[OrgKind] = ENTERPRISE | CONSOLE
 READ_ANALYTICS, READ_MEMBERS = "read:analytics", "read:members"
 CONSOLE_ADMIN = "console_admin"
 """What a Console Admin key carries: no scopes to choose, every Console endpoint."""
+USAGE_COST = "analytics-usage-cost-2026-08-24"
 API_VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
 """The ``anthropic-version`` values the documentation and SDK 2.17.0 send."""
 
@@ -58,6 +59,8 @@ class Route:
     kinds: frozenset[OrgKind]
     scope: str
     legacy_not_found: bool = False
+    beta: str | None = None
+    """The ``anthropic-beta`` value the endpoint requires."""
 
     def needs(self, kind: OrgKind) -> str:
         """The scope a key of an org of ``kind`` must carry for this route."""
@@ -102,6 +105,10 @@ ROUTES: tuple[Route, ...] = (
     _analytics("user_cost_report", Api.user_cost_report, engagement=False),
     _analytics("usage_report", Api.usage_report, engagement=False),
     _analytics("cost_report", Api.cost_report, engagement=False),
+    Route(
+        f"{ANALYTICS}/usage", "analytics", Api.actor_usage, BOTH, READ_ANALYTICS, beta=USAGE_COST
+    ),
+    Route(f"{ANALYTICS}/cost", "analytics", Api.actor_cost, BOTH, READ_ANALYTICS, beta=USAGE_COST),
 )
 
 
@@ -177,6 +184,13 @@ def _authorise(state: SimState, route: Route, request: web.Request) -> None:
             403,
             "permission_error",
             f"Missing required scopes. Got: {sorted(scopes)} Needed: [{needed!r}]",
+        )
+    betas = {part.strip() for part in request.headers.get("anthropic-beta", "").split(",")}
+    if route.beta is not None and route.beta not in betas:
+        raise SimError(
+            400,
+            "invalid_request_error",
+            f"This endpoint requires the beta header anthropic-beta: {route.beta}",
         )
     version = request.headers.get("anthropic-version")
     if route.family == "admin" and version is None:

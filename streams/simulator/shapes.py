@@ -9,6 +9,7 @@ client can be tested against both sides of each documented conflict.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -264,6 +265,46 @@ REPORT_DIMENSIONS = (
     "rbac_group_id",
     "slack_channel_id",
 )
+
+
+USAGE_COST_DIMENSIONS = (
+    "actor",
+    "actor_type",
+    "agent_id",
+    "api_key_id",
+    "claude_tag_category",
+    "claude_tag_user_id",
+    "context_window",
+    "deployment_id",
+    "environment_id",
+    "inference_geo",
+    "model",
+    "organization_id",
+    "product",
+    "rbac_group_id",
+    "service_tier",
+    "session_id",
+    "slack_channel_id",
+    "speed",
+    "user_profile_id",
+    "workspace_id",
+)
+"""The ``group`` keys of a Usage & Cost Analytics row (null unless grouped by)."""
+
+
+def usage_metrics(tokens: Sequence[int]) -> dict[str, Any]:
+    """The ``usage`` block of an ``/analytics/usage`` row."""
+    return {**token_fields(tuple(tokens)), "total_tokens": sum(tokens[:5])}  # type: ignore[arg-type]
+
+
+def cost_metrics(amount: Decimal, listed: Decimal, requests: int | None) -> dict[str, Any]:
+    """The ``cost`` block of an ``/analytics/cost`` row (cents as strings)."""
+    return {
+        "amount": f"{amount:.6f}",
+        "list_amount": f"{listed:.6f}",
+        "currency": "USD",
+        "requests": requests,
+    }
 
 
 def token_fields(tokens: TokenTuple) -> dict[str, Any]:

@@ -14,6 +14,10 @@ from anthropic.types.beta.organization import (
     BetaAnalyticsUsageReportTimeBucket,
     BetaAnalyticsUsageUsersItem,
 )
+from anthropic.types.beta.organization.analytics import (
+    BetaAnalyticsCostItem,
+    BetaAnalyticsUsageItem,
+)
 from anthropic.types.organization import (
     AnalyticsConnectorActivity,
     AnalyticsProjectActivity,
@@ -35,6 +39,7 @@ from tests.fixtures.simulator import SimFactory
 
 DAY = "2026-11-19"
 RANGE = {"starting_at": "2026-11-12T00:00:00Z", "ending_at": "2026-11-20T00:00:00Z"}
+BY_ACTOR = RANGE | {"time_bucket_width": "1d", "group_by[]": ["actor", "product", "model"]}
 
 SDK_MODELS: dict[str, tuple[type[pydantic.BaseModel], dict[str, Any]]] = {
     # client endpoint name: (the SDK's model of one row, query)
@@ -52,6 +57,8 @@ SDK_MODELS: dict[str, tuple[type[pydantic.BaseModel], dict[str, Any]]] = {
     ep.USER_COST.name: (BetaAnalyticsCostUsersItem, RANGE),
     ep.USAGE_REPORT.name: (BetaAnalyticsUsageReportTimeBucket, RANGE),
     ep.COST_REPORT.name: (BetaAnalyticsCostReportTimeBucket, RANGE),
+    ep.ACTOR_USAGE.name: (BetaAnalyticsUsageItem, BY_ACTOR),
+    ep.ACTOR_COST.name: (BetaAnalyticsCostItem, BY_ACTOR),
 }
 NOT_IN_SDK = {
     ep.MEMBER.name: "one member: the same OrganizationUser, covered by members",
@@ -87,7 +94,8 @@ def validate(model: type[pydantic.BaseModel], row: Any) -> pydantic.BaseModel:
 
 async def _rows(sim: RunningSimulator, spec: ep.EndpointSpec[Any], query: dict) -> list[Any]:
     key = sim.config.analytics_key if spec.family.value == "analytics" else sim.config.admin_key
-    response = await sim.http.get(spec.path, params=query, headers=sdk_headers(key))
+    headers = sdk_headers(key) | ({"anthropic-beta": spec.beta} if spec.beta else {})
+    response = await sim.http.get(spec.path, params=query, headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
     rows = [body] if spec.whole_body_is_row else body["data"]
