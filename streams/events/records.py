@@ -135,6 +135,10 @@ class UserOp(StrEnum):
     UPDATED = "UPDATED"
 
 
+USER_ACTOR = "user_actor"
+"""The ``actor_type`` of a member's usage (the others name non-member actors)."""
+
+
 class Source(StrEnum):
     """Which API listing produced an observation."""
 
@@ -144,6 +148,8 @@ class Source(StrEnum):
     USAGE_REPORT = "USAGE_REPORT"
     COST_REPORT = "COST_REPORT"
     CLAUDE_CODE_REPORT = "CLAUDE_CODE_REPORT"
+    USAGE_ANALYTICS = "USAGE_ANALYTICS"
+    COST_ANALYTICS = "COST_ANALYTICS"
 
 
 class MetricFamily(StrEnum):
@@ -270,7 +276,8 @@ class UserEvent(AvroRecord):
 @avro_record(f"{NAMESPACE}.UsageDelta")
 @dataclass(frozen=True, slots=True)
 class UsageDelta(AvroRecord):
-    """Usage of one member, day and metric family: change since the last revision and new totals."""
+    """Usage of one member (or non-member actor), day and metric family: change since the last
+    revision and new totals."""
 
     event_id: str
     org_id: str
@@ -286,6 +293,7 @@ class UsageDelta(AvroRecord):
     connector: str
     poll_id: str
     observed_at: datetime
+    actor_type: str = USER_ACTOR
 
 
 @avro_record(f"{NAMESPACE}.AppAssociation")

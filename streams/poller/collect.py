@@ -12,9 +12,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from streams.client import ApiClient, Listing
-from streams.client.models import AnalyticsUserDay, ConnectorUsage, UserCost, UserUsage
-from streams.errors import EndpointUnavailable
+from streams.client import ApiClient, ApiFamily, Listing
+from streams.client.models import (
+    ActorCost,
+    ActorUsage,
+    AnalyticsUserDay,
+    ConnectorUsage,
+    TokenCounts,
+    UsageActor,
+    UserCost,
+    UserUsage,
+)
+from streams.errors import ApiError, ApiRequestRejected, EndpointUnavailable
 from streams.events.records import AppKind, AuthKind, MetricFamily, Source
 from streams.poller.snapshot import (
     ObservedAssociation,
@@ -203,19 +212,100 @@ def _connector_links(rows: Iterable[ConnectorUsage], day: date) -> list[Observed
 async def collect_spend(
     client: ApiClient, now: datetime, window_days: int, into: Collected, progress: Progress
 ) -> None:
-    """Per-user tokens and USD cost per day over the revision window."""
+    """Tokens and USD cost per actor and day over the last ``window_days`` days.
+
+    The Usage & Cost Analytics API answers first (every actor: members, API keys, service
+    accounts, federated identities). Where it does not exist for the org (400 for HIPAA-ready
+    orgs, 404 for older ones, 403 without the scope) the legacy per-user reports answer
+    instead. Members are keyed by their user id in both, so a switch of source revises the
+    same series and never counts anything twice.
+    """
     first_day = max(DATA_FLOOR, now.date() - timedelta(days=window_days - 1))
     start = datetime.combine(first_day, time(), tzinfo=UTC)
-    usage = await client.user_usage(start, now)
-    into.record("usage", usage)
-    cost = await client.user_cost(start, now)
-    into.record("usage", cost)
-    into.usage.extend(_token_totals(usage.rows))
-    into.usage.extend(_cost_totals(cost.rows))
-    for row in (*usage.rows, *cost.rows):
+    usage = await client.actor_usage(start, now)
+    if not _source_missing(usage.error):
+        into.record("usage", usage)
+        cost = await client.actor_cost(start, now)
+        into.record("usage", cost)
+        into.usage.extend(_actor_totals(usage.rows, cost.rows))
+        for actor in (row.actor for row in (*usage.rows, *cost.rows)):
+            if actor.deleted and actor.user_id is not None:
+                into.deleted.add(actor.user_id)
+        progress(f"usage: {len(usage.rows)} token rows, {len(cost.rows)} cost rows (by actor)")
+        return
+    if not client.has_key(ApiFamily.ANALYTICS):
+        into.record("usage", usage)
+        return
+    legacy_usage = await client.user_usage(start, now)
+    into.record("usage", legacy_usage)
+    legacy_cost = await client.user_cost(start, now)
+    into.record("usage", legacy_cost)
+    into.usage.extend(_token_totals(legacy_usage.rows))
+    into.usage.extend(_cost_totals(legacy_cost.rows))
+    for row in (*legacy_usage.rows, *legacy_cost.rows):
         if row.actor.deleted:
             into.deleted.add(row.actor.user_id)
-    progress(f"usage: {len(usage.rows)} token rows, {len(cost.rows)} cost rows")
+    progress(f"usage: {len(legacy_usage.rows)} token rows, {len(legacy_cost.rows)} cost rows")
+
+
+def _source_missing(error: ApiError | None) -> bool:
+    """Whether the Usage & Cost API is not there for this org or key (never a passing fault)."""
+    return isinstance(error, EndpointUnavailable) or (
+        isinstance(error, ApiRequestRejected) and error.status == 400
+    )
+
+
+def _token_fields(tokens: TokenCounts) -> dict[str, int]:
+    return {
+        "input": tokens.uncached_input_tokens,
+        "cache_read": tokens.cache_read_input_tokens,
+        "cache_creation": tokens.cache_creation_5m_input_tokens
+        + tokens.cache_creation_1h_input_tokens,
+        "output": tokens.output_tokens,
+        "total": tokens.total_tokens,
+    }
+
+
+def _actor_totals(
+    usage: Iterable[ActorUsage], cost: Iterable[ActorCost]
+) -> list[UsageObservation]:
+    """TOKENS and COST per (actor, day), summed over products and models."""
+    tokens: dict[tuple[str, date], dict[str, int]] = {}
+    micros: dict[tuple[str, date], int] = defaultdict(int)
+    actors: dict[str, UsageActor] = {}
+    for row in usage:
+        totals = tokens.setdefault((row.actor.key, row.day), defaultdict(int))
+        for name, value in _token_fields(row.tokens).items():
+            totals[name] += value
+        actors[row.actor.key] = row.actor
+    for cost_row in cost:
+        micros[(cost_row.actor.key, cost_row.day)] += cents_to_micros(cost_row.amount)
+        actors[cost_row.actor.key] = cost_row.actor
+    observations = [
+        UsageObservation(
+            key,
+            day,
+            MetricFamily.TOKENS,
+            dict(values),
+            Source.USAGE_ANALYTICS,
+            actors[key].email,
+            actors[key].type,
+        )
+        for (key, day), values in tokens.items()
+    ]
+    observations += [
+        UsageObservation(
+            key,
+            day,
+            MetricFamily.COST,
+            {"usd_micros": value},
+            Source.COST_ANALYTICS,
+            actors[key].email,
+            actors[key].type,
+        )
+        for (key, day), value in micros.items()
+    ]
+    return observations
 
 
 def _bucket_day(row: UserUsage | UserCost, fallback: date) -> date:
@@ -228,14 +318,8 @@ def _token_totals(rows: Iterable[UserUsage]) -> list[UsageObservation]:
     for row in rows:
         key = (row.actor.user_id, _bucket_day(row, DATA_FLOOR))
         totals = sums.setdefault(key, defaultdict(int))
-        tokens = row.tokens
-        totals["input"] += tokens.uncached_input_tokens
-        totals["cache_read"] += tokens.cache_read_input_tokens
-        totals["cache_creation"] += (
-            tokens.cache_creation_5m_input_tokens + tokens.cache_creation_1h_input_tokens
-        )
-        totals["output"] += tokens.output_tokens
-        totals["total"] += row.total_tokens
+        for name, value in _token_fields(row.tokens).items():
+            totals[name] += value
         emails[row.actor.user_id] = row.actor.email
     return [
         UsageObservation(

@@ -141,7 +141,7 @@ class ConnectorPoller:
         """The data types this connector's keys can fetch."""
         kinds = set()
         if self.client.has_key(ApiFamily.ADMIN):
-            kinds.add(DataType.ROSTER)
+            kinds |= {DataType.ROSTER, DataType.USAGE}  # usage: a Console Admin key reads it
         if self.client.has_key(ApiFamily.ANALYTICS):
             kinds |= {DataType.ANALYTICS, DataType.USAGE}
         return kinds

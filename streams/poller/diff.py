@@ -279,6 +279,7 @@ def diff_usage(
             connector=context.connector,
             poll_id=context.poll_id,
             observed_at=context.observed_at,
+            actor_type=observation.actor_type,
         ))
     return UsageDiff(tuple(events), changed)
 

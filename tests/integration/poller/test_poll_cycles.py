@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from datetime import date, timedelta
@@ -102,6 +103,45 @@ async def test_usage_deltas_sum_to_what_the_api_reports_for_thirty_days(
     assert checked > 200
 
 
+async def test_switching_usage_source_never_counts_twice(sim_factory, kafka_bootstrap):
+    """Legacy per-user reports first (a HIPAA-ready org), then the Usage & Cost API: every
+    member series sums to the API's value once, and API-key usage appears keyed by the key."""
+    sim = await sim_factory(users=40, seed=4, usage_cost_api="hipaa", **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    assert (await poll_once(settings)).completed
+    org = sim.state.org
+    org.config = dataclasses.replace(org.config, usage_cost_api="available")
+    await sim.advance(hours=30, seed=1)
+    assert (await poll_once(settings)).completed
+
+    sums: dict[tuple[str, str, str], int] = defaultdict(int)
+    actor_types: dict[str, str] = {}
+    sources = set()
+    for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
+        value = message.value
+        if value["family"] in ("TOKENS", "COST"):
+            metric = "total" if value["family"] == "TOKENS" else "usd_micros"
+            key = (value["user_id"], value["day"].isoformat(), value["family"])
+            sums[key] += value["delta"].get(metric, 0)
+            actor_types[value["user_id"]] = value["actor_type"]
+            sources.add(value["source"])
+    assert sources == {"USAGE_REPORT", "COST_REPORT", "USAGE_ANALYTICS", "COST_ANALYTICS"}
+    truth = await sim.truth()
+    today = date.fromisoformat(truth["now"][:10])
+    checked = 0
+    for user_id, days in truth["usage"].items():
+        for day, metrics in days.items():
+            if (today - date.fromisoformat(day)).days < 30 and "total_tokens" in metrics:
+                assert sums[(user_id, day, "TOKENS")] == metrics["total_tokens"], (user_id, day)
+                micros = int(Decimal(metrics["cost_cents"]) * 1_000_000)
+                assert sums[(user_id, day, "COST")] == micros, (user_id, day)
+                checked += 1
+    assert checked > 100
+    keys = {user for user, kind in actor_types.items() if kind == "api_actor"}
+    assert keys and all(user.startswith("apikey_") for user in keys)
+    assert {actor_types[user] for user in truth["usage"] if user in actor_types} == {"user_actor"}
+
+
 async def test_truncated_or_failing_roster_removes_nobody(sim_factory, kafka_bootstrap):
     sim = await sim_factory(users=1300, seed=21, **FAST)  # two roster pages at limit=1000
     settings = settings_for(sim, kafka_bootstrap)
@@ -184,7 +224,7 @@ async def test_removed_connector_gets_a_final_deleted_status_and_keeps_history(
 async def test_one_process_polls_several_organisations_from_a_toml_file(
     sim_factory, kafka_bootstrap, tmp_path
 ):
-    console = await sim_factory(users=25, seed=31, **FAST)
+    console = await sim_factory(users=25, seed=31, org_kind="console", **FAST)
     enterprise = await sim_factory(users=35, seed=32, **FAST)
     config = tmp_path / "connectors.toml"
     config.write_text(
@@ -211,4 +251,8 @@ async def test_one_process_polls_several_organisations_from_a_toml_file(
         truth = await sim.truth()
         assert by_org[truth["organization_id"]] == {user["id"] for user in truth["users"]}
     usage = await read_topic(kafka_bootstrap, settings.topic("usage-deltas"))
-    assert {m.value["connector"] for m in usage} == {"enterprise"}, "console holds no analytics key"
+    by_connector = defaultdict(set)
+    for message in usage:
+        by_connector[message.value["connector"]].add(message.value["family"])
+    assert by_connector["console"] == {"TOKENS", "COST"}, "a Console Admin key reads usage"
+    assert by_connector["enterprise"] >= {"TOKENS", "COST", "MESSAGES"}

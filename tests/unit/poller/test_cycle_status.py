@@ -64,6 +64,12 @@ class FakeClient:
     async def connectors(self, day: date, *, by_user: bool) -> Listing[Any]:
         return self._listing("connectors")
 
+    async def actor_usage(self, start: datetime, end: datetime) -> Listing[Any]:
+        return self._listing("actor_usage")
+
+    async def actor_cost(self, start: datetime, end: datetime) -> Listing[Any]:
+        return self._listing("actor_cost")
+
     async def user_usage(self, start: datetime, end: datetime) -> Listing[Any]:
         return self._listing("user_usage")
 
@@ -93,7 +99,7 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
         CommittedState("acme", "org_1", cursors={CONNECTOR_CURSOR: baseline_done}),
         PollerOptions(topic_prefix="t.", guard_fraction=0.2, revision_window_days=1),
     )
-    client.failures["user_cost"] = TransientApiError("503", status=503)
+    client.failures["actor_cost"] = TransientApiError("503", status=503)
     await poller.run_cycle()
     (degraded,) = publisher.statuses()
     assert degraded.state is ConnectorState.DEGRADED
@@ -142,6 +148,7 @@ async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope
     client, publisher = FakeClient(), FakePublisher()
     client.failures = {
         "organization": _refused("/v1/organizations/me", "read:members"),
+        "actor_usage": _refused("/v1/organizations/analytics/usage", "read:analytics"),
         "user_usage": _refused("/v1/organizations/analytics/user_usage_report", "read:analytics"),
     }
     poller = _poller(client, publisher)
@@ -149,14 +156,14 @@ async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope
     (status,) = publisher.statuses()
     assert status.state is ConnectorState.PARTIAL
     assert "roster" not in status.failing, "a refused /me does not cost the roster"
-    assert "user_usage_report" in status.failing["usage"]
+    assert "/analytics/user_usage_report" in status.failing["usage"]
     assert "needs read:analytics" in status.failing["usage"]
     assert report.outcomes
 
     client.time = T2
     client.failures = {
         name: _refused(f"/{name}", "read:members")
-        for name in ("organization", "members", "summaries", "user_usage", "user_cost")
+        for name in ("organization", "members", "summaries", "actor_usage", "user_usage")
     }
     await poller.run_cycle()
     assert publisher.statuses()[-1].state is ConnectorState.RECONNECT_REQUIRED
@@ -164,11 +171,11 @@ async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope
 
 async def test_a_refused_data_type_is_tried_again_on_the_slow_schedule() -> None:
     client, publisher = FakeClient(), FakePublisher()
-    client.failures = {"user_cost": _refused("/cost", "read:analytics")}
+    client.failures = {"actor_cost": _refused("/cost", "read:analytics")}  # scope, not source
     poller = _poller(client, publisher)
     await poller.run_cycle()
     assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 21600
     assert poller.retry_interval(DataType.ANALYTICS, 3600, 21600) == 3600
-    client.failures = {"user_cost": TransientApiError("503", status=503)}
+    client.failures = {"actor_cost": TransientApiError("503", status=503)}
     await poller.run_cycle()
     assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 3600
