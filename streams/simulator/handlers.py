@@ -7,6 +7,7 @@ ID cursors for the Admin lists, opaque ``page`` tokens for Analytics and the rep
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -183,6 +184,10 @@ class Api:
     def __init__(self, org: Org) -> None:
         self.org = org
         self._reports = _Lru()
+        self._actor_reports = _Lru()
+        self._actor_lock = threading.Lock()
+        """Usage & Cost reports are built off the event loop (``Route.offload``): one at a
+        time, in their own cache, so the other endpoints keep answering meanwhile."""
         self._active: dict[date, dict[str, int]] = {}
         self.invite_index = self._index(org.invites)
         self.workspace_index = self._index(org.workspaces, by_id=True)
@@ -806,7 +811,7 @@ class Api:
         cost = kind == "cost"
 
         def row(
-            day: date,
+            bucket: dict[str, str],
             actor: dict[str, Any] | None,
             product: str | None,
             model: str | None,
@@ -816,19 +821,21 @@ class Api:
             group.update(actor=actor, product=product, model=model)
             if cost:
                 group.update(cost_type=None, token_type=None)
-                metrics = {"cost": shapes.cost_metrics(slot[1], slot[2], slot[0][6])}
-            else:
-                metrics = {"usage": shapes.usage_metrics(slot[0])}
-            return {
-                "starting_at": rfc3339(day_start(day)),
-                "ending_at": rfc3339(day_start(day) + timedelta(days=1)),
-                "group": group,
-                **metrics,
-            }
+                return {
+                    **bucket,
+                    "group": group,
+                    "cost": shapes.cost_metrics(slot[1], slot[2], slot[0][6]),
+                }
+            return {**bucket, "group": group, "usage": shapes.usage_metrics(slot[0])}
 
-        def build() -> list[dict[str, Any]]:
-            rows: list[dict[str, Any]] = []
+        def build() -> list[tuple[Any, ...]]:
+            """Every row in answer order, compact: (bucket, actor, product, model, slot)."""
+            rows: list[tuple[Any, ...]] = []
             for day in reversed(_ordinal_days(start, end)):
+                bucket = {
+                    "starting_at": rfc3339(day_start(day)),
+                    "ending_at": rfc3339(day_start(day) + timedelta(days=1)),
+                }
                 merged: dict[tuple[str | None, str | None, str | None], list[Any]] = {}
                 actors: dict[str, dict[str, Any]] = {}
                 for actor, product, model, tokens, amount, listed in self._usage_by_actor(day):
@@ -839,36 +846,59 @@ class Api:
                         product if "product" in group_by else None,
                         model if "model" in group_by else None,
                     )
-                    _add_totals(merged, key, tokens, amount, listed)
+                    slot = merged.get(key)
+                    if slot is None:
+                        merged[key] = [tokens, amount, listed]
+                    else:
+                        slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
+                        slot[1] += amount
+                        slot[2] += listed
                 ranked = sorted(
                     merged.items(),
                     key=lambda item: -(item[1][1] if cost else sum(item[1][0][:5])),
                 )
                 rows.extend(
-                    row(day, actors[actor_id] if actor_id else None, product, model, slot)
+                    (bucket, actors[actor_id] if actor_id else None, product, model, slot)
                     for (actor_id, product, model), slot in ranked
                 )
             return rows
 
-        rows = self._reports.remember((f"actor_{kind}", fingerprint, self.org.now), build)
-        return self._report_envelope(rows, query, fingerprint, limit)
+        with self._actor_lock:
+            rows = self._actor_reports.remember((kind, fingerprint, self.org.now), build)
+        page = self._report_envelope(rows, query, fingerprint, limit)
+        page["data"] = [row(*compact) for compact in page["data"]]
+        return page
 
     def _usage_by_actor(
         self, day: date
-    ) -> Iterable[tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]]:
+    ) -> list[tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]]:
         """(actor, product, model, tokens, amount, list amount) of everything used on ``day``:
-        each member's products, then the usage attributed to API keys themselves."""
-        for person in self.org.people:
-            products = self.org.tokens(person, day)
-            costs = self.org.costs(person, products)
-            actor = shapes.report_actor(person, "current")
-            for product, tokens in products.items():
-                yield actor, product, person.traits.model, tokens, *costs[product]
-        for index, record in enumerate(self.org.api_keys):
-            usage = self.org.api_key_usage(index, day)
-            if usage is not None:
-                actor = {"type": "api_actor", "api_key_id": record["id"]}
-                yield actor, None, activity.MODELS[0], usage[0], usage[1], usage[1]
+        each member's products, then the usage attributed to API keys themselves (computed
+        once per day and clock for both the usage and the cost report)."""
+
+        def build() -> list[
+            tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]
+        ]:
+            entries = []
+            for person in self.org.people:
+                products = self.org.tokens(person, day)
+                if not products:
+                    continue
+                costs = self.org.costs(person, products)
+                actor = shapes.report_actor(person, "current")
+                model = person.traits.model
+                entries += [
+                    (actor, product, model, tokens, *costs[product])
+                    for product, tokens in products.items()
+                ]
+            for index, record in enumerate(self.org.api_keys):
+                usage = self.org.api_key_usage(index, day)
+                if usage is not None:
+                    actor = {"type": "api_actor", "api_key_id": record["id"]}
+                    entries.append((actor, None, activity.MODELS[0], *usage, usage[1]))
+            return entries
+
+        return self._actor_reports.remember(("day", day, self.org.now), build)  # type: ignore[no-any-return]
 
     def actor_usage(self, query: Query) -> dict[str, Any]:
         return self._actor_report(query, "usage")

@@ -323,6 +323,7 @@ class Org:
         self.workspaces = self._draw_workspaces()
         self.workspace_members: list[OrderedIndex] = []
         self._advances = 0
+        self._fractions: dict[tuple[date, datetime], float] = {}
         self._first_shortfall: dict[date, float] = {}
         rng = random.Random(self.config.seed)
         for _ in range(self.config.users):
@@ -519,6 +520,12 @@ class Org:
 
     def usage_fraction(self, day: date) -> float:
         """Share of ``day``'s final token usage that the API reports now."""
+        key = (day, self.now)
+        if key not in self._fractions:
+            self._fractions[key] = self._usage_fraction(day)
+        return self._fractions[key]
+
+    def _usage_fraction(self, day: date) -> float:
         covered = (self.watermark - day_start(day)) / timedelta(days=1)
         if covered <= 0:
             return 0.0

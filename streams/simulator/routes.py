@@ -61,6 +61,9 @@ class Route:
     legacy_not_found: bool = False
     beta: str | None = None
     """The ``anthropic-beta`` value the endpoint requires."""
+    offload: bool = False
+    """Answered in a worker thread: a report built over every member must not hold up the
+    other endpoints (a real API's backend builds it elsewhere too)."""
 
     def needs(self, kind: OrgKind) -> str:
         """The scope a key of an org of ``kind`` must carry for this route."""
@@ -293,7 +296,12 @@ async def _answer(state: SimState, route: Route, request: web.Request) -> web.Re
             await asyncio.sleep(faults.settings.timeout_seconds)
         started = time.perf_counter()
         query = _query(request, faults.settings.page_size)
-        payload = route.handler(state.api, query, *request.match_info.values())
+        arguments = (state.api, query, *request.match_info.values())
+        payload = (
+            await asyncio.to_thread(route.handler, *arguments)
+            if route.offload
+            else route.handler(*arguments)
+        )
     except SimError as error:
         state.stats[f"status:{error.status}"] += 1
         message = error.message
