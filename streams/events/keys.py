@@ -28,6 +28,8 @@ from streams.events.records import (
     AppKind,
     AuthKind,
     ConnectorState,
+    CredentialImage,
+    CredentialOp,
     MetricFamily,
     UserImage,
     UserOp,
@@ -62,6 +64,11 @@ def user_key(org_id: str, user_id: str) -> bytes:
 def org_key(org_id: str) -> bytes:
     """``{org_id}``: key of connector status."""
     return org_id.encode()
+
+
+def credential_key(org_id: str, key_id: str) -> bytes:
+    """``{org_id}:{key_id}``: key of credential events."""
+    return f"{org_id}:{key_id}".encode()
 
 
 def email_key(org_id: str, email: str) -> bytes:
@@ -105,6 +112,13 @@ def user_event_id(
     return event_id(
         "user", org_id, user_id, op, poll_id, image_digest(before), image_digest(after)
     )
+
+
+def credential_event_id(
+    org_id: str, op: CredentialOp, poll_id: str, image: CredentialImage
+) -> str:
+    """Deterministic id of a credential event (over the key's whole image)."""
+    return event_id("credential", org_id, image.id, op, poll_id, repr(image.to_avro()))
 
 
 def usage_event_id(

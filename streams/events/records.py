@@ -135,6 +135,15 @@ class UserOp(StrEnum):
     UPDATED = "UPDATED"
 
 
+class CredentialOp(StrEnum):
+    """What happened to an API key of the organisation."""
+
+    UNKNOWN = "UNKNOWN"
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    REMOVED = "REMOVED"
+
+
 USER_ACTOR = "user_actor"
 """The ``actor_type`` of a member's usage (the others name non-member actors)."""
 
@@ -228,6 +237,7 @@ class StateKind(StrEnum):
     USAGE = "USAGE"
     ASSOCIATION = "ASSOCIATION"
     CURSOR = "CURSOR"
+    CREDENTIAL = "CREDENTIAL"
 
 
 class DirectoryStatus(StrEnum):
@@ -268,6 +278,41 @@ class UserEvent(AvroRecord):
     changed_fields: tuple[str, ...]
     baseline: bool
     source: Source
+    connector: str
+    poll_id: str
+    observed_at: datetime
+
+
+@avro_record(f"{NAMESPACE}.CredentialImage")
+@dataclass(frozen=True, slots=True)
+class CredentialImage(AvroRecord):
+    """One API key of a Console organisation as the connector knows it (never the secret)."""
+
+    id: str
+    name: str
+    status: str
+    created_at: datetime | None = None
+    scope: str | None = None
+    workspace_id: str | None = None
+    principal_type: str | None = None
+    principal_id: str | None = None
+    created_by_type: str | None = None
+    created_by_id: str | None = None
+    partial_key_hint: str | None = None
+
+
+@avro_record(f"{NAMESPACE}.CredentialEvent")
+@dataclass(frozen=True, slots=True)
+class CredentialEvent(AvroRecord):
+    """CREATED / UPDATED / REMOVED of one API key (the key inventory as change events)."""
+
+    event_id: str
+    op: CredentialOp
+    org_id: str
+    key_id: str
+    credential: CredentialImage
+    changed_fields: tuple[str, ...]
+    baseline: bool
     connector: str
     poll_id: str
     observed_at: datetime
@@ -431,3 +476,4 @@ class PollerState(AvroRecord):
     cursor: CursorState | None
     poll_id: str
     updated_at: datetime
+    credential: CredentialImage | None = None

@@ -14,6 +14,7 @@ from streams.events.records import (
     AppAssociation,
     AvroRecord,
     ConnectorStatus,
+    CredentialEvent,
     DirectoryRecord,
     PollerState,
     ShadowItAlert,
@@ -29,6 +30,8 @@ class KeyKind(StrEnum):
     ORG = "org"
     ORG_EMAIL = "org:email"
     ORG_STATE = "org:connector:kind:..."
+    ORG_KEY = "org:key"
+    """An organisation's API key id."""
     ORIGINAL = "original"
     """Dead letters keep the key of the message they carry."""
 
@@ -78,6 +81,8 @@ POLLER_STATE = TopicSpec("poller-state", KeyKind.ORG_STATE, PollerState, Cleanup
                          "The poller's committed state, one small record per entry.")
 DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT,
                       "Managed identities from the company directory (input).")
+CREDENTIALS = TopicSpec("credentials", KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER,
+                        "API key inventory: CREATED / UPDATED / REMOVED per key.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
                         "Undecodable messages, unchanged, with the reason in headers.")
 
@@ -89,6 +94,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     SHADOW_IT_ALERTS,
     POLLER_STATE,
     DIRECTORY,
+    CREDENTIALS,
     DEAD_LETTER,
 )
 

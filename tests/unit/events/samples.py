@@ -14,6 +14,9 @@ from streams.events.records import (
     AvroRecord,
     ConnectorState,
     ConnectorStatus,
+    CredentialEvent,
+    CredentialImage,
+    CredentialOp,
     CursorState,
     DirectoryRecord,
     DirectoryStatus,
@@ -137,4 +140,28 @@ SAMPLES: tuple[AvroRecord, ...] = (
         status=ConnectorState.HEALTHY, watermark="2026-11-27",
     )),
     _state(StateKind.CURSOR, cursor=CursorState(data_type="roster", cycle=0)),
+)
+LAPTOP_KEY = CredentialImage(
+    id="apikey_01", name="dana-laptop", status="active", created_at=NOW, scope="workspace",
+    workspace_id="wrkspc_01", principal_type="user_actor", principal_id=DANA.id,
+    created_by_type="user", created_by_id=DANA.id, partial_key_hint="sk-ant-api03-R2D...igAA",
+)
+SAMPLES += (
+    UsageDelta(
+        event_id="evt-usage-3", org_id=ORG, user_id="apikey_01", email=None,
+        day=date(2026, 11, 27), family=MetricFamily.TOKENS, delta={"total": 5},
+        totals={"total": 5}, revision=1, baseline=False, source=Source.USAGE_ANALYTICS,
+        connector="acme", poll_id="acme:7", observed_at=NOW, actor_type="api_actor",
+    ),
+    CredentialEvent(
+        event_id="evt-key", op=CredentialOp.UPDATED, org_id=ORG, key_id=LAPTOP_KEY.id,
+        credential=LAPTOP_KEY, changed_fields=("status",), baseline=False, connector="acme",
+        poll_id="acme:7", observed_at=NOW,
+    ),
+    CredentialEvent(
+        event_id="evt-key-2", op=CredentialOp.REMOVED, org_id=ORG, key_id="apikey_02",
+        credential=CredentialImage(id="apikey_02", name="ci", status="archived"),
+        changed_fields=(), baseline=True, connector="acme", poll_id="acme:1", observed_at=NOW,
+    ),
+    _state(StateKind.CREDENTIAL, credential=LAPTOP_KEY),
 )

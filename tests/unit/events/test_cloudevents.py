@@ -15,7 +15,7 @@ from streams.events.cloudevents import (
     headers_for,
     parse_headers,
 )
-from streams.events.records import ConnectorStatus
+from streams.events.records import ConnectorStatus, CredentialEvent
 from tests.unit.events.samples import NOW, ORG, SAMPLES
 
 EVENTS = [record for record in SAMPLES if hasattr(record, "event_id")]
@@ -34,8 +34,8 @@ def test_headers_carry_the_event_attributes(record: EventRecord) -> None:
     assert attributes.source == f"/claude-connector/orgs/{ORG}"
     assert attributes.time == record.observed_at
     assert attributes.content_type == CONTENT_TYPE == "application/avro"
-    expected_subject = record.connector if isinstance(record, ConnectorStatus) else record.user_id
-    assert attributes.subject == expected_subject
+    subjects = {ConnectorStatus: "connector", CredentialEvent: "key_id"}
+    assert attributes.subject == getattr(record, subjects.get(type(record), "user_id"))
 
 
 def test_time_is_rfc3339_utc_millis() -> None:

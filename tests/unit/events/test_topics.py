@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.events.records import (
     AppAssociation,
     ConnectorStatus,
+    CredentialEvent,
     DirectoryRecord,
     PollerState,
     ShadowItAlert,
@@ -21,6 +22,7 @@ DESIGN_TABLE = {
     "claude.shadow-it-alerts": (KeyKind.ORG_USER, ShadowItAlert, Cleanup.RETAIN_FOREVER),
     "claude.poller-state": (KeyKind.ORG_STATE, PollerState, Cleanup.COMPACT),
     "claude.directory": (KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT),
+    "claude.credentials": (KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER),
     "claude.dead-letter": (KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER),
 }
 
