@@ -240,7 +240,11 @@ class WorkspaceMember:
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
-    """Metadata of one Console API key (never the key itself)."""
+    """Metadata of one Console API key (never the key itself).
+
+    ``scope`` is ``workspace`` or ``organization``; older answers carried a top-level
+    ``workspace_id`` instead, and a ``principal`` of ``{id, type}``.
+    """
 
     id: str
     name: str
@@ -250,6 +254,9 @@ class ApiKeyInfo:
     created_by_id: str | None
     principal_id: str | None
     partial_key_hint: str | None
+    scope: str | None = None
+    principal_type: str | None = None
+    created_by_type: str | None = None
 
     @classmethod
     def from_api(cls, row: Row) -> ApiKeyInfo:
@@ -272,6 +279,9 @@ class ApiKeyInfo:
             or _opt_str(principal, "service_account_id")
             or _opt_str(principal, "id"),
             partial_key_hint=_opt_str(row, "partial_key_hint"),
+            scope=None if scope is None else _str(scope, "type"),
+            principal_type=None if principal is None else _opt_str(principal, "type"),
+            created_by_type=None if created_by is None else _opt_str(created_by, "type"),
         )
 
 

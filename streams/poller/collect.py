@@ -24,7 +24,8 @@ from streams.client.models import (
     UserUsage,
 )
 from streams.errors import ApiError, ApiRequestRejected, EndpointUnavailable
-from streams.events.records import AppKind, AuthKind, MetricFamily, Source
+from streams.events.records import AppKind, AuthKind, CredentialImage, MetricFamily, Source
+from streams.poller.credentials import credential_image
 from streams.poller.snapshot import (
     ObservedAssociation,
     RosterSnapshot,
@@ -42,6 +43,8 @@ RESTATEMENT_DAYS = 30
 Progress = Callable[[str], None]
 WORKSPACES = "workspaces"
 """The outcome name of the Console workspace memberships read with the roster."""
+CREDENTIALS = "credentials"
+"""The outcome name of the Console API key inventory read with the roster."""
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Collected:
     deleted: set[str] = field(default_factory=set)
     analytics_users: dict[str, SnapshotUser] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
+    credentials: list[CredentialImage] | None = None
+    """The API keys listed this cycle; None when the org has no key inventory (Enterprise)."""
+    credentials_complete: bool = False
     unparsed_values: int = 0
     """Values left out of kept rows because they did not parse."""
 
@@ -88,6 +94,16 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
         f"roster: {len(members.rows)} members in {members.pages} pages"
         + ("" if complete else f" (incomplete: {members.error})")
     )
+
+
+async def collect_credentials(client: ApiClient, into: Collected, progress: Progress) -> None:
+    """The organisation's API keys (Console): an org without a key inventory is no failure."""
+    keys = await client.api_keys()
+    if isinstance(keys.error, EndpointUnavailable):
+        return
+    into.credentials_complete = into.record(CREDENTIALS, keys)
+    into.credentials = [credential_image(key) for key in keys.rows]
+    progress(f"api keys: {len(keys.rows)}" + ("" if keys.completed else " (incomplete)"))
 
 
 async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict[str, str]] | None:

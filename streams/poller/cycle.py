@@ -24,11 +24,12 @@ from streams.client import ApiClient, ApiFamily
 from streams.errors import ApiError, EndpointUnavailable
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
-from streams.events.keys import org_key, user_key
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.events.keys import credential_key, org_key, user_key
+from streams.events.records import ConnectorState, ConnectorStatus, CredentialEvent, CursorState
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
 from streams.poller.collect import (
+    CREDENTIALS,
     RESTATEMENT_DAYS,
     WORKSPACES,
     Collected,
@@ -36,10 +37,12 @@ from streams.poller.collect import (
     analytics_days,
     analytics_roster,
     collect_analytics,
+    collect_credentials,
     collect_roster,
     collect_spend,
     latest_analytics_day,
 )
+from streams.poller.credentials import diff_credentials
 from streams.poller.diff import diff_associations, diff_roster, diff_usage
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
@@ -82,11 +85,12 @@ def cycle_poll_id(connector: str, cycle: int) -> str:
 def event_message(record: EventRecord, codec: Codec, prefix: str) -> Outgoing:
     """An event as the message to publish: its topic, key, Avro value and CloudEvents headers."""
     topic = topic_for(type(record)).name(prefix)
-    key = (
-        org_key(record.org_id)
-        if isinstance(record, ConnectorStatus)
-        else user_key(record.org_id, record.user_id)
-    )
+    if isinstance(record, ConnectorStatus):
+        key = org_key(record.org_id)
+    elif isinstance(record, CredentialEvent):
+        key = credential_key(record.org_id, record.key_id)
+    else:
+        key = user_key(record.org_id, record.user_id)
     return Outgoing(topic, key, codec.encode(record), headers_for(record))
 
 
@@ -179,9 +183,12 @@ class ConnectorPoller:
 
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
-            if not any(o.data_type == WORKSPACES for o in collected.outcomes):
-                # Not read this time (the roster failed): its older outcome says nothing now.
-                self.latest_outcomes.pop(WORKSPACES, None)
+            await collect_credentials(self.client, collected, self.progress)
+            for part in (WORKSPACES, CREDENTIALS):
+                if not any(o.data_type == part for o in collected.outcomes):
+                    # Not read this time (the roster failed, or the org has no such thing):
+                    # its older outcome says nothing now.
+                    self.latest_outcomes.pop(part, None)
         if latest is not None:
             days = analytics_days(latest, window[DataType.ANALYTICS])
             if baseline:
@@ -235,6 +242,22 @@ class ConnectorPoller:
                 del usage[key]
                 changes.usage(None, key)
 
+        credentials = state.credentials
+        if collected.credentials is not None:
+            inventory = diff_credentials(
+                state.credentials,
+                collected.credentials,
+                complete=collected.credentials_complete,
+                context=context,
+                baseline=CREDENTIALS not in state.cursors,
+            )
+            events.extend(inventory.events)
+            credentials = {**state.credentials, **inventory.changes}
+            for key_id, image in inventory.changes.items():
+                changes.credential(key_id, image)
+                if image is None:
+                    del credentials[key_id]
+
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
         )
@@ -247,6 +270,10 @@ class ConnectorPoller:
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
+        if collected.credentials_complete and CREDENTIALS not in cursors:
+            # The first complete key listing is the inventory's baseline: later keys are new.
+            cursors[CREDENTIALS] = CursorState(CREDENTIALS, cycle, None, True, None, None)
+            changes.cursor(cursors[CREDENTIALS])
         for data_type in restating:
             if all(o.completed for o in collected.outcomes if o.data_type == data_type):
                 name = restated_cursor(data_type)
@@ -286,6 +313,7 @@ class ConnectorPoller:
             usage=usage,
             associations={**state.associations, **links.known},
             cursors=cursors,
+            credentials=dict(credentials),
         )
         report = CycleReport(
             self.name,

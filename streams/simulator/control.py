@@ -3,7 +3,8 @@
 No key is needed, so they answer only callers on the loopback interface. JSON in and out:
 
 * ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]``
-* ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "seed"}``
+* ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "key_changes",
+  "seed"}``
 * ``GET|POST|DELETE /_sim/faults`` (see ``faults.FaultSettings``)
 * ``GET|DELETE /_sim/stats``: requests per family, answers per status, injected faults and
   time spent answering per endpoint (``handler_ms:NAME`` over ``handler_calls:NAME``)
@@ -73,7 +74,7 @@ def setup_control(app: web.Application, state: SimState) -> None:
 
     async def advance(request: web.Request) -> web.Response:
         payload = await _body(request)
-        allowed = {"hours", "days", "add", "remove", "role_changes", "seed"}
+        allowed = {"hours", "days", "add", "remove", "role_changes", "key_changes", "seed"}
         if set(payload) - allowed:
             return _json({"error": f"unknown fields: {sorted(set(payload) - allowed)}"}, 400)
         try:
@@ -92,6 +93,7 @@ def setup_control(app: web.Application, state: SimState) -> None:
                     {"id": p.id, "before": before, "after": after}
                     for p, before, after in churn.role_changes
                 ],
+                "keys": churn.keys,
             }
         )
 

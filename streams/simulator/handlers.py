@@ -192,7 +192,8 @@ class Api:
         self.invite_index = self._index(org.invites)
         self.workspace_index = self._index(org.workspaces, by_id=True)
         self.api_key_index = self._index(org.api_keys)
-        # Invites, workspaces and keys are drawn once with the org and never change after.
+        self._keys_version = org.keys_version
+        # Invites and workspaces are drawn once with the org; keys change with ``key_changes``.
         self.invites_by_id = {record["id"]: record for record in org.invites}
         self.workspaces_by_id = {record["id"]: record for record in org.workspaces}
         self.api_keys_by_id = {record["id"]: record for record in org.api_keys}
@@ -278,6 +279,10 @@ class Api:
         )
 
     def api_keys(self, query: Query) -> dict[str, Any]:
+        if self._keys_version != self.org.keys_version:
+            self._keys_version = self.org.keys_version
+            self.api_key_index = self._index(self.org.api_keys)
+            self.api_keys_by_id = {record["id"]: record for record in self.org.api_keys}
         by_id = self.api_keys_by_id
         status = query.get("status")
         index = self.api_key_index

@@ -298,6 +298,8 @@ class Churn:
     added: list[Person] = field(default_factory=list)
     removed: list[Person] = field(default_factory=list)
     role_changes: list[tuple[Person, str, str]] = field(default_factory=list)
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    """API key ids ``created``, ``archived`` and ``deleted`` by ``key_changes``."""
 
 
 class Org:
@@ -331,6 +333,8 @@ class Org:
         self.people[0].role = "primary_owner"
         self.invites = self._draw_invites(rng)
         self.api_keys = self._draw_api_keys(rng)
+        self._keys_drawn = len(self.api_keys)
+        self.keys_version = 0
         self._reindex()
 
     # --- building -------------------------------------------------------------------------
@@ -587,10 +591,15 @@ class Org:
         add: int = 0,
         remove: int = 0,
         role_changes: int = 0,
+        key_changes: int = 0,
         seed: int | None = None,
     ) -> Churn:
-        """Move the clock forward and apply seeded churn at the new ``now``."""
-        if min(hours, days, add, remove, role_changes) < 0:
+        """Move the clock forward and apply seeded churn at the new ``now``.
+
+        ``key_changes`` API keys are each created, archived and deleted; members removed by
+        ``remove`` keep the keys they created (keys outlive their creators).
+        """
+        if min(hours, days, add, remove, role_changes, key_changes) < 0:
             raise ValueError("advance takes non-negative amounts")
         self._advances += 1
         rng = random.Random(f"{self.config.seed}:{self._advances if seed is None else seed}")
@@ -609,8 +618,44 @@ class Org:
             before = person.role
             person.role = {"user": "managed", "managed": "user"}.get(before, "user")
             churn.role_changes.append((person, before, person.role))
+        if key_changes:
+            churn.keys = self._change_keys(rng, key_changes)
         self._reindex()
         return churn
+
+    def _change_keys(self, rng: random.Random, count: int) -> dict[str, list[str]]:
+        active = [record for record in self.api_keys if record["status"] == "active"]
+        archived = rng.sample(active, min(count, len(active)))
+        for record in archived:
+            record["status"] = "archived"
+        deleted = rng.sample(self.api_keys, min(count, len(self.api_keys)))
+        gone = {record["id"] for record in deleted}
+        self.api_keys = [record for record in self.api_keys if record["id"] not in gone]
+        owners = list(self.members())
+        created = []
+        for _ in range(count):
+            owner = rng.choice(owners)
+            serial = self._keys_drawn
+            self._keys_drawn += 1
+            hint = activity.digest(self.key, "hint", serial).hex()
+            created.append(
+                {
+                    "id": tagged_id("apikey_", self.key, serial),
+                    "name": f"{owner.name.split()[0].lower()}-{rng.choice(_KEY_USES)}",
+                    "status": "active",
+                    "created_at": self.now,
+                    "partial_key_hint": f"sk-ant-api03-{hint[:3]}...{hint[-4:]}",
+                    "workspace_id": None,
+                    "user_id": owner.id,
+                }
+            )
+        self.api_keys = created + self.api_keys
+        self.keys_version += 1
+        return {
+            "created": [record["id"] for record in created],
+            "archived": [record["id"] for record in archived if record["id"] not in gone],
+            "deleted": sorted(gone),
+        }
 
     # --- ground truth -----------------------------------------------------------------------
 

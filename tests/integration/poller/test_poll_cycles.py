@@ -256,3 +256,39 @@ async def test_one_process_polls_several_organisations_from_a_toml_file(
         by_connector[message.value["connector"]].add(message.value["family"])
     assert by_connector["console"] == {"TOKENS", "COST"}, "a Console Admin key reads usage"
     assert by_connector["enterprise"] >= {"TOKENS", "COST", "MESSAGES"}
+
+
+async def test_console_key_inventory_is_published_as_change_events(sim_factory, kafka_bootstrap):
+    """Keys found first are the baseline; created, archived and deleted keys follow; members
+    leaving never remove a key."""
+    sim = await sim_factory(users=60, seed=6, org_kind="console", **FAST)
+    settings = settings_for(sim, kafka_bootstrap, CLAUDE_ANALYTICS_API_KEY="")
+    first = await poll_once(settings)
+    assert first.completed, first.reason
+    topic = settings.topic("credentials")
+    baseline = await read_topic(kafka_bootstrap, topic)
+    truth_keys = {record["id"] for record in sim.state.org.api_keys}
+    assert {m.value["key_id"] for m in baseline} == truth_keys
+    assert all(m.value["op"] == "CREATED" and m.value["baseline"] for m in baseline)
+    for message in baseline:
+        assert message.key == f"{message.value['org_id']}:{message.value['key_id']}"
+        assert message.headers["ce_subject"].decode() == message.value["key_id"]
+        assert message.value["credential"]["partial_key_hint"].startswith("sk-ant-api03-")
+
+    churn = await sim.advance(days=1, remove=5, key_changes=2, seed=3)
+    second = await poll_once(settings)
+    assert second.completed, second.reason
+    changes = [m.value for m in await read_topic(kafka_bootstrap, topic) if not m.value["baseline"]]
+    by_op = defaultdict(set)
+    for value in changes:
+        by_op[value["op"]].add(value["key_id"])
+    keys = churn["keys"]
+    assert by_op["CREATED"] == set(keys["created"])
+    assert by_op["REMOVED"] == set(keys["deleted"])
+    assert by_op["UPDATED"] == set(keys["archived"])
+    assert all(
+        v["changed_fields"] == ["status"] and v["credential"]["status"] == "archived"
+        for v in changes
+        if v["op"] == "UPDATED"
+    )
+    assert not (await poll_once(settings)).counts.get("CREATED")

@@ -52,6 +52,9 @@ class FakeClient:
         )
         return self._listing("members", member)
 
+    async def api_keys(self) -> Listing[Any]:
+        return self._listing("api_keys")
+
     async def workspaces(self) -> Listing[Any]:
         return self._listing("workspaces")
 
@@ -104,7 +107,12 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
     (degraded,) = publisher.statuses()
     assert degraded.state is ConnectorState.DEGRADED
     assert degraded.failing == {"usage": "usage: 503 (status=503)"}
-    assert degraded.last_success == {"roster": T1, "workspaces": T1, "analytics": T1}
+    assert degraded.last_success == {
+        "roster": T1,
+        "workspaces": T1,
+        "credentials": T1,
+        "analytics": T1,
+    }
 
     # Only the roster is due now, and its key is refused: analytics was not collected again
     # (its last success stays T1) and usage was not tried (it is not failing in this cycle).
@@ -114,7 +122,7 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
     refused = publisher.statuses()[-1]
     assert refused.state is ConnectorState.RECONNECT_REQUIRED
     assert refused.failing == {"roster": "roster: refused (status=401)"}
-    assert refused.last_success == {"roster": T1, "analytics": T1}
+    assert refused.last_success == {"roster": T1, "analytics": T1, "credentials": T2}
 
 
 def _refused(endpoint: str, scope: str) -> EndpointUnavailable:
@@ -163,7 +171,14 @@ async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope
     client.time = T2
     client.failures = {
         name: _refused(f"/{name}", "read:members")
-        for name in ("organization", "members", "summaries", "actor_usage", "user_usage")
+        for name in (
+            "organization",
+            "members",
+            "api_keys",
+            "summaries",
+            "actor_usage",
+            "user_usage",
+        )
     }
     await poller.run_cycle()
     assert publisher.statuses()[-1].state is ConnectorState.RECONNECT_REQUIRED
