@@ -305,6 +305,13 @@ class ApiClient:
     async def api_keys(self, *, status: str | None = None) -> Listing[models.ApiKeyInfo]:
         return await self.fetch(ep.API_KEYS, _params(status=status))
 
+    async def rbac_groups(self) -> Listing[models.RbacGroup]:
+        """The organisation's groups (Enterprise, ``read:rbac_groups``)."""
+        return await self.fetch(ep.RBAC_GROUPS)
+
+    async def rbac_group_members(self, group_id: str) -> Listing[models.RbacGroupMember]:
+        return await self.fetch(ep.RBAC_GROUP_MEMBERS, path_params={"rbac_group_id": group_id})
+
     async def claude_code_usage(self, day: date) -> Listing[models.ClaudeCodeUsage]:
         """Console Claude Code usage for one UTC day."""
         return await self.fetch(ep.CLAUDE_CODE_USAGE, _params(starting_at=day))

@@ -59,6 +59,7 @@ _REF = "https://platform.claude.com/docs/en/api/admin/"
 READ_ANALYTICS = "read:analytics"
 READ_MEMBERS = "read:members"
 CONSOLE_ADMIN = "a Console Admin key"
+READ_RBAC_GROUPS = "read:rbac_groups"
 
 
 def _analytics(
@@ -142,6 +143,24 @@ CONSOLE_COST_REPORT = _admin(
     paging=PagingStyle.PAGE_TOKEN,
     max_limit=31,
     scope=CONSOLE_ADMIN,
+)
+
+RBAC_GROUPS = _admin(
+    "rbac_groups",
+    "rbac_groups",
+    models.RbacGroup.from_api,
+    "rbac_groups/list",
+    paging=PagingStyle.PAGE_TOKEN,
+    scope=READ_RBAC_GROUPS,
+)
+RBAC_GROUP_MEMBERS = _admin(
+    "rbac_group_members",
+    "rbac_groups/{rbac_group_id}/members",
+    models.RbacGroupMember.from_api,
+    "rbac_groups/members/list",
+    paging=PagingStyle.PAGE_TOKEN,
+    scope=READ_RBAC_GROUPS,
+    not_found_is_absence=False,
 )
 
 ANALYTICS_USERS = _analytics(
@@ -236,6 +255,8 @@ ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
         WORKSPACES,
         WORKSPACE_MEMBERS,
         API_KEYS,
+        RBAC_GROUPS,
+        RBAC_GROUP_MEMBERS,
         CLAUDE_CODE_USAGE,
         CONSOLE_COST_REPORT,
         ANALYTICS_USERS,

@@ -285,6 +285,33 @@ class ApiKeyInfo:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RbacGroup:
+    """One group of an Enterprise organisation (``/v1/organizations/rbac_groups``)."""
+
+    id: str
+    name: str
+    source_type: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> RbacGroup:
+        return cls(id=_str(row, "id"), name=_str(row, "name"), source_type=_str(row, "source_type"))
+
+
+@dataclass(frozen=True, slots=True)
+class RbacGroupMember:
+    """A member of a group; older answers named the group ``group_id``."""
+
+    rbac_group_id: str
+    user_id: str
+    email: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> RbacGroupMember:
+        group = _opt_str(row, "rbac_group_id") or _str(row, "group_id")
+        return cls(rbac_group_id=group, user_id=_str(row, "user_id"), email=_str(row, "email"))
+
+
 # --- Analytics API: engagement ------------------------------------------------------------
 
 _UNIFIED = "chat_cowork_unified_metrics"

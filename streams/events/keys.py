@@ -94,10 +94,11 @@ def image_digest(image: UserImage | None) -> str:
     if image is None:
         return _NONE
     workspaces = repr(sorted(image.workspaces.items())) if image.workspaces else ""
-    return _SEP.join(
-        (image.id, image.email, _text(image.name), _text(image.role), workspaces,
-         _millis(image.added_at))
-    )
+    parts = [image.id, image.email, _text(image.name), _text(image.role), workspaces,
+             _millis(image.added_at)]
+    if image.groups:  # absent groups leave the ids of earlier images as they were
+        parts.append(repr(sorted(image.groups.items())))
+    return _SEP.join(parts)
 
 
 def user_event_id(

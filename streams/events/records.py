@@ -262,6 +262,7 @@ class UserImage(AvroRecord):
     role: str | None = None
     workspaces: dict[str, str] = field(default_factory=dict)
     added_at: datetime | None = None
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 @avro_record(f"{NAMESPACE}.UserEvent")

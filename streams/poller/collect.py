@@ -43,6 +43,8 @@ RESTATEMENT_DAYS = 30
 Progress = Callable[[str], None]
 WORKSPACES = "workspaces"
 """The outcome name of the Console workspace memberships read with the roster."""
+GROUPS = "groups"
+"""The outcome name of the Enterprise group memberships read with the roster."""
 CREDENTIALS = "credentials"
 """The outcome name of the Console API key inventory read with the roster."""
 
@@ -75,6 +77,7 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
     members = await client.members()
     complete = into.record("roster", members)
     workspaces = await _workspace_roles(client, into) if complete else None
+    groups = await _group_memberships(client, into) if complete else None
     into.roster = RosterSnapshot.of(
         (
             SnapshotUser(
@@ -84,6 +87,7 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
                 role=member.role,
                 workspaces=None if workspaces is None else workspaces.get(member.id, {}),
                 added_at=member.added_at,
+                groups=None if groups is None else groups.get(member.id, {}),
             )
             for member in members.rows
         ),
@@ -104,6 +108,29 @@ async def collect_credentials(client: ApiClient, into: Collected, progress: Prog
     into.credentials_complete = into.record(CREDENTIALS, keys)
     into.credentials = [credential_image(key) for key in keys.rows]
     progress(f"api keys: {len(keys.rows)}" + ("" if keys.completed else " (incomplete)"))
+
+
+async def _group_memberships(
+    client: ApiClient, into: Collected
+) -> dict[str, dict[str, str]] | None:
+    """user id → {group id: group name}; None when unknown this cycle.
+
+    Console orgs have no groups and a key without ``read:rbac_groups`` cannot see them: such a
+    refusal means "no groups known", not a failure of the roster.
+    """
+    groups = await client.rbac_groups()
+    if isinstance(groups.error, EndpointUnavailable):
+        return {}
+    if not into.record(GROUPS, groups):
+        return None
+    memberships: dict[str, dict[str, str]] = defaultdict(dict)
+    for group in groups.rows:
+        members = await client.rbac_group_members(group.id)
+        if not into.record(GROUPS, members):
+            return None
+        for member in members.rows:
+            memberships[member.user_id][group.id] = group.name
+    return memberships
 
 
 async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict[str, str]] | None:

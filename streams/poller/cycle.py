@@ -30,6 +30,7 @@ from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
 from streams.poller.collect import (
     CREDENTIALS,
+    GROUPS,
     RESTATEMENT_DAYS,
     WORKSPACES,
     Collected,
@@ -184,7 +185,7 @@ class ConnectorPoller:
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
             await collect_credentials(self.client, collected, self.progress)
-            for part in (WORKSPACES, CREDENTIALS):
+            for part in (WORKSPACES, GROUPS, CREDENTIALS):
                 if not any(o.data_type == part for o in collected.outcomes):
                     # Not read this time (the roster failed, or the org has no such thing):
                     # its older outcome says nothing now.

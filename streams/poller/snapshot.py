@@ -41,6 +41,7 @@ class SnapshotUser:
     role: str | None = None
     workspaces: dict[str, str] | None = None
     added_at: datetime | None = None
+    groups: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -292,6 +292,32 @@ class Api:
             query, index, lambda i: shapes.api_key(by_id[i], self.org.config.dialect)
         )
 
+    # --- Admin API: RBAC groups (opaque cursors) ---------------------------------------------
+
+    def _opaque_page(self, query: Query, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        limit = _int(query, "limit", 20, 1, 1000)
+        fingerprint = cursors.fingerprint(query.items())
+        state = _cursor(query, fingerprint)
+        chunk, token = _offset_page(rows, state["o"] if state else 0, limit, {"q": fingerprint})
+        return {"data": chunk, "has_more": token is not None, "next_page": token}
+
+    def rbac_groups(self, query: Query) -> dict[str, Any]:
+        return self._opaque_page(query, [shapes.rbac_group(group) for group in self.org.groups])
+
+    def rbac_group_members(self, query: Query, group_id: str) -> dict[str, Any]:
+        position = next(
+            (n for n, group in enumerate(self.org.groups) if group["id"] == group_id), None
+        )
+        if position is None:
+            raise not_found(f"rbac_group {group_id!r} not found")
+        members = sorted(
+            (p for p in self.org.members() if position in self.org.groups_of(p)),
+            key=lambda p: (p.added_at, p.id),
+        )
+        return self._opaque_page(
+            query, [shapes.rbac_group_member(group_id, person) for person in members]
+        )
+
     # --- Analytics API: engagement ----------------------------------------------------------
 
     def _not_yet(self, day: date) -> SimError:

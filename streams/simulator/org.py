@@ -132,6 +132,7 @@ _WORKSPACE_NAMES = [
     "Payments",
     "Identity",
 ]
+_GROUP_NAMES = ("Engineering", "Sales", "Legal", "Finance", "Support", "Research", "Marketing")
 _KEY_USES = ("laptop", "ci", "etl")
 _WORKSPACE_ROLES = ("workspace_user", "workspace_developer", "workspace_admin")
 CONNECTORS = (
@@ -204,6 +205,10 @@ class SimConfig:
     ``chat_cowork_unified_metrics`` instead of ``chat_metrics``/``cowork_metrics``."""
     claude_tag_share: float = 0.0
     """Members who also use Claude Tag (Slack): ``claude_tag_metrics`` on their rows."""
+    groups: int = 0
+    """RBAC groups of the org (Enterprise); each member belongs to one or two of them, or to
+    none (``group_share`` of the members are in some group)."""
+    group_share: float = 0.8
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
@@ -333,6 +338,16 @@ class Org:
         self.people[0].role = "primary_owner"
         self.invites = self._draw_invites(rng)
         self.api_keys = self._draw_api_keys(rng)
+        self.groups = [
+            {
+                "id": tagged_id("rbac_group_", self.key, n),
+                "name": _GROUP_NAMES[n % len(_GROUP_NAMES)]
+                + (f" {n}" if n >= len(_GROUP_NAMES) else ""),
+                "source_type": "scim" if n % 3 == 0 else "direct",
+                "created_at": day_start(self.config.start_date) - timedelta(days=200 - n),
+            }
+            for n in range(self.config.groups)
+        ]
         self._keys_drawn = len(self.api_keys)
         self.keys_version = 0
         self._reindex()
@@ -504,6 +519,15 @@ class Org:
 
     def _in_share(self, feature: str, person: Person, share: float) -> bool:
         return activity.digest(self.key, feature, person.index)[0] < share * 256
+
+    def groups_of(self, person: Person) -> tuple[int, ...]:
+        """Indexes of the RBAC groups the person belongs to (none when the org has none)."""
+        count = self.config.groups
+        if not count or not self._in_share("grouped", person, self.config.group_share):
+            return ()
+        b = activity.digest(self.key, "groups", person.index)
+        first = b[0] % count
+        return (first,) if b[1] < 192 or count == 1 else tuple(sorted({first, b[2] % count}))
 
     def on_unified_chat(self, person: Person) -> bool:
         """Whether the person has Chat and Cowork unified (``unified_chat_share``)."""

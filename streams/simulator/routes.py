@@ -41,6 +41,7 @@ ENTERPRISE: frozenset[OrgKind] = frozenset({"enterprise"})
 CONSOLE: frozenset[OrgKind] = frozenset({"console"})
 BOTH: frozenset[OrgKind] = ENTERPRISE | CONSOLE
 READ_ANALYTICS, READ_MEMBERS = "read:analytics", "read:members"
+READ_GROUPS = "read:rbac_groups"
 CONSOLE_ADMIN = "console_admin"
 """What a Console Admin key carries: no scopes to choose, every Console endpoint."""
 USAGE_COST = "analytics-usage-cost-2026-08-24"
@@ -97,6 +98,14 @@ ROUTES: tuple[Route, ...] = (
     _admin("workspaces", Api.workspaces, CONSOLE),
     _admin("workspaces/{workspace_id}/members", Api.workspace_members, CONSOLE),
     _admin("api_keys", Api.api_keys, CONSOLE),
+    Route("/v1/organizations/rbac_groups", "admin", Api.rbac_groups, ENTERPRISE, READ_GROUPS),
+    Route(
+        "/v1/organizations/rbac_groups/{rbac_group_id}/members",
+        "admin",
+        Api.rbac_group_members,
+        ENTERPRISE,
+        READ_GROUPS,
+    ),
     _admin("usage_report/claude_code", Api.claude_code_usage, CONSOLE),
     _admin("cost_report", Api.console_cost_report, CONSOLE),
     _analytics("users", Api.analytics_users),
@@ -154,7 +163,7 @@ class SimState:
         if key == self.config.analytics_key:
             scopes.add(READ_ANALYTICS)
         if key == self.config.admin_key:
-            scopes |= {READ_MEMBERS, "read:rbac_groups", "read:spend_limits"}
+            scopes |= {READ_MEMBERS, READ_GROUPS, "read:spend_limits"}
         return frozenset(scopes) if scopes else None
 
 

@@ -100,6 +100,30 @@ def api_key(record: dict[str, Any], dialect: Dialect) -> dict[str, Any]:
     return shape
 
 
+def rbac_group(group: dict[str, Any]) -> dict[str, Any]:
+    """One ``RBACGroup`` (roles are attached in the product, read-only here: none)."""
+    created = rfc3339(group["created_at"])
+    return {
+        "type": "rbac_group",
+        "id": group["id"],
+        "name": group["name"],
+        "source_type": group["source_type"],
+        "role_ids": [],
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+def rbac_group_member(group_id: str, person: Person) -> dict[str, Any]:
+    return {
+        "type": "rbac_group_member",
+        "rbac_group_id": group_id,
+        "user_id": person.id,
+        "email": person.email,
+        "created_at": person.added_text,
+    }
+
+
 def _tool(accepted: int, rejected: int) -> dict[str, int]:
     return {"accepted_count": accepted, "rejected_count": rejected}
 

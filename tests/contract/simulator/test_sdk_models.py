@@ -27,9 +27,11 @@ from anthropic.types.organization import (
     APIKey,
     OrganizationInvite,
     OrganizationUser,
+    RBACGroup,
     Workspace,
     WorkspaceMember,
 )
+from anthropic.types.organization.rbac_groups import RBACGroupMember
 from anthropic.types.organization_info import OrganizationInfo
 
 from streams.client import endpoints as ep
@@ -48,6 +50,7 @@ SDK_MODELS: dict[str, tuple[type[pydantic.BaseModel], dict[str, Any]]] = {
     ep.INVITES.name: (OrganizationInvite, {}),
     ep.WORKSPACES.name: (Workspace, {}),
     ep.API_KEYS.name: (APIKey, {}),
+    ep.RBAC_GROUPS.name: (RBACGroup, {}),
     ep.ANALYTICS_USERS.name: (AnalyticsUserActivity, {"date": DAY}),
     ep.SUMMARIES.name: (AnalyticsSingleDayActivitySummary, {"starting_date": "2026-11-01"}),
     ep.CONNECTORS.name: (AnalyticsConnectorActivity, {"date": DAY, "group_by[]": "user_id"}),
@@ -63,6 +66,7 @@ SDK_MODELS: dict[str, tuple[type[pydantic.BaseModel], dict[str, Any]]] = {
 NOT_IN_SDK = {
     ep.MEMBER.name: "one member: the same OrganizationUser, covered by members",
     ep.WORKSPACE_MEMBERS.name: "checked below with a workspace id",
+    ep.RBAC_GROUP_MEMBERS.name: "checked below with a group id",
     ep.CLAUDE_CODE_USAGE.name: "no SDK resource for /usage_report/claude_code",
     ep.CONSOLE_COST_REPORT.name: "no SDK resource for the Console /cost_report",
 }
@@ -118,7 +122,8 @@ async def test_the_simulator_answers_what_the_sdk_models(
     sim_factory: SimFactory, name: str
 ) -> None:
     model, query = SDK_MODELS[name]
-    sim = await sim_factory(users=150, seed=9, org_kind=org_kind_for(ep.ENDPOINTS[name].path))
+    kind = org_kind_for(ep.ENDPOINTS[name].path)
+    sim = await sim_factory(users=150, seed=9, org_kind=kind, groups=4)
     for row in await _rows(sim, ep.ENDPOINTS[name], query):
         validate(model, row)
 
@@ -146,3 +151,15 @@ async def test_workspace_members_are_what_the_sdk_models(sim_factory: SimFactory
     assert response.status_code == 200, response.text
     for row in response.json()["data"]:
         validate(WorkspaceMember, row)
+
+
+async def test_group_members_are_what_the_sdk_models(sim_factory: SimFactory) -> None:
+    sim = await sim_factory(users=150, seed=9, groups=3)
+    groups = await _rows(sim, ep.RBAC_GROUPS, {})
+    members = []
+    for group in groups:
+        path = ep.RBAC_GROUP_MEMBERS.url_path({"rbac_group_id": group["id"]})
+        response = await sim.http.get(path, headers=sdk_headers(sim.config.admin_key))
+        assert response.status_code == 200, response.text
+        members += [validate(RBACGroupMember, row) for row in response.json()["data"]]
+    assert members and {m.rbac_group_id for m in members} == {g["id"] for g in groups}

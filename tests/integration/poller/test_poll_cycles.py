@@ -292,3 +292,20 @@ async def test_console_key_inventory_is_published_as_change_events(sim_factory, 
         if v["op"] == "UPDATED"
     )
     assert not (await poll_once(settings)).counts.get("CREATED")
+
+
+async def test_members_groups_travel_on_their_user_events(sim_factory, kafka_bootstrap):
+    sim = await sim_factory(users=80, seed=7, groups=3, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    assert (await poll_once(settings)).completed
+    org = sim.state.org
+    names = {group["id"]: group["name"] for group in org.groups}
+    expected = {
+        person.id: {org.groups[n]["id"]: org.groups[n]["name"] for n in org.groups_of(person)}
+        for person in org.members()
+    }
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    seen = {e.value["user_id"]: e.value["after"]["groups"] for e in events}
+    assert seen == expected
+    assert any(seen.values()) and not all(seen.values())
+    assert {name for groups in seen.values() for name in groups.values()} <= set(names.values())

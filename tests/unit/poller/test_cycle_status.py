@@ -52,6 +52,9 @@ class FakeClient:
         )
         return self._listing("members", member)
 
+    async def rbac_groups(self) -> Listing[Any]:
+        return self._listing("rbac_groups")
+
     async def api_keys(self) -> Listing[Any]:
         return self._listing("api_keys")
 
@@ -110,6 +113,7 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
     assert degraded.last_success == {
         "roster": T1,
         "workspaces": T1,
+        "groups": T1,
         "credentials": T1,
         "analytics": T1,
     }
