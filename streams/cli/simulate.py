@@ -80,6 +80,13 @@ def _announce(simulator: RunningSimulator) -> None:
     help="Share of members who also use Claude Tag (Slack).",
 )
 @click.option(
+    "--groups",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.groups,
+    show_default=True,
+    help="RBAC groups of an Enterprise org (members belong to one or two, or none).",
+)
+@click.option(
     "--directory-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -112,6 +119,7 @@ def simulate(
     org_kind: str,
     unified_chat_share: float,
     claude_tag_share: float,
+    groups: int,
     directory_out: Path | None,
     start_date: datetime | None,
     analytics_key: str,
@@ -135,6 +143,7 @@ def simulate(
         org_kind=org_kind,  # type: ignore[arg-type]
         unified_chat_share=unified_chat_share,
         claude_tag_share=claude_tag_share,
+        groups=groups,
         analytics_key=analytics_key,
         admin_key=admin_key,
         directory_out=directory_out,
