@@ -8,9 +8,10 @@ incomplete, so the diff never concludes a removal from it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from streams.client import ApiClient, ApiFamily, Listing
 from streams.client.models import (
@@ -41,6 +42,8 @@ RESTATEMENT_DAYS = 30
 """The API revises usage and cost this many days back; each such day is re-read once a day."""
 
 Progress = Callable[[str], None]
+P = TypeVar("P")
+M = TypeVar("M")
 WORKSPACES = "workspaces"
 """The outcome name of the Console workspace memberships read with the roster."""
 GROUPS = "groups"
@@ -110,48 +113,53 @@ async def collect_credentials(client: ApiClient, into: Collected, progress: Prog
     progress(f"api keys: {len(keys.rows)}" + ("" if keys.completed else " (incomplete)"))
 
 
+async def _memberships(
+    into: Collected,
+    name: str,
+    parents: Listing[P],
+    members_of: Callable[[P], Awaitable[Listing[M]]],
+    entry: Callable[[P, M], tuple[str, str, str]],
+) -> dict[str, dict[str, str]] | None:
+    """user id → {parent id: value} over every parent's member listing; None when unknown
+    this cycle. A refused parent listing means the org or key has none (an Enterprise org has
+    no workspaces, a Console org no groups): that is "none", not a failure of the roster."""
+    if isinstance(parents.error, EndpointUnavailable):
+        return {}
+    if not into.record(name, parents):
+        return None
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for parent in parents.rows:
+        members = await members_of(parent)
+        if not into.record(name, members):
+            return None
+        for member in members.rows:
+            user_id, parent_id, value = entry(parent, member)
+            found[user_id][parent_id] = value
+    return found
+
+
 async def _group_memberships(
     client: ApiClient, into: Collected
 ) -> dict[str, dict[str, str]] | None:
-    """user id → {group id: group name}; None when unknown this cycle.
-
-    Console orgs have no groups and a key without ``read:rbac_groups`` cannot see them: such a
-    refusal means "no groups known", not a failure of the roster.
-    """
-    groups = await client.rbac_groups()
-    if isinstance(groups.error, EndpointUnavailable):
-        return {}
-    if not into.record(GROUPS, groups):
-        return None
-    memberships: dict[str, dict[str, str]] = defaultdict(dict)
-    for group in groups.rows:
-        members = await client.rbac_group_members(group.id)
-        if not into.record(GROUPS, members):
-            return None
-        for member in members.rows:
-            memberships[member.user_id][group.id] = group.name
-    return memberships
+    """user id → {group id: group name} (Enterprise, ``read:rbac_groups``)."""
+    return await _memberships(
+        into,
+        GROUPS,
+        await client.rbac_groups(),
+        lambda group: client.rbac_group_members(group.id),
+        lambda group, member: (member.user_id, group.id, group.name),
+    )
 
 
 async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict[str, str]] | None:
-    """user id → {workspace id: role}; None when unknown this cycle.
-
-    Claude Enterprise keys have no workspaces: a refusal of the workspace listing means "not
-    available to this key", not a failure of the connector.
-    """
-    workspaces = await client.workspaces()
-    if isinstance(workspaces.error, EndpointUnavailable):
-        return {}
-    if not into.record(WORKSPACES, workspaces):
-        return None
-    roles: dict[str, dict[str, str]] = defaultdict(dict)
-    for workspace in workspaces.rows:
-        members = await client.workspace_members(workspace.id)
-        if not into.record(WORKSPACES, members):
-            return None
-        for member in members.rows:
-            roles[member.user_id][member.workspace_id] = member.workspace_role
-    return roles
+    """user id → {workspace id: role} (Console)."""
+    return await _memberships(
+        into,
+        WORKSPACES,
+        await client.workspaces(),
+        lambda workspace: client.workspace_members(workspace.id),
+        lambda workspace, member: (member.user_id, member.workspace_id, member.workspace_role),
+    )
 
 
 async def latest_analytics_day(client: ApiClient, today: date, into: Collected) -> date | None:
@@ -309,9 +317,7 @@ def _token_fields(tokens: TokenCounts) -> dict[str, int]:
     }
 
 
-def _actor_totals(
-    usage: Iterable[ActorUsage], cost: Iterable[ActorCost]
-) -> list[UsageObservation]:
+def _actor_totals(usage: Iterable[ActorUsage], cost: Iterable[ActorCost]) -> list[UsageObservation]:
     """TOKENS and COST per (actor, day), summed over products and models."""
     tokens: dict[tuple[str, date], dict[str, int]] = {}
     micros: dict[tuple[str, date], int] = defaultdict(int)
@@ -394,4 +400,3 @@ def analytics_roster(into: Collected) -> RosterSnapshot:
         source=Source.ANALYTICS,
         deleted=frozenset(into.deleted),
     )
-
