@@ -325,7 +325,9 @@ async def send(
             exhausted = failures >= policy.max_attempts
             wait = policy.backoff(failures, sender.rng)
         if not retry or exhausted:
-            log.warning("%s failed, giving up: %s", endpoint, outcome)
+            # An endpoint the org or key does not have is an answer, not an incident.
+            level = logging.INFO if isinstance(outcome, EndpointUnavailable) else logging.WARNING
+            log.log(level, "%s failed, giving up: %s", endpoint, outcome)
             raise outcome
         log.warning("%s failed, retrying in %.2fs: %s", endpoint, wait, outcome)
         if not isinstance(outcome, RateLimited):

@@ -28,6 +28,7 @@ from streams.events.records import (
     AppAssociation,
     ConnectorStatus,
     CredentialEvent,
+    InviteEvent,
     ShadowItAlert,
     UsageDelta,
     UserEvent,
@@ -37,7 +38,13 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/avro"
 
 EventRecord = (
-    UserEvent | UsageDelta | AppAssociation | ConnectorStatus | ShadowItAlert | CredentialEvent
+    UserEvent
+    | UsageDelta
+    | AppAssociation
+    | ConnectorStatus
+    | ShadowItAlert
+    | CredentialEvent
+    | InviteEvent
 )
 
 Headers = list[tuple[str, bytes]]
@@ -72,6 +79,8 @@ def headers_for(record: EventRecord) -> Headers:
         subject = record.connector
     elif isinstance(record, CredentialEvent):
         subject = record.key_id
+    elif isinstance(record, InviteEvent):
+        subject = record.invite_id
     else:
         subject = record.user_id
     return [

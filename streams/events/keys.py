@@ -29,7 +29,8 @@ from streams.events.records import (
     AuthKind,
     ConnectorState,
     CredentialImage,
-    CredentialOp,
+    InventoryOp,
+    InviteImage,
     MetricFamily,
     UserImage,
     UserOp,
@@ -66,9 +67,9 @@ def org_key(org_id: str) -> bytes:
     return org_id.encode()
 
 
-def credential_key(org_id: str, key_id: str) -> bytes:
-    """``{org_id}:{key_id}``: key of credential events."""
-    return f"{org_id}:{key_id}".encode()
+def item_key(org_id: str, item_id: str) -> bytes:
+    """``{org_id}:{item_id}``: key of credential (API key id) and invitation events."""
+    return f"{org_id}:{item_id}".encode()
 
 
 def email_key(org_id: str, email: str) -> bytes:
@@ -115,11 +116,12 @@ def user_event_id(
     )
 
 
-def credential_event_id(
-    org_id: str, op: CredentialOp, poll_id: str, image: CredentialImage
+def inventory_event_id(
+    org_id: str, op: InventoryOp, poll_id: str, image: CredentialImage | InviteImage
 ) -> str:
-    """Deterministic id of a credential event (over the key's whole image)."""
-    return event_id("credential", org_id, image.id, op, poll_id, repr(image.to_avro()))
+    """Deterministic id of a credential or invitation event (over the item's whole image)."""
+    kind = type(image).__name__
+    return event_id("inventory", org_id, kind, image.id, op, poll_id, repr(image.to_avro()))
 
 
 def usage_event_id(

@@ -135,8 +135,8 @@ class UserOp(StrEnum):
     UPDATED = "UPDATED"
 
 
-class CredentialOp(StrEnum):
-    """What happened to an API key of the organisation."""
+class InventoryOp(StrEnum):
+    """What happened to an item of an inventory (an API key, an invitation)."""
 
     UNKNOWN = "UNKNOWN"
     CREATED = "CREATED"
@@ -238,6 +238,7 @@ class StateKind(StrEnum):
     ASSOCIATION = "ASSOCIATION"
     CURSOR = "CURSOR"
     CREDENTIAL = "CREDENTIAL"
+    INVITE = "INVITE"
 
 
 class DirectoryStatus(StrEnum):
@@ -308,10 +309,41 @@ class CredentialEvent(AvroRecord):
     """CREATED / UPDATED / REMOVED of one API key (the key inventory as change events)."""
 
     event_id: str
-    op: CredentialOp
+    op: InventoryOp
     org_id: str
     key_id: str
     credential: CredentialImage
+    changed_fields: tuple[str, ...]
+    baseline: bool
+    connector: str
+    poll_id: str
+    observed_at: datetime
+
+
+@avro_record(f"{NAMESPACE}.InviteImage")
+@dataclass(frozen=True, slots=True)
+class InviteImage(AvroRecord):
+    """One invitation to the organisation as the connector knows it."""
+
+    id: str
+    email: str
+    role: str
+    status: str
+    invited_at: datetime | None = None
+    expires_at: datetime | None = None
+    accepted_at: datetime | None = None
+
+
+@avro_record(f"{NAMESPACE}.InviteEvent")
+@dataclass(frozen=True, slots=True)
+class InviteEvent(AvroRecord):
+    """CREATED / UPDATED / REMOVED of one invitation (pending, accepted, expired, deleted)."""
+
+    event_id: str
+    op: InventoryOp
+    org_id: str
+    invite_id: str
+    invite: InviteImage
     changed_fields: tuple[str, ...]
     baseline: bool
     connector: str
@@ -478,3 +510,4 @@ class PollerState(AvroRecord):
     poll_id: str
     updated_at: datetime
     credential: CredentialImage | None = None
+    invite: InviteImage | None = None

@@ -16,6 +16,7 @@ from streams.events.records import (
     ConnectorStatus,
     CredentialEvent,
     DirectoryRecord,
+    InviteEvent,
     PollerState,
     ShadowItAlert,
     UsageDelta,
@@ -32,6 +33,8 @@ class KeyKind(StrEnum):
     ORG_STATE = "org:connector:kind:..."
     ORG_KEY = "org:key"
     """An organisation's API key id."""
+    ORG_INVITE = "org:invite"
+    """An organisation's invitation id."""
     ORIGINAL = "original"
     """Dead letters keep the key of the message they carry."""
 
@@ -83,6 +86,8 @@ DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.C
                       "Managed identities from the company directory (input).")
 CREDENTIALS = TopicSpec("credentials", KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER,
                         "API key inventory: CREATED / UPDATED / REMOVED per key.")
+INVITES = TopicSpec("invites", KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER,
+                    "Invitations: CREATED / UPDATED / REMOVED per invitation.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
                         "Undecodable messages, unchanged, with the reason in headers.")
 
@@ -95,6 +100,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     POLLER_STATE,
     DIRECTORY,
     CREDENTIALS,
+    INVITES,
     DEAD_LETTER,
 )
 

@@ -25,8 +25,15 @@ from streams.client.models import (
     UserUsage,
 )
 from streams.errors import ApiError, ApiRequestRejected, EndpointUnavailable
-from streams.events.records import AppKind, AuthKind, CredentialImage, MetricFamily, Source
-from streams.poller.credentials import credential_image
+from streams.events.records import (
+    AppKind,
+    AuthKind,
+    CredentialImage,
+    InviteImage,
+    MetricFamily,
+    Source,
+)
+from streams.poller.inventory import credential_image, invite_image
 from streams.poller.snapshot import (
     ObservedAssociation,
     RosterSnapshot,
@@ -50,6 +57,8 @@ GROUPS = "groups"
 """The outcome name of the Enterprise group memberships read with the roster."""
 CREDENTIALS = "credentials"
 """The outcome name of the Console API key inventory read with the roster."""
+INVITES = "invites"
+"""The outcome name of the invitations read with the roster."""
 
 
 @dataclass
@@ -62,9 +71,11 @@ class Collected:
     deleted: set[str] = field(default_factory=set)
     analytics_users: dict[str, SnapshotUser] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
-    credentials: list[CredentialImage] | None = None
-    """The API keys listed this cycle; None when the org has no key inventory (Enterprise)."""
-    credentials_complete: bool = False
+    inventories: dict[str, tuple[list[CredentialImage] | list[InviteImage], bool]] = field(
+        default_factory=dict
+    )
+    """Inventory name (``CREDENTIALS``, ``INVITES``) → (the items listed this cycle, whether
+    the listing completed); absent when the org has no such inventory."""
     unparsed_values: int = 0
     """Values left out of kept rows because they did not parse."""
 
@@ -103,14 +114,18 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
     )
 
 
-async def collect_credentials(client: ApiClient, into: Collected, progress: Progress) -> None:
-    """The organisation's API keys (Console): an org without a key inventory is no failure."""
+async def collect_inventories(client: ApiClient, into: Collected, progress: Progress) -> None:
+    """The organisation's API keys (Console) and invitations; an org without one of them
+    (a refusal) is no failure."""
     keys = await client.api_keys()
-    if isinstance(keys.error, EndpointUnavailable):
-        return
-    into.credentials_complete = into.record(CREDENTIALS, keys)
-    into.credentials = [credential_image(key) for key in keys.rows]
-    progress(f"api keys: {len(keys.rows)}" + ("" if keys.completed else " (incomplete)"))
+    if not isinstance(keys.error, EndpointUnavailable):
+        complete = into.record(CREDENTIALS, keys)
+        into.inventories[CREDENTIALS] = ([credential_image(key) for key in keys.rows], complete)
+    invites = await client.invites()
+    if not isinstance(invites.error, EndpointUnavailable):
+        complete = into.record(INVITES, invites)
+        into.inventories[INVITES] = ([invite_image(invite) for invite in invites.rows], complete)
+    progress(f"api keys: {len(keys.rows)}, invitations: {len(invites.rows)}")
 
 
 async def _memberships(

@@ -24,13 +24,20 @@ from streams.client import ApiClient, ApiFamily
 from streams.errors import ApiError, EndpointUnavailable
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
-from streams.events.keys import credential_key, org_key, user_key
-from streams.events.records import ConnectorState, ConnectorStatus, CredentialEvent, CursorState
+from streams.events.keys import item_key, org_key, user_key
+from streams.events.records import (
+    ConnectorState,
+    ConnectorStatus,
+    CredentialEvent,
+    CursorState,
+    InviteEvent,
+)
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
 from streams.poller.collect import (
     CREDENTIALS,
     GROUPS,
+    INVITES,
     RESTATEMENT_DAYS,
     WORKSPACES,
     Collected,
@@ -38,13 +45,13 @@ from streams.poller.collect import (
     analytics_days,
     analytics_roster,
     collect_analytics,
-    collect_credentials,
+    collect_inventories,
     collect_roster,
     collect_spend,
     latest_analytics_day,
 )
-from streams.poller.credentials import diff_credentials
 from streams.poller.diff import diff_associations, diff_roster, diff_usage
+from streams.poller.inventory import diff_credentials, diff_invites
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
@@ -89,7 +96,9 @@ def event_message(record: EventRecord, codec: Codec, prefix: str) -> Outgoing:
     if isinstance(record, ConnectorStatus):
         key = org_key(record.org_id)
     elif isinstance(record, CredentialEvent):
-        key = credential_key(record.org_id, record.key_id)
+        key = item_key(record.org_id, record.key_id)
+    elif isinstance(record, InviteEvent):
+        key = item_key(record.org_id, record.invite_id)
     else:
         key = user_key(record.org_id, record.user_id)
     return Outgoing(topic, key, codec.encode(record), headers_for(record))
@@ -184,8 +193,8 @@ class ConnectorPoller:
 
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
-            await collect_credentials(self.client, collected, self.progress)
-            for part in (WORKSPACES, GROUPS, CREDENTIALS):
+            await collect_inventories(self.client, collected, self.progress)
+            for part in (WORKSPACES, GROUPS, CREDENTIALS, INVITES):
                 if not any(o.data_type == part for o in collected.outcomes):
                     # Not read this time (the roster failed, or the org has no such thing):
                     # its older outcome says nothing now.
@@ -243,21 +252,28 @@ class ConnectorPoller:
                 del usage[key]
                 changes.usage(None, key)
 
-        credentials = state.credentials
-        if collected.credentials is not None:
-            inventory = diff_credentials(
-                state.credentials,
-                collected.credentials,
-                complete=collected.credentials_complete,
+        inventories = {CREDENTIALS: dict(state.credentials), INVITES: dict(state.invites)}
+        for name, differ, put in (
+            (CREDENTIALS, diff_credentials, changes.credential),
+            (INVITES, diff_invites, changes.invite),
+        ):
+            if name not in collected.inventories:
+                continue
+            listed, complete = collected.inventories[name]
+            inventory = differ(  # type: ignore[operator]
+                inventories[name],
+                listed,
+                complete=complete,
                 context=context,
-                baseline=CREDENTIALS not in state.cursors,
+                baseline=name not in state.cursors,
             )
             events.extend(inventory.events)
-            credentials = {**state.credentials, **inventory.changes}
-            for key_id, image in inventory.changes.items():
-                changes.credential(key_id, image)
+            for item_id, image in inventory.changes.items():
+                put(item_id, image)  # type: ignore[operator]
                 if image is None:
-                    del credentials[key_id]
+                    del inventories[name][item_id]
+                else:
+                    inventories[name][item_id] = image
 
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
@@ -271,10 +287,11 @@ class ConnectorPoller:
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
-        if collected.credentials_complete and CREDENTIALS not in cursors:
-            # The first complete key listing is the inventory's baseline: later keys are new.
-            cursors[CREDENTIALS] = CursorState(CREDENTIALS, cycle, None, True, None, None)
-            changes.cursor(cursors[CREDENTIALS])
+        for name, (_, complete) in collected.inventories.items():
+            if complete and name not in cursors:
+                # An inventory's first complete listing is its baseline: later items are new.
+                cursors[name] = CursorState(name, cycle, None, True, None, None)
+                changes.cursor(cursors[name])
         for data_type in restating:
             if all(o.completed for o in collected.outcomes if o.data_type == data_type):
                 name = restated_cursor(data_type)
@@ -314,7 +331,8 @@ class ConnectorPoller:
             usage=usage,
             associations={**state.associations, **links.known},
             cursors=cursors,
-            credentials=dict(credentials),
+            credentials=inventories[CREDENTIALS],  # type: ignore[arg-type]
+            invites=inventories[INVITES],  # type: ignore[arg-type]
         )
         report = CycleReport(
             self.name,

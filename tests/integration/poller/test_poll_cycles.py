@@ -258,7 +258,7 @@ async def test_one_process_polls_several_organisations_from_a_toml_file(
     assert by_connector["enterprise"] >= {"TOKENS", "COST", "MESSAGES"}
 
 
-async def test_console_key_inventory_is_published_as_change_events(sim_factory, kafka_bootstrap):
+async def test_console_keys_and_invitations_are_change_events(sim_factory, kafka_bootstrap):
     """Keys found first are the baseline; created, archived and deleted keys follow; members
     leaving never remove a key."""
     sim = await sim_factory(users=60, seed=6, org_kind="console", **FAST)
@@ -292,6 +292,9 @@ async def test_console_key_inventory_is_published_as_change_events(sim_factory, 
         if v["op"] == "UPDATED"
     )
     assert not (await poll_once(settings)).counts.get("CREATED")
+    invites = await read_topic(kafka_bootstrap, settings.topic("invites"))
+    assert {m.value["invite_id"] for m in invites} == {r["id"] for r in sim.state.org.invites}
+    assert all(m.value["op"] == "CREATED" and m.value["baseline"] for m in invites)
 
 
 async def test_members_groups_travel_on_their_user_events(sim_factory, kafka_bootstrap):

@@ -52,6 +52,9 @@ class FakeClient:
         )
         return self._listing("members", member)
 
+    async def invites(self) -> Listing[Any]:
+        return self._listing("invites")
+
     async def rbac_groups(self) -> Listing[Any]:
         return self._listing("rbac_groups")
 
@@ -115,6 +118,7 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
         "workspaces": T1,
         "groups": T1,
         "credentials": T1,
+        "invites": T1,
         "analytics": T1,
     }
 
@@ -126,7 +130,12 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
     refused = publisher.statuses()[-1]
     assert refused.state is ConnectorState.RECONNECT_REQUIRED
     assert refused.failing == {"roster": "roster: refused (status=401)"}
-    assert refused.last_success == {"roster": T1, "analytics": T1, "credentials": T2}
+    assert refused.last_success == {
+        "roster": T1,
+        "analytics": T1,
+        "credentials": T2,
+        "invites": T2,
+    }
 
 
 def _refused(endpoint: str, scope: str) -> EndpointUnavailable:
