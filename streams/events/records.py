@@ -169,6 +169,7 @@ class MetricFamily(StrEnum):
     SESSIONS = "SESSIONS"
     TOKENS = "TOKENS"
     COST = "COST"
+    CLAUDE_CODE = "CLAUDE_CODE"
 
 
 class AppKind(StrEnum):

@@ -8,7 +8,7 @@ incomplete, so the diff never concludes a removal from it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
@@ -26,6 +26,7 @@ from streams.client.models import (
 )
 from streams.errors import ApiError, ApiRequestRejected, EndpointUnavailable
 from streams.events.records import (
+    USER_ACTOR,
     AppKind,
     AuthKind,
     CredentialImage,
@@ -53,6 +54,8 @@ P = TypeVar("P")
 M = TypeVar("M")
 WORKSPACES = "workspaces"
 """The outcome name of the Console workspace memberships read with the roster."""
+USAGE = "usage"
+"""The outcome name of tokens, cost and Claude Code usage."""
 GROUPS = "groups"
 """The outcome name of the Enterprise group memberships read with the roster."""
 CREDENTIALS = "credentials"
@@ -290,9 +293,9 @@ async def collect_spend(
     start = datetime.combine(first_day, time(), tzinfo=UTC)
     usage = await client.actor_usage(start, now)
     if not _source_missing(usage.error):
-        into.record("usage", usage)
+        into.record(USAGE, usage)
         cost = await client.actor_cost(start, now)
-        into.record("usage", cost)
+        into.record(USAGE, cost)
         into.usage.extend(_actor_totals(usage.rows, cost.rows))
         for actor in (row.actor for row in (*usage.rows, *cost.rows)):
             if actor.deleted and actor.user_id is not None:
@@ -300,18 +303,75 @@ async def collect_spend(
         progress(f"usage: {len(usage.rows)} token rows, {len(cost.rows)} cost rows (by actor)")
         return
     if not client.has_key(ApiFamily.ANALYTICS):
-        into.record("usage", usage)
+        into.record(USAGE, usage)
         return
     legacy_usage = await client.user_usage(start, now)
-    into.record("usage", legacy_usage)
+    into.record(USAGE, legacy_usage)
     legacy_cost = await client.user_cost(start, now)
-    into.record("usage", legacy_cost)
+    into.record(USAGE, legacy_cost)
     into.usage.extend(_token_totals(legacy_usage.rows))
     into.usage.extend(_cost_totals(legacy_cost.rows))
     for row in (*legacy_usage.rows, *legacy_cost.rows):
         if row.actor.deleted:
             into.deleted.add(row.actor.user_id)
     progress(f"usage: {len(legacy_usage.rows)} token rows, {len(legacy_cost.rows)} cost rows")
+
+
+async def collect_claude_code(
+    client: ApiClient,
+    now: datetime,
+    window_days: int,
+    members: Mapping[str, str],
+    into: Collected,
+    progress: Progress,
+) -> None:
+    """Claude Code sessions, lines and estimated cost per member and day (Console orgs).
+
+    The report names members by e-mail: ``members`` (lower-cased address → user id) maps
+    them; usage of API keys is kept keyed by the key's name. An org without the report (an
+    Enterprise org answers 404) costs one request and is no failure.
+    """
+    first_day = max(DATA_FLOOR, now.date() - timedelta(days=window_days - 1))
+    sums: dict[tuple[str, date], dict[str, int]] = {}
+    kinds: dict[str, str] = {}
+    emails: dict[str, str | None] = {}
+    unknown = 0
+    for offset in range((now.date() - first_day).days + 1):
+        listing = await client.claude_code_usage(first_day + timedelta(days=offset))
+        if isinstance(listing.error, EndpointUnavailable) and offset == 0:
+            return
+        if not into.record(USAGE, listing):
+            continue
+        for row in listing.rows:
+            if row.email is not None:
+                actor = members.get(row.email.lower())
+                if actor is None:
+                    unknown += 1
+                    continue
+                kinds[actor], emails[actor] = USER_ACTOR, row.email
+            else:
+                actor = row.api_key_name or "unattributed"
+                kinds[actor], emails[actor] = "api_actor", None
+            totals = sums.setdefault((actor, row.date), defaultdict(int))
+            totals["sessions"] += row.session_count
+            totals["lines_added"] += row.lines_added
+            totals["lines_removed"] += row.lines_removed
+            totals["usd_micros"] += cents_to_micros(row.estimated_cost)
+    into.usage.extend(
+        UsageObservation(
+            actor,
+            day,
+            MetricFamily.CLAUDE_CODE,
+            dict(values),
+            Source.CLAUDE_CODE_REPORT,
+            emails[actor],
+            kinds[actor],
+        )
+        for (actor, day), values in sums.items()
+    )
+    progress(
+        f"claude code: {len(sums)} actor-days" + (f", {unknown} unknown e-mails" if unknown else "")
+    )
 
 
 def _source_missing(error: ApiError | None) -> bool:

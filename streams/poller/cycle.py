@@ -45,6 +45,7 @@ from streams.poller.collect import (
     analytics_days,
     analytics_roster,
     collect_analytics,
+    collect_claude_code,
     collect_inventories,
     collect_roster,
     collect_spend,
@@ -208,6 +209,15 @@ class ConnectorPoller:
             await collect_spend(
                 self.client, now, window[DataType.USAGE], collected, self.progress
             )
+            if self.client.has_key(ApiFamily.ADMIN):
+                await collect_claude_code(
+                    self.client,
+                    now,
+                    window[DataType.USAGE],
+                    self._member_ids_by_email(collected),
+                    collected,
+                    self.progress,
+                )
 
         roster = collected.roster
         if (
@@ -348,6 +358,14 @@ class ConnectorPoller:
         if collected.unparsed_values:
             report.counts["unparsed_values"] = collected.unparsed_values
         return report
+
+    def _member_ids_by_email(self, collected: Collected) -> dict[str, str]:
+        """Lower-cased e-mail → user id of the members committed so far (including those this
+        cycle finds gone, whose earlier days still count) and of those this cycle listed."""
+        ids = {image.email.lower(): user_id for user_id, image in self.state.members.items()}
+        if collected.roster is not None:
+            ids.update((user.email.lower(), user.id) for user in collected.roster.users.values())
+        return ids
 
     def retry_interval(self, data_type: DataType, interval: float, unavailable: float) -> float:
         """Seconds until ``data_type`` is due again: ``unavailable`` (the slow schedule) while

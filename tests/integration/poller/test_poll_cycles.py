@@ -14,6 +14,7 @@ from streams.config import Settings
 from streams.poller.loop import PollerRunner
 from tests.fixtures.poller import poll_once, roster_of, settings_for, truth_roster
 from tests.fixtures.topics import read_topic
+from tests.integration.client.helpers import client_for
 
 pytestmark = pytest.mark.kafka
 
@@ -292,6 +293,17 @@ async def test_console_keys_and_invitations_are_change_events(sim_factory, kafka
         if v["op"] == "UPDATED"
     )
     assert not (await poll_once(settings)).counts.get("CREATED")
+    code: dict[tuple[str, str], int] = defaultdict(int)
+    for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
+        if message.value["family"] == "CLAUDE_CODE":
+            key = (message.value["email"], message.value["day"].isoformat())
+            code[key] += message.value["delta"].get("sessions", 0)
+    api: dict[tuple[str, str], int] = defaultdict(int)
+    async with client_for(sim) as client:
+        for day in {day for _, day in code}:
+            for row in (await client.claude_code_usage(date.fromisoformat(day))).rows:
+                api[(row.email, day)] += row.session_count
+    assert code and code == api, "Claude Code sessions per member and day, as the report says"
     invites = await read_topic(kafka_bootstrap, settings.topic("invites"))
     assert {m.value["invite_id"] for m in invites} == {r["id"] for r in sim.state.org.invites}
     assert all(m.value["op"] == "CREATED" and m.value["baseline"] for m in invites)

@@ -52,6 +52,9 @@ class FakeClient:
         )
         return self._listing("members", member)
 
+    async def claude_code_usage(self, day: date) -> Listing[Any]:
+        return self._listing("claude_code_usage")
+
     async def invites(self) -> Listing[Any]:
         return self._listing("invites")
 
@@ -188,6 +191,7 @@ async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope
             "organization",
             "members",
             "api_keys",
+            "invites",
             "summaries",
             "actor_usage",
             "user_usage",
