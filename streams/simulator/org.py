@@ -595,11 +595,12 @@ class Org:
 
     def api_key_usage(self, index: int, day: date) -> tuple[TokenTuple, Decimal] | None:
         """Tokens and cost (cents) of usage attributed to API key ``index`` itself (no member
-        behind it), as reported now; None on days the key was not used."""
+        behind it; Console orgs only), as reported now; None on days the key was not used."""
         record = self.api_keys[index]
         fraction = self.usage_fraction(day)
         b = activity.digest(self.key, "api-key-usage", record["id"], day.toordinal())
-        if fraction <= 0 or record["status"] != "active" or b[0] >= 96:
+        console = self.config.org_kind == "console"  # Enterprise usage is all seat members'
+        if not console or fraction <= 0 or record["status"] != "active" or b[0] >= 96:
             return None
         full = (b[1] * 900, b[2] * 4000, b[3] * 90, 0, b[4] * 150, 0, 1 + b[5] % 40)
         tokens = activity.scale_tokens(full, fraction)  # type: ignore[arg-type]
