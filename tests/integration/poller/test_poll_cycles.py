@@ -253,7 +253,7 @@ async def test_one_process_polls_several_organisations_from_a_toml_file(
     by_connector = defaultdict(set)
     for message in usage:
         by_connector[message.value["connector"]].add(message.value["family"])
-    assert by_connector["console"] == {"TOKENS", "COST"}, "a Console Admin key reads usage"
+    assert by_connector["console"] == {"TOKENS", "COST", "CLAUDE_CODE"}, "Admin keys read usage"
     assert by_connector["enterprise"] >= {"TOKENS", "COST", "MESSAGES"}
 
 
