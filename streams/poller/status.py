@@ -2,9 +2,11 @@
 
 A cycle fetches several data types (roster, analytics, usage). Each ends in an ``Outcome``:
 completed, or stopped by an ``ApiError``. The connector's health is the worst of them:
-a refused key → RECONNECT_REQUIRED; rate limits or transient server errors that outlasted the
-retries → DEGRADED; anything else incomplete (malformed data, truncated paging) → PARTIAL;
-all complete after a bad state → RECOVERED, else HEALTHY. Status is emitted on change only.
+a key nothing accepts (401, or every data type refused) → RECONNECT_REQUIRED; rate limits or
+transient server errors that outlasted the retries → DEGRADED; anything else incomplete
+(one endpoint refused for a scope or feature the org lacks, malformed data, truncated paging)
+→ PARTIAL; all complete after a bad state → RECOVERED, else HEALTHY. Status is emitted on
+change only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from streams.errors import ApiError, RateLimited, ReconnectRequired, TransientApiError
+from streams.errors import (
+    ApiError,
+    EndpointUnavailable,
+    RateLimited,
+    ReconnectRequired,
+    TransientApiError,
+)
 from streams.events.keys import status_event_id
 from streams.events.records import ConnectorState, ConnectorStatus
 from streams.poller.snapshot import PollContext
@@ -43,6 +51,11 @@ class Outcome:
 def health(outcomes: Sequence[Outcome]) -> tuple[ConnectorState, str | None]:
     """The health the outcomes show, with the reason of the worst failure."""
     failures = [outcome for outcome in outcomes if not outcome.completed]
+    refused = (ReconnectRequired, EndpointUnavailable)
+    if len(failures) == len(outcomes) > 0 and all(
+        isinstance(outcome.error, refused) for outcome in failures
+    ):
+        return ConnectorState.RECONNECT_REQUIRED, "; ".join(o.reason or "" for o in failures)
     for kinds, state in (
         ((ReconnectRequired,), ConnectorState.RECONNECT_REQUIRED),
         ((RateLimited, TransientApiError), ConnectorState.DEGRADED),
