@@ -12,9 +12,9 @@
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
     │   ├── ReconnectRequired       401: the key is bad or revoked (nothing accepts it)
     │   ├── EndpointUnavailable     403 / 404 on one endpoint: a scope or feature this org lacks
+    │   │   └── FeedUnavailable     403 / 404 on the Activity Feed: not enabled, or no scope
     │   ├── RateLimited             429 after the retry budget was spent
     │   ├── TransientApiError       5xx / 529 / timeout / connection error after retries
-    │   ├── FeedUnavailable         403 / 404 on the Activity Feed: the org has not enabled it
     │   ├── ApiResponseError        malformed JSON, or a body unlike the documented shape
     │   └── ApiRequestRejected      other 4xx (bad parameters, expired cursor after restarts)
     │       └── DataNotYetAvailable 400 for a date the API has not published yet
@@ -116,7 +116,7 @@ class TransientApiError(ApiError):
     """5xx, 529, timeouts or connection errors that outlasted the bounded retries."""
 
 
-class FeedUnavailable(ApiError):
+class FeedUnavailable(EndpointUnavailable):
     """The Compliance Activity Feed answered 403/404: not enabled for the org, or no scope."""
 
 

@@ -16,7 +16,7 @@ import logging
 import math
 import time as wallclock
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -127,7 +127,7 @@ class CycleReport:
 
     @property
     def completed(self) -> bool:
-        return all(outcome.completed for outcome in self.outcomes)
+        return not any(outcome.failed for outcome in self.outcomes)
 
     @property
     def reason(self) -> str | None:
@@ -231,7 +231,7 @@ class ConnectorPoller:
 
         feed = FeedStep(state.cursors.get(FEED_CURSOR))
         if DataType.ACTIVITIES in due_types:
-            collected.outcomes.append(await feed.fetch(self.client, now))
+            collected.outcomes.append(self._feed_outcome(await feed.fetch(self.client, now)))
 
         roster = collected.roster
         if (
@@ -406,6 +406,22 @@ class ConnectorPoller:
         if collected.roster is not None:
             ids.update((user.email.lower(), user.id) for user in collected.roster.users.values())
         return ids
+
+    def _feed_outcome(self, outcome: Outcome) -> Outcome:
+        """The feed's outcome; refused to the admin key tried as its fallback, it is optional:
+        the feed is not available to this connector, which is said once and is no failure."""
+        fallback = self.client.connector.compliance_api_key is None
+        if not (fallback and isinstance(outcome.error, EndpointUnavailable)):
+            return outcome
+        before = self.latest_outcomes.get(outcome.data_type)
+        if before is None or not before.optional:
+            log.info(
+                "%s: the Activity Feed is not available to this connector (%s); set "
+                "CLAUDE_COMPLIANCE_API_KEY to read it",
+                self.name,
+                outcome.error,
+            )
+        return replace(outcome, optional=True)
 
     def retry_interval(self, data_type: DataType, interval: float, unavailable: float) -> float:
         """Seconds until ``data_type`` is due again: ``unavailable`` (the slow schedule) while
