@@ -285,6 +285,21 @@ async def test_console_keys_and_invitations_are_change_events(sim_factory, kafka
     assert by_op["CREATED"] == set(keys["created"])
     assert by_op["REMOVED"] == set(keys["deleted"])
     assert by_op["UPDATED"] == set(keys["archived"])
+    owners = {
+        v["key_id"]: v["credential"]["created_by_id"] for v in changes if v["op"] == "CREATED"
+    }
+    feed = [
+        r
+        for r in await sim.activities()
+        if r.get("api_key_id") in by_op["CREATED"] | by_op["UPDATED"]
+    ]
+    created = {r["api_key_id"]: r for r in feed if r["type"] == "platform_api_key_created"}
+    assert {key: row["actor"]["user_id"] for key, row in created.items()} == owners, (
+        "the feed records each created key with its creator"
+    )
+    assert {r["api_key_id"] for r in feed if r["type"] == "platform_api_key_updated"} == set(
+        keys["archived"]
+    )
     assert all(
         v["changed_fields"] == ["status"] and v["credential"]["status"] == "archived"
         for v in changes
