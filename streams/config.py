@@ -182,7 +182,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "",
         _optional_secret,
         "Enterprise key with `read:compliance_activities` for the Activity Feed (when unset, "
-        "the admin key is tried: a Console Admin key reaches the feed).",
+        "the admin key is tried: a Console Admin key reaches the feed; one the feed refuses "
+        "leaves the feed unavailable without making the connector unhealthy).",
     ),
     SettingSpec(
         "connector_name",
