@@ -28,6 +28,11 @@ NO_SCOPE = Outcome(
     EndpointUnavailable("needs read:analytics", scope="read:analytics", status=403),
 )
 NO_ROSTER = Outcome("roster", EndpointUnavailable("needs read:members", status=404))
+FEED_NOT_OFFERED = Outcome(
+    "activities",
+    EndpointUnavailable("needs read:compliance_activities", status=403),
+    optional=True,
+)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +46,9 @@ NO_ROSTER = Outcome("roster", EndpointUnavailable("needs read:members", status=4
         ([OK, NO_SCOPE], S.PARTIAL),
         ([NO_SCOPE, NO_ROSTER], S.RECONNECT_REQUIRED),
         ([THROTTLED, NO_SCOPE], S.DEGRADED),
+        ([OK, FEED_NOT_OFFERED], S.HEALTHY),
+        ([NO_SCOPE, FEED_NOT_OFFERED], S.RECONNECT_REQUIRED),
+        ([MALFORMED, FEED_NOT_OFFERED], S.PARTIAL),
     ],
 )
 def test_health_is_the_worst_outcome(outcomes, state):
