@@ -86,6 +86,13 @@ def _optional_price(raw: str) -> float | None:
     return _non_negative_float(raw) if raw.strip() else None
 
 
+def _revision_days(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 31:
+        raise ValueError("must be a number of days from 1 to 31")
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -186,7 +193,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "",
         _optional_secret,
         "Enterprise key with `read:compliance_activities` for the Activity Feed (when unset, "
-        "the admin key is tried: a Console Admin key reaches the feed).",
+        "the admin key is tried: a Console Admin key reaches the feed; one the feed refuses "
+        "leaves the feed unavailable without making the connector unhealthy).",
     ),
     SettingSpec(
         "connector_name",
@@ -313,8 +321,17 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "revision_window_days",
         "REVISION_WINDOW_DAYS",
         "7",
-        int,
-        "Recent days re-read every cycle to pick up restatements.",
+        _revision_days,
+        "Recent days (1-31) re-read every cycle to pick up restatements; days up to 30 back "
+        "are re-read once a day.",
+    ),
+    SettingSpec(
+        "unavailable_retry_seconds",
+        "UNAVAILABLE_RETRY_SECONDS",
+        "21600",
+        _positive_float,
+        "Seconds before a data type whose endpoint the key or organisation lacks (403/404) "
+        "is tried again.",
     ),
     SettingSpec(
         "removal_guard_fraction",
@@ -513,6 +530,7 @@ class Settings:
     cost_poll_seconds: float
     activity_poll_seconds: float
     revision_window_days: int
+    unavailable_retry_seconds: float
     removal_guard_fraction: float
     analytics_rate_per_minute: float
     admin_rate_per_minute: float

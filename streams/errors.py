@@ -10,10 +10,11 @@
     ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
     ├── HistoryError                a topic to read does not exist or cannot be read to its end
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
-    │   ├── ReconnectRequired       401 / 403 / 404: the key is bad, revoked or lacks a scope
+    │   ├── ReconnectRequired       401: the key is bad or revoked (nothing accepts it)
+    │   ├── EndpointUnavailable     403 / 404 on one endpoint: a scope or feature this org lacks
+    │   │   └── FeedUnavailable     403 / 404 on the Activity Feed: not enabled, or no scope
     │   ├── RateLimited             429 after the retry budget was spent
     │   ├── TransientApiError       5xx / 529 / timeout / connection error after retries
-    │   ├── FeedUnavailable         403 / 404 on the Activity Feed: the org has not enabled it
     │   ├── ApiResponseError        malformed JSON, or a body unlike the documented shape
     │   └── ApiRequestRejected      other 4xx (bad parameters, expired cursor after restarts)
     │       └── DataNotYetAvailable 400 for a date the API has not published yet
@@ -95,7 +96,16 @@ class ApiError(ConnectorError):
 
 
 class ReconnectRequired(ApiError):
-    """The key was refused (401/403/404): it is revoked, wrong, or lacks the needed scope."""
+    """The key was refused (401): it is revoked or wrong."""
+
+
+class EndpointUnavailable(ApiError):
+    """One endpoint refused a key that may read others: 403 for a missing scope, 404 for a
+    feature the organisation does not have. ``scope`` names what the endpoint needs."""
+
+    def __init__(self, message: str, *, scope: str | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.scope = scope
 
 
 class RateLimited(ApiError):
@@ -106,7 +116,7 @@ class TransientApiError(ApiError):
     """5xx, 529, timeouts or connection errors that outlasted the bounded retries."""
 
 
-class FeedUnavailable(ApiError):
+class FeedUnavailable(EndpointUnavailable):
     """The Compliance Activity Feed answered 403/404: not enabled for the org, or no scope."""
 
 

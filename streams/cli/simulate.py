@@ -64,6 +64,34 @@ def _announce(simulator: RunningSimulator) -> None:
     help="Share of users absent from the directory.",
 )
 @click.option(
+    "--org-kind",
+    type=click.Choice(["enterprise", "console"]),
+    default=_DEFAULTS.org_kind,
+    show_default=True,
+    help="Claude Enterprise (scoped keys) or Claude Console (one Admin key): what may be called.",
+)
+@click.option(
+    "--unified-chat-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.unified_chat_share,
+    show_default=True,
+    help="Share of members with Chat and Cowork unified (reported in their own block).",
+)
+@click.option(
+    "--claude-tag-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.claude_tag_share,
+    show_default=True,
+    help="Share of members who also use Claude Tag (Slack).",
+)
+@click.option(
+    "--groups",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.groups,
+    show_default=True,
+    help="RBAC groups of an Enterprise org (members belong to one or two, or none).",
+)
+@click.option(
     "--directory-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -106,6 +134,10 @@ def simulate(
     analytics_rate: float,
     admin_rate: float,
     unmanaged_fraction: float,
+    org_kind: str,
+    unified_chat_share: float,
+    claude_tag_share: float,
+    groups: int,
     directory_out: Path | None,
     start_date: datetime | None,
     analytics_key: str,
@@ -128,6 +160,10 @@ def simulate(
         analytics_rate=analytics_rate,
         admin_rate=admin_rate,
         unmanaged_fraction=unmanaged_fraction,
+        org_kind=org_kind,  # type: ignore[arg-type]
+        unified_chat_share=unified_chat_share,
+        claude_tag_share=claude_tag_share,
+        groups=groups,
         analytics_key=analytics_key,
         admin_key=admin_key,
         compliance_key=compliance_key,

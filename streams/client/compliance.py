@@ -17,7 +17,7 @@ from streams.client import endpoints as ep
 from streams.client.activities import Activity
 from streams.client.api import ApiClient, _params
 from streams.client.listing import Listing
-from streams.errors import FeedUnavailable, ReconnectRequired
+from streams.errors import EndpointUnavailable, FeedUnavailable, ReconnectRequired
 
 Order = Literal["asc", "desc"]
 MAX_LIMIT = 5000
@@ -82,10 +82,12 @@ async def list_activities(client: ApiClient, query: ActivityQuery) -> Listing[Ac
     """
     listing = await client.fetch(ep.ACTIVITIES, query.params())
     error = listing.error
-    if isinstance(error, ReconnectRequired) and error.status in (403, 404):
+    refused = isinstance(error, ReconnectRequired | EndpointUnavailable)
+    if refused and error.status in (403, 404) and not isinstance(error, FeedUnavailable):
         unavailable = FeedUnavailable(
             "activity feed not enabled for the organisation, or the key lacks "
             "read:compliance_activities",
+            scope="read:compliance_activities",
             endpoint=error.endpoint,
             status=error.status,
             request_id=error.request_id,

@@ -14,7 +14,17 @@ every key and every ``/v1/compliance/*`` endpoint. A budget paces every request 
    whatever the network jitter.
 
 A 429 pauses the whole budget (``pause``) for the ``retry-after`` the server named, so every
-caller sharing the budget backs off together. Budgets hold no asyncio primitives: decisions
+caller sharing the budget backs off together.
+
+**The budget belongs to the organisation**, not to a connector: a client first draws on the
+budget of its key (so two connectors holding one key share it from the first request), and
+once an answer names the organisation (the ``anthropic-organization-id`` header, or ``/me``)
+the key is ``bind``-ed to that organisation's budget, which every other key of the same
+organisation in this process shares. Across processes nothing in memory can be shared: each
+process paces at its configured rate (give each process its share of the organisation's
+limit), and the organisation's own feedback -- a 429 with ``retry-after``, or
+``anthropic-ratelimit-requests-remaining: 0`` with a ``-reset`` time -- pauses every caller of
+the budget until the organisation has room again. Budgets hold no asyncio primitives: decisions
 are synchronous, so one registry can serve several event loops (tests, CLI runs).
 """
 
@@ -124,6 +134,7 @@ class RateBudgets:
         self.burst = burst
         self.window = window
         self._budgets: dict[tuple[str, ApiFamily], RateBudget] = {}
+        self._organisations: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateBudgets:
@@ -136,14 +147,30 @@ class RateBudgets:
             }
         )
 
-    def budget(self, org: str, family: ApiFamily) -> RateBudget:
-        """The budget every caller in this process shares for ``org`` and ``family``."""
-        key = (org, family)
+    def budget(self, identity: str, family: ApiFamily) -> RateBudget:
+        """The budget every caller in this process shares for ``identity`` (a key's
+        fingerprint, or ``org:<id>``) and ``family``; a bound key draws on its organisation's."""
+        key = (self._organisations.get(identity, identity), family)
         if key not in self._budgets:
             self._budgets[key] = RateBudget(
                 self.rates[family], burst=self.burst, window=self.window
             )
         return self._budgets[key]
+
+    def bind(self, identity: str, org_id: str) -> None:
+        """From now on ``identity`` draws on organisation ``org_id``'s budgets.
+
+        The first key bound brings its budget (and the history in it) to the organisation; a
+        later key of the same organisation joins the budget already there.
+        """
+        organisation = f"org:{org_id}"
+        if self._organisations.get(identity) == organisation:
+            return
+        for family in ApiFamily:
+            own = self._budgets.get((identity, family))
+            if own is not None:
+                self._budgets.setdefault((organisation, family), own)
+        self._organisations[identity] = organisation
 
 
 _SHARED: RateBudgets | None = None

@@ -135,6 +135,19 @@ class UserOp(StrEnum):
     UPDATED = "UPDATED"
 
 
+class InventoryOp(StrEnum):
+    """What happened to an item of an inventory (an API key, an invitation)."""
+
+    UNKNOWN = "UNKNOWN"
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    REMOVED = "REMOVED"
+
+
+USER_ACTOR = "user_actor"
+"""The ``actor_type`` of a member's usage (the others name non-member actors)."""
+
+
 class Source(StrEnum):
     """Which API listing produced an observation."""
 
@@ -145,6 +158,8 @@ class Source(StrEnum):
     COST_REPORT = "COST_REPORT"
     CLAUDE_CODE_REPORT = "CLAUDE_CODE_REPORT"
     ACTIVITY_FEED = "ACTIVITY_FEED"
+    USAGE_ANALYTICS = "USAGE_ANALYTICS"
+    COST_ANALYTICS = "COST_ANALYTICS"
 
 
 class MetricFamily(StrEnum):
@@ -155,6 +170,7 @@ class MetricFamily(StrEnum):
     SESSIONS = "SESSIONS"
     TOKENS = "TOKENS"
     COST = "COST"
+    CLAUDE_CODE = "CLAUDE_CODE"
 
 
 class AppKind(StrEnum):
@@ -223,6 +239,8 @@ class StateKind(StrEnum):
     USAGE = "USAGE"
     ASSOCIATION = "ASSOCIATION"
     CURSOR = "CURSOR"
+    CREDENTIAL = "CREDENTIAL"
+    INVITE = "INVITE"
 
 
 class DirectoryStatus(StrEnum):
@@ -247,6 +265,7 @@ class UserImage(AvroRecord):
     role: str | None = None
     workspaces: dict[str, str] = field(default_factory=dict)
     added_at: datetime | None = None
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 @avro_record(f"{NAMESPACE}.ChangeActor")
@@ -279,10 +298,77 @@ class UserEvent(AvroRecord):
     actor: ChangeActor | None = None
 
 
+@avro_record(f"{NAMESPACE}.CredentialImage")
+@dataclass(frozen=True, slots=True)
+class CredentialImage(AvroRecord):
+    """One API key of a Console organisation as the connector knows it (never the secret)."""
+
+    id: str
+    name: str
+    status: str
+    created_at: datetime | None = None
+    scope: str | None = None
+    workspace_id: str | None = None
+    principal_type: str | None = None
+    principal_id: str | None = None
+    created_by_type: str | None = None
+    created_by_id: str | None = None
+    partial_key_hint: str | None = None
+
+
+@avro_record(f"{NAMESPACE}.CredentialEvent")
+@dataclass(frozen=True, slots=True)
+class CredentialEvent(AvroRecord):
+    """CREATED / UPDATED / REMOVED of one API key (the key inventory as change events)."""
+
+    event_id: str
+    op: InventoryOp
+    org_id: str
+    key_id: str
+    credential: CredentialImage
+    changed_fields: tuple[str, ...]
+    baseline: bool
+    connector: str
+    poll_id: str
+    observed_at: datetime
+
+
+@avro_record(f"{NAMESPACE}.InviteImage")
+@dataclass(frozen=True, slots=True)
+class InviteImage(AvroRecord):
+    """One invitation to the organisation as the connector knows it."""
+
+    id: str
+    email: str
+    role: str
+    status: str
+    invited_at: datetime | None = None
+    expires_at: datetime | None = None
+    accepted_at: datetime | None = None
+
+
+@avro_record(f"{NAMESPACE}.InviteEvent")
+@dataclass(frozen=True, slots=True)
+class InviteEvent(AvroRecord):
+    """CREATED / UPDATED / REMOVED of one invitation (pending, accepted, expired, deleted)."""
+
+    event_id: str
+    op: InventoryOp
+    org_id: str
+    invite_id: str
+    invite: InviteImage
+    changed_fields: tuple[str, ...]
+    baseline: bool
+    connector: str
+    poll_id: str
+    observed_at: datetime
+
+
 @avro_record(f"{NAMESPACE}.UsageDelta")
 @dataclass(frozen=True, slots=True)
 class UsageDelta(AvroRecord):
-    """Usage of one member, day and metric family: change since the last revision and new totals."""
+    """Usage of one member (or non-member actor), day and metric family: change since the last
+    revision and new totals."""
 
     event_id: str
     org_id: str
@@ -298,6 +384,7 @@ class UsageDelta(AvroRecord):
     connector: str
     poll_id: str
     observed_at: datetime
+    actor_type: str = USER_ACTOR
 
 
 @avro_record(f"{NAMESPACE}.AppAssociation")
@@ -436,6 +523,8 @@ class PollerState(AvroRecord):
     cursor: CursorState | None
     poll_id: str
     updated_at: datetime
+    credential: CredentialImage | None = None
+    invite: InviteImage | None = None
 
 
 @avro_record(f"{NAMESPACE}.ActivityActor")

@@ -15,7 +15,9 @@ from streams.events.records import (
     AppAssociation,
     AvroRecord,
     ConnectorStatus,
+    CredentialEvent,
     DirectoryRecord,
+    InviteEvent,
     PollerState,
     ShadowItAlert,
     UsageDelta,
@@ -30,6 +32,10 @@ class KeyKind(StrEnum):
     ORG = "org"
     ORG_EMAIL = "org:email"
     ORG_STATE = "org:connector:kind:..."
+    ORG_KEY = "org:key"
+    """An organisation's API key id."""
+    ORG_INVITE = "org:invite"
+    """An organisation's invitation id."""
     ORIGINAL = "original"
     """Dead letters keep the key of the message they carry."""
 
@@ -79,6 +85,10 @@ POLLER_STATE = TopicSpec("poller-state", KeyKind.ORG_STATE, PollerState, Cleanup
                          "The poller's committed state, one small record per entry.")
 DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT,
                       "Managed identities from the company directory (input).")
+CREDENTIALS = TopicSpec("credentials", KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER,
+                        "API key inventory: CREATED / UPDATED / REMOVED per key.")
+INVITES = TopicSpec("invites", KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER,
+                    "Invitations: CREATED / UPDATED / REMOVED per invitation.")
 ACTIVITIES = TopicSpec("activities", KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER,
                        "Compliance Activity Feed rows, once per activity id.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
@@ -92,6 +102,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     SHADOW_IT_ALERTS,
     POLLER_STATE,
     DIRECTORY,
+    CREDENTIALS,
+    INVITES,
     ACTIVITIES,
     DEAD_LETTER,
 )

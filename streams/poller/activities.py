@@ -101,7 +101,8 @@ class FeedRead:
     """One read of the feed: the rows not published before, the next position, the outcome."""
 
     new: tuple[FeedRow, ...]
-    position: FeedPosition
+    position: FeedPosition | None
+    """None while the feed was never read completely (nothing to commit yet)."""
     outcome: Outcome
 
 
@@ -120,17 +121,20 @@ def select_new(
 async def read_feed(client: ApiClient, position: FeedPosition | None, now: datetime) -> FeedRead:
     """Read the feed from ``position`` (or from ``now - OVERLAP`` the first time).
 
-    An incomplete listing publishes nothing and keeps the position: the next read repeats it.
+    An incomplete listing publishes nothing and keeps the position (None before the first
+    complete read: a feed refused from the start leaves nothing to commit).
     """
     if position is None and not client.clock_synced:
         # The first read starts from the API's "now": learn its clock from one small answer.
-        await list_activities(client, ActivityQuery(limit=1, order="desc"))
+        probe = await list_activities(client, ActivityQuery(limit=1, order="desc"))
+        if probe.error is not None:
+            return FeedRead((), None, Outcome(DATA_TYPE, probe.error))
         now = client.now()
     start = position or FeedPosition(since=now - OVERLAP)
     listing = await list_activities(client, ActivityQuery(created_gte=start.since - OVERLAP))
     outcome = Outcome(DATA_TYPE, listing.error)
     if not listing.completed:
-        return FeedRead((), start, outcome)
+        return FeedRead((), position, outcome)
     new, after = select_new(listing.rows, start)
     return FeedRead(tuple(new), after, outcome)
 

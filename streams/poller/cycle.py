@@ -16,31 +16,46 @@ import logging
 import math
 import time as wallclock
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from enum import StrEnum
 
 from streams.client import ApiClient, ApiFamily
-from streams.errors import ApiError
+from streams.errors import ApiError, EndpointUnavailable
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
-from streams.events.keys import org_key, user_key
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState, MemberState
+from streams.events.keys import item_key, org_key, user_key
+from streams.events.records import (
+    ConnectorState,
+    ConnectorStatus,
+    CredentialEvent,
+    CursorState,
+    InviteEvent,
+    MemberState,
+)
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
 from streams.poller.activities import DATA_TYPE as FEED_CURSOR
 from streams.poller.activities import FeedStep
 from streams.poller.collect import (
+    CREDENTIALS,
+    GROUPS,
+    INVITES,
+    RESTATEMENT_DAYS,
+    WORKSPACES,
     Collected,
     Progress,
     analytics_days,
     analytics_roster,
     collect_analytics,
+    collect_claude_code,
+    collect_inventories,
     collect_roster,
     collect_spend,
     latest_analytics_day,
 )
 from streams.poller.diff import diff_associations, diff_roster, diff_usage
+from streams.poller.inventory import diff_credentials, diff_invites
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
@@ -72,6 +87,11 @@ class PollerOptions:
     """Whether connectors with a compliance (or admin) key read the Activity Feed."""
 
 
+def restated_cursor(data_type: DataType) -> str:
+    """The cursor whose watermark is the last day ``data_type`` was re-read 30 days back."""
+    return f"{data_type.value}.restated"
+
+
 def cycle_poll_id(connector: str, cycle: int) -> str:
     """The id of a connector's poll cycle: ``{connector}:{cycle}``."""
     return f"{connector}:{cycle}"
@@ -80,11 +100,14 @@ def cycle_poll_id(connector: str, cycle: int) -> str:
 def event_message(record: EventRecord, codec: Codec, prefix: str) -> Outgoing:
     """An event as the message to publish: its topic, key, Avro value and CloudEvents headers."""
     topic = topic_for(type(record)).name(prefix)
-    key = (
-        org_key(record.org_id)
-        if isinstance(record, ConnectorStatus)
-        else user_key(record.org_id, record.user_id)
-    )
+    if isinstance(record, ConnectorStatus):
+        key = org_key(record.org_id)
+    elif isinstance(record, CredentialEvent):
+        key = item_key(record.org_id, record.key_id)
+    elif isinstance(record, InviteEvent):
+        key = item_key(record.org_id, record.invite_id)
+    else:
+        key = user_key(record.org_id, record.user_id)
     return Outgoing(topic, key, codec.encode(record), headers_for(record))
 
 
@@ -104,7 +127,7 @@ class CycleReport:
 
     @property
     def completed(self) -> bool:
-        return all(outcome.completed for outcome in self.outcomes)
+        return not any(outcome.failed for outcome in self.outcomes)
 
     @property
     def reason(self) -> str | None:
@@ -141,7 +164,7 @@ class ConnectorPoller:
         """The data types this connector's keys can fetch."""
         kinds = set()
         if self.client.has_key(ApiFamily.ADMIN):
-            kinds.add(DataType.ROSTER)
+            kinds |= {DataType.ROSTER, DataType.USAGE}  # usage: a Console Admin key reads it
         if self.client.has_key(ApiFamily.ANALYTICS):
             kinds |= {DataType.ANALYTICS, DataType.USAGE}
         if self.options.activity_feed and self.client.has_key(ApiFamily.COMPLIANCE):
@@ -166,21 +189,49 @@ class ConnectorPoller:
         context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
 
+        today = now.date()
+        restating = {
+            data_type
+            for data_type in (DataType.ANALYTICS, DataType.USAGE)
+            if data_type in due_types and self._restatements_due(data_type, today)
+        }
+        window = {
+            data_type: RESTATEMENT_DAYS
+            if data_type in restating
+            else self.options.revision_window_days
+            for data_type in (DataType.ANALYTICS, DataType.USAGE)
+        }
+
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
+            await collect_inventories(self.client, collected, self.progress)
+            for part in (WORKSPACES, GROUPS, CREDENTIALS, INVITES):
+                if not any(o.data_type == part for o in collected.outcomes):
+                    # Not read this time (the roster failed, or the org has no such thing):
+                    # its older outcome says nothing now.
+                    self.latest_outcomes.pop(part, None)
         if latest is not None:
-            days = analytics_days(latest, self.options.revision_window_days)
+            days = analytics_days(latest, window[DataType.ANALYTICS])
             if baseline:
-                self._announce_eta(len(days), collected)
+                self._announce_eta(len(days), window[DataType.USAGE], collected)
             await collect_analytics(self.client, days, collected, self.progress)
         if DataType.USAGE in due_types:
             await collect_spend(
-                self.client, now, self.options.revision_window_days, collected, self.progress
+                self.client, now, window[DataType.USAGE], collected, self.progress
             )
+            if self.client.has_key(ApiFamily.ADMIN):
+                await collect_claude_code(
+                    self.client,
+                    now,
+                    window[DataType.USAGE],
+                    self._member_ids_by_email(collected),
+                    collected,
+                    self.progress,
+                )
 
         feed = FeedStep(state.cursors.get(FEED_CURSOR))
         if DataType.ACTIVITIES in due_types:
-            collected.outcomes.append(await feed.fetch(self.client, now))
+            collected.outcomes.append(self._feed_outcome(await feed.fetch(self.client, now)))
 
         roster = collected.roster
         if (
@@ -232,10 +283,34 @@ class ConnectorPoller:
         # and a local clock ahead of the API's would drop series the API still revises and
         # re-announce them (same revisions, other deltas) once the clock is right again.
         if clock_trusted:
-            oldest = now.date() - timedelta(days=self.options.revision_window_days + 1)
+            kept = max(RESTATEMENT_DAYS, self.options.revision_window_days)
+            oldest = today - timedelta(days=kept + 1)
             for key in expired_usage(usage, oldest):
                 del usage[key]
                 changes.usage(None, key)
+
+        inventories = {CREDENTIALS: dict(state.credentials), INVITES: dict(state.invites)}
+        for name, differ, put in (
+            (CREDENTIALS, diff_credentials, changes.credential),
+            (INVITES, diff_invites, changes.invite),
+        ):
+            if name not in collected.inventories:
+                continue
+            listed, complete = collected.inventories[name]
+            inventory = differ(  # type: ignore[operator]
+                inventories[name],
+                listed,
+                complete=complete,
+                context=context,
+                baseline=name not in state.cursors,
+            )
+            events.extend(inventory.events)
+            for item_id, image in inventory.changes.items():
+                put(item_id, image)  # type: ignore[operator]
+                if image is None:
+                    del inventories[name][item_id]
+                else:
+                    inventories[name][item_id] = image
 
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
@@ -253,6 +328,15 @@ class ConnectorPoller:
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
+        for name, (_, complete) in collected.inventories.items():
+            if complete and name not in cursors:
+                # An inventory's first complete listing is its baseline: later items are new.
+                cursors[name] = CursorState(name, cycle, None, True, None, None)
+                changes.cursor(cursors[name])
+        for data_type in restating:
+            if all(o.completed for o in collected.outcomes if o.data_type == data_type):
+                name = restated_cursor(data_type)
+                cursors[name] = CursorState(name, cycle, None, False, None, today.isoformat())
         if events:
             # The cycle number only moves when something was emitted: a cycle that changed
             # nothing (or was re-run after a crash that followed its commit) leaves no trace,
@@ -294,6 +378,8 @@ class ConnectorPoller:
             usage=usage,
             associations={**state.associations, **links.known},
             cursors=cursors,
+            credentials=inventories[CREDENTIALS],  # type: ignore[arg-type]
+            invites=inventories[INVITES],  # type: ignore[arg-type]
         )
         report = CycleReport(
             self.name,
@@ -309,13 +395,51 @@ class ConnectorPoller:
         if feed_messages:
             report.counts["Activity"] = len(feed_messages)
         report.reconciliation = feed.counters.as_dict()
+        if collected.unparsed_values:
+            report.counts["unparsed_values"] = collected.unparsed_values
         return report
 
-    def _announce_eta(self, days: int, collected: Collected) -> None:
+    def _member_ids_by_email(self, collected: Collected) -> dict[str, str]:
+        """Lower-cased e-mail → user id of the members committed so far (including those this
+        cycle finds gone, whose earlier days still count) and of those this cycle listed."""
+        ids = {image.email.lower(): user_id for user_id, image in self.state.members.items()}
+        if collected.roster is not None:
+            ids.update((user.email.lower(), user.id) for user in collected.roster.users.values())
+        return ids
+
+    def _feed_outcome(self, outcome: Outcome) -> Outcome:
+        """The feed's outcome; refused to the admin key tried as its fallback, it is optional:
+        the feed is not available to this connector, which is said once and is no failure."""
+        fallback = self.client.connector.compliance_api_key is None
+        if not (fallback and isinstance(outcome.error, EndpointUnavailable)):
+            return outcome
+        before = self.latest_outcomes.get(outcome.data_type)
+        if before is None or not before.optional:
+            log.info(
+                "%s: the Activity Feed is not available to this connector (%s); set "
+                "CLAUDE_COMPLIANCE_API_KEY to read it",
+                self.name,
+                outcome.error,
+            )
+        return replace(outcome, optional=True)
+
+    def retry_interval(self, data_type: DataType, interval: float, unavailable: float) -> float:
+        """Seconds until ``data_type`` is due again: ``unavailable`` (the slow schedule) while
+        an endpoint it needs is refused to this key or organisation, else ``interval``."""
+        outcome = self.latest_outcomes.get(data_type.value)
+        refused = outcome is not None and isinstance(outcome.error, EndpointUnavailable)
+        return max(interval, unavailable) if refused else interval
+
+    def _restatements_due(self, data_type: DataType, today: date) -> bool:
+        """Whether days up to ``RESTATEMENT_DAYS`` back were not yet re-read today."""
+        cursor = self.state.cursors.get(restated_cursor(data_type))
+        return cursor is None or cursor.watermark != today.isoformat()
+
+    def _announce_eta(self, days: int, spend_days: int, collected: Collected) -> None:
         """The first collection's remaining analytics requests and time, at the rate budget."""
         members = len(collected.roster.users) if collected.roster else len(self.state.members)
         pages = max(1, math.ceil(members / PAGE_SIZE))
-        spend_pages = 2 * max(1, math.ceil(members * self.options.revision_window_days / PAGE_SIZE))
+        spend_pages = 2 * max(1, math.ceil(members * spend_days / PAGE_SIZE))
         requests = days * (pages + 1) + spend_pages
         per_minute = self.client.budget(ApiFamily.ANALYTICS).per_minute
         self.progress(
@@ -327,10 +451,14 @@ class ConnectorPoller:
         """The organisation id from ``/me`` (also a key check), else committed, else the name.
 
         Analytics keys cannot see ``/me``: analytics-only connectors use their name as org id.
+        A key refused ``/me`` alone (an Enterprise ``read:members`` key) still reads the
+        roster: that refusal is no failure of the roster.
         """
         if self.client.has_key(ApiFamily.ADMIN):
             try:
                 return (await self.client.organization()).id
+            except EndpointUnavailable:
+                pass
             except ApiError as exc:
                 collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
         return self.state.org_id or self.name

@@ -8,10 +8,10 @@ Roster rules (design.md, "Correctness rules"):
 3. A drop by absence larger than ``guard_fraction`` of the previous roster is held: those
    members stay, marked pending, and are removed only if the next complete listing still
    lacks them (members that reappear leave the pending set). Explicit deletions are not held.
-4. Changes are detected on id, e-mail, name, role, workspaces (id → workspace role) and
-   added_at. E-mails compare case-insensitively: a change of case alone is no change and the
-   first spelling is kept (sources disagree on case; an address is one identity). A ``None``
-   in the snapshot means "not reported" and keeps the known value.
+4. Changes are detected on id, e-mail, name, role, workspaces (id → workspace role), groups
+   (id → group name) and added_at. E-mails compare case-insensitively: a change of case alone
+   is no change and the first spelling is kept (sources disagree on case; an address is one
+   identity). A ``None`` in the snapshot means "not reported" and keeps the known value.
 5. During the baseline (``baseline=True``: no complete roster committed yet) new members are
    ``SNAPSHOT`` and every event carries ``baseline=True``.
 
@@ -218,6 +218,7 @@ def image_of(seen: SnapshotUser) -> UserImage:
         role=seen.role,
         workspaces=dict(seen.workspaces or {}),
         added_at=avro_time(seen.added_at),
+        groups=dict(seen.groups or {}),
     )
 
 
@@ -233,6 +234,10 @@ def _merge(old: UserImage, seen: SnapshotUser) -> tuple[UserImage, tuple[str, ..
     if seen.email != old.email and seen.email.casefold() != old.email.casefold():
         email = seen.email
         changed.append("email")
+    groups = old.groups
+    if seen.groups is not None and seen.groups != old.groups:
+        groups = dict(seen.groups)
+        changed.append("groups")
     name = old.name
     if seen.name is not None and seen.name != old.name:
         name = seen.name
@@ -247,7 +252,7 @@ def _merge(old: UserImage, seen: SnapshotUser) -> tuple[UserImage, tuple[str, ..
         changed.append("workspaces")
     if not changed:
         return old, ()
-    return UserImage(old.id, email, name, role, workspaces, added_at), tuple(changed)
+    return UserImage(old.id, email, name, role, workspaces, added_at, groups), tuple(changed)
 
 
 def diff_usage(
@@ -300,6 +305,7 @@ def diff_usage(
             connector=context.connector,
             poll_id=context.poll_id,
             observed_at=context.observed_at,
+            actor_type=observation.actor_type,
         ))
     return UsageDiff(tuple(events), changed)
 

@@ -262,4 +262,6 @@ class PollerRunner:
                 report.status,
             )
             for data_type in due:
-                next_due[data_type] = now + intervals[data_type]
+                next_due[data_type] = now + poller.retry_interval(
+                    data_type, intervals[data_type], self.settings.unavailable_retry_seconds
+                )

@@ -3,9 +3,9 @@
 No key is needed, so they answer only callers on the loopback interface. JSON in and out:
 
 * ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]``
-* ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "seed",
-  "activities"}``: ``activities`` is the number of background actions (logins, connectors,
-  keys, groups) recorded in the Activity Feed besides the churn (default 3)
+* ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "key_changes",
+  "seed", "activities"}``: ``activities`` is the number of background actions (logins,
+  connectors, keys, groups) recorded in the Activity Feed besides the churn (default 3)
 * ``GET /_sim/activities``: every Activity Feed row recorded, oldest first, visible or not
 * ``GET|POST|DELETE /_sim/faults`` (see ``faults.FaultSettings``)
 * ``GET|DELETE /_sim/stats``: requests per family, answers per status, injected faults and
@@ -80,7 +80,9 @@ def setup_control(app: web.Application, state: SimState) -> None:
 
     async def advance(request: web.Request) -> web.Response:
         payload = await _body(request)
-        allowed = {"hours", "days", "add", "remove", "role_changes", "seed", "activities"}
+        allowed = {
+            "hours", "days", "add", "remove", "role_changes", "key_changes", "seed", "activities"
+        }
         if set(payload) - allowed:
             return _json({"error": f"unknown fields: {sorted(set(payload) - allowed)}"}, 400)
         background = payload.pop("activities", DEFAULT_BACKGROUND)
@@ -105,6 +107,7 @@ def setup_control(app: web.Application, state: SimState) -> None:
                     for p, before, after in churn.role_changes
                 ],
                 "activities": [row["id"] for row in recorded],
+                "keys": churn.keys,
             }
         )
 

@@ -72,6 +72,7 @@ class ActivityFeed:
             pending.extend(self._left(person, rng))
         for person, before, after in churn.role_changes:
             pending.append(self._role(self._admin_actor(rng), person, before, after))
+        pending.extend(self._key_changes(churn.keys, rng))
         members = list(self.org.members())
         for _ in range(background if members else 0):
             pending.extend(self._background(rng.choice(members), rng))
@@ -218,6 +219,33 @@ class ActivityFeed:
                 {"group_id": rng.choice(_GROUPS), "member_ids": [person.id]},
             )
         ]
+
+    def _key_changes(
+        self, keys: dict[str, list[str]], rng: random.Random
+    ) -> list[tuple[str, dict, dict]]:
+        """Console API keys created by their owner and archived by an admin (the feed
+        documents no type for a deleted Console key)."""
+        owners = {person.id: person for person in self.org.members()}
+        created = set(keys.get("created", ()))
+        rows: list[tuple[str, dict, dict]] = [
+            (
+                "platform_api_key_created",
+                _user_actor(owners[key["user_id"]], rng),
+                {"api_key_id": key["id"]},
+            )
+            for key in self.org.api_keys
+            if key["id"] in created and key["user_id"] in owners
+        ]
+        status = {"type": "status", "previous_value": "active", "current_value": "archived"}
+        rows.extend(
+            (
+                "platform_api_key_updated",
+                self._admin_actor(rng),
+                {"api_key_id": key_id, "updates": [status]},
+            )
+            for key_id in keys.get("archived", ())
+        )
+        return rows
 
     def _admin_actor(self, rng: random.Random) -> dict[str, Any]:
         admins = [p for p in self.org.members() if p.role in _ADMIN_ROLES]

@@ -60,11 +60,14 @@ class RunningSimulator:
         self,
         name: str = "simulated",
         *,
-        analytics: bool = True,
+        analytics: bool | None = None,
         admin: bool = True,
         compliance: bool = False,
     ) -> ConnectorConfig:
-        """A connector configuration pointing at this simulator with its keys."""
+        """A connector configuration pointing at this simulator with its keys (an analytics
+        key only where the org kind has one, unless ``analytics`` says otherwise)."""
+        if analytics is None:
+            analytics = self.config.org_kind == "enterprise"
         return ConnectorConfig(
             name=name,
             api_base_url=self.url,

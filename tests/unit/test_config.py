@@ -99,6 +99,9 @@ def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
         ({"ALERT_WEBHOOK_URL": "https:///T0/secret"}, "ALERT_WEBHOOK_URL: must name a host"),
         ({"ALERT_WEBHOOK_URL": "http://[::1/secret"}, "ALERT_WEBHOOK_URL: is not a URL"),
         ({"WEBHOOK_BACKOFF_MAX_SECONDS": "0"}, "WEBHOOK_BACKOFF_MAX_SECONDS: must be greater"),
+        ({"REVISION_WINDOW_DAYS": "0"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
+        ({"REVISION_WINDOW_DAYS": "32"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
+        ({"UNAVAILABLE_RETRY_SECONDS": "-1"}, "UNAVAILABLE_RETRY_SECONDS: must be greater"),
         (
             {"CLAUDE_CONNECTOR_CONFIG": "/nonexistent/connector.toml"},
             "configuration file not found",

@@ -123,11 +123,15 @@ async def test_simulator_answers_bad_feed_parameters_as_documented(
 async def test_admin_key_is_the_fallback_and_feed_errors_are_typed(
     sim_factory: SimFactory,
 ) -> None:
-    sim = await sim_factory(users=20, seed=2)
+    enterprise = await sim_factory(users=20, seed=2)
+    async with _feed_client(enterprise, compliance=False) as api:
+        refused = await list_activities(api, ActivityQuery())
+        assert isinstance(refused.error, FeedUnavailable), "an Enterprise read:members key"
+    sim = await sim_factory(users=20, seed=2, org_kind="console")
     await sim.advance(hours=1, add=2, activities=2)
     async with _feed_client(sim, compliance=False) as api:
         assert api.has_key(ApiFamily.COMPLIANCE)
-        assert (await list_activities(api, ActivityQuery())).completed
+        assert (await list_activities(api, ActivityQuery())).completed, "a Console Admin key"
         for status in (403, 404):
             await sim.faults(feed_off=status)
             listing = await list_activities(api, ActivityQuery())

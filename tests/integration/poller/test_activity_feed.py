@@ -59,8 +59,18 @@ async def test_every_activity_once_including_late_rows_and_across_sigkills(
     sim_factory, kafka_bootstrap
 ):
     sim = await sim_factory(users=60, seed=21, feed_lag=LAG, **FAST)
-    env = poller_env(sim, kafka_bootstrap, ACTIVITY_POLL_SECONDS="1")
-    settings = settings_for(sim, kafka_bootstrap, prefix=env["TOPIC_PREFIX"])
+    env = poller_env(
+        sim,
+        kafka_bootstrap,
+        ACTIVITY_POLL_SECONDS="1",
+        CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key,
+    )
+    settings = settings_for(
+        sim,
+        kafka_bootstrap,
+        prefix=env["TOPIC_PREFIX"],
+        CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key,
+    )
     topic = settings.topic("activities")
     assert (await poll_once(settings)).completed
 
@@ -107,7 +117,9 @@ async def test_feed_changes_arrive_before_the_roster_poll_which_confirms_them(
     sim_factory, kafka_bootstrap
 ):
     sim = await sim_factory(users=80, seed=17, **FAST)
-    settings = settings_for(sim, kafka_bootstrap)
+    settings = settings_for(
+        sim, kafka_bootstrap, CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key
+    )
     events_topic = settings.topic("user-events")
     async with PollerRunner(settings, quiet=True) as runner:
         poller = runner.pollers["acme"]
@@ -186,6 +198,7 @@ async def test_feed_off_storming_or_refused_changes_the_status_and_nothing_else(
     for variant in (403, 404):
         state, reason = await cycle_with(feed_off=variant)
         assert state == "PARTIAL" and "activity feed not enabled" in reason
+        assert "read:compliance_activities" in reason and "/v1/compliance/activities" in reason
         assert f"status={variant}" in reason
     state, _ = await cycle_with(feed_storm=True, storm_retry_after=0.01)
     assert state == "DEGRADED"
@@ -209,6 +222,34 @@ async def test_feed_off_storming_or_refused_changes_the_status_and_nothing_else(
         m.value["id"] for m in await read_topic(kafka_bootstrap, settings.topic("activities"))
     }
     assert published == {row["id"] for row in await sim.activities()}, "nothing lost"
+
+
+async def test_a_feed_refused_to_the_admin_key_fallback_is_not_available_and_no_failure(
+    sim_factory, kafka_bootstrap, caplog
+):
+    sim = await sim_factory(users=30, seed=5, **FAST)  # Enterprise: the admin key lacks the scope
+    settings = settings_for(sim, kafka_bootstrap)
+    async with PollerRunner(settings, quiet=True) as runner:
+        poller = runner.pollers["acme"]
+        with caplog.at_level("INFO", logger="streams.poller.cycle"):
+            first = await poller.run_cycle()
+            await sim.advance(hours=1, add=2, activities=4)
+            second = await poller.run_cycle()
+        assert first.completed and second.completed, (first.reason, second.reason)
+        said = [r for r in caplog.records if "not available to this connector" in r.message]
+        assert len(said) == 1, "said once in the log"
+        assert poller.retry_interval(DataType.ACTIVITIES, 30, 3600) == 3600, "slow retry"
+        assert poller.retry_interval(DataType.ROSTER, 300, 3600) == 300
+    statuses = await read_topic(kafka_bootstrap, settings.topic("connector-status"))
+    assert [s.value["state"] for s in statuses] == ["BASELINE_COMPLETE"]
+    failing = statuses[-1].value["failing"]
+    assert set(failing) == {"activities"} and "not available to this connector" in failing[
+        "activities"
+    ]
+    assert "read:compliance_activities" in failing["activities"]
+    assert await read_topic(kafka_bootstrap, settings.topic("activities")) == []
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    assert roster_of(events) == truth_roster(await sim.truth(usage=False))
 
 
 async def test_with_an_analytics_key_the_feed_is_how_members_join_and_leave(

@@ -16,9 +16,14 @@ from streams.events.records import (
     AvroRecord,
     ConnectorState,
     ConnectorStatus,
+    CredentialEvent,
+    CredentialImage,
     CursorState,
     DirectoryRecord,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
+    InviteImage,
     MemberState,
     MetricFamily,
     PollerState,
@@ -159,4 +164,36 @@ SAMPLES: tuple[AvroRecord, ...] = (
         target_user_id=None, target_email=None, details_json="{}", connector="acme",
         poll_id="acme:3", observed_at=NOW,
     ),
+)
+LAPTOP_KEY = CredentialImage(
+    id="apikey_01", name="dana-laptop", status="active", created_at=NOW, scope="workspace",
+    workspace_id="wrkspc_01", principal_type="user_actor", principal_id=DANA.id,
+    created_by_type="user", created_by_id=DANA.id, partial_key_hint="sk-ant-api03-R2D...igAA",
+)
+SAMPLES += (
+    UsageDelta(
+        event_id="evt-usage-3", org_id=ORG, user_id="apikey_01", email=None,
+        day=date(2026, 11, 27), family=MetricFamily.TOKENS, delta={"total": 5},
+        totals={"total": 5}, revision=1, baseline=False, source=Source.USAGE_ANALYTICS,
+        connector="acme", poll_id="acme:7", observed_at=NOW, actor_type="api_actor",
+    ),
+    CredentialEvent(
+        event_id="evt-key", op=InventoryOp.UPDATED, org_id=ORG, key_id=LAPTOP_KEY.id,
+        credential=LAPTOP_KEY, changed_fields=("status",), baseline=False, connector="acme",
+        poll_id="acme:7", observed_at=NOW,
+    ),
+    CredentialEvent(
+        event_id="evt-key-2", op=InventoryOp.REMOVED, org_id=ORG, key_id="apikey_02",
+        credential=CredentialImage(id="apikey_02", name="ci", status="archived"),
+        changed_fields=(), baseline=True, connector="acme", poll_id="acme:1", observed_at=NOW,
+    ),
+    _state(StateKind.CREDENTIAL, credential=LAPTOP_KEY),
+    InviteEvent(
+        event_id="evt-invite", op=InventoryOp.CREATED, org_id=ORG, invite_id="invite_01",
+        invite=InviteImage(id="invite_01", email="sam@gmail.com", role="user", status="pending",
+                           invited_at=NOW, expires_at=NOW),
+        changed_fields=(), baseline=False, connector="acme", poll_id="acme:7", observed_at=NOW,
+    ),
+    _state(StateKind.INVITE, invite=InviteImage(id="invite_02", email="a@example.com",
+                                                 role="admin", status="accepted")),
 )

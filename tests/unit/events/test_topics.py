@@ -6,7 +6,9 @@ from streams.events.records import (
     Activity,
     AppAssociation,
     ConnectorStatus,
+    CredentialEvent,
     DirectoryRecord,
+    InviteEvent,
     PollerState,
     ShadowItAlert,
     UsageDelta,
@@ -23,6 +25,8 @@ DESIGN_TABLE = {
     "claude.poller-state": (KeyKind.ORG_STATE, PollerState, Cleanup.COMPACT),
     "claude.directory": (KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT),
     "claude.activities": (KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER),
+    "claude.credentials": (KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER),
+    "claude.invites": (KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER),
     "claude.dead-letter": (KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER),
 }
 
