@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.errors import ConfigError
+from streams.events.records import AlertReason
 
 
 class Secret:
@@ -83,6 +84,19 @@ def _port(raw: str) -> int:
 
 def _domains(raw: str) -> tuple[str, ...]:
     return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip() for part in raw.split(",") if part.strip()}))
+
+
+def _rule_names(raw: str) -> tuple[str, ...]:
+    names = tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
+    known = {reason.value for reason in AlertReason if reason is not AlertReason.UNKNOWN}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown rules {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return names
 
 
 def _optional_secret(raw: str) -> Secret | None:
@@ -353,6 +367,30 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SPEND_SPIKE (0 turns it off).",
     ),
     SettingSpec(
+        "managed_connectors",
+        "MANAGED_CONNECTORS",
+        "",
+        _names,
+        "Comma-separated connectors the organisation runs on managed auth: a member's personal "
+        "credential for one raises PERSONAL_CREDENTIAL_CONNECTOR (connectors seen on managed "
+        "auth in the data count too).",
+    ),
+    SettingSpec(
+        "disabled_rules",
+        "DISABLED_RULES",
+        "",
+        _rule_names,
+        "Comma-separated alert reasons whose rule is turned off (e.g. `SPEND_SPIKE`).",
+    ),
+    SettingSpec(
+        "exposed_spend_usd",
+        "EXPOSED_SPEND_USD",
+        "50",
+        _non_negative_float,
+        "Recent spend (USD, the last 15 days with cost data) from which a member's identity "
+        "alerts rank one severity higher (0: spend never raises them).",
+    ),
+    SettingSpec(
         "alert_webhook_url",
         "ALERT_WEBHOOK_URL",
         "",
@@ -428,6 +466,9 @@ class Settings:
     worker_store: str
     spend_spike_daily_usd: float
     spend_spike_factor: float
+    managed_connectors: tuple[str, ...]
+    disabled_rules: tuple[str, ...]
+    exposed_spend_usd: float
     alert_webhook_url: str
     alert_webhook_secret: Secret | None
     cache_dir: Path

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import faust
 
 from streams.config import Settings
+from streams.events.records import AlertReason
 from streams.kafkaio.security import KafkaSecurity
 from streams.worker.barrier import DirectoryBarrier
 from streams.worker.batch import BatchRunner
@@ -28,6 +29,9 @@ def policy_for(settings: Settings) -> Policy:
         corporate_domains=frozenset(settings.corporate_domains),
         spend_daily_usd=settings.spend_spike_daily_usd,
         spend_factor=settings.spend_spike_factor,
+        managed_connectors=frozenset(settings.managed_connectors),
+        disabled=frozenset(AlertReason(name) for name in settings.disabled_rules),
+        real_spend_usd=settings.exposed_spend_usd,
     )
 
 

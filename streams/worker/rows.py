@@ -17,6 +17,7 @@ table               key                          row
 ``directory_orgs``  ``{partition}/{org}``        ``DirectoryOrgRow``
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
+``managed_connectors`` ``{partition}/{org}:{name}`` ``ManagedConnectorRow``
 ``webhook_deliveries`` ``org:user``              ``DeliveriesRow``
 =================== ============================ =================================
 """
@@ -171,6 +172,15 @@ class IdentityRow:
     """The members with one address (without +tag) in one partition."""
 
     users: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedConnectorRow:
+    """A connector seen on org-managed auth in an organisation (in one partition's members)."""
+
+    org_id: str
+    connector: str
+    first_event_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    AlertReason,
     AlertState,
     AppAssociation,
     ConnectorStatus,
@@ -47,6 +48,7 @@ from streams.worker.rows import (
     DirectoryRow,
     FamilyTotals,
     IdentityRow,
+    ManagedConnectorRow,
     OpenAlert,
     ResolvedAlert,
     StatusRow,
@@ -58,10 +60,12 @@ from streams.worker.rules import (
     SPEND_HISTORY_DAYS,
     Cause,
     DirectoryEntry,
+    Finding,
     Policy,
     Subject,
     canonical_email,
     evaluate,
+    managed_connectors,
     normalize_email,
     personal_connectors,
     reconcile,
@@ -85,11 +89,12 @@ class Tables:
     directory_orgs: MutableMapping[str, DirectoryOrgRow]
     identities: MutableMapping[str, IdentityRow]
     status: MutableMapping[str, StatusRow]
+    managed_connectors: MutableMapping[str, ManagedConnectorRow]
 
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +211,31 @@ class WorkerState:
             )
             self.tables.associations[key] = replace(row, items={**row.items, item_key: entry})
         cause = Cause(item.event_id, item.observed_at, item.connector)
-        return self.evaluate(item.org_id, item.user_id, partition, cause)
+        events = self.evaluate(item.org_id, item.user_id, partition, cause)
+        if item.kind.value == "CONNECTOR" and item.auth.value == "ORG_MANAGED":
+            events += self._mark_managed(item.org_id, item.name, partition, cause)
+        return events
+
+    def _mark_managed(
+        self, org_id: str, connector: str, partition: int, cause: Cause
+    ) -> list[ShadowItAlert]:
+        """Remember that ``connector`` runs on managed auth in ``org_id``; the first time, the
+        members of this partition who use it with a personal credential are evaluated again."""
+        managed_key = f"{partition}/{org_id}:{connector}"
+        if managed_key in self.tables.managed_connectors:
+            return []
+        self.tables.managed_connectors[managed_key] = ManagedConnectorRow(
+            org_id, connector, cause.event_id
+        )
+        events: list[ShadowItAlert] = []
+        for row in list(self.tables.associations.values()):
+            if (
+                row.org_id == org_id
+                and row.partition == partition
+                and connector in personal_connectors(row.items.values())
+            ):
+                events += self.evaluate(org_id, row.user_id, partition, cause)
+        return events
 
     def apply_directory(self, change: DirectoryChange, partition: int) -> list[ShadowItAlert]:
         """Update this partition's directory copy and re-evaluate the members it concerns.
@@ -282,9 +311,10 @@ class WorkerState:
         usage = self.tables.usage.get(key)
         email = user.email if user else usage.email if usage else None
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition)
+        findings = evaluate(subject, self.policy)
         derived = reconcile(
             open_alerts,
-            evaluate(subject, self.policy),
+            findings,
             org_id=org_id,
             user_id=user_id,
             email=email,
@@ -293,9 +323,12 @@ class WorkerState:
         )
         events = [self.published(event.event_id) or event for event in derived]
         if events:
-            self.tables.alerts[key] = _with_alert_events(
-                alerts, events, org_id, user_id, email, partition
-            )
+            alerts = _with_alert_events(alerts, events, org_id, user_id, email, partition)
+            self.tables.alerts[key] = alerts
+        if alerts is not None:
+            regraded = _regraded(alerts, findings)
+            if regraded is not alerts:
+                self.tables.alerts[key] = regraded
         return events
 
     def subject(
@@ -310,6 +343,8 @@ class WorkerState:
         email = (user and user.email) or (usage and usage.email) or ""
         cost = self._recent_cost(usage)
         active = None if usage is None else usage.last_active_day
+        items = () if associations is None else tuple(associations.items.values())
+        personal = personal_connectors(items)
         return Subject(
             email=email,
             member=user is not None and user.status == MEMBER,
@@ -319,9 +354,13 @@ class WorkerState:
             daily_spend={day: spend_of(entry.totals) for day, entry in cost.items()},
             baseline_spend_days=frozenset(day for day, entry in cost.items() if entry.baseline),
             last_active_day=None if active is None else date.fromisoformat(active),
-            personal_connectors=personal_connectors(
-                () if associations is None else associations.items.values()
-            ),
+            personal_connectors=personal,
+            role=user.role if user else None,
+            org_managed_connectors=frozenset(
+                name
+                for name in personal
+                if f"{partition}/{org_id}:{name}" in self.tables.managed_connectors
+            ) | managed_connectors(items),
         )
 
     def _recent_cost(self, usage: UsageRow | None) -> dict[date, FamilyTotals]:
@@ -488,6 +527,18 @@ def _with_usage_day(row: UsageRow | None, delta: UsageDelta, partition: int) -> 
 def _days(first: str, last: str) -> list[str]:
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def _regraded(row: AlertsRow, findings: Mapping[AlertReason, Finding]) -> AlertsRow:
+    """``row`` with each open alert's severity and evidence as its finding has them now (the
+    same row when nothing changed); the alert keeps its id and the topic its OPENED event."""
+    changed = {
+        reason: replace(alert, severity=finding.severity.value, evidence=dict(finding.evidence))
+        for reason, alert in row.open.items()
+        if (finding := findings.get(AlertReason(reason))) is not None
+        and (alert.severity, alert.evidence) != (finding.severity.value, finding.evidence)
+    }
+    return replace(row, open={**row.open, **changed}) if changed else row
 
 
 def _with_alert_events(

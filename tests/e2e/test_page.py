@@ -77,7 +77,8 @@ def worker(
         await produce(kafka_bootstrap, PREFIX, scenario())
         process = start_worker(kafka_bootstrap, PREFIX, f"page-{uuid.uuid4().hex[:8]}",
                                tmp_path_factory.mktemp("page"), token=TOKEN,
-                               env={"CORPORATE_DOMAINS": "acme.com"})
+                               env={"CORPORATE_DOMAINS": "acme.com",
+                                    "MANAGED_CONNECTORS": "github"})
         await process.wait_ready()
         return process
 
@@ -113,7 +114,7 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
     rows = await browser.run(ALERT_ROWS)
     assert {(user, reason) for user, reason, _ in rows} == expected
     dave = next(text for user, reason, text in rows if reason == "PERSONAL_DOMAIN")
-    assert "dave@gmail.com" in dave and "HIGH" in dave and "existed at connect" in dave
+    assert "dave@gmail.com" in dave and "LOW" in dave and "existed at connect" in dave
     users = await browser.wait_for(
         "return Array.from(document.querySelectorAll('#users tbody tr')).map(tr => tr.innerText);",
         lambda found: any("250.00" in row for row in found),

@@ -42,6 +42,7 @@ from streams.events.topics import DIRECTORY
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import topic_ends
 from streams.poller.loop import PollerRunner
+from streams.simulator.org import CONNECTORS
 from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
@@ -61,11 +62,11 @@ SETTLE_SECONDS = 60.0
 Pair = tuple[str, str]
 
 SEVERITIES = {
-    "UNMANAGED_IDENTITY": {"HIGH"},
-    "PERSONAL_DOMAIN": {"HIGH"},
+    "UNMANAGED_IDENTITY": {"LOW", "MEDIUM", "HIGH"},  # by role, spend and baseline
+    "PERSONAL_DOMAIN": {"LOW", "MEDIUM", "HIGH"},
     "DEPROVISIONED_ACTIVE": {"HIGH", "CRITICAL"},  # CRITICAL once they also used Claude
-    "PERSONAL_CREDENTIAL_CONNECTOR": {"HIGH"},
-    "SPEND_SPIKE": {"MEDIUM"},
+    "PERSONAL_CREDENTIAL_CONNECTOR": {"LOW", "MEDIUM", "HIGH"},
+    "SPEND_SPIKE": {"LOW", "MEDIUM", "HIGH"},
 }
 
 
@@ -304,6 +305,7 @@ async def test_simulated_org_through_poller_and_worker(
             "ANALYTICS_RATE_PER_MINUTE": "3000",
             "ADMIN_RATE_PER_MINUTE": "3000",
             "REVISION_WINDOW_DAYS": str(WINDOW_DAYS),
+            "MANAGED_CONNECTORS": ",".join(name for name, _ in CONNECTORS),
         }
     )
     await ensure_topics(kafka_bootstrap, prefix, PARTITIONS)

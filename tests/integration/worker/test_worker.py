@@ -57,7 +57,8 @@ SECRET = "webhook-secret"
 PREFIX = f"wt{uuid.uuid4().hex[:8]}."
 DAY = date(2026, 11, 1)
 USD = 100_000_000  # micro-cents
-WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100"}
+WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100",
+              "MANAGED_CONNECTORS": "github"}
 
 
 def scenario() -> list[Any]:
@@ -80,12 +81,12 @@ def scenario() -> list[Any]:
 
 
 EXPECTED_OPEN = {
-    ("user_alice", "SPEND_SPIKE", "MEDIUM", False),
-    ("user_alice", "PERSONAL_CREDENTIAL_CONNECTOR", "HIGH", False),
+    ("user_alice", "SPEND_SPIKE", "HIGH", False),  # $250 is above twice the $100 threshold
+    ("user_alice", "PERSONAL_CREDENTIAL_CONNECTOR", "HIGH", False),  # real spend: exposed
     ("user_bob", "DEPROVISIONED_ACTIVE", "HIGH", True),
-    ("user_dave", "UNMANAGED_IDENTITY", "HIGH", True),
-    ("user_dave", "PERSONAL_DOMAIN", "HIGH", True),
-    ("user_erin", "UNMANAGED_IDENTITY", "HIGH", True),
+    ("user_dave", "UNMANAGED_IDENTITY", "LOW", True),  # baseline, no role, no spend
+    ("user_dave", "PERSONAL_DOMAIN", "LOW", True),
+    ("user_erin", "UNMANAGED_IDENTITY", "LOW", True),
 }
 
 
@@ -234,10 +235,10 @@ async def test_churn_resolves_and_raises_alerts(worker: WorkerProcess, kafka_boo
         user_event(UserOp.ADDED, "user_frank", "frank@yahoo.com", poll=2),
         directory_record("dave@gmail.com", employee_id="e4"),
     ])
-    want = (EXPECTED_OPEN - {("user_erin", "UNMANAGED_IDENTITY", "HIGH", True),
-                             ("user_dave", "UNMANAGED_IDENTITY", "HIGH", True)}) | {
-        ("user_frank", "UNMANAGED_IDENTITY", "HIGH", False),
-        ("user_frank", "PERSONAL_DOMAIN", "HIGH", False),
+    want = (EXPECTED_OPEN - {("user_erin", "UNMANAGED_IDENTITY", "LOW", True),
+                             ("user_dave", "UNMANAGED_IDENTITY", "LOW", True)}) | {
+        ("user_frank", "UNMANAGED_IDENTITY", "MEDIUM", False),  # new ranks above baseline
+        ("user_frank", "PERSONAL_DOMAIN", "MEDIUM", False),
     }
 
     async def settled():

@@ -8,7 +8,7 @@ from datetime import date
 import orjson
 import pytest
 
-from streams.events.records import ConnectorState, DirectoryStatus, UserOp
+from streams.events.records import AuthKind, ConnectorState, DirectoryStatus, UserOp
 from streams.worker.rows import DeliveriesRow, RowCodec, UserRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
@@ -38,6 +38,7 @@ def busy_state() -> WorkerState:
     state.apply_usage_delta(usage_delta("user_f", DAY, {"usd_micros": 500 * MICRO_CENTS_PER_USD}),
                             0)
     state.apply_association(association("user_f", "github"), 0)
+    state.apply_association(association("user_g", "github", auth=AuthKind.ORG_MANAGED), 0)
     state.apply_status(connector_status(ConnectorState.HEALTHY), 0)
     return state
 

@@ -28,7 +28,8 @@ from tests.fixtures.worker import (
     user_event,
 )
 
-POLICY = Policy(corporate_domains=frozenset({"acme.com"}), spend_daily_usd=100)
+POLICY = Policy(corporate_domains=frozenset({"acme.com"}), spend_daily_usd=100,
+                managed_connectors=frozenset({"github", "notion"}))
 DAY = date(2026, 11, 1)
 
 
@@ -227,5 +228,32 @@ def test_an_alert_event_already_published_is_kept_as_published():
     assert applied(replay, github, notion, member) == [original]
     stored = replay.tables.alerts[f"{ORG}:user_p"].open["PERSONAL_CREDENTIAL_CONNECTOR"]
     assert stored.cause_event_id == original.cause_event_id
-    assert stored.evidence == dict(original.evidence)
+    assert original.evidence["connectors"] == "github"
+    assert stored.evidence["connectors"] == "github,notion", "evidence follows the member"
     assert stored.opened_at == original.opened_at.isoformat()
+
+
+def test_managed_auth_seen_later_turns_a_personal_credential_into_an_alert():
+    state = WorkerState(Tables.empty(), Policy(corporate_domains=frozenset({"acme.com"})))
+    state.apply_directory(change("quinn@acme.com"), 0)
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_q", "quinn@acme.com"), 0)
+    assert state.apply_association(association("user_q", "linear"), 0) == [], "no managed auth"
+    managed = association("user_r", "linear", auth=AuthKind.ORG_MANAGED)
+    events = state.apply_association(managed, 0)
+    assert reasons(events) == {
+        ("user_q", AlertReason.PERSONAL_CREDENTIAL_CONNECTOR, AlertState.OPENED)
+    }
+    assert state.apply_association(managed, 0) == [], "a duplicate changes nothing"
+    assert state.apply_association(managed, 1) == [], "another partition's members only"
+
+
+def test_open_alert_severity_follows_a_role_change_without_a_new_event():
+    state = state_with_directory("other@acme.com")
+    (opened,) = state.apply_user_event(user_event(UserOp.ADDED, "user_s", "sam@acme.com"), 0)
+    assert opened.severity.value == "MEDIUM"
+    promoted = user_event(UserOp.UPDATED, "user_s", "sam@acme.com", role="owner",
+                          before=image("user_s", "sam@acme.com"), poll=2)
+    assert state.apply_user_event(promoted, 0) == []
+    stored = state.tables.alerts[f"{ORG}:user_s"].open["UNMANAGED_IDENTITY"]
+    assert (stored.alert_id, stored.severity) == (opened.alert_id, "HIGH")
+    assert stored.evidence["role"] == "owner"
