@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from streams.errors import MalformedMessage
 from streams.events.records import (
+    AlertDecision,
     AppAssociation,
     ConnectorStatus,
     ShadowItAlert,
@@ -35,7 +36,9 @@ from streams.events.records import (
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/avro"
 
-EventRecord = UserEvent | UsageDelta | AppAssociation | ConnectorStatus | ShadowItAlert
+EventRecord = (
+    UserEvent | UsageDelta | AppAssociation | ConnectorStatus | ShadowItAlert | AlertDecision
+)
 
 Headers = list[tuple[str, bytes]]
 

@@ -348,6 +348,34 @@ class ShadowItAlert(AvroRecord):
     observed_at: datetime
 
 
+class DecisionAction(StrEnum):
+    """What a triage decision says about an alert."""
+
+    UNKNOWN = "UNKNOWN"
+    ACK = "ACK"
+    SNOOZE = "SNOOZE"
+    ACCEPT = "ACCEPT"
+    REOPEN = "REOPEN"
+
+
+@avro_record(f"{NAMESPACE}.AlertDecision")
+@dataclass(frozen=True, slots=True)
+class AlertDecision(AvroRecord):
+    """A triage decision on one alert (topic ``alert-decisions``, key: the alert id)."""
+
+    event_id: str
+    alert_id: str
+    org_id: str
+    user_id: str
+    action: DecisionAction
+    decided_by: str
+    why: str | None
+    until: datetime | None
+    severity: str
+    reasons: tuple[str, ...]
+    observed_at: datetime
+
+
 @avro_record(f"{NAMESPACE}.DirectoryRecord")
 @dataclass(frozen=True, slots=True)
 class DirectoryRecord(AvroRecord):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.events.records import (
+    AlertDecision,
     AppAssociation,
     AvroRecord,
     ConnectorStatus,
@@ -29,6 +30,8 @@ class KeyKind(StrEnum):
     ORG = "org"
     ORG_EMAIL = "org:email"
     ORG_STATE = "org:connector:kind:..."
+    ALERT = "alert id"
+    """On the partition of the alert's member key (``org:user``)."""
     ORIGINAL = "original"
     """Dead letters keep the key of the message they carry."""
 
@@ -78,6 +81,8 @@ POLLER_STATE = TopicSpec("poller-state", KeyKind.ORG_STATE, PollerState, Cleanup
                          "The poller's committed state, one small record per entry.")
 DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT,
                       "Managed identities from the company directory (input).")
+ALERT_DECISIONS = TopicSpec("alert-decisions", KeyKind.ALERT, AlertDecision, Cleanup.COMPACT,
+                            "Triage decisions on alerts (ack, snooze, accept, reopen).")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
                         "Undecodable messages, unchanged, with the reason in headers.")
 
@@ -89,6 +94,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     SHADOW_IT_ALERTS,
     POLLER_STATE,
     DIRECTORY,
+    ALERT_DECISIONS,
     DEAD_LETTER,
 )
 

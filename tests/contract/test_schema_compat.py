@@ -50,7 +50,8 @@ def logical_types(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 def test_there_is_a_release() -> None:
     assert {path.parent.name for path in RELEASED} >= {"v1"}
-    assert len([p for p in RELEASED if p.parent.name == "v1"]) == len(CURRENT)
+    first = {json.loads(p.read_text())["name"] for p in RELEASED if p.parent.name == "v1"}
+    assert first and first <= set(CURRENT), "a schema added since is released with the next"
 
 
 @pytest.mark.parametrize("released", RELEASED, ids=lambda p: f"{p.parent.name}/{p.name}")

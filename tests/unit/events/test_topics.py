@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.events.records import (
+    AlertDecision,
     AppAssociation,
     ConnectorStatus,
     DirectoryRecord,
@@ -21,6 +22,7 @@ DESIGN_TABLE = {
     "claude.shadow-it-alerts": (KeyKind.ORG_USER, ShadowItAlert, Cleanup.RETAIN_FOREVER),
     "claude.poller-state": (KeyKind.ORG_STATE, PollerState, Cleanup.COMPACT),
     "claude.directory": (KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT),
+    "claude.alert-decisions": (KeyKind.ALERT, AlertDecision, Cleanup.COMPACT),
     "claude.dead-letter": (KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER),
 }
 
