@@ -14,6 +14,7 @@ import faust
 
 from streams.config import Settings
 from streams.events.topics import (
+    ALERT_DECISIONS,
     APP_ASSOCIATIONS,
     CONNECTOR_STATUS,
     DEAD_LETTER,
@@ -48,6 +49,7 @@ class Channels:
     shadow_it_alerts: faust.TopicT
     dead_letter: faust.TopicT
     directory_fanout: faust.TopicT
+    alert_decisions: faust.TopicT
     topic_partitions: int
 
     @classmethod
@@ -71,6 +73,7 @@ class Channels:
                 partitions=settings.topic_partitions,
                 internal=True,
             ),
+            alert_decisions=raw(ALERT_DECISIONS),
             topic_partitions=settings.topic_partitions,
         )
 

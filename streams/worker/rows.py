@@ -18,6 +18,7 @@ table               key                          row
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
 ``managed_connectors`` ``{partition}/{org}:{name}`` ``ManagedConnectorRow``
+``decisions``       alert id                     ``DecisionRow`` (the latest decision)
 ``webhook_deliveries`` ``org:user``              ``DeliveriesRow``
 =================== ============================ =================================
 """
@@ -181,6 +182,24 @@ class ManagedConnectorRow:
     org_id: str
     connector: str
     first_event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """The latest triage decision on an alert (``streams.worker.decisions``)."""
+
+    alert_id: str
+    org_id: str
+    user_id: str
+    partition: int
+    action: str
+    decided_by: str
+    why: str | None
+    until: str | None
+    severity: str
+    reasons: tuple[str, ...]
+    decided_at: str
+    event_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    AlertDecision,
     AlertReason,
     AlertState,
     AppAssociation,
@@ -44,6 +45,7 @@ from streams.worker.rows import (
     AlertsRow,
     AssociationItem,
     AssociationsRow,
+    DecisionRow,
     DirectoryOrgRow,
     DirectoryRow,
     FamilyTotals,
@@ -90,11 +92,12 @@ class Tables:
     identities: MutableMapping[str, IdentityRow]
     status: MutableMapping[str, StatusRow]
     managed_connectors: MutableMapping[str, ManagedConnectorRow]
+    decisions: MutableMapping[str, DecisionRow]
 
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +296,25 @@ class WorkerState:
             observed_at=_iso(status.observed_at),
             event_id=status.event_id,
             applied=_remember(() if row is None else row.applied, status.event_id),
+        )
+        return []
+
+    def apply_decision(self, decision: AlertDecision, partition: int) -> list[ShadowItAlert]:
+        """Keep the alert's latest triage decision (``streams.worker.decisions`` reads it); no
+        alert events. A redelivered decision writes the same row again."""
+        self.tables.decisions[decision.alert_id] = DecisionRow(
+            alert_id=decision.alert_id,
+            org_id=decision.org_id,
+            user_id=decision.user_id,
+            partition=partition,
+            action=decision.action.value,
+            decided_by=decision.decided_by,
+            why=decision.why,
+            until=_iso(decision.until),
+            severity=decision.severity,
+            reasons=tuple(decision.reasons),
+            decided_at=decision.observed_at.isoformat(),
+            event_id=decision.event_id,
         )
         return []
 

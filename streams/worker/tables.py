@@ -16,6 +16,7 @@ from streams.worker.faustseam import use_value_codec
 from streams.worker.rows import (
     AlertsRow,
     AssociationsRow,
+    DecisionRow,
     DeliveriesRow,
     DirectoryOrgRow,
     DirectoryRow,
@@ -64,6 +65,8 @@ class FaustTables:
                              help="Latest status per connector."),
                 managed_connectors=table("managed-connectors", ManagedConnectorRow,
                                          help="Connectors on managed auth, per partition."),
+                decisions=table("decisions", DecisionRow,
+                                help="The latest triage decision per alert."),
             ),
             webhook_deliveries=table("webhook-deliveries", DeliveriesRow,
                                      help="Alert event ids delivered, per member."),

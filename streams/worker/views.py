@@ -10,6 +10,9 @@
                     (totals per family and the last 31 days),
                     ``associations``, ``directory`` and ``alerts``
 ``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
+``/identities``     one finding per member: ``?state=open|all`` (default open: members with an
+                    alert open, acknowledged or reopened) ``&org=&email=``; highest severity
+                    first (``streams.worker.identities``)
 ``/status``         the latest status of every connector
 ``/metrics``        Prometheus text: counters plus table and alert gauges
 =================== ===============================================================
@@ -31,7 +34,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 import faust
@@ -41,6 +44,7 @@ from faust.web import Request, Response, View
 from streams.events.records import AlertReason
 from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
+from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, identity_view
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, ask_peers
 from streams.worker.rows import MEMBER, REMOVED, AlertsRow, UsageRow, UserRow
@@ -376,6 +380,28 @@ class AlertsView(ListView):
         return (item["opened_at"], item["alert_id"])
 
 
+class IdentitiesView(ListView):
+    """One finding per member with alerts, highest severity first."""
+
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        state = choice(query, "state", (OPEN_STATE, ALL_STATE), OPEN_STATE)
+        org, email = query.get("org"), query.get("email")
+        decisions = self.tables.decisions
+        now = datetime.now(UTC)
+        found = (
+            identity_view(row, decisions.get, now, state)
+            for row in _rows(self.tables.alerts, partitions)
+            if (org is None or row.org_id == org)
+            and (email is None or (row.email or "").strip().lower() == email.strip().lower())
+        )
+        return [item for item in found if item is not None]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return identity_order(item)
+
+
 class StatusView(ListView):
     """The latest status of every connector (held by the worker with the status partition)."""
 
@@ -424,6 +450,7 @@ VIEWS: dict[str, type[JsonView]] = {
     "/users": UsersView,
     "/users/{user_id}": UserView,
     "/alerts": AlertsView,
+    "/identities": IdentitiesView,
     "/status": StatusView,
     "/metrics": MetricsView,
 }

@@ -11,7 +11,7 @@ context's app.
 
 from __future__ import annotations
 
-from streams.worker.agents import directory, members, status, webhook
+from streams.worker.agents import decisions, directory, members, status, webhook
 from streams.worker.context import WorkerContext
 
 
@@ -20,4 +20,5 @@ def register_agents(context: WorkerContext) -> None:
     members.register(context)
     directory.register(context)
     status.register(context)
+    decisions.register(context)
     webhook.register(context)

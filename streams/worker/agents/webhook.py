@@ -1,4 +1,6 @@
-"""Alert events → the webhook (when ``ALERT_WEBHOOK_URL`` is set), each event id once."""
+"""Alert events and triage decisions → the webhook (when ``ALERT_WEBHOOK_URL`` is set), each
+event id once; a decision's body has ``action`` and ``decided_by`` where an alert event has
+``state`` and ``reason``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import httpx
 from faust import StreamT
 
 from streams.errors import CodecError
-from streams.events.records import ShadowItAlert
+from streams.events.records import AlertDecision, AvroRecord, ShadowItAlert
 from streams.worker.batch import decoder
 from streams.worker.context import WorkerContext
 from streams.worker.rows import DeliveriesRow
@@ -21,9 +23,12 @@ DELIVERED_KEPT = 64
 REQUEST_TIMEOUT_SECONDS = 10.0
 
 
-async def deliver_alerts(context: WorkerContext, stream: StreamT) -> None:
-    """POST each alert event not yet delivered; remember delivered ids per member."""
-    decode = decoder(ShadowItAlert)
+async def deliver_alerts(
+    context: WorkerContext, stream: StreamT, record_type: type[AvroRecord] = ShadowItAlert
+) -> None:
+    """POST each alert event (or triage decision) not yet delivered; remember delivered ids
+    per member."""
+    decode = decoder(record_type)
     settings = context.settings
     webhook_deliveries = context.tables.webhook_deliveries
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
@@ -55,3 +60,9 @@ def register(context: WorkerContext) -> None:
 
     context.app.agent(context.channels.shadow_it_alerts, name="deliver_alerts",
                       concurrency=1)(deliver)
+
+    async def deliver_decisions(stream: StreamT) -> None:
+        await deliver_alerts(context, stream, AlertDecision)
+
+    context.app.agent(context.channels.alert_decisions, name="deliver_decisions",
+                      concurrency=1)(deliver_decisions)

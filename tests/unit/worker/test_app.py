@@ -12,7 +12,8 @@ from streams.app import App, create_app
 from streams.config import Settings
 from streams.worker.rows import RowCodec
 
-EXPECTED_VIEWS = {"/", "/health", "/users", "/users/{user_id}", "/alerts", "/status", "/metrics"}
+EXPECTED_VIEWS = {"/", "/health", "/users", "/users/{user_id}", "/alerts", "/identities",
+                  "/status", "/metrics"}
 
 
 def settings_for(tmp_path: Path, **environ: str) -> Settings:
@@ -34,8 +35,10 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
     assert first.batch_topics == {"one.user-events", "one.usage-deltas", "one.app-associations"}
     assert second.batch_topics == {"two.user-events", "two.usage-deltas", "two.app-associations"}
     assert {agent.split(".")[-1] for agent in first.agents} == {
-        "fan_out_directory", "apply_directory", "fold_connector_status"}
+        "fan_out_directory", "apply_directory", "fold_connector_status",
+        "fold_alert_decisions"}
     assert "deliver_alerts" in second.agents and "deliver_alerts" not in first.agents
+    assert "deliver_decisions" in second.agents
     assert paths(first) == paths(second) == EXPECTED_VIEWS
     assert {table for table in first.tables} == {table for table in second.tables}
     assert second.tables["users"] is second.context.tables.core.users

@@ -8,7 +8,7 @@ from datetime import date
 import orjson
 import pytest
 
-from streams.events.records import AuthKind, ConnectorState, DirectoryStatus, UserOp
+from streams.events.records import AuthKind, ConnectorState, DecisionAction, DirectoryStatus, UserOp
 from streams.worker.rows import DeliveriesRow, RowCodec, UserRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
@@ -17,6 +17,7 @@ from tests.fixtures.worker import (
     T0,
     association,
     connector_status,
+    decision,
     directory_record,
     image,
     usage_delta,
@@ -40,6 +41,7 @@ def busy_state() -> WorkerState:
     state.apply_association(association("user_f", "github"), 0)
     state.apply_association(association("user_g", "github", auth=AuthKind.ORG_MANAGED), 0)
     state.apply_status(connector_status(ConnectorState.HEALTHY), 0)
+    state.apply_decision(decision("alert-1", "user_f", DecisionAction.ACK), 0)
     return state
 
 
