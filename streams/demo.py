@@ -113,10 +113,23 @@ class Summary:
     open_alerts: dict[str, int]
     status: str
     report: CycleReport | None = None
+    findings: dict[str, int] = field(default_factory=dict)
+    """Identities with an open finding, by their highest severity (most severe first)."""
 
     @property
     def alert_total(self) -> int:
         return sum(self.open_alerts.values())
+
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+
+def findings_by_severity(identities: Mapping[str, Any]) -> dict[str, int]:
+    """How many identities of an ``/identities`` answer have each highest severity."""
+    counts = {severity: 0 for severity in SEVERITIES}
+    for item in identities.get("data", []):
+        counts[item["severity"]] = counts.get(item["severity"], 0) + 1
+    return {severity: count for severity, count in counts.items() if count}
 
 
 def summarize(
@@ -125,6 +138,7 @@ def summarize(
     status: Mapping[str, Any],
     sim_time: str,
     report: CycleReport | None,
+    findings: Mapping[str, int] | None = None,
 ) -> Summary:
     """The summary from the worker's ``/users`` answer (its ``total``: the members), the open
     alerts per reason (each ``/alerts`` answer's ``total``) and the ``/status`` answer."""
@@ -132,7 +146,8 @@ def summarize(
     state = rows[0]["state"] if rows else "no status yet"
     alerts = {reason: count for reason, count in open_alerts.items() if count}
     return Summary(sim_time, users.get("total", 0),
-                   dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report)
+                   dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report,
+                   dict(findings or {}))
 
 
 def applied_events(health: Mapping[str, Any], topic: str) -> int:
@@ -168,6 +183,10 @@ def render(summary: Summary) -> list[str]:
         f"connector {summary.status}",
         f"open alerts {summary.alert_total}" + (f": {alerts}" if alerts else ""),
     ]
+    if summary.findings:
+        by_severity = ", ".join(f"{severity} {count}" for severity, count in
+                                summary.findings.items())
+        lines.append(f"findings {sum(summary.findings.values())} identities: {by_severity}")
     report = summary.report
     if report is not None:
         # A cycle that emitted nothing leaves no trace, not even a new poll id.
@@ -499,7 +518,9 @@ class Demo:
             for reason in ALERT_REASONS
         }
         status = await self._view(worker, "/status")
-        return summarize(users, open_alerts, status, sim_time, report)
+        identities = await self._view(worker, "/identities", state="open", limit="10000")
+        return summarize(users, open_alerts, status, sim_time, report,
+                         findings_by_severity(identities))
 
     async def _show(
         self, worker: WorkerProcess, simulator: RunningSimulator, report: CycleReport | None
