@@ -119,7 +119,8 @@ async def test_decisions_life_cycle_survives_restart_and_rebuild(
     assert (await cli(worker, "ack", unmanaged, "--by", "ana"))[0] == 0
     assert (await cli(worker, "accept", "--user", "PAT@gmail.com", "--reason", "contractor",
                       "--by", "ana"))[0] == 0
-    until = (datetime.now(UTC) + timedelta(seconds=SNOOZE_SECONDS)).isoformat()
+    moment = datetime.now(UTC) + timedelta(seconds=SNOOZE_SECONDS)
+    until = moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat()  # Avro ms
     code, out = await cli(worker, "snooze", "--user", "kim@acme.com", "--until", until)
     assert code == 0, out
     await until_triage(worker, {("user_pat", "UNMANAGED_IDENTITY"): "accepted",
