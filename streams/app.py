@@ -22,6 +22,7 @@ from streams.worker.agents import register_agents
 from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.context import WorkerContext
 from streams.worker.faustseam import SeamApp
+from streams.worker.insightsview import INSIGHT_VIEWS
 from streams.worker.page import register_page
 from streams.worker.views import register_views
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings) -> App:
     app.context = WorkerContext.build(app, settings)
     register_agents(app.context)
     register_views(app.context)
+    register_views(app.context, INSIGHT_VIEWS)
     return app
 
 

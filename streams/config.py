@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from streams.errors import ConfigError
-from streams.events.records import AlertReason
 
 
 class Secret:
@@ -75,6 +74,17 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a whole number greater than 0")
+    return value
+
+
+def _optional_price(raw: str) -> float | None:
+    return _non_negative_float(raw) if raw.strip() else None
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -90,13 +100,8 @@ def _names(raw: str) -> tuple[str, ...]:
     return tuple(sorted({part.strip() for part in raw.split(",") if part.strip()}))
 
 
-def _rule_names(raw: str) -> tuple[str, ...]:
-    names = tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
-    known = {reason.value for reason in AlertReason if reason is not AlertReason.UNKNOWN}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(f"unknown rules {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return names
+def _upper_names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
 
 
 def _optional_secret(raw: str) -> Secret | None:
@@ -379,7 +384,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "disabled_rules",
         "DISABLED_RULES",
         "",
-        _rule_names,
+        _upper_names,
         "Comma-separated alert reasons whose rule is turned off (e.g. `SPEND_SPIKE`).",
     ),
     SettingSpec(
@@ -389,6 +394,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _non_negative_float,
         "Recent spend (USD, the last 15 days with cost data) from which a member's identity "
         "alerts rank one severity higher (0: spend never raises them).",
+    ),
+    SettingSpec(
+        "idle_days",
+        "IDLE_DAYS",
+        "30",
+        _positive_int,
+        "A member with no activity for this many days holds an idle seat (insights, report).",
+    ),
+    SettingSpec(
+        "seat_price_usd",
+        "SEAT_PRICE_USD",
+        "",
+        _optional_price,
+        "Monthly price of one seat in USD, for the estimated cost of idle seats (none when "
+        "unset).",
     ),
     SettingSpec(
         "alert_webhook_url",
@@ -469,6 +489,8 @@ class Settings:
     managed_connectors: tuple[str, ...]
     disabled_rules: tuple[str, ...]
     exposed_spend_usd: float
+    idle_days: int
+    seat_price_usd: float | None
     alert_webhook_url: str
     alert_webhook_secret: Secret | None
     cache_dir: Path

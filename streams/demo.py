@@ -113,6 +113,8 @@ class Summary:
     open_alerts: dict[str, int]
     status: str
     report: CycleReport | None = None
+    adoption: float | None = None
+    idle_seats: int | None = None
     findings: dict[str, int] = field(default_factory=dict)
     """Identities with an open finding, by their highest severity (most severe first)."""
 
@@ -138,15 +140,19 @@ def summarize(
     status: Mapping[str, Any],
     sim_time: str,
     report: CycleReport | None,
+    insights: Mapping[str, Any] | None = None,
     findings: Mapping[str, int] | None = None,
 ) -> Summary:
     """The summary from the worker's ``/users`` answer (its ``total``: the members), the open
-    alerts per reason (each ``/alerts`` answer's ``total``) and the ``/status`` answer."""
+    alerts per reason (each ``/alerts`` answer's ``total``), the ``/status`` answer and the
+    ``/insights`` answer (adoption and idle seats)."""
     rows = [row for row in status.get("data", []) if row.get("connector") == CONNECTOR]
     state = rows[0]["state"] if rows else "no status yet"
     alerts = {reason: count for reason, count in open_alerts.items() if count}
+    figures = (insights or {}).get("data") or {}
     return Summary(sim_time, users.get("total", 0),
                    dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report,
+                   figures.get("adoption"), figures.get("seats", {}).get("idle"),
                    dict(findings or {}))
 
 
@@ -178,8 +184,13 @@ def describe_cycle(report: CycleReport) -> str:
 def render(summary: Summary) -> list[str]:
     """The summary as terminal lines."""
     alerts = ", ".join(f"{reason} {count}" for reason, count in summary.open_alerts.items())
+    seats = ""
+    if summary.adoption is not None:
+        seats += f"adoption {summary.adoption:.0%}   "
+    if summary.idle_seats is not None:
+        seats += f"idle seats {summary.idle_seats}   "
     lines = [
-        f"simulated time {summary.sim_time}   members {summary.members}   "
+        f"simulated time {summary.sim_time}   members {summary.members}   {seats}"
         f"connector {summary.status}",
         f"open alerts {summary.alert_total}" + (f": {alerts}" if alerts else ""),
     ]
@@ -518,8 +529,10 @@ class Demo:
             for reason in ALERT_REASONS
         }
         status = await self._view(worker, "/status")
+        window = {"until": sim_time[:10]} if sim_time else {}
+        insights = await self._view(worker, "/insights", **window)
         identities = await self._view(worker, "/identities", state="open", limit="10000")
-        return summarize(users, open_alerts, status, sim_time, report,
+        return summarize(users, open_alerts, status, sim_time, report, insights,
                          findings_by_severity(identities))
 
     async def _show(

@@ -266,6 +266,21 @@ async def replay(
         yield entry
 
 
+async def records(
+    bootstrap: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> AsyncIterator[tuple[int, Any]]:
+    """Every committed record of ``topic`` decoded, with its partition, in partition order
+    (what does not decode is left out: the worker dead-letters it)."""
+    codec = default_codec()
+    async for record in _consume(bootstrap, topic, security=security):
+        if record is None or record.value is None:
+            continue
+        try:
+            yield record.partition, codec.decode(record.value)
+        except CodecError:
+            continue
+
+
 async def roster_as_of(
     bootstrap: str,
     prefix: str,

@@ -18,6 +18,7 @@ from streams.cli.directory import directory
 from streams.cli.history import replay, tail
 from streams.cli.kafka import kafka
 from streams.cli.poll import poll
+from streams.cli.report import report_command
 from streams.cli.simulate import simulate
 from streams.cli.worker import worker
 from streams.config import Settings
@@ -80,6 +81,7 @@ main.add_command(alerts)
 main.add_command(bench)
 main.add_command(connectors)
 main.add_command(kafka)
+main.add_command(report_command)
 main.add_command(poll)
 main.add_command(worker)
 main.add_command(directory)

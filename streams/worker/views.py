@@ -5,7 +5,9 @@
                     events}`` (``url``: where the other workers reach this one; ``events``:
                     input messages this worker process applied, by topic)
                     (200 when ready, 503 while starting or recovering; never needs a token)
-``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
+``/users``          members with ``surfaces``, ``connectors``, ``spend_usd``,
+                    ``last_active_day`` and ``idle``: ``?org=&role=&status=member|removed|all
+                    &sort=email|spend|last_active&idle=true|false&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
                     (totals per family and the last 31 days),
                     ``associations``, ``directory`` and ``alerts``
@@ -15,6 +17,8 @@
                     first (``streams.worker.identities``)
 ``/status``         the latest status of every connector
 ``/metrics``        Prometheus text: counters plus table and alert gauges
+``/insights``       adoption, spend, idle seats and alerts over N days
+                    (``streams.worker.insightsview``)
 =================== ===============================================================
 
 List views answer ``{"data": [...], "count": n, "total": t, "partitions": [...],
@@ -32,7 +36,7 @@ When ``WEB_TOKEN`` is set every view but ``/health`` needs ``Authorization: Bear
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Protocol
@@ -41,19 +45,23 @@ import faust
 import orjson
 from faust.web import Request, Response, View
 
-from streams.events.records import AlertReason
+from streams.events.records import AlertReason, AppKind, MetricFamily
+from streams.insights import MICRO_CENTS_PER_USD, Window, is_idle
 from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
 from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, identity_view
+from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, ask_peers
 from streams.worker.rows import MEMBER, REMOVED, AlertsRow, UsageRow, UserRow
+from streams.worker.rules import spend_of
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10**9
 DAYS_SHOWN = 31
 DEFAULT_LIMIT = 1_000
+SORTS = ("email", "spend", "last_active")
 USER_FIELDS = (
     "id", "org_id", "email", "name", "role", "workspaces", "added_at", "status",
     "first_seen", "last_seen", "baseline", "connector", "source",
@@ -219,6 +227,10 @@ class ListView(JsonView):
     def order(self, item: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def ordering(self, query: Mapping[str, str]) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+        """The sort key and direction of the list (default: ``order``, ``newest_first``)."""
+        return self.order, self.newest_first
+
     async def answer(self, request: Request, **match: str) -> Response:
         query = request.query
         scope = scope_of(query)
@@ -238,7 +250,8 @@ class ListView(JsonView):
                 total += body.get("total", 0)
                 answered += body.get("partitions", [])
                 all_ready = all_ready and body.get("ready", False)
-        items.sort(key=self.order, reverse=self.newest_first)
+        key, reverse = self.ordering(query)
+        items.sort(key=key, reverse=reverse)
         shown = items[offset:offset + limit]
         partitions = self.partition_count(topic)
         return self.respond(
@@ -277,20 +290,59 @@ class HealthView(JsonView):
 
 
 class UsersView(ListView):
-    """Members (by default only current ones), sorted by org and e-mail."""
+    """Members (by default only current ones) with their surfaces, connectors, spend and last
+    active day; sorted by org and e-mail, or ``sort=spend`` (highest first) or
+    ``sort=last_active`` (most recent first); ``idle=true|false`` keeps idle members (no
+    activity for ``IDLE_DAYS``) or the others."""
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
+        choice(query, "sort", SORTS, "email")
+        idle = choice(query, "idle", ("true", "false", "any"), "any")
         org, role = query.get("org"), query.get("role")
-        return [
-            user_view(row) for row in _rows(self.tables.users, partitions)
-            if (status == "all" or row.status == status)
-            and (org is None or row.org_id == org)
-            and (role is None or row.role == role)
-        ]
+        window = Window(datetime.now(UTC).date(), 1, self.context.settings.idle_days)
+        found = []
+        for key, row in self.tables.users.items():
+            if (
+                row.partition in partitions
+                and (status == "all" or row.status == status)
+                and (org is None or row.org_id == org)
+                and (role is None or row.role == role)
+            ):
+                item = member_row(self.tables, key, row, window)
+                if idle == "any" or item["idle"] == (idle == "true"):
+                    found.append(item)
+        return found
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["org_id"], (item["email"] or "").lower(), item["id"])
+
+    def ordering(self, query: Mapping[str, str]) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+        sort = query.get("sort", "email")
+        if sort == "spend":
+            return (lambda item: (-item["spend_usd"], self.order(item))), False
+        if sort == "last_active":
+            return (lambda item: (item["last_active_day"] or "", item["id"])), True
+        return self.order, False
+
+
+def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[str, Any]:
+    """A member as ``/users`` lists it: the user fields, surfaces, connectors, spend, idle."""
+    usage = tables.usage.get(key)
+    associations = tables.associations.get(key)
+    items = sorted(() if associations is None else associations.items.values(),
+                   key=lambda item: (item.kind, item.name, item.auth))
+    cost = usage_totals(tables.usage, tables.usage_days, key).get(MetricFamily.COST.value, {})
+    facts = member_facts(tables, key, row, usage, [])
+    return {
+        **user_view(row),
+        "surfaces": sorted({item.name for item in items if item.kind == AppKind.SURFACE.value}),
+        "connectors": [{"name": item.name, "auth": item.auth}
+                       for item in items if item.kind == AppKind.CONNECTOR.value],
+        "spend_usd": round(spend_of(cost) / MICRO_CENTS_PER_USD, 2),
+        "last_active_day": None if usage is None else usage.last_active_day,
+        "idle": facts.member and is_idle(facts, window),
+    }
 
 
 class UserView(JsonView):
@@ -456,7 +508,7 @@ VIEWS: dict[str, type[JsonView]] = {
 }
 
 
-def register_views(context: WorkerContext) -> None:
-    """Serve every view on the context's app, each reading that context."""
-    for path, view in VIEWS.items():
+def register_views(context: WorkerContext, views: Mapping[str, type[JsonView]] = VIEWS) -> None:
+    """Serve every view of ``views`` on the context's app, each reading that context."""
+    for path, view in views.items():
         context.app.page(path)(type(view.__name__, (view,), {"context": context}))

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from streams.events.records import ConnectorState, DirectoryStatus, UserOp
+from streams.events.records import (
+    AppKind,
+    AuthKind,
+    ConnectorState,
+    DirectoryStatus,
+    MetricFamily,
+    UserOp,
+)
 from streams.kafkaio import ensure_topics
 from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
 from tests.fixtures.worker import (
@@ -33,6 +40,17 @@ USD = 100_000_000  # micro-cents
 ALERT_ROWS = """return Array.from(document.querySelectorAll('#alerts tbody tr'))
     .map(tr => [tr.dataset.userId, tr.dataset.reason, tr.innerText]);"""
 STATE = "return document.body.dataset.state || '';"
+WIDER_THAN_WINDOW = """return Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                 && !e.closest('.wide, .scroll'))
+    .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '
+                     + Math.round(e.getBoundingClientRect().right)
+                     + '/' + document.documentElement.clientWidth);"""
+WINDOW = {"until": "2026-11-01", "days": "7"}
+MARKS = """const counts = {};
+    for (const chart of document.querySelectorAll('[data-chart]'))
+      counts[chart.dataset.chart] = chart.querySelectorAll('.mark').length;
+    return counts;"""
 
 
 def scenario() -> list[Any]:
@@ -43,7 +61,10 @@ def scenario() -> list[Any]:
         user_event(UserOp.SNAPSHOT, "user_bob", "bob@acme.com", baseline=True),
         user_event(UserOp.SNAPSHOT, "user_dave", "dave@gmail.com", baseline=True),
         usage_delta("user_alice", date(2026, 11, 1), {"usd_micros": 250 * USD}),
+        usage_delta("user_bob", date(2026, 10, 30), {"usd_micros": 40 * USD}),
+        usage_delta("user_bob", date(2026, 10, 31), {"total": 1200}, family=MetricFamily.TOKENS),
         association("user_alice", "github"),
+        association("user_alice", "chat", kind=AppKind.SURFACE, auth=AuthKind.UNKNOWN),
         connector_status(ConnectorState.HEALTHY),
     ]
 
@@ -106,7 +127,10 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
         ("user_dave", "PERSONAL_DOMAIN"),
     }
     page = (await worker.get("/", token="none needed")).headers
-    assert "script-src 'sha256-" in page["content-security-policy"]
+    assert "script-src 'self';" in page["content-security-policy"]
+    script = await worker.get("/static/page.js", token="none needed")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "SECTIONS" in script.text
 
     await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
     await browser.wait_for(STATE, lambda state: state == "ready")
@@ -133,6 +157,45 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
     assert {(user, reason) for user, reason, _ in rows} == newer
     frank = [text for user, _, text in rows if user == "user_frank"]
     assert all("frank@yahoo.com" in text and "new change" in text for text in frank)
+
+
+def chart_points(figures: dict[str, Any]) -> dict[str, int]:
+    """How many marks each chart of the page should draw for ``/insights`` data."""
+    alerts = figures["alerts_by_day"].values()
+    return {
+        "spend": sum(len(series) for series in figures["spend_usd_by_day"].values()),
+        "active": sum(len(series) for series in figures["active_by_day"].values()),
+        "spenders": len(figures["top_spenders"]),
+        "seats": len(("members", "active", "idle")),
+        "alerts": sum(1 for day in alerts for counts in day.values()
+                      for value in counts.values() if value),
+    }
+
+
+async def test_every_chart_draws_a_mark_per_point_of_the_insights(
+    worker: WorkerProcess, browser: Browser
+):
+    await settled(worker, 4)
+    figures = (await worker.get("/insights", **WINDOW)).json()["data"]
+    assert figures["spend_usd_by_day"]["2026-11-01"] == {"all": 250.0}
+    assert figures["spend_usd_by_day"]["2026-10-30"] == {"all": 40.0}
+    assert figures["tokens_by_day"]["2026-10-31"] == 1200
+    assert figures["active_by_day"]["2026-11-01"] == {"any": 1, "chat": 1}
+    assert [s["id"] for s in figures["top_spenders"]] == ["user_alice", "user_bob"]
+    expected = chart_points(figures)
+    assert all(expected.values()), expected
+
+    query = "&".join(f"{name}={value}" for name, value in WINDOW.items())
+    await browser.open(f"{worker.url}/?refresh=1&{query}#token={TOKEN}")
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    assert await browser.wait_for(MARKS, lambda found: found == expected) == expected
+    hover = await browser.run(
+        "return document.querySelector('[data-chart=spenders] .mark title').textContent;")
+    assert hover == "alice@acme.com: $250.00"
+    for width in (1280, 420):
+        await browser.resize(width, 900)
+        wider = await browser.run(WIDER_THAN_WINDOW)
+        assert not wider, f"wider than a {width} px window: {wider}"
 
 
 async def test_without_the_token_the_page_asks_for_it(worker: WorkerProcess, browser: Browser):

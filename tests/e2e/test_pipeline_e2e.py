@@ -58,6 +58,8 @@ SPEND_SPIKE_USD = 6.0
 PARTITIONS = 2
 WINDOW_DAYS = 3
 SETTLE_SECONDS = 60.0
+IDLE_DAYS = 2
+ACTIVITY = ("message_count", "session_count", "total_tokens")
 
 Pair = tuple[str, str]
 
@@ -206,7 +208,67 @@ class Pipeline:
                 assert alert["baseline"] is (alert["user_id"] in self.baseline_users), alert
         await self.check_alert_topic(expected)
         await self.check_usage(truth)
+        await self.check_insights(truth)
         return expected
+
+    async def check_insights(self, truth: dict[str, Any]) -> None:
+        """``/insights`` over the polled days equals the truth: spend and active members per
+        day, active members by surface (a member counts for the surfaces the association
+        topic says they had used by that day), seats, adoption and the idle members."""
+        today = date.fromisoformat(truth["now"][:10])
+        first = today - timedelta(days=WINDOW_DAYS - 1)
+        days = [(first + timedelta(days=n)).isoformat() for n in range(WINDOW_DAYS)]
+        usage = (await self.sim.truth(since=days[0], until=days[-1]))["usage"]
+        surfaces: dict[str, dict[str, str]] = defaultdict(dict)
+        for message in await self.topic("app-associations"):
+            value = message.value
+            if value["kind"] == "SURFACE":
+                known = surfaces[value["user_id"]].get(value["name"], value["first_seen"])
+                surfaces[value["user_id"]][value["name"]] = min(known, value["first_seen"])
+        spend = {day: 0 for day in days}
+        active: dict[str, dict[str, int]] = {day: {"any": 0} for day in days}
+        active_users = set()
+        for user_id, per_day in usage.items():
+            for day, figures in per_day.items():
+                spend[day] += int(Decimal(figures.get("cost_cents", "0")) * 1_000_000)
+                if active_on(figures):
+                    active_users.add(user_id)
+                    counts = active[day]
+                    counts["any"] += 1
+                    for surface, since in surfaces[user_id].items():
+                        if since <= day:
+                            counts[surface] = counts.get(surface, 0) + 1
+        members = {user["id"]: user for user in truth["users"]}
+        recent = days[-IDLE_DAYS:]
+        idle = {
+            user_id for user_id, user in members.items()
+            if user["added_at"][:10] < recent[0]
+            and not any(active_on(usage.get(user_id, {}).get(day, {})) for day in recent)
+        }
+        want = {
+            "spend": {day: round(micros / MICRO_CENTS_PER_USD, 2) for day, micros in spend.items()},
+            "active": active,
+            "seats": (len(members), len(active_users & set(members)), len(idle)),
+            "idle": idle,
+        }
+
+        async def insights_agree() -> str | None:
+            body = (await self.worker.get("/insights", days=str(WINDOW_DAYS),
+                                          until=days[-1])).json()
+            data = body["data"]
+            seats = data["seats"]
+            got = {
+                "spend": {day: series.get("all", 0) for day, series in
+                          data["spend_usd_by_day"].items()},
+                "active": data["active_by_day"],
+                "seats": (seats["members"], seats["active"], seats["idle"]),
+                "idle": {seat["id"] for seat in data["idle_seats"]},
+            }
+            return (None if body["complete"] else "insights incomplete") or next(
+                (difference(f"/insights {name}", got[name], want[name])
+                 for name in want if got[name] != want[name]), None)
+
+        await eventually(insights_agree, SETTLE_SECONDS)
 
     async def check_alert_topic(self, expected: set[Pair]) -> None:
         """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""
@@ -261,6 +323,12 @@ async def uncommitted(bootstrap: str, settings: Settings, group: str) -> str | N
         if any(committed.get(partition, 0) < end - 1 for partition, end in ends.items() if end):
             return f"{name}: committed {committed}, ends {ends}"
     return None
+
+
+def active_on(figures: dict[str, Any]) -> bool:
+    """Whether a member's day in the truth shows any activity (engagement, tokens or cost)."""
+    return any(figures.get(name) for name in ACTIVITY) or Decimal(
+        figures.get("cost_cents", "0")) > 0
 
 
 def covers(users: list[dict[str, Any]], ids: set[str]) -> bool:
@@ -320,6 +388,7 @@ async def test_simulated_org_through_poller_and_worker(
             "CORPORATE_DOMAINS": ",".join(truth["corporate_domains"]),
             "SPEND_SPIKE_DAILY_USD": str(SPEND_SPIKE_USD),
             "SPEND_SPIKE_FACTOR": "0",
+            "IDLE_DAYS": str(IDLE_DAYS),
         },
     )
     try:

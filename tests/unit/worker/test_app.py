@@ -10,10 +10,13 @@ from faust.cli.base import find_app
 
 from streams.app import App, create_app
 from streams.config import Settings
+from streams.errors import ConfigError
+from streams.events.records import AlertReason
 from streams.worker.rows import RowCodec
 
-EXPECTED_VIEWS = {"/", "/health", "/users", "/users/{user_id}", "/alerts", "/identities",
-                  "/status", "/metrics"}
+EXPECTED_VIEWS = {"/", "/static/page.css", "/static/page.js", "/static/charts.js", "/health",
+                  "/users", "/users/{user_id}", "/alerts", "/identities", "/status", "/metrics",
+                  "/insights"}
 
 
 def settings_for(tmp_path: Path, **environ: str) -> Settings:
@@ -72,3 +75,10 @@ def test_faust_finds_the_app_by_module_path(tmp_path: Path, monkeypatch: pytest.
     assert isinstance(app, App)
     assert app.conf.id == "found-by-faust"
     assert find_app("streams.app") is app
+
+
+def test_disabled_rules_turn_rules_off_and_an_unknown_name_is_a_config_error(tmp_path: Path):
+    app = create_app(settings_for(tmp_path, DISABLED_RULES="spend_spike, PERSONAL_DOMAIN"))
+    assert app.context.policy.disabled == {AlertReason.SPEND_SPIKE, AlertReason.PERSONAL_DOMAIN}
+    with pytest.raises(ConfigError, match="DISABLED_RULES: unknown rules NOPE"):
+        create_app(settings_for(tmp_path, DISABLED_RULES="nope"))
