@@ -19,7 +19,8 @@ from streams.errors import TriageError
 from streams.events.records import DecisionAction
 from streams.events.topics import ALERT_DECISIONS
 from streams.kafkaio.security import KafkaSecurity
-from streams.triage import decide, findings, parse_until, publish, targets
+from streams.triage import findings, publish, targets
+from streams.worker.decisions import decide, parse_until
 
 worker_option = click.option(
     "--worker", "worker_url", default=None,

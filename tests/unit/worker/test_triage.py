@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from streams.errors import TriageError
 from streams.events.records import DecisionAction, DirectoryStatus, UserOp
+from streams.worker.decisions import Target, decide, decision_partition, parse_until
 from streams.worker.identities import identity_order, identity_view
 from streams.worker.rules import Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
@@ -104,3 +108,33 @@ def test_a_re_raised_alert_starts_untriaged_and_identities_sort_by_severity():
         ("UNMANAGED_IDENTITY", "resolved")}
     low = {**found, "severity": "LOW", "last_seen": "9999"}
     assert sorted([low, found], key=identity_order, reverse=True)[0] is found
+
+
+def test_decisions_go_to_the_partition_of_the_member_key():
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from streams.events.keys import user_key
+
+    for user in ("user_a", "user_b", "user_c", "user_d"):
+        made = decision("alert-x", user, DecisionAction.ACK)
+        expected = DefaultPartitioner()(user_key(ORG, user), list(range(6)), list(range(6)))
+        assert decision_partition(made, 6) == expected
+
+
+def test_until_forms_and_refused_decisions():
+    assert parse_until("2d", T0) == T0 + timedelta(days=2)
+    assert parse_until("30m", T0) == T0 + timedelta(minutes=30)
+    later = parse_until("2026-11-03T08:00", T0)
+    assert later.isoformat() == "2026-11-03T08:00:00+00:00", "no zone: UTC"
+    for bad in ("tomorrow", "2020-01-01T00:00Z"):
+        with pytest.raises(TriageError, match="--until"):
+            parse_until(bad, T0)
+    target = Target({"alert_id": "a1", "severity": "HIGH", "state": "OPENED", "reason": "X"},
+                    {"org_id": ORG, "user_id": "user_p", "alerts": [
+                        {"reason": "X", "state": "OPENED"}, {"reason": "Y", "state": "RESOLVED"}]})
+    with pytest.raises(TriageError, match="accept needs --reason"):
+        decide([target], DecisionAction.ACCEPT, by="ana", why=" ", until=None, now=T0)
+    with pytest.raises(TriageError, match="snooze needs --until"):
+        decide([target], DecisionAction.SNOOZE, by="ana", why=None, until=None, now=T0)
+    (made,) = decide([target], DecisionAction.ACCEPT, by="ana", why="known", until=None, now=T0)
+    assert (made.severity, made.reasons, made.until) == ("HIGH", ("X",), None)
