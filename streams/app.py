@@ -24,6 +24,7 @@ from streams.worker.context import WorkerContext
 from streams.worker.faustseam import SeamApp
 from streams.worker.insightsview import INSIGHT_VIEWS
 from streams.worker.page import register_page
+from streams.worker.triageview import TRIAGE_VIEWS
 from streams.worker.views import register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> App:
     register_agents(app.context)
     register_views(app.context)
     register_views(app.context, INSIGHT_VIEWS)
+    register_views(app.context, TRIAGE_VIEWS)
     return app
 
 

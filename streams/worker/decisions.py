@@ -130,7 +130,7 @@ def decide(
 ) -> list[AlertDecision]:
     """One decision per target alert."""
     if action is DecisionAction.ACCEPT and not (why and why.strip()):
-        raise TriageError("accept needs --reason: why this risk is accepted")
+        raise TriageError("accept needs a reason (--reason): why this risk is accepted")
     if action is DecisionAction.SNOOZE and until is None:
         raise TriageError("snooze needs --until")
     return [

@@ -12,6 +12,7 @@
                     (totals per family and the last 31 days),
                     ``associations``, ``directory`` and ``alerts``
 ``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
+``/decisions``      POST: a triage decision from the page (``streams.worker.triageview``)
 ``/identities``     one finding per member: ``?state=open|all`` (default open: members with an
                     alert open, acknowledged or reopened) ``&org=&email=``; highest severity
                     first (``streams.worker.identities``)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from streams.events.records import (
@@ -215,3 +216,48 @@ async def test_without_the_token_the_page_asks_for_it(worker: WorkerProcess, bro
     await browser.wait_for(STATE, lambda state: state == "ready")
     rows = await browser.wait_for(ALERT_ROWS, lambda found: len(found) >= 4)
     assert {(user, reason) for user, reason, _ in rows} == await api_alerts(worker)
+
+
+TRIAGE = """const [user, reason, action, text] = arguments;
+    const row = document.querySelector('#identities tr[data-user-id="' + user + '"]');
+    if (text !== null) {
+      const input = row.querySelector('input.triage-reason');
+      input.value = text;
+      input.dispatchEvent(new Event('input'));
+    }
+    row.querySelector('li[data-reason="' + reason + '"] button[data-action="' + action + '"]')
+      .click();
+    return true;"""
+SHOWN_TRIAGE = """return Array.from(document.querySelectorAll('#identities li[data-reason]'))
+    .map(li => [li.closest('tr').dataset.userId, li.dataset.reason, li.dataset.triage]);"""
+
+
+async def test_the_page_triage_buttons_send_decisions_the_worker_applies(
+    worker: WorkerProcess, browser: Browser
+):
+    await settled(worker, 4)
+    await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    shown = await browser.wait_for(SHOWN_TRIAGE, lambda found: len(found) >= 4)
+    assert ("user_dave", "PERSONAL_DOMAIN", "open") in {tuple(item) for item in shown}
+    first = await browser.run("return document.querySelector('#identities tbody tr').innerText;")
+    assert first.startswith("HIGH"), "the highest severity leads"
+
+    await browser.run(TRIAGE, "user_dave", "PERSONAL_DOMAIN", "ack", None)
+    await browser.wait_for(SHOWN_TRIAGE, lambda found: ["user_dave", "PERSONAL_DOMAIN",
+                                                        "acknowledged"] in found)
+    await browser.run(TRIAGE, "user_bob", "DEPROVISIONED_ACTIVE", "accept", None)
+    await browser.wait_for("return document.body.dataset.triage;", lambda s: s == "refused")
+    refusal = await browser.run("return document.getElementById('triage-status').textContent;")
+    assert "accept needs a reason" in refusal
+    await browser.run(TRIAGE, "user_bob", "DEPROVISIONED_ACTIVE", "accept", "leaving Friday")
+    await browser.wait_for(SHOWN_TRIAGE, lambda found: all(user != "user_bob"
+                                                           for user, _, _ in found))
+    body = (await worker.get("/identities", state="all")).json()
+    bob = next(item for item in body["data"] if item["user_id"] == "user_bob")
+    (accepted,) = bob["alerts"]
+    assert (accepted["triage"], accepted["decision"]["why"]) == ("accepted", "leaving Friday")
+    async with httpx.AsyncClient(base_url=worker.url) as client:
+        wrong = await client.post("/decisions", json={"action": "ack"},
+                                  headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401

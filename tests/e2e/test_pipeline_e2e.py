@@ -393,6 +393,9 @@ async def test_simulated_org_through_poller_and_worker(
     )
     try:
         await worker.wait_ready()
+        async with httpx.AsyncClient(base_url=worker.url) as client:
+            refused = await client.post("/decisions", json={"action": "ack"})
+        assert refused.status_code == 403, "no triage writes without WEB_TOKEN"
         pipeline = Pipeline(sim, kafka_bootstrap, settings, worker, directory_file)
         org_id = truth["organization_id"]
         pipeline.baseline_users = {user["id"] for user in truth["users"]}

@@ -140,6 +140,7 @@ WORKER_RANKS: dict[str, int] = {
     "views": 6,
     "page": 6,
     "insightsview": 7,
+    "triageview": 7,
 }
 """Inside the worker: the rows and the pure core, the Kafka parts, the context, then agents,
 views and page."""

@@ -110,7 +110,7 @@ async def test_decisions_life_cycle_survives_restart_and_rebuild(
     assert code == 0 and "Pat+x@GMAIL.com" in out and "2 identities" in out, out
 
     code, out = await cli(worker, "accept", "--user", "pat@gmail.com")
-    assert code == 1 and "accept needs --reason" in out and "Traceback" not in out, out
+    assert code == 1 and "accept needs a reason" in out and "Traceback" not in out, out
     code, out = await cli(worker, "ack", "no-such-alert")
     assert code == 1 and "no open alert with id no-such-alert" in out, out
 

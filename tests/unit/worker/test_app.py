@@ -16,7 +16,7 @@ from streams.worker.rows import RowCodec
 
 EXPECTED_VIEWS = {"/", "/static/page.css", "/static/page.js", "/static/charts.js", "/health",
                   "/users", "/users/{user_id}", "/alerts", "/identities", "/status", "/metrics",
-                  "/insights"}
+                  "/insights", "/decisions"}
 
 
 def settings_for(tmp_path: Path, **environ: str) -> Settings:

@@ -132,7 +132,7 @@ def test_until_forms_and_refused_decisions():
     target = Target({"alert_id": "a1", "severity": "HIGH", "state": "OPENED", "reason": "X"},
                     {"org_id": ORG, "user_id": "user_p", "alerts": [
                         {"reason": "X", "state": "OPENED"}, {"reason": "Y", "state": "RESOLVED"}]})
-    with pytest.raises(TriageError, match="accept needs --reason"):
+    with pytest.raises(TriageError, match="accept needs a reason"):
         decide([target], DecisionAction.ACCEPT, by="ana", why=" ", until=None, now=T0)
     with pytest.raises(TriageError, match="snooze needs --until"):
         decide([target], DecisionAction.SNOOZE, by="ana", why=None, until=None, now=T0)
