@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from streams.events.records import DirectoryStatus, UserOp
 from streams.kafkaio import ensure_topics
+from tests.fixtures.webhook import Receiver
 from tests.fixtures.worker import (
     WorkerProcess,
     directory_record,
@@ -80,7 +82,7 @@ async def until_triage(worker: WorkerProcess, want: dict[tuple[str, str], str],
 
 
 @pytest.fixture(scope="module")
-def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
            ) -> Iterator[WorkerProcess]:
     workdir = Path(tmp_path_factory.mktemp("triage"))
 
@@ -88,7 +90,7 @@ def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
         await ensure_topics(kafka_bootstrap, PREFIX, 2)
         await produce(kafka_bootstrap, PREFIX, scenario())
         process = start_worker(kafka_bootstrap, PREFIX, f"tri-{uuid.uuid4().hex[:8]}", workdir,
-                               token=TOKEN, env=ENV)
+                               token=TOKEN, env={**ENV, "ALERT_WEBHOOK_URL": receiver.url})
         await process.wait_ready()
         return process
 
@@ -100,7 +102,7 @@ def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 
 
 async def test_decisions_life_cycle_survives_restart_and_rebuild(
-    worker: WorkerProcess, kafka_bootstrap: str, tmp_path: Path
+    worker: WorkerProcess, kafka_bootstrap: str, tmp_path: Path, receiver: Receiver
 ):
     found = await until_triage(worker, {("user_pat", "UNMANAGED_IDENTITY"): "open",
                                         ("user_pat", "PERSONAL_DOMAIN"): "open",
@@ -127,6 +129,16 @@ async def test_decisions_life_cycle_survives_restart_and_rebuild(
                                 ("user_pat", "PERSONAL_DOMAIN"): "accepted",
                                 ("user_kim", "UNMANAGED_IDENTITY"): "snoozed"})
     assert await identities(worker, "open") == {}, "nothing left in the default view"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        sent = [orjson.loads(body) for _, body in receiver.received]
+        decided = {(d["alert_id"], d["action"], d["decided_by"]) for d in sent if "action" in d}
+        if (unmanaged, "ACK", "ana") in decided or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert (unmanaged, "ACK", "ana") in decided, "decisions reach the webhook as their own type"
+    assert any(d.get("state") == "OPENED" for d in sent), "next to the alert events"
 
     promoted = user_event(UserOp.UPDATED, "user_pat", "Pat+x@GMAIL.com", role="owner",
                           before=image("user_pat", "Pat+x@GMAIL.com"), poll=2)

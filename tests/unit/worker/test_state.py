@@ -257,3 +257,18 @@ def test_open_alert_severity_follows_a_role_change_without_a_new_event():
     stored = state.tables.alerts[f"{ORG}:user_s"].open["UNMANAGED_IDENTITY"]
     assert (stored.alert_id, stored.severity) == (opened.alert_id, "HIGH")
     assert stored.evidence["role"] == "owner"
+
+
+def test_removed_and_re_added_member_gets_new_alerts_ranked_as_new():
+    state = state_with_directory("someone@acme.com")
+    (first,) = state.apply_user_event(
+        user_event(UserOp.SNAPSHOT, "user_t", "Tom+Work@ACME.com", baseline=True), 0)
+    assert (first.baseline, first.severity.value) == (True, "LOW")
+    tom = image("user_t", "Tom+Work@ACME.com")
+    (resolved,) = state.apply_user_event(
+        user_event(UserOp.REMOVED, "user_t", before=tom, poll=2), 0)
+    assert (resolved.state, resolved.alert_id) == (AlertState.RESOLVED, first.alert_id)
+    (again,) = state.apply_user_event(user_event(UserOp.ADDED, "user_t", "tom@acme.com", poll=3), 0)
+    assert again.alert_id != first.alert_id, "a re-raised alert has a new id"
+    assert (again.baseline, again.severity.value) == (False, "MEDIUM"), "new ranks above baseline"
+    assert state.apply_directory(change("TOM@acme.com"), 0)[0].state is AlertState.RESOLVED
