@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from streams.bench import benchmark
+from streams.bench.detect import API_RATE_PER_MINUTE, poller_settings
 from streams.bench.pipeline import bench_broker
-from streams.config import Settings
 from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
 from streams.kafkaio import ensure_topics
@@ -39,7 +39,6 @@ from streams.simulator import RunningSimulator, SimConfig, start_simulator
 from streams.worker_process import WorkerProcess, worker_environment
 
 START_DATE = date(2026, 11, 20)
-API_RATE_PER_MINUTE = 3000.0
 WINDOW_DAYS = 7
 LABELLED = ("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "DEPROVISIONED_ACTIVE",
             "PERSONAL_CREDENTIAL_CONNECTOR")
@@ -111,22 +110,9 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     )
     worker = WorkerProcess(env, workdir / "logs", loglevel="warn")
     worker.start()
-    settings = Settings.load({
-        "CLAUDE_API_BASE_URL": sim.url,
-        "CLAUDE_ANALYTICS_API_KEY": sim.config.analytics_key,
-        "CLAUDE_ADMIN_API_KEY": sim.config.admin_key,
-        "CONNECTOR_NAME": "bench",
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "TOPIC_PREFIX": prefix,
-        "TOPIC_PARTITIONS": str(partitions),
-        "ROSTER_POLL_SECONDS": "1",
-        "ANALYTICS_POLL_SECONDS": "1",
-        "COST_POLL_SECONDS": "1",
-        "REVISION_WINDOW_DAYS": str(WINDOW_DAYS),
-        "ANALYTICS_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
-        "ADMIN_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
-        **security.environment(),
-    })
+    settings = poller_settings(sim, bootstrap, prefix, partitions, 1.0, security,
+                               ANALYTICS_POLL_SECONDS="1", COST_POLL_SECONDS="1",
+                               REVISION_WINDOW_DAYS=str(WINDOW_DAYS))
     task: asyncio.Task[None] | None = None
     try:
         await worker.wait_ready()

@@ -148,14 +148,16 @@ async def _members_held(worker: WorkerProcess, sim: RunningSimulator, timeout: f
             await asyncio.sleep(0.2)
 
 
-def _poller_settings(
+def poller_settings(
     sim: RunningSimulator,
     bootstrap: str,
     prefix: str,
     partitions: int,
     poll_seconds: float,
     security: KafkaSecurity,
+    **extra: str,
 ) -> Settings:
+    """A benchmark poller's settings on the simulator and broker (``extra`` wins)."""
     return Settings.load(
         {
             "CLAUDE_API_BASE_URL": sim.url,
@@ -170,6 +172,7 @@ def _poller_settings(
             "ADMIN_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
             "REVISION_WINDOW_DAYS": "3",
             **security.environment(),
+            **extra,
         }
     )
 
@@ -239,7 +242,7 @@ async def _measure(
             tail_started, security,
         )))
         await tail_started.wait()
-        settings = _poller_settings(sim, bootstrap, prefix, partitions, poll_seconds, security)
+        settings = poller_settings(sim, bootstrap, prefix, partitions, poll_seconds, security)
         async with PollerRunner(settings, quiet=True) as poller:
             tasks.append(asyncio.create_task(poller.run_forever()))
             await _members_held(worker, sim, SAMPLE_TIMEOUT_SECONDS * 4)

@@ -20,7 +20,6 @@ from streams.events.records import (
     MetricFamily,
     UserOp,
 )
-from streams.kafkaio import ensure_topics
 from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
 from tests.fixtures.worker import (
     WorkerProcess,
@@ -28,9 +27,9 @@ from tests.fixtures.worker import (
     connector_status,
     directory_record,
     produce,
-    start_worker,
     usage_delta,
     user_event,
+    worker_on,
 )
 
 pytestmark = pytest.mark.kafka
@@ -93,22 +92,11 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     """One token-protected worker for the module, on the scenario."""
     chromium_or_skip()
-
-    async def start() -> WorkerProcess:
-        await ensure_topics(kafka_bootstrap, PREFIX, 2)
-        await produce(kafka_bootstrap, PREFIX, scenario())
-        process = start_worker(kafka_bootstrap, PREFIX, f"page-{uuid.uuid4().hex[:8]}",
-                               tmp_path_factory.mktemp("page"), token=TOKEN,
-                               env={"CORPORATE_DOMAINS": "acme.com",
-                                    "MANAGED_CONNECTORS": "github"})
-        await process.wait_ready()
-        return process
-
-    process = asyncio.run(start())
-    try:
+    with worker_on(kafka_bootstrap, PREFIX, scenario(), f"page-{uuid.uuid4().hex[:8]}",
+                   tmp_path_factory.mktemp("page"), token=TOKEN,
+                   env={"CORPORATE_DOMAINS": "acme.com", "MANAGED_CONNECTORS": "github"}
+                   ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

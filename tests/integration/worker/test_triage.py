@@ -15,7 +15,6 @@ import orjson
 import pytest
 
 from streams.events.records import DirectoryStatus, UserOp
-from streams.kafkaio import ensure_topics
 from tests.fixtures.webhook import Receiver
 from tests.fixtures.worker import (
     WorkerProcess,
@@ -24,6 +23,7 @@ from tests.fixtures.worker import (
     produce,
     start_worker,
     user_event,
+    worker_on,
 )
 
 pytestmark = pytest.mark.kafka
@@ -84,21 +84,10 @@ async def until_triage(worker: WorkerProcess, want: dict[tuple[str, str], str],
 @pytest.fixture(scope="module")
 def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
            ) -> Iterator[WorkerProcess]:
-    workdir = Path(tmp_path_factory.mktemp("triage"))
-
-    async def start() -> WorkerProcess:
-        await ensure_topics(kafka_bootstrap, PREFIX, 2)
-        await produce(kafka_bootstrap, PREFIX, scenario())
-        process = start_worker(kafka_bootstrap, PREFIX, f"tri-{uuid.uuid4().hex[:8]}", workdir,
-                               token=TOKEN, env={**ENV, "ALERT_WEBHOOK_URL": receiver.url})
-        await process.wait_ready()
-        return process
-
-    process = asyncio.run(start())
-    try:
+    with worker_on(kafka_bootstrap, PREFIX, scenario(), f"tri-{uuid.uuid4().hex[:8]}",
+                   Path(tmp_path_factory.mktemp("triage")), token=TOKEN,
+                   env={**ENV, "ALERT_WEBHOOK_URL": receiver.url}) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def test_decisions_life_cycle_survives_restart_and_rebuild(

@@ -31,7 +31,6 @@ from streams.events.records import (
     UserOp,
 )
 from streams.events.topics import DEAD_LETTER, SHADOW_IT_ALERTS, USAGE_DELTAS, USER_EVENTS
-from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
 from streams.worker.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.fixtures.webhook import Receiver
@@ -47,6 +46,7 @@ from tests.fixtures.worker import (
     start_worker,
     usage_delta,
     user_event,
+    worker_on,
 )
 
 pytestmark = pytest.mark.kafka
@@ -140,22 +140,10 @@ def worker(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
 ) -> Iterator[WorkerProcess]:
     """The scenario on the topics before the worker starts, then one worker for the module."""
-    workdir = Path(tmp_path_factory.mktemp("worker"))
-
-    async def start() -> WorkerProcess:
-        await ensure_topics(kafka_bootstrap, PREFIX, 2)
-        await produce(kafka_bootstrap, PREFIX, scenario())
-        env = {**WORKER_ENV, "ALERT_WEBHOOK_URL": receiver.url, "ALERT_WEBHOOK_SECRET": SECRET}
-        process = start_worker(kafka_bootstrap, PREFIX, f"app-{uuid.uuid4().hex[:8]}", workdir,
-                               token=TOKEN, env=env)
-        await process.wait_ready()
-        return process
-
-    process = asyncio.run(start())
-    try:
+    env = {**WORKER_ENV, "ALERT_WEBHOOK_URL": receiver.url, "ALERT_WEBHOOK_SECRET": SECRET}
+    with worker_on(kafka_bootstrap, PREFIX, scenario(), f"app-{uuid.uuid4().hex[:8]}",
+                   Path(tmp_path_factory.mktemp("worker")), token=TOKEN, env=env) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka_bootstrap: str):
