@@ -25,7 +25,7 @@ from streams.worker.faustseam import SeamApp
 from streams.worker.insightsview import INSIGHT_VIEWS
 from streams.worker.page import register_page
 from streams.worker.triageview import TRIAGE_VIEWS
-from streams.worker.views import register_views
+from streams.worker.views import check_exposure, register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
 
@@ -35,12 +35,16 @@ class Worker(faust.Worker):
 
     At log level WARN and above the spinner sets the root logger to DEBUG so that every log
     record spins it; that formats every aiokafka debug record and costs about a tenth of the
-    throughput. Kafka client errors are rate-limited (``streams.logs``).
+    throughput. Kafka client errors are rate-limited (``streams.logs``); httpx does not log
+    the URLs it requests.
     """
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
         limit_repeats(logger.handlers)
+        # httpx logs each request's URL at INFO: the webhook's URL is a secret.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 class App(SeamApp):
@@ -50,13 +54,17 @@ class App(SeamApp):
     context: WorkerContext
 
 
-def create_app(settings: Settings) -> App:
+def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
     """The worker app for ``settings``, with its topics, tables, agents and views registered
     (Faust's own web pages off; ours only).
+
+    Without ``WEB_TOKEN`` the views must bind a loopback address, unless
+    ``insecure_no_token`` (a ``ConfigError`` otherwise).
 
     Faust keeps its data (table files with ``rocksdb://``) under the cache directory, per app
     id; that directory is created here.
     """
+    check_exposure(settings, insecure_no_token)
     datadir = settings.cache_dir / "worker" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = App(
@@ -97,9 +105,7 @@ def create_app(settings: Settings) -> App:
     register_page(app)
     app.context = WorkerContext.build(app, settings)
     register_agents(app.context)
-    register_views(app.context)
-    register_views(app.context, INSIGHT_VIEWS)
-    register_views(app.context, TRIAGE_VIEWS)
+    register_views(app.context, INSIGHT_VIEWS, TRIAGE_VIEWS)
     return app
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from streams.errors import ConfigError
 
@@ -108,6 +109,30 @@ def _optional_secret(raw: str) -> Secret | None:
     return Secret(raw.strip()) if raw.strip() else None
 
 
+def _token(raw: str) -> Secret:
+    if not raw.strip():
+        raise ValueError("is empty; leave it unset for no token, or set a token")
+    return Secret(raw.strip())
+
+
+def _webhook_url(raw: str) -> Secret | None:
+    """An http(s) URL with a host, held as a ``Secret`` (a Slack-style URL's path is its
+    credential, so no error repeats it)."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        raise ValueError("is not a URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not host:
+        raise ValueError("must name a host (http(s)://host/path)")
+    return Secret(text)
+
+
 def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
@@ -135,7 +160,8 @@ class SettingSpec:
 
     attribute: str
     env: str
-    default: str
+    default: str | None
+    """None: unset means None, and a value given must parse (an empty one is an error)."""
     parse: Callable[[str], Any]
     doc: str
 
@@ -334,11 +360,22 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "`http://WEB_HOST:WEB_PORT`; set it when WEB_HOST is 0.0.0.0).",
     ),
     SettingSpec(
+        "web_allowed_hosts",
+        "WEB_ALLOWED_HOSTS",
+        "",
+        _domains,
+        "More names (comma-separated) the views answer to in a request's `Host` header, besides "
+        "the loopback names, WEB_HOST and the host of WEB_ADVERTISED_URL (e.g. the name a "
+        "reverse proxy passes on); `*` takes any name, as needed to scrape `/metrics` by "
+        "address.",
+    ),
+    SettingSpec(
         "web_token",
         "WEB_TOKEN",
-        "",
-        _optional_secret,
-        "Bearer token required by the web views when set.",
+        None,
+        _token,
+        "Bearer token the web views require when set (set but empty is an error). Without "
+        "it the worker serves its views on a loopback address only (see `--insecure-no-token`).",
     ),
     SettingSpec(
         "worker_app_id",
@@ -414,8 +451,17 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "alert_webhook_url",
         "ALERT_WEBHOOK_URL",
         "",
-        _text,
-        "Optional URL the worker POSTs every alert event to (HMAC-signed when a secret is set).",
+        _webhook_url,
+        "Optional http(s) URL the worker POSTs every alert event to, at least once "
+        "(HMAC-signed when a secret is set); a secret, never logged.",
+    ),
+    SettingSpec(
+        "webhook_backoff_max_seconds",
+        "WEBHOOK_BACKOFF_MAX_SECONDS",
+        "60",
+        _positive_float,
+        "Longest wait between two tries of a webhook delivery the endpoint did not take "
+        "(the wait doubles from 0.5 s up to this; a `Retry-After` answer wins).",
     ),
     SettingSpec(
         "alert_webhook_secret",
@@ -481,6 +527,7 @@ class Settings:
     web_host: str
     web_port: int
     web_advertised_url: str
+    web_allowed_hosts: tuple[str, ...]
     web_token: Secret | None
     worker_app_id: str
     worker_store: str
@@ -491,8 +538,9 @@ class Settings:
     exposed_spend_usd: float
     idle_days: int
     seat_price_usd: float | None
-    alert_webhook_url: str
+    alert_webhook_url: Secret | None
     alert_webhook_secret: Secret | None
+    webhook_backoff_max_seconds: float
     cache_dir: Path
     extra_connectors: tuple[ConnectorConfig, ...] = field(default=())
 
@@ -510,6 +558,9 @@ class Settings:
             source = spec.env
             if raw is None and spec.attribute in file_values:
                 raw, source = str(file_values[spec.attribute]), f"{file_path}:{spec.attribute}"
+            if raw is None and spec.default is None:
+                values[spec.attribute] = None
+                continue
             if raw is None:
                 raw, source = spec.default, f"default of {spec.env}"
             try:

@@ -1,7 +1,8 @@
 """``claude-connector worker``: the Faust worker, as ``faust -A streams.app worker``.
 
 The command builds the app from the settings it loaded (with ``--web-port`` and
-``--web-host`` on top) and hands that app to Faust's command line.
+``--web-host`` on top) and hands that app to Faust's command line. It refuses to serve the
+views on an address other than loopback without ``WEB_TOKEN``, unless ``--insecure-no-token``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ async def prepare_topics(settings: Settings) -> None:
 @click.option("--web-port", type=click.IntRange(0, 65535), help="Port of the web views.")
 @click.option("--web-host", help="Address the web views bind to (default WEB_HOST).")
 @click.option(
+    "--insecure-no-token",
+    is_flag=True,
+    help="Serve the views without WEB_TOKEN on an address other than loopback.",
+)
+@click.option(
     "-l",
     "--loglevel",
     default="info",
@@ -55,21 +61,30 @@ async def prepare_topics(settings: Settings) -> None:
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
 )
 @click.pass_context
-def worker(ctx: click.Context, web_port: int | None, web_host: str | None, loglevel: str) -> None:
+def worker(
+    ctx: click.Context,
+    web_port: int | None,
+    web_host: str | None,
+    insecure_no_token: bool,
+    loglevel: str,
+) -> None:
     """Run the Faust worker: agents, tables, shadow-IT alerts and the web views."""
-    settings: Settings = ctx.obj.for_kafka()
+    settings: Settings = ctx.obj.get()
     # The options become settings, not Faust options: Faust would replace the advertised URL
     # (``WEB_ADVERTISED_URL``) with host and port.
     if web_port is not None:
         settings = settings.replace(web_port=web_port)
     if web_host is not None:
         settings = settings.replace(web_host=web_host)
-    asyncio.run(prepare_topics(settings))
     # Faust and the app load only when the worker runs (``--help`` and the other commands
     # stay quick).
     from faust.cli.faust import cli
 
     from streams.app import create_app
+    from streams.worker.views import check_exposure
 
+    check_exposure(settings, insecure_no_token)
+    ctx.obj.for_kafka()
+    asyncio.run(prepare_topics(settings))
     cli.main(args=["worker", "-l", loglevel], prog_name="claude-connector worker",
-             app=create_app(settings))
+             app=create_app(settings, insecure_no_token=insecure_no_token))

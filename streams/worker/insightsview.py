@@ -18,7 +18,6 @@ from faust.web import Request, Response
 
 from streams.insights import MAX_DAYS, Insights, Window
 from streams.worker.insightfacts import table_insights
-from streams.worker.peers import ask_peers
 from streams.worker.views import BadRequest, JsonView, bounded_int, ready, scope_of
 
 DEFAULT_DAYS = 30
@@ -50,8 +49,7 @@ class InsightsView(JsonView):
         if scope == "all":
             asked = {k: v for k, v in query.items() if k != "scope"}
             asked["until"] = window.last.isoformat()
-            auth = request.headers.get("Authorization")
-            for _, body in await ask_peers(self.context.app, request.url.raw_path, asked, auth):
+            for _, body in await self.ask_peers(request, asked):
                 figures = figures.merge(msgspec.convert(body["data"], Insights))
                 answered += body.get("partitions", [])
                 all_ready = all_ready and body.get("ready", False)

@@ -19,7 +19,6 @@ table               key                          row
 ``status``          ``org:connector``            ``StatusRow``
 ``managed_connectors`` ``{partition}/{org}:{name}`` ``ManagedConnectorRow``
 ``decisions``       alert id                     ``DecisionRow`` (the latest decision)
-``webhook_deliveries`` ``org:user``              ``DeliveriesRow``
 =================== ============================ =================================
 """
 
@@ -218,13 +217,6 @@ class StatusRow:
     observed_at: str | None
     event_id: str
     applied: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveriesRow:
-    """The alert event ids delivered to the webhook for a member (the newest ones)."""
-
-    delivered: tuple[str, ...]
 
 
 R = TypeVar("R")

@@ -3,7 +3,7 @@
 Each table's rows are one type of ``streams.worker.rows``, written and read as JSON through
 its ``RowCodec``. Per-member tables are keyed
 ``org:user`` and partitioned like the per-member topics; ``status`` follows the single
-partition of the connector-status topic; ``webhook_deliveries`` follows the alerts topic.
+partition of the connector-status topic.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from streams.worker.rows import (
     AlertsRow,
     AssociationsRow,
     DecisionRow,
-    DeliveriesRow,
     DirectoryOrgRow,
     DirectoryRow,
     IdentityRow,
@@ -33,10 +32,9 @@ from streams.worker.state import Tables
 
 @dataclass(frozen=True, slots=True)
 class FaustTables:
-    """The Faust tables of one app: the pure core's bundle and the webhook's own table."""
+    """The Faust tables of one app: the pure core's bundle."""
 
     core: Tables
-    webhook_deliveries: faust.Table
 
     @classmethod
     def declare(cls, app: faust.App) -> FaustTables:
@@ -68,6 +66,4 @@ class FaustTables:
                 decisions=table("decisions", DecisionRow,
                                 help="The latest triage decision per alert."),
             ),
-            webhook_deliveries=table("webhook-deliveries", DeliveriesRow,
-                                     help="Alert event ids delivered, per member."),
         )

@@ -1,7 +1,8 @@
 """``POST /decisions``: the page's triage actions, published as ``AlertDecision`` events.
 
 A write, so stricter than the read views: refused (403) unless ``WEB_TOKEN`` is set, whatever
-the bind address, and (401) without ``Authorization: Bearer <token>``. The body is JSON:
+the bind address (and ``--insecure-no-token``); then like every view, 403 for an unknown
+``Host`` and 401 without ``Authorization: Bearer <token>``. The body is JSON:
 ``{"org_id", "user_id", "alert_id", "action": "ack|snooze|accept|reopen", "reason",
 "until", "by", "severity", "reasons"}``; ``reason`` is required for accept and ``until``
 (ISO 8601, or ``30m``, ``4h``, ``2d``, ``1w``) for snooze. When the member is on this worker
@@ -25,7 +26,7 @@ from streams.events.records import DecisionAction
 from streams.worker.batch import Send, publish
 from streams.worker.decisions import Target, decide, decision_partition, parse_until
 from streams.worker.state import member_key
-from streams.worker.views import JsonView, authorized
+from streams.worker.views import SECURITY_HEADERS, BadRequest, JsonView
 
 ACTIONS = {action.value.lower(): action for action in DecisionAction
            if action is not DecisionAction.UNKNOWN}
@@ -35,15 +36,20 @@ class DecisionsView(JsonView):
     """Triage decisions from the page (writes need ``WEB_TOKEN``)."""
 
     async def get(self, request: Request, **match: str) -> Response:
-        return self.respond({"error": "POST a decision"}, 405)
+        return self.secured(self.respond({"error": "POST a decision"}, 405))
 
     async def post(self, request: Request, **match: str) -> Response:
-        web_token = self.context.settings.web_token
-        if not web_token:
-            return self.respond({"error": "triage from the page needs WEB_TOKEN on the worker"},
-                                403)
-        if not authorized(request.headers.get("Authorization"), web_token.reveal()):
-            return self.respond({"error": "missing or wrong bearer token"}, 401)
+        if not self.context.settings.web_token:
+            return self.secured(self.respond(
+                {"error": "triage from the page needs WEB_TOKEN on the worker"}, 403))
+        return self.secured(await self.checked_answer(request, **match))
+
+    @staticmethod
+    def secured(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    async def answer(self, request: Request, **match: str) -> Response:
         try:
             body = orjson.loads(await request.read())
             target, action = self.target(body), ACTIONS[str(body.get("action", "")).lower()]
@@ -52,10 +58,10 @@ class DecisionsView(JsonView):
             (made,) = decide([target], action, by=str(body.get("by") or "page"),
                              why=body.get("reason") or None, until=until, now=now)
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            return self.respond({"error": "a JSON object with org_id, user_id, alert_id and "
-                                          f"action ({', '.join(ACTIONS)}) is needed"}, 400)
+            raise BadRequest("a JSON object with org_id, user_id, alert_id and action "
+                             f"({', '.join(ACTIONS)}) is needed") from None
         except TriageError as exc:
-            return self.respond({"error": str(exc)}, 400)
+            raise BadRequest(str(exc)) from None
         topic = self.context.channels.alert_decisions
         partition = decision_partition(made, self.partition_count(topic))
         await publish([Send(topic, made.alert_id.encode(), default_codec().encode(made),

@@ -31,21 +31,35 @@ per-member topics answered; ``complete`` is true when that is all of them and ev
 that answered had its tables recovered (``ready``). ``/users/{id}`` asks the other workers
 when the member is not on this one. A bad query parameter is a 400 with ``{"error": ...}``.
 When ``WEB_TOKEN`` is set every view but ``/health`` needs ``Authorization: Bearer <token>``
-(else 401); a worker passes the caller's header on to the others.
+(else 401); a worker sends its token on only to workers of its app id (``Peers``).
+
+Every view but ``/health`` refuses (403) a request whose ``Host`` is not a name the worker is
+known by (``allowed_hosts``: the bind address, the advertised URL's host, the loopback names
+and ``WEB_ALLOWED_HOSTS``), so a web page in a browser cannot read the views through DNS
+rebinding. Every answer carries ``Cache-Control: no-store`` and
+``X-Content-Type-Options: nosniff``. A list's ``offset + limit`` is at most ``MAX_WINDOW``:
+no request sorts or sends more items than that per worker. Without a token the worker serves
+its views on a loopback address only, unless asked to with ``--insecure-no-token``
+(``check_exposure``).
 """
 
 from __future__ import annotations
 
+import heapq
 import hmac
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 import faust
 import orjson
 from faust.web import Request, Response, View
 
+from streams.config import Settings
+from streams.errors import ConfigError
 from streams.events.records import AlertReason, AppKind, MetricFamily
 from streams.insights import MICRO_CENTS_PER_USD, Window, is_idle
 from streams.worker.channels import active_partitions
@@ -53,13 +67,13 @@ from streams.worker.context import WorkerContext
 from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, identity_view
 from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
-from streams.worker.peers import LOCAL, ask_peers
+from streams.worker.peers import LOCAL, Peers, peer_urls
 from streams.worker.rows import MEMBER, REMOVED, AlertsRow, UsageRow, UserRow
 from streams.worker.rules import spend_of
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
-MAX_LIMIT = 10_000
-MAX_OFFSET = 10**9
+MAX_WINDOW = 10_000
+"""The most items one list request may reach (``offset + limit``)."""
 DAYS_SHOWN = 31
 DEFAULT_LIMIT = 1_000
 SORTS = ("email", "spend", "last_active")
@@ -156,6 +170,53 @@ def authorized(header: str | None, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(presented, token.encode())
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings, insecure_no_token: bool) -> None:
+    """Refuse to serve the views beyond this host without ``WEB_TOKEN`` (unless insisted)."""
+    if settings.web_token or insecure_no_token or is_loopback(settings.web_host):
+        return
+    raise ConfigError(
+        f"WEB_HOST={settings.web_host} serves the views beyond this host but WEB_TOKEN is "
+        "not set: set WEB_TOKEN, bind a loopback address, or pass --insecure-no-token"
+    )
+
+
+def allowed_hosts(settings: Settings) -> frozenset[str]:
+    """The ``Host`` names (without port) a request may carry: the loopback names, the bind
+    address unless it is a wildcard, the advertised URL's host and ``WEB_ALLOWED_HOSTS``
+    (``*``: any)."""
+    names = set(LOOPBACK_NAMES) | set(settings.web_allowed_hosts)
+    bind = settings.web_host.strip().strip("[]").lower()
+    if bind and bind not in ("0.0.0.0", "::"):
+        names.add(bind)
+    advertised = urlsplit(settings.advertised_web_url() or "").hostname
+    if advertised:
+        names.add(advertised.lower())
+    return frozenset(names)
+
+
+def host_name(header: str | None) -> str:
+    """The name in a ``Host`` header, without its port (``[::1]:80`` → ``::1``)."""
+    text = (header or "").strip().lower()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    return text.rpartition(":")[0] if text.count(":") == 1 else text
+
+
 def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> list[PartitionedRow]:
     return [row for row in table.values() if row.partition in partitions]
 
@@ -167,13 +228,17 @@ def ready(app: faust.App) -> bool:
 
 
 class JsonView(View):
-    """Token check, JSON encoding and 400s for bad parameters.
+    """Host and token checks, JSON encoding, 400s for bad parameters, and the security headers
+    on every answer.
 
-    ``register_views`` serves each view with its app's ``context``.
+    ``register_views`` serves each view with its app's ``context``, the ``Host`` names it
+    takes and the ``peers`` client.
     """
 
     needs_token = True
     context: ClassVar[WorkerContext]
+    hosts: ClassVar[frozenset[str]]
+    peers: ClassVar[Peers]
 
     @property
     def tables(self) -> Tables:
@@ -190,7 +255,19 @@ class JsonView(View):
         return self.bytes(orjson.dumps(body), content_type="application/json", status=status)
 
     async def get(self, request: Request, **match: str) -> Response:
+        response = await self.checked_answer(request, **match)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def known_host(self, request: Request) -> bool:
+        """True when the request's ``Host`` names this worker (or any name is taken)."""
+        return "*" in self.hosts or host_name(request.headers.get("Host")) in self.hosts
+
+    async def checked_answer(self, request: Request, **match: str) -> Response:
         if self.needs_token:
+            if not self.known_host(request):
+                return self.respond({"error": "unknown Host: use the worker's configured name"},
+                                    403)
             web_token = self.context.settings.web_token
             token = web_token.reveal() if web_token else None
             if not authorized(request.headers.get("Authorization"), token):
@@ -199,6 +276,12 @@ class JsonView(View):
             return await self.answer(request, **match)
         except BadRequest as exc:
             return self.respond({"error": str(exc)}, 400)
+
+    async def ask_peers(self, request: Request, params: Mapping[str, str]
+                        ) -> list[tuple[int, Any]]:
+        """The other workers' ``scope=local`` answers to this request's path."""
+        urls = peer_urls(self.context.app)
+        return await self.peers.ask(urls, request.url.raw_path, params) if urls else []
 
     async def answer(self, request: Request, **match: str) -> Response:
         raise NotImplementedError
@@ -214,7 +297,7 @@ class ListView(JsonView):
 
     Subclasses give ``items`` (every match on the given partitions) and ``order`` (the sort
     key; ``newest_first`` reverses it). Each other worker is asked for its first
-    ``offset + limit`` items, so the merged page is exact.
+    ``offset + limit`` items, so the merged page is exact; only those are sorted.
     """
 
     newest_first = False
@@ -232,28 +315,34 @@ class ListView(JsonView):
         """The sort key and direction of the list (default: ``order``, ``newest_first``)."""
         return self.order, self.newest_first
 
+    def first(
+        self, items: list[dict[str, Any]], count: int, query: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """The first ``count`` of ``items`` in the list's order for ``query``."""
+        key, reverse = self.ordering(query)
+        pick = heapq.nlargest if reverse else heapq.nsmallest
+        return pick(count, items, key=key)
+
     async def answer(self, request: Request, **match: str) -> Response:
         query = request.query
         scope = scope_of(query)
-        limit = bounded_int(query, "limit", DEFAULT_LIMIT, 1,
-                            MAX_LIMIT if scope == "all" else MAX_OFFSET + MAX_LIMIT)
-        offset = bounded_int(query, "offset", 0, 0, MAX_OFFSET)
+        limit = bounded_int(query, "limit", DEFAULT_LIMIT, 1, MAX_WINDOW)
+        offset = bounded_int(query, "offset", 0, 0, MAX_WINDOW - limit)
+        window = offset + limit
         topic = self.topic()
         answered = self.active_partitions(topic)
-        items = self.items(query, set(answered))
-        total, all_ready = len(items), ready(self.context.app)
+        matches = self.items(query, set(answered))
+        items = self.first(matches, window, query)
+        total, all_ready = len(matches), ready(self.context.app)
         if scope == "all":
             asked = {k: v for k, v in query.items() if k not in ("limit", "offset", "scope")}
-            asked["limit"] = str(offset + limit)
-            auth = request.headers.get("Authorization")
-            for _, body in await ask_peers(self.context.app, request.url.raw_path, asked, auth):
-                items += body.get("data", [])
+            asked["limit"] = str(window)
+            for _, body in await self.ask_peers(request, asked):
+                items += body.get("data", [])[:window]
                 total += body.get("total", 0)
                 answered += body.get("partitions", [])
                 all_ready = all_ready and body.get("ready", False)
-        key, reverse = self.ordering(query)
-        items.sort(key=key, reverse=reverse)
-        shown = items[offset:offset + limit]
+        shown = self.first(items, window, query)[offset:]
         partitions = self.partition_count(topic)
         return self.respond(
             {
@@ -359,9 +448,7 @@ class UserView(JsonView):
             key, row = found
             return self.respond({"data": self.detail(key, row), "partitions": answered})
         if scope_of(request.query) == "all":
-            auth = request.headers.get("Authorization")
-            for status, body in await ask_peers(self.context.app, request.url.raw_path, {},
-                                                auth):
+            for status, body in await self.ask_peers(request, {}):
                 if status == 200:
                     return self.respond(body)
                 answered += body.get("partitions", [])
@@ -509,7 +596,19 @@ VIEWS: dict[str, type[JsonView]] = {
 }
 
 
-def register_views(context: WorkerContext, views: Mapping[str, type[JsonView]] = VIEWS) -> None:
-    """Serve every view of ``views`` on the context's app, each reading that context."""
-    for path, view in views.items():
-        context.app.page(path)(type(view.__name__, (view,), {"context": context}))
+def register_views(context: WorkerContext, *more: Mapping[str, type[JsonView]]) -> None:
+    """Serve every view (``VIEWS`` and those of ``more``) on the context's app, each reading
+    that context, with one ``Peers`` client (closed when the app stops)."""
+    settings = context.settings
+    shared = {
+        "context": context,
+        "hosts": allowed_hosts(settings),
+        "peers": Peers(settings.worker_app_id, settings.web_token),
+    }
+    for views in (VIEWS, *more):
+        for path, view in views.items():
+            context.app.page(path)(type(view.__name__, (view,), shared))
+
+    @context.app.on_before_shutdown.connect
+    async def close_peers(app: faust.App, **kwargs: Any) -> None:
+        await shared["peers"].aclose()

@@ -1,45 +1,116 @@
-"""Signed delivery of alert events to an HTTP endpoint (httpx), with bounded retries.
+"""Signed, at-least-once delivery of events to an HTTP endpoint (httpx).
 
-Each alert event is POSTed as JSON (the record's fields; times in RFC 3339) with:
+Each event is POSTed as JSON (the record's fields; times in RFC 3339) with:
 
-================================ ==================================================
-``X-Claude-Connector-Event-Id``  the alert event's ``event_id`` (receivers drop repeats)
-``X-Claude-Connector-Timestamp`` Unix seconds when the request was signed
-``X-Claude-Connector-Signature`` ``sha256=`` + hex HMAC-SHA256(secret, ``{timestamp}.{body}``)
-================================ ==================================================
+================================= ==================================================
+``X-Claude-Connector-Event-Id``   the event's ``event_id`` (receivers drop repeats)
+``X-Claude-Connector-Event-Type`` what the body is (``shadow_it_alert``)
+``X-Claude-Connector-Timestamp``  Unix seconds when the request was signed
+``X-Claude-Connector-Signature``  ``sha256=`` + hex HMAC-SHA256(secret, ``{timestamp}.{body}``)
+================================= ==================================================
 
-The signature headers are sent only when ``ALERT_WEBHOOK_SECRET`` is set. 2xx is delivered;
-429, 5xx and network errors are retried ``attempts`` times with doubling backoff; other 4xx
-are not retried. The agent in ``agents.webhook`` skips events it has delivered before.
+The signature headers are sent only when ``ALERT_WEBHOOK_SECRET`` is set. A 2xx is
+delivered; 408, 429, 5xx, redirects (not followed) and network errors are tried again, after
+the ``Retry-After`` the endpoint asked for or a doubling backoff capped at
+``WEBHOOK_BACKOFF_MAX_SECONDS``, for as long as it takes; any other 4xx is logged with the
+event id and skipped. ``agents.webhook`` reads the events from their topics and moves its
+committed position past an event only once it is delivered or skipped. The URL is a
+``Secret``: it never shows in a log line, a repr or an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 import orjson
 
 from streams.config import Secret
-from streams.events.records import ShadowItAlert
+from streams.events.records import AvroRecord
+from streams.events.topics import ALERT_DECISIONS, SHADOW_IT_ALERTS, TopicSpec
 from streams.worker.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
 EVENT_ID_HEADER = "X-Claude-Connector-Event-Id"
+EVENT_TYPE_HEADER = "X-Claude-Connector-Event-Type"
 TIMESTAMP_HEADER = "X-Claude-Connector-Timestamp"
 SIGNATURE_HEADER = "X-Claude-Connector-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
+FIRST_BACKOFF_SECONDS = 0.5
+RETRY_AFTER_MAX_SECONDS = 3600.0
+"""The longest ``Retry-After`` honoured (a larger one waits this long)."""
+RETRIED_STATUSES = frozenset({408, 429})
 
 
-def alert_body(alert: ShadowItAlert) -> bytes:
-    """The JSON body for one alert event."""
-    return orjson.dumps(alert.to_avro(), option=orjson.OPT_SORT_KEYS)
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One kind of event the webhook receives: its topic and the name of its event type."""
+
+    topic: TopicSpec
+    event_type: str
+
+
+DELIVERIES = (
+    Delivery(SHADOW_IT_ALERTS, "shadow_it_alert"),
+    Delivery(ALERT_DECISIONS, "alert_decision"),
+)
+"""Every topic whose events go to the webhook."""
+
+
+class Outcome(enum.Enum):
+    """What one answer (or failure) means for an event."""
+
+    DELIVERED = "delivered"
+    RETRY = "retried"
+    SKIPPED = "refused"
+
+
+def outcome_of(status: int) -> Outcome:
+    """2xx delivered; a 4xx other than 408 and 429 skipped; anything else (5xx, 408, 429, a
+    redirect, which is not followed) tried again."""
+    if 200 <= status < 300:
+        return Outcome.DELIVERED
+    if 400 <= status < 500 and status not in RETRIED_STATUSES:
+        return Outcome.SKIPPED
+    return Outcome.RETRY
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delay seconds or an HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - now).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS)
+
+
+def backoff(attempt: int, cap: float) -> float:
+    """The wait after failed attempt number ``attempt`` (1, 2, ...): doubling, at most ``cap``."""
+    return min(FIRST_BACKOFF_SECONDS * 2 ** min(attempt - 1, 32), cap)
+
+
+def event_body(record: AvroRecord) -> bytes:
+    """The JSON body for one event (its Avro fields, keys sorted)."""
+    return orjson.dumps(record.to_avro(), option=orjson.OPT_SORT_KEYS)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -68,57 +139,72 @@ def verify(
 
 
 class WebhookSender:
-    """POSTs alert events to one URL with signature, timestamp and bounded retries."""
+    """POSTs events to one URL, signed, until each is delivered or refused."""
 
     def __init__(
         self,
-        url: str,
+        url: Secret,
         secret: Secret | None,
         client: httpx.AsyncClient,
         *,
-        attempts: int = 4,
-        backoff: float = 0.5,
+        backoff_cap: float = 60.0,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.url = url
+        self._url = url
         self._secret = secret
         self._client = client
-        self.attempts = attempts
-        self.backoff = backoff
+        self.backoff_cap = backoff_cap
         self._clock = clock
+        self._sleep = sleep
 
-    def request_headers(self, alert: ShadowItAlert, body: bytes) -> dict[str, str]:
+    def __repr__(self) -> str:
+        return f"WebhookSender(url={self._url!r}, backoff_cap={self.backoff_cap})"
+
+    def request_headers(self, event_id: str, event_type: str, body: bytes) -> dict[str, str]:
         """The headers of one delivery."""
-        headers = {"Content-Type": "application/json", EVENT_ID_HEADER: alert.event_id}
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_ID_HEADER: event_id,
+            EVENT_TYPE_HEADER: event_type,
+        }
         if self._secret:
             timestamp = int(self._clock())
             headers[TIMESTAMP_HEADER] = str(timestamp)
             headers[SIGNATURE_HEADER] = sign(self._secret.reveal(), timestamp, body)
         return headers
 
-    async def deliver(self, alert: ShadowItAlert) -> bool:
-        """True once the endpoint accepted the event; False when it refused or retries ran out."""
-        body = alert_body(alert)
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = await self._client.post(
-                    self.url, content=body, headers=self.request_headers(alert, body)
-                )
-            except httpx.HTTPError as exc:
-                outcome = f"{type(exc).__name__}"
-            else:
-                if response.is_success:
-                    METRICS.inc("claude_worker_webhook_deliveries_total", outcome="delivered")
-                    return True
-                if response.status_code != 429 and response.status_code < 500:
-                    log.warning("webhook refused alert event %s: HTTP %d", alert.event_id,
-                                response.status_code)
-                    METRICS.inc("claude_worker_webhook_deliveries_total", outcome="refused")
-                    return False
-                outcome = f"HTTP {response.status_code}"
-            if attempt < self.attempts:
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-        log.warning("webhook gave up on alert event %s after %d attempts (%s)",
-                    alert.event_id, self.attempts, outcome)
-        METRICS.inc("claude_worker_webhook_deliveries_total", outcome="failed")
-        return False
+    async def attempt(self, event_id: str, event_type: str, body: bytes
+                      ) -> tuple[Outcome, float | None, str]:
+        """One POST: its outcome, the ``Retry-After`` asked for, and what happened."""
+        try:
+            response = await self._client.post(
+                self._url.reveal(), content=body,
+                headers=self.request_headers(event_id, event_type, body),
+            )
+        except httpx.HTTPError as exc:  # its text may hold the URL: only its type is shown
+            return Outcome.RETRY, None, type(exc).__name__
+        wait = retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+        return outcome_of(response.status_code), wait, f"HTTP {response.status_code}"
+
+    async def deliver(self, event_id: str, event_type: str, body: bytes) -> bool:
+        """True once the endpoint accepted the event, False when it refused it (a 4xx other
+        than 408/429); tries again, backing off, as long as neither happened."""
+        failures = 0
+        while True:
+            outcome, wait, what = await self.attempt(event_id, event_type, body)
+            METRICS.inc("claude_worker_webhook_deliveries_total", outcome=outcome.value)
+            if outcome is Outcome.DELIVERED:
+                if failures:
+                    log.info("webhook took %s %s after %d failed attempts", event_type,
+                             event_id, failures)
+                return True
+            if outcome is Outcome.SKIPPED:
+                log.warning("webhook refused %s %s (%s): skipped", event_type, event_id, what)
+                return False
+            failures += 1
+            delay = wait if wait is not None else backoff(failures, self.backoff_cap)
+            if failures == 1 or failures % 10 == 0:
+                log.warning("webhook did not take %s %s (%s, attempt %d): trying again in %.1fs",
+                            event_type, event_id, what, failures, delay)
+            await self._sleep(delay)

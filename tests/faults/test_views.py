@@ -4,7 +4,8 @@ With a token configured, every view but ``/health`` answers 401 to a request wit
 a wrong one, or with a mangled ``Authorization`` header, and never echoes the token. Query
 parameters, member ids and headers fuzzed with hypothesis never cause a 5xx: a bad parameter
 is a 400 with an ``error``, an unknown member a 404 (a 401 without the token: only a path no
-view takes is a 404 without it).
+view takes is a 404 without it). A request for another ``Host`` (DNS rebinding) is a 403, every
+answer says ``no-store`` and ``nosniff``, and no list request reaches past 10 000 items.
 """
 
 from __future__ import annotations
@@ -109,3 +110,49 @@ def test_an_authorization_header_outside_ascii_is_a_401(client):
     responses = [client.get("/users", headers={"Authorization": value}) for value in headers]
     record("authorization header outside ASCII", responses)
     assert [r.status_code for r in responses] == [401] * len(headers)
+
+
+def test_a_request_for_another_host_is_refused(client):
+    """DNS rebinding: a page on another name that resolves to this worker cannot read it."""
+    port = client.base_url.port
+    foreign = ["evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}",
+               "10.0.0.1", ""]
+    refused = [client.get(path, headers={**AUTHORIZED, "Host": host})
+               for host in foreign for path in ("/users", "/alerts", "/metrics")]
+    known = [client.get("/users", headers={**AUTHORIZED, "Host": host})
+             for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost")]
+    probe = client.get("/health", headers={"Host": "10.0.0.1:6066"})  # open, as to anyone
+    record("foreign Host header", [*refused, *known, probe])
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    assert all("error" in r.json() for r in refused)
+    assert [r.status_code for r in known] == [200] * len(known)
+    assert probe.status_code == 200
+
+
+def test_every_answer_says_no_store_and_nosniff(client):
+    responses = [
+        client.get("/health"),
+        client.get("/users", headers=AUTHORIZED),
+        client.get("/users/user_nobody", headers=AUTHORIZED),
+        client.get("/metrics", headers=AUTHORIZED),
+        client.get("/alerts"),
+        client.get("/alerts", params={"state": "x"}, headers=AUTHORIZED),
+        client.get("/status", headers={**AUTHORIZED, "Host": "evil.example"}),
+    ]
+    record("cache and sniffing headers", responses)
+    assert [r.status_code for r in responses] == [200, 200, 404, 200, 401, 400, 403]
+    for response in responses:
+        assert response.headers.get("cache-control") == "no-store", response.request.url
+        assert response.headers.get("x-content-type-options") == "nosniff"
+
+
+def test_a_list_request_reaches_at_most_the_window(client):
+    too_much = [{"limit": "10001"}, {"offset": "9999", "limit": "2"},
+                {"offset": "10000"}, {"scope": "local", "limit": "100000"},
+                {"scope": "local", "offset": "1000000000", "limit": "10"}]
+    refused = [client.get("/users", params=query, headers=AUTHORIZED) for query in too_much]
+    allowed = [client.get("/users", params=query, headers=AUTHORIZED)
+               for query in ({"limit": "10000"}, {"offset": "9999", "limit": "1"})]
+    record("list window", [*refused, *allowed])
+    assert [r.status_code for r in refused] == [400] * len(refused), [r.text for r in refused]
+    assert [r.status_code for r in allowed] == [200, 200]

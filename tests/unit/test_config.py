@@ -70,6 +70,15 @@ def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
         ({"REMOVAL_GUARD_FRACTION": "1.5"}, "REMOVAL_GUARD_FRACTION: must be a fraction"),
         ({"WEB_PORT": "99999"}, "WEB_PORT: must be a TCP port"),
         ({"ROSTER_POLL_SECONDS": "0"}, "ROSTER_POLL_SECONDS: must be greater than 0"),
+        ({"WEB_TOKEN": ""}, "WEB_TOKEN: is empty"),
+        ({"WEB_TOKEN": "  \t"}, "WEB_TOKEN: is empty"),
+        ({"ALERT_WEBHOOK_URL": "hooks.example.com/T0/secret"},
+         "ALERT_WEBHOOK_URL: must be an http:// or https:// URL"),
+        ({"ALERT_WEBHOOK_URL": "ftp://hooks.example.com/T0/secret"},
+         "ALERT_WEBHOOK_URL: must be an http:// or https:// URL"),
+        ({"ALERT_WEBHOOK_URL": "https:///T0/secret"}, "ALERT_WEBHOOK_URL: must name a host"),
+        ({"ALERT_WEBHOOK_URL": "http://[::1/secret"}, "ALERT_WEBHOOK_URL: is not a URL"),
+        ({"WEBHOOK_BACKOFF_MAX_SECONDS": "0"}, "WEBHOOK_BACKOFF_MAX_SECONDS: must be greater"),
         (
             {"CLAUDE_CONNECTOR_CONFIG": "/nonexistent/connector.toml"},
             "configuration file not found",
@@ -77,8 +86,22 @@ def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
     ],
 )
 def test_bad_values_name_the_variable(environ, message):
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
         Settings.load(environ)
+    assert "secret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_an_unset_token_is_none_and_a_webhook_url_is_a_secret(tmp_path):
+    assert Settings.load({}).web_token is None
+    config = tmp_path / "c.toml"
+    config.write_text('web_token = " "\n')
+    with pytest.raises(ConfigError, match="web_token: is empty"):
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+    url = "https://hooks.example.com/services/T0/B0/path-credential"
+    settings = Settings.load({"ALERT_WEBHOOK_URL": f" {url} "})
+    assert settings.alert_webhook_url.reveal() == url
+    assert "path-credential" not in repr(settings)
+    assert Settings.load({"ALERT_WEBHOOK_URL": ""}).alert_webhook_url is None
 
 
 def test_bad_toml_connectors_are_reported(tmp_path):

@@ -3,8 +3,9 @@
 The second worker joins while usage deltas trickle in, so the first hands a partition over
 between (or during) its batches: the table partition moves through its changelog and
 consumption resumes from the committed offset. Each worker then holds one partition
-(``scope=local``), and either one answers for every member (it asks the other, passing the
-caller's token on), with every delta counted once.
+(``scope=local``), and either one answers for every member (it asks the other with its own
+token, once the other's ``/health`` showed it is a worker of the app id), with every delta
+counted once.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
 
         async def totals(worker: WorkerProcess) -> dict[str, int]:
             """Each member's spend as ``worker`` answers it (the other worker's members too,
-            asked with the caller's token)."""
+            asked with the worker's own token)."""
             found = {}
             for user in users:
                 response = await worker.get(f"/users/{user}")

@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from faust.cli.base import find_app
 
 from streams.app import App, create_app
+from streams.cli import main
 from streams.config import Settings
 from streams.errors import ConfigError
 from streams.events.records import AlertReason
@@ -40,8 +42,9 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
     assert {agent.split(".")[-1] for agent in first.agents} == {
         "fan_out_directory", "apply_directory", "fold_connector_status",
         "fold_alert_decisions"}
-    assert "deliver_alerts" in second.agents and "deliver_alerts" not in first.agents
-    assert "deliver_decisions" in second.agents
+    # The webhook delivery is a task of its own consumer group, started with the app.
+    tasks = {app: [task.__name__ for task in app._app_tasks] for app in (first, second)}
+    assert "deliver_events" in tasks[second] and "deliver_events" not in tasks[first]
     assert paths(first) == paths(second) == EXPECTED_VIEWS
     assert {table for table in first.tables} == {table for table in second.tables}
     assert second.tables["users"] is second.context.tables.core.users
@@ -82,3 +85,20 @@ def test_disabled_rules_turn_rules_off_and_an_unknown_name_is_a_config_error(tmp
     assert app.context.policy.disabled == {AlertReason.SPEND_SPIKE, AlertReason.PERSONAL_DOMAIN}
     with pytest.raises(ConfigError, match="DISABLED_RULES: unknown rules NOPE"):
         create_app(settings_for(tmp_path, DISABLED_RULES="nope"))
+
+
+def test_views_beyond_loopback_without_a_token_are_refused_unless_insisted(tmp_path: Path):
+    with pytest.raises(ConfigError, match="WEB_TOKEN is not set"):
+        create_app(settings_for(tmp_path, WEB_HOST="0.0.0.0"))
+    insisted = create_app(settings_for(tmp_path, WEB_HOST="0.0.0.0"), insecure_no_token=True)
+    assert "/users" in paths(insisted)
+    result = CliRunner().invoke(
+        main, ["worker", "--web-host", "0.0.0.0"],
+        env={"WEB_TOKEN": None, "CLAUDE_CONNECTOR_CACHE": str(tmp_path),
+             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"},
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: WEB_HOST=0.0.0.0 serves the views beyond this host but WEB_TOKEN is not set: "
+        "set WEB_TOKEN, bind a loopback address, or pass --insecure-no-token"
+    ]

@@ -21,7 +21,7 @@ import streams
 from streams.app import create_app
 from streams.config import Settings
 from streams.worker import faustseam
-from streams.worker.rows import DeliveriesRow, RowCodec
+from streams.worker.rows import DirectoryOrgRow, RowCodec
 
 TP0 = TP("seam-topic", 0)
 
@@ -143,10 +143,10 @@ def test_store_writes_carry_their_event_as_the_current_one():
 
 def test_store_writes_show_in_the_table(app):
     """``Table.data``: a write to the store is what the table reads."""
-    table = app.context.tables.webhook_deliveries
-    row = DeliveriesRow(("e1",))
-    faustseam.table_store(table)["o:u"] = row
-    assert table["o:u"] == row
+    table = app.context.tables.core.directory_orgs
+    row = DirectoryOrgRow("o", 3)
+    faustseam.table_store(table)["0/o"] = row
+    assert table["0/o"] == row
 
 
 def test_the_persisted_offset_is_kept_by_rocksdb(tmp_path):
@@ -155,8 +155,9 @@ def test_the_persisted_offset_is_kept_by_rocksdb(tmp_path):
     settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path),
                               "WORKER_STORE": "rocksdb://"})
     app = create_app(settings)
-    store = faustseam.table_store(app.context.tables.webhook_deliveries)
-    tp = TP(app.context.tables.webhook_deliveries.changelog_topic.get_topic_name(), 0)
+    table = app.context.tables.core.directory_orgs
+    store = faustseam.table_store(table)
+    tp = TP(table.changelog_topic.get_topic_name(), 0)
     faustseam.set_persisted_offset(store, tp, 41)
     assert store.persisted_offset(tp) == 41
 
@@ -164,7 +165,7 @@ def test_the_persisted_offset_is_kept_by_rocksdb(tmp_path):
 def test_a_value_codec_reaches_the_store_and_every_changelog_copy(app):
     """``Table.value_serializer``: the store, the changelog and its copies use the codec."""
     table = app.Table("seam-rows")
-    codec = RowCodec(row_type=DeliveriesRow)
+    codec = RowCodec(row_type=DirectoryOrgRow)
     faustseam.use_value_codec(table, codec)
     assert table.value_serializer is codec
     assert table.changelog_topic.clone().schema.value_serializer is codec

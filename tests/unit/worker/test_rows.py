@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from streams.events.records import AuthKind, ConnectorState, DecisionAction, DirectoryStatus, UserOp
-from streams.worker.rows import DeliveriesRow, RowCodec, UserRow
+from streams.worker.rows import DirectoryOrgRow, RowCodec, UserRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
 from tests.fixtures.worker import (
@@ -65,5 +65,5 @@ def test_a_row_of_another_shape_is_refused():
     with pytest.raises(ValueError, match="`email`"):
         codec.loads(orjson.dumps({**{k: v for k, v in good.items() if k != "email"},
                                   "emial": "x"}))
-    deliveries = RowCodec(row_type=DeliveriesRow)
-    assert deliveries.loads(b'{"delivered": ["a", "b"]}') == DeliveriesRow(("a", "b"))
+    orgs = RowCodec(row_type=DirectoryOrgRow)
+    assert orgs.loads(b'{"org_id": "o", "records": 2}') == DirectoryOrgRow("o", 2)

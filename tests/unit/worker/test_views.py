@@ -1,16 +1,22 @@
-"""The views' pure helpers: token check, parameters, shapes."""
+"""The views' pure helpers: token and host checks, exposure, parameters, shapes."""
 
 from __future__ import annotations
 
 import pytest
 
+from streams.config import Settings
+from streams.errors import ConfigError
 from streams.worker.rows import AlertsRow, OpenAlert, ResolvedAlert, UserRow
 from streams.worker.views import (
     BadRequest,
     alert_views,
+    allowed_hosts,
     authorized,
     bounded_int,
+    check_exposure,
     choice,
+    host_name,
+    is_loopback,
     user_view,
 )
 
@@ -57,3 +63,30 @@ def test_shapes():
         "user_id": "u", "email": "e@x", "reason": "PERSONAL_DOMAIN", "severity": "HIGH",
         "baseline": True, "state": "OPENED"}
     assert [a["state"] for a in alert_views(alerts, "all")] == ["OPENED", "RESOLVED"]
+
+
+def test_loopback_addresses():
+    assert all(map(is_loopback, ["127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.4", "worker.example", ""]))
+
+
+def test_views_beyond_loopback_need_a_token_unless_insisted():
+    check_exposure(Settings.load({}), insecure_no_token=False)
+    open_bind = Settings.load({"WEB_HOST": "0.0.0.0"})
+    with pytest.raises(ConfigError, match="--insecure-no-token"):
+        check_exposure(open_bind, insecure_no_token=False)
+    check_exposure(open_bind, insecure_no_token=True)
+    check_exposure(Settings.load({"WEB_HOST": "0.0.0.0", "WEB_TOKEN": "t"}),
+                   insecure_no_token=False)
+
+
+def test_the_host_names_a_request_may_carry():
+    assert allowed_hosts(Settings.load({})) == {"localhost", "127.0.0.1", "::1"}
+    behind = Settings.load({"WEB_HOST": "0.0.0.0",
+                            "WEB_ADVERTISED_URL": "http://Worker-1.internal:6066"})
+    assert allowed_hosts(behind) == {"localhost", "127.0.0.1", "::1", "worker-1.internal"}
+    assert "10.0.0.4" in allowed_hosts(Settings.load({"WEB_HOST": "10.0.0.4"}))
+    extra = allowed_hosts(Settings.load({"WEB_ALLOWED_HOSTS": "Views.Example, *"}))
+    assert {"views.example", "*"} <= extra
+    assert [host_name(h) for h in ("evil.example:6066", "LOCALHOST", "[::1]:80", "::1", None)] \
+        == ["evil.example", "localhost", "::1", "::1", ""]
