@@ -189,6 +189,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Console Admin key, or a claude.ai key with `read:members`.",
     ),
     SettingSpec(
+        "compliance_api_key",
+        "CLAUDE_COMPLIANCE_API_KEY",
+        "",
+        _optional_secret,
+        "Enterprise key with `read:compliance_activities` for the Activity Feed (when unset, "
+        "the admin key is tried: a Console Admin key reaches the feed).",
+    ),
+    SettingSpec(
         "connector_name",
         "CONNECTOR_NAME",
         "default",
@@ -303,6 +311,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Seconds between per-user usage and cost polls.",
     ),
     SettingSpec(
+        "activity_poll_seconds",
+        "ACTIVITY_POLL_SECONDS",
+        "30",
+        _non_negative_float,
+        "Seconds between Compliance Activity Feed reads (0 turns the feed off).",
+    ),
+    SettingSpec(
         "revision_window_days",
         "REVISION_WINDOW_DAYS",
         "7",
@@ -329,6 +344,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "100",
         _positive_float,
         "Admin API request budget per organisation per minute.",
+    ),
+    SettingSpec(
+        "compliance_rate_per_minute",
+        "COMPLIANCE_RATE_PER_MINUTE",
+        "600",
+        _positive_float,
+        "Compliance API request budget per parent organisation per minute (shared by every "
+        "key and every /v1/compliance/* call).",
     ),
     SettingSpec(
         "directory_file",
@@ -488,10 +511,11 @@ class ConnectorConfig:
     api_base_url: str
     analytics_api_key: Secret | None = None
     admin_api_key: Secret | None = None
+    compliance_api_key: Secret | None = None
 
     @property
     def has_keys(self) -> bool:
-        return bool(self.analytics_api_key or self.admin_api_key)
+        return bool(self.analytics_api_key or self.admin_api_key or self.compliance_api_key)
 
 
 @dataclass(frozen=True)
@@ -501,6 +525,7 @@ class Settings:
     api_base_url: str
     analytics_api_key: Secret | None
     admin_api_key: Secret | None
+    compliance_api_key: Secret | None
     connector_name: str
     kafka_bootstrap_servers: str
     kafka_security_protocol: str
@@ -518,10 +543,12 @@ class Settings:
     roster_poll_seconds: float
     analytics_poll_seconds: float
     cost_poll_seconds: float
+    activity_poll_seconds: float
     revision_window_days: int
     removal_guard_fraction: float
     analytics_rate_per_minute: float
     admin_rate_per_minute: float
+    compliance_rate_per_minute: float
     directory_file: Path | None
     directory_prune_fraction: float
     web_host: str
@@ -584,6 +611,7 @@ class Settings:
             api_base_url=self.api_base_url,
             analytics_api_key=self.analytics_api_key,
             admin_api_key=self.admin_api_key,
+            compliance_api_key=self.compliance_api_key,
         )
         found = ((from_env,) if from_env.has_keys else ()) + self.extra_connectors
         names = [connector.name for connector in found]
@@ -653,7 +681,7 @@ def _connector_from_table(
     name = str(table.get("name", "")).strip()
     if not name:
         raise ConfigError(f"connectors[{position}]: 'name' is required")
-    allowed = {"name", "api_base_url", "analytics_api_key", "admin_api_key"}
+    allowed = {"name", "api_base_url", "analytics_api_key", "admin_api_key", "compliance_api_key"}
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(f"connectors[{position}] ({name}): unknown keys: {', '.join(unknown)}")
@@ -662,9 +690,10 @@ def _connector_from_table(
         api_base_url=str(table.get("api_base_url", base_url)),
         analytics_api_key=_optional_secret(str(table.get("analytics_api_key", ""))),
         admin_api_key=_optional_secret(str(table.get("admin_api_key", ""))),
+        compliance_api_key=_optional_secret(str(table.get("compliance_api_key", ""))),
     )
     if not connector.has_keys:
         raise ConfigError(
-            f"connectors[{position}] ({name}): needs analytics_api_key or admin_api_key"
+            f"connectors[{position}] ({name}): needs an analytics, admin or compliance key"
         )
     return connector

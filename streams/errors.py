@@ -14,6 +14,7 @@
     │   ├── ReconnectRequired       401 / 403 / 404: the key is bad, revoked or lacks a scope
     │   ├── RateLimited             429 after the retry budget was spent
     │   ├── TransientApiError       5xx / 529 / timeout / connection error after retries
+    │   ├── FeedUnavailable         403 / 404 on the Activity Feed: the org has not enabled it
     │   ├── ApiResponseError        malformed JSON, or a body unlike the documented shape
     │   └── ApiRequestRejected      other 4xx (bad parameters, expired cursor after restarts)
     │       └── DataNotYetAvailable 400 for a date the API has not published yet
@@ -108,6 +109,10 @@ class RateLimited(ApiError):
 
 class TransientApiError(ApiError):
     """5xx, 529, timeouts or connection errors that outlasted the bounded retries."""
+
+
+class FeedUnavailable(ApiError):
+    """The Compliance Activity Feed answered 403/404: not enabled for the org, or no scope."""
 
 
 class ApiResponseError(ApiError):

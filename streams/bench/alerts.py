@@ -110,7 +110,7 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     )
     worker = WorkerProcess(env, workdir / "logs", loglevel="warn")
     worker.start()
-    settings = poller_settings(sim, bootstrap, prefix, partitions, 1.0, security,
+    settings = poller_settings(sim, bootstrap, prefix, partitions, 1.0, security, "roster",
                                ANALYTICS_POLL_SECONDS="1", COST_POLL_SECONDS="1",
                                REVISION_WINDOW_DAYS=str(WINDOW_DAYS))
     task: asyncio.Task[None] | None = None

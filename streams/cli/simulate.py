@@ -23,12 +23,17 @@ def _announce(simulator: RunningSimulator) -> None:
     )
     click.echo(f"analytics key (read:analytics): {config.analytics_key}")
     click.echo(f"admin key (read:members, Console admin): {config.admin_key}")
+    click.echo(f"compliance key (read:compliance_activities): {config.compliance_key}")
+    click.echo(f"activity feed lag: {config.feed_lag:g} s")
     click.echo(
         f"rate limits per minute: analytics {config.analytics_rate:g}, admin {config.admin_rate:g}"
     )
     if config.directory_out is not None:
         click.echo(f"directory: {config.directory_out}")
-    click.echo(f"control: {simulator.url}/_sim/truth  /_sim/advance  /_sim/faults  /_sim/stats")
+    click.echo(
+        f"control: {simulator.url}/_sim/truth  /_sim/advance  /_sim/faults  /_sim/stats  "
+        "/_sim/activities"
+    )
 
 
 @click.command()
@@ -73,6 +78,19 @@ def _announce(simulator: RunningSimulator) -> None:
 @click.option("--analytics-key", default=_DEFAULTS.analytics_key, show_default=True)
 @click.option("--admin-key", default=_DEFAULTS.admin_key, show_default=True)
 @click.option(
+    "--compliance-key",
+    default=_DEFAULTS.compliance_key,
+    show_default=True,
+    help="Enterprise key carrying read:compliance_activities (the admin key reaches the feed too).",
+)
+@click.option(
+    "--feed-lag",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Wall-clock seconds before an activity shows in the feed (a few show later still).",
+)
+@click.option(
     "--dialect",
     type=click.Choice(["current", "legacy"]),
     default="current",
@@ -92,9 +110,11 @@ def simulate(
     start_date: datetime | None,
     analytics_key: str,
     admin_key: str,
+    compliance_key: str,
+    feed_lag: float,
     dialect: str,
 ) -> None:
-    """Serve a simulated Claude organisation (the documented Admin and Analytics endpoints).
+    """Serve a simulated Claude organisation (Admin, Analytics and Activity Feed endpoints).
 
     Deterministic for a seed and start date. Keys, URL and control endpoints are printed at
     start; stop with Ctrl-C.
@@ -110,6 +130,8 @@ def simulate(
         unmanaged_fraction=unmanaged_fraction,
         analytics_key=analytics_key,
         admin_key=admin_key,
+        compliance_key=compliance_key,
+        feed_lag=feed_lag,
         directory_out=directory_out,
         dialect=dialect,  # type: ignore[arg-type]
     )

@@ -6,7 +6,9 @@ function sends and classifies (``transport.py``); one budget per organisation an
 paces every request in the process (``ratelimit.py``); rows are typed (``models.py``).
 """
 
+from streams.client.activities import Activity, Actor
 from streams.client.api import ApiClient
+from streams.client.compliance import ActivityQuery, list_activities
 from streams.client.endpoints import EndpointSpec
 from streams.client.listing import Listing, Page
 from streams.client.models import (
@@ -38,6 +40,9 @@ from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_
 from streams.client.transport import RetryPolicy, classify, redact
 
 __all__ = [
+    "Activity",
+    "ActivityQuery",
+    "Actor",
     "AnalyticsUserDay",
     "ApiClient",
     "ApiFamily",
@@ -71,6 +76,7 @@ __all__ = [
     "Workspace",
     "WorkspaceMember",
     "classify",
+    "list_activities",
     "parse_cents",
     "redact",
     "shared_budgets",

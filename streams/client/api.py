@@ -139,11 +139,14 @@ class ApiClient:
         return self._budgets.budget(f"{self.connector.api_base_url}#{self.connector.name}", family)
 
     def _secret(self, family: ApiFamily) -> str | None:
-        secret = (
-            self.connector.analytics_api_key
-            if family is ApiFamily.ANALYTICS
-            else self.connector.admin_api_key
-        )
+        connector = self.connector
+        if family is ApiFamily.ANALYTICS:
+            secret = connector.analytics_api_key
+        elif family is ApiFamily.COMPLIANCE:
+            # A Console Admin key reaches the Activity Feed too: it is the fallback.
+            secret = connector.compliance_api_key or connector.admin_api_key
+        else:
+            secret = connector.admin_api_key
         return secret.reveal() if secret else None
 
     def _query(self, spec: EndpointSpec[Any], params: PARAM | None) -> dict[str, Any]:

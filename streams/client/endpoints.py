@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from streams.client import models
+from streams.client.activities import Activity
 from streams.client.pagination import PagingStyle
 from streams.client.ratelimit import ApiFamily
 
@@ -169,6 +170,16 @@ COST_REPORT = _analytics(
     restart_on_expired_cursor=True,
 )
 
+ACTIVITIES = EndpointSpec(
+    name="activities",
+    path="/v1/compliance/activities",
+    family=ApiFamily.COMPLIANCE,
+    paging=PagingStyle.ID_CURSOR,
+    parse_row=Activity.from_api,
+    doc="https://platform.claude.com/docs/en/api/compliance/activities/list",
+    max_limit=5000,
+)
+
 ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
     spec.name: spec
     for spec in (
@@ -190,5 +201,6 @@ ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
         USER_COST,
         USAGE_REPORT,
         COST_REPORT,
+        ACTIVITIES,
     )
 }

@@ -1,8 +1,9 @@
 """Rate budgets: one request budget per organisation and API family, shared by the process.
 
 The Analytics API allows 60 requests per minute per organisation across all keys and
-endpoints; the Admin API 100. A budget paces every request of one (organisation, family)
-so a normal run never receives a 429. Two rules must both allow a start:
+endpoints; the Admin API 100; the Compliance API 600 per parent organisation, shared by
+every key and every ``/v1/compliance/*`` endpoint. A budget paces every request of one
+(organisation, family) so a normal run never receives a 429. Two rules must both allow a start:
 
 1. **Spacing.** Starts are at least ``60 / rate`` seconds apart, with up to ``burst`` starts
    back to back (a GCRA token bucket; ``burst=1`` is plain pacing, safe even where the API
@@ -39,9 +40,14 @@ class ApiFamily(StrEnum):
 
     ANALYTICS = "analytics"
     ADMIN = "admin"
+    COMPLIANCE = "compliance"
 
 
-DEFAULT_RATES: Mapping[ApiFamily, float] = {ApiFamily.ANALYTICS: 60.0, ApiFamily.ADMIN: 100.0}
+DEFAULT_RATES: Mapping[ApiFamily, float] = {
+    ApiFamily.ANALYTICS: 60.0,
+    ApiFamily.ADMIN: 100.0,
+    ApiFamily.COMPLIANCE: 600.0,
+}
 
 
 class RateBudget:
@@ -126,6 +132,7 @@ class RateBudgets:
             {
                 ApiFamily.ANALYTICS: settings.analytics_rate_per_minute,
                 ApiFamily.ADMIN: settings.admin_rate_per_minute,
+                ApiFamily.COMPLIANCE: settings.compliance_rate_per_minute,
             }
         )
 

@@ -144,6 +144,7 @@ class Source(StrEnum):
     USAGE_REPORT = "USAGE_REPORT"
     COST_REPORT = "COST_REPORT"
     CLAUDE_CODE_REPORT = "CLAUDE_CODE_REPORT"
+    ACTIVITY_FEED = "ACTIVITY_FEED"
 
 
 class MetricFamily(StrEnum):
@@ -248,6 +249,16 @@ class UserImage(AvroRecord):
     added_at: datetime | None = None
 
 
+@avro_record(f"{NAMESPACE}.ChangeActor")
+@dataclass(frozen=True, slots=True)
+class ChangeActor(AvroRecord):
+    """Who made a member change (from the Activity Feed): actor kind, its id, member e-mail."""
+
+    type: str
+    id: str | None = None
+    email: str | None = None
+
+
 @avro_record(f"{NAMESPACE}.UserEvent")
 @dataclass(frozen=True, slots=True)
 class UserEvent(AvroRecord):
@@ -265,6 +276,7 @@ class UserEvent(AvroRecord):
     connector: str
     poll_id: str
     observed_at: datetime
+    actor: ChangeActor | None = None
 
 
 @avro_record(f"{NAMESPACE}.UsageDelta")
@@ -325,6 +337,7 @@ class ConnectorStatus(AvroRecord):
     failing: dict[str, str]
     poll_id: str
     observed_at: datetime
+    feed_reconciliation: dict[str, int] = field(default_factory=dict)
 
 
 @avro_record(f"{NAMESPACE}.ShadowItAlert")
@@ -451,3 +464,45 @@ class PollerState(AvroRecord):
     cursor: CursorState | None
     poll_id: str
     updated_at: datetime
+
+
+@avro_record(f"{NAMESPACE}.ActivityActor")
+@dataclass(frozen=True, slots=True)
+class ActivityActor(AvroRecord):
+    """Who did an activity: its kind, the kind's typed fields, the rest as JSON text."""
+
+    type: str
+    user_id: str | None = None
+    email_address: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+    api_key_id: str | None = None
+    admin_api_key_id: str | None = None
+    service_account_id: str | None = None
+    directory_id: str | None = None
+    idp_connection_type: str | None = None
+    service: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    unauthenticated_email_address: str | None = None
+    details_json: str = "{}"
+
+
+@avro_record(f"{NAMESPACE}.Activity")
+@dataclass(frozen=True, slots=True)
+class Activity(AvroRecord):
+    """One Compliance Activity Feed row (type-specific fields as JSON text in ``details_json``)."""
+
+    id: str
+    created_at: datetime
+    type: str
+    org_id: str
+    organization_id: str | None
+    organization_uuid: str | None
+    actor: ActivityActor
+    target_user_id: str | None
+    target_email: str | None
+    details_json: str
+    connector: str
+    poll_id: str
+    observed_at: datetime

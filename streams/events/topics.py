@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.events.records import (
+    Activity,
     AlertDecision,
     AppAssociation,
     AvroRecord,
@@ -83,6 +84,8 @@ DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.C
                       "Managed identities from the company directory (input).")
 ALERT_DECISIONS = TopicSpec("alert-decisions", KeyKind.ALERT, AlertDecision, Cleanup.COMPACT,
                             "Triage decisions on alerts (ack, snooze, accept, reopen).")
+ACTIVITIES = TopicSpec("activities", KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER,
+                       "Compliance Activity Feed rows, once per activity id.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
                         "Undecodable messages, unchanged, with the reason in headers.")
 
@@ -95,6 +98,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     POLLER_STATE,
     DIRECTORY,
     ALERT_DECISIONS,
+    ACTIVITIES,
     DEAD_LETTER,
 )
 

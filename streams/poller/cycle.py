@@ -25,9 +25,11 @@ from streams.errors import ApiError
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
 from streams.events.keys import org_key, user_key
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.events.records import ConnectorState, ConnectorStatus, CursorState, MemberState
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
+from streams.poller.activities import DATA_TYPE as FEED_CURSOR
+from streams.poller.activities import FeedStep
 from streams.poller.collect import (
     Collected,
     Progress,
@@ -42,7 +44,7 @@ from streams.poller.diff import diff_associations, diff_roster, diff_usage
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
-from streams.poller.status import Outcome, status_event, transition
+from streams.poller.status import HEALTHY_STATES, Outcome, status_event, transition
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class DataType(StrEnum):
     ROSTER = "roster"
     ANALYTICS = "analytics"
     USAGE = "usage"
+    ACTIVITIES = "activities"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class PollerOptions:
     topic_prefix: str
     guard_fraction: float
     revision_window_days: int
+    activity_feed: bool = True
+    """Whether connectors with a compliance (or admin) key read the Activity Feed."""
 
 
 def cycle_poll_id(connector: str, cycle: int) -> str:
@@ -94,6 +99,8 @@ class CycleReport:
     status: ConnectorState | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    reconciliation: dict[str, int] = field(default_factory=dict)
+    """Feed changes the roster confirmed / contradicted, and changes only the roster saw."""
 
     @property
     def completed(self) -> bool:
@@ -137,6 +144,8 @@ class ConnectorPoller:
             kinds.add(DataType.ROSTER)
         if self.client.has_key(ApiFamily.ANALYTICS):
             kinds |= {DataType.ANALYTICS, DataType.USAGE}
+        if self.options.activity_feed and self.client.has_key(ApiFamily.COMPLIANCE):
+            kinds.add(DataType.ACTIVITIES)
         return kinds
 
     async def run_cycle(self, due: Iterable[DataType] | None = None) -> CycleReport:
@@ -169,6 +178,10 @@ class ConnectorPoller:
                 self.client, now, self.options.revision_window_days, collected, self.progress
             )
 
+        feed = FeedStep(state.cursors.get(FEED_CURSOR))
+        if DataType.ACTIVITIES in due_types:
+            collected.outcomes.append(await feed.fetch(self.client, now))
+
         roster = collected.roster
         if (
             roster is None
@@ -181,8 +194,9 @@ class ConnectorPoller:
         members, pending = state.members, state.pending_drop
         baseline_done = False
         if roster is not None:
+            previous_members, roster = feed.judge(state.members, roster)
             diff = diff_roster(
-                state.members,
+                previous_members,
                 roster,
                 context=context,
                 guard_fraction=self.options.guard_fraction,
@@ -190,12 +204,24 @@ class ConnectorPoller:
                 baseline=baseline,
             )
             events.extend(diff.events)
+            feed.count_snapshot_only(diff.events)
             members, pending = diff.members, diff.pending_drop
             for user_id, member in diff.state_changes().items():
                 changes.member(user_id, member)
+            for user_id in feed.judged & members.keys():
+                changes.member(user_id, MemberState(members[user_id], user_id in pending))
             baseline_done = baseline and roster.complete
             if pending:
                 self.progress(f"holding the removal of {len(pending)} members until confirmed")
+
+        fast = feed.fast_path(members, context, baseline_done or state.baseline_complete)
+        if fast is not None:
+            events.extend(fast.events)
+            members = fast.members
+            pending = pending & members.keys()
+            for user_id in sorted(fast.touched):
+                image = members.get(user_id)
+                changes.member(user_id, image and MemberState(image, user_id in pending))
 
         usage_diff = diff_usage(state.usage, collected.usage, context=context, baseline=baseline)
         events.extend(usage_diff.events)
@@ -219,7 +245,11 @@ class ConnectorPoller:
             changes.association(link)
 
         status_events, connector_cursor = self._status(
-            context, collected.outcomes, baseline_done or state.baseline_complete, baseline_done
+            context,
+            collected.outcomes,
+            baseline_done or state.baseline_complete,
+            baseline_done,
+            feed.reconciliation(),
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
@@ -228,7 +258,7 @@ class ConnectorPoller:
             # nothing (or was re-run after a crash that followed its commit) leaves no trace,
             # so the ids of later events do not depend on how often the poller ran.
             cursors[CONNECTOR_CURSOR] = connector_cursor
-            for data_type in sorted(due_types):
+            for data_type in sorted(due_types - {DataType.ACTIVITIES}):
                 outcomes = [o for o in collected.outcomes if o.data_type == data_type]
                 if outcomes and all(o.completed for o in outcomes):
                     watermark = (
@@ -242,11 +272,17 @@ class ConnectorPoller:
             for cursor in cursors.values():
                 if cursor.cycle == cycle:
                     changes.cursor(cursor)
+        prefix = self.options.topic_prefix
+        feed_messages = feed.messages(context, self.codec, prefix)
+        # Committed when the feed's position moved; a read that found nothing leaves no trace.
+        if (feed_cursor := feed.cursor(cycle, now)) is not None:
+            cursors[FEED_CURSOR] = feed_cursor
+            changes.cursor(feed_cursor)
 
-        if events or len(changes):
+        if events or feed_messages or len(changes):
             await self.publisher.commit_cycle(
-                [event_message(record, self.codec, self.options.topic_prefix) for record in events],
-                changes.messages(self.codec, self.options.topic_prefix),
+                [event_message(record, self.codec, prefix) for record in events] + feed_messages,
+                changes.messages(self.codec, prefix),
                 name=f"poll cycle {poll_id}",
             )
 
@@ -270,6 +306,9 @@ class ConnectorPoller:
         for record in events:
             kind = getattr(record, "op", None) or type(record).__name__
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
+        if feed_messages:
+            report.counts["Activity"] = len(feed_messages)
+        report.reconciliation = feed.counters.as_dict()
         return report
 
     def _announce_eta(self, days: int, collected: Collected) -> None:
@@ -302,12 +341,16 @@ class ConnectorPoller:
         outcomes: list[Outcome],
         baseline_complete: bool,
         baseline_done_now: bool,
+        reconciliation: tuple[dict[str, int], bool],
     ) -> tuple[list[ConnectorStatus], CursorState]:
         """Status events for this cycle and the connector cursor to commit.
 
         ``last_success`` and ``failing`` describe what this cycle fetched (data types not due
         keep their committed ``last_success``); the state covers every data type's latest outcome.
+        ``reconciliation``: the feed's counters and whether this cycle changed them (a healthy
+        connector then restates its state with the new counters).
         """
+        counters, counters_changed = reconciliation
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)
         previous = cursor.status if cursor is not None else None
         last_success = {
@@ -336,6 +379,7 @@ class ConnectorPoller:
                     baseline_complete=baseline_complete,
                     last_success=last_success,
                     failing=failing,
+                    feed_reconciliation=counters,
                 )
             )
 
@@ -347,6 +391,11 @@ class ConnectorPoller:
         if change is not None and not (baseline_done_now and change[0] is ConnectorState.HEALTHY):
             emit(change[0], current, change[1])
             current = change[0]
+        if not emitted and counters_changed and current in HEALTHY_STATES:
+            figures = ", ".join(f"{name} {count}" for name, count in counters.items())
+            # BASELINE_COMPLETE and RECOVERED are said once; a restated healthy state is HEALTHY.
+            emit(ConnectorState.HEALTHY, current, f"feed reconciliation: {figures}")
+            current = ConnectorState.HEALTHY
         next_cursor = CursorState(
             CONNECTOR_CURSOR,
             self.state.cycle + 1,

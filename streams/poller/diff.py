@@ -37,7 +37,9 @@ from streams.events.records import (
     AppKind,
     AssociationState,
     AuthKind,
+    ChangeActor,
     MemberState,
+    Source,
     UsageDelta,
     UsageTotalsState,
     UserEvent,
@@ -120,27 +122,15 @@ def diff_roster(
 
     def emit(op: UserOp, user_id: str, before: UserImage | None, after: UserImage | None,
              changed: tuple[str, ...] = ()) -> None:
-        events.append(UserEvent(
-            event_id=user_event_id(context.org_id, user_id, op, context.poll_id, before, after),
-            op=op,
-            org_id=context.org_id,
-            user_id=user_id,
-            before=before,
-            after=after,
-            changed_fields=changed,
-            baseline=baseline,
-            source=snapshot.source,
-            connector=context.connector,
-            poll_id=context.poll_id,
-            observed_at=context.observed_at,
-        ))
+        events.append(user_event(context, op, user_id, before, after, changed,
+                                 baseline=baseline, source=snapshot.source))
 
     for user_id, seen in snapshot.users.items():
         if user_id in snapshot.deleted:
             continue
         old = previous.get(user_id)
         if old is None:
-            image = _new_image(seen)
+            image = image_of(seen)
             emit(new_op, user_id, None, image)
         else:
             image, changed = _merge(old, seen)
@@ -156,6 +146,36 @@ def diff_roster(
         del members[user_id]
     flag_changes = (pending ^ pending_drop) & members.keys()
     return RosterDiff(tuple(events), members, pending, frozenset(touched | removed | flag_changes))
+
+
+def user_event(
+    context: PollContext,
+    op: UserOp,
+    user_id: str,
+    before: UserImage | None,
+    after: UserImage | None,
+    changed: tuple[str, ...] = (),
+    *,
+    baseline: bool,
+    source: Source,
+    actor: ChangeActor | None = None,
+) -> UserEvent:
+    """One user event of a poll cycle (its id is deterministic: see ``user_event_id``)."""
+    return UserEvent(
+        event_id=user_event_id(context.org_id, user_id, op, context.poll_id, before, after),
+        op=op,
+        org_id=context.org_id,
+        user_id=user_id,
+        before=before,
+        after=after,
+        changed_fields=changed,
+        baseline=baseline,
+        source=source,
+        connector=context.connector,
+        poll_id=context.poll_id,
+        observed_at=context.observed_at,
+        actor=actor,
+    )
 
 
 def plan_removals(
@@ -189,7 +209,8 @@ def avro_time(moment: datetime | None) -> datetime | None:
     return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
 
 
-def _new_image(seen: SnapshotUser) -> UserImage:
+def image_of(seen: SnapshotUser) -> UserImage:
+    """The image of a member as a snapshot shows them (a new member's first image)."""
     return UserImage(
         id=seen.id,
         email=seen.email,

@@ -51,6 +51,7 @@ def options_for(settings: Settings) -> PollerOptions:
         topic_prefix=settings.topic_prefix,
         guard_fraction=settings.removal_guard_fraction,
         revision_window_days=settings.revision_window_days,
+        activity_feed=settings.activity_poll_seconds > 0,
     )
 
 
@@ -231,6 +232,7 @@ class PollerRunner:
             DataType.ROSTER: self.settings.roster_poll_seconds,
             DataType.ANALYTICS: self.settings.analytics_poll_seconds,
             DataType.USAGE: self.settings.cost_poll_seconds,
+            DataType.ACTIVITIES: self.settings.activity_poll_seconds,
         }
         loop = asyncio.get_running_loop()
         next_due = {data_type: loop.time() for data_type in poller.supported()}

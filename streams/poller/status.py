@@ -77,6 +77,7 @@ def status_event(
     baseline_complete: bool,
     last_success: dict[str, datetime] | None = None,
     failing: dict[str, str] | None = None,
+    feed_reconciliation: dict[str, int] | None = None,
 ) -> ConnectorStatus:
     """The status event of one connector for one cycle (its id is deterministic)."""
     return ConnectorStatus(
@@ -91,4 +92,5 @@ def status_event(
         failing=failing or {},
         poll_id=context.poll_id,
         observed_at=context.observed_at,
+        feed_reconciliation=feed_reconciliation or {},
     )

@@ -177,7 +177,8 @@ class SimConfig:
 
     ``start_date`` is the simulated today (the clock starts at 12:00 UTC); ``dialect``
     picks a side of the documented spelling conflicts; ``rate_window`` shortens the rate
-    limit window for tests (the limit scales pro rata: 600/min over 1 s allows 10).
+    limit window for tests (the limit scales pro rata: 600/min over 1 s allows 10);
+    ``feed_lag`` delays the Activity Feed's rows by wall-clock seconds (``feed``).
     """
 
     users: int = 50
@@ -192,6 +193,9 @@ class SimConfig:
     directory_out: Path | None = None
     dialect: Dialect = "current"
     rate_window: float = 60.0
+    compliance_key: str = "sk-ant-api01-sim-compliance-000000000000"
+    compliance_rate: float = 600.0
+    feed_lag: float = 0.0
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""

@@ -21,11 +21,12 @@ from multidict import MultiDict, MultiDictProxy
 
 from streams.simulator import shapes
 from streams.simulator.faults import MALFORMED_MODES, TRUNCATE_MODES, Faults, wrong_type
+from streams.simulator.feed import ActivityFeed, feed_disabled
 from streams.simulator.handlers import Api, SimError, cursor_expired
 from streams.simulator.org import Org, SimConfig, tagged_id
 from streams.simulator.ratelimit import SlidingWindow
 
-Family = Literal["analytics", "admin"]
+Family = Literal["analytics", "admin", "compliance"]
 ANALYTICS = "/v1/organizations/analytics"
 _ERROR_TYPES = {
     500: "api_error",
@@ -34,7 +35,12 @@ _ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
-_SCOPE_NEEDED = {"analytics": "read:analytics", "admin": "read:members", "console": "org:admin"}
+_SCOPE_NEEDED = {
+    "analytics": "read:analytics",
+    "admin": "read:members",
+    "console": "org:admin",
+    "compliance": "read:compliance_activities",
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ ROUTES: tuple[Route, ...] = (
     _analytics("user_cost_report", "user_cost_report", engagement=False),
     _analytics("usage_report", "usage_report", engagement=False),
     _analytics("cost_report", "cost_report", engagement=False),
+    Route("/v1/compliance/activities", "compliance", "activities"),
 )
 
 
@@ -89,6 +96,7 @@ class SimState:
     config: SimConfig
     org: Org
     api: Api
+    feed: ActivityFeed
     faults: Faults
     limits: dict[str, SlidingWindow]
     stats: Counter[str] = field(default_factory=Counter)
@@ -102,10 +110,12 @@ class SimState:
             config=org.config,
             org=org,
             api=Api(org),
+            feed=ActivityFeed(org, lag=org.config.feed_lag),
             faults=Faults(config.seed),
             limits={
                 "analytics": SlidingWindow(config.analytics_rate, window=config.rate_window),
                 "admin": SlidingWindow(config.admin_rate, window=config.rate_window),
+                "compliance": SlidingWindow(config.compliance_rate, window=config.rate_window),
             },
         )
 
@@ -119,7 +129,9 @@ class SimState:
         if key == self.config.analytics_key:
             scopes.add("read:analytics")
         if key == self.config.admin_key:
-            scopes |= {"read:members", "org:admin"}
+            scopes |= {"read:members", "org:admin", "read:compliance_activities"}
+        if key == self.config.compliance_key:
+            scopes.add("read:compliance_activities")
         return frozenset(scopes) if scopes else None
 
 
@@ -147,13 +159,15 @@ def _authorise(state: SimState, route: Route, request: web.Request) -> None:
             "permission_error",
             f"Missing required scopes. Got: {sorted(scopes)} Needed: [{route.scope!r}]",
         )
+    if route.family == "compliance" and state.faults.settings.feed_off is not None:
+        raise feed_disabled(state.faults.settings.feed_off)
     if route.family == "admin" and "anthropic-version" not in request.headers:
         raise SimError(400, "invalid_request_error", "anthropic-version: header is required")
 
 
 def _limit(state: SimState, route: Route, headers: dict[str, str]) -> None:
     settings = state.faults.settings
-    if settings.rate_limit_storm:
+    if settings.rate_limit_storm or (route.family == "compliance" and settings.feed_storm):
         if settings.storm_retry_after is not None:
             headers["retry-after"] = f"{settings.storm_retry_after:g}"
         raise SimError(429, "rate_limit_error", "Rate limit exceeded (storm). Please retry later.")
@@ -243,7 +257,8 @@ async def _answer(state: SimState, route: Route, request: web.Request) -> web.Re
             await asyncio.sleep(faults.settings.timeout_seconds)
         started = time.perf_counter()
         query = _query(request, faults.settings.page_size)
-        payload = getattr(state.api, route.handler)(query, *request.match_info.values())
+        answering = state.feed if route.family == "compliance" else state.api
+        payload = getattr(answering, route.handler)(query, *request.match_info.values())
     except SimError as error:
         state.stats[f"status:{error.status}"] += 1
         message = error.message

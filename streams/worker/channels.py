@@ -14,6 +14,7 @@ import faust
 
 from streams.config import Settings
 from streams.events.topics import (
+    ACTIVITIES,
     ALERT_DECISIONS,
     APP_ASSOCIATIONS,
     CONNECTOR_STATUS,
@@ -50,6 +51,7 @@ class Channels:
     dead_letter: faust.TopicT
     directory_fanout: faust.TopicT
     alert_decisions: faust.TopicT
+    activities: faust.TopicT
     topic_partitions: int
 
     @classmethod
@@ -67,6 +69,7 @@ class Channels:
             directory=raw(DIRECTORY),
             shadow_it_alerts=raw(SHADOW_IT_ALERTS),
             dead_letter=raw(DEAD_LETTER),
+            activities=raw(ACTIVITIES),
             directory_fanout=_raw_topic(
                 app,
                 f"{settings.worker_app_id}-directory-fanout",

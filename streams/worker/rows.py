@@ -19,12 +19,13 @@ table               key                          row
 ``status``          ``org:connector``            ``StatusRow``
 ``managed_connectors`` ``{partition}/{org}:{name}`` ``ManagedConnectorRow``
 ``decisions``       alert id                     ``DecisionRow`` (the latest decision)
+``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
 =================== ============================ =================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -217,6 +218,23 @@ class StatusRow:
     observed_at: str | None
     event_id: str
     applied: tuple[str, ...]
+    feed_reconciliation: dict[str, int] = field(default_factory=dict)
+    """The Activity Feed's confirmed / contradicted / snapshot_only counters."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """What the Activity Feed said about one member (``streams.events.activity_facts``): last
+    login, connectors, last role change, keys they created; keyed ``org``, keys created by a
+    non-member actor."""
+
+    org_id: str
+    partition: int
+    last_login_at: str | None
+    last_login_method: str | None
+    connectors: dict[str, dict[str, Any]]
+    role_change: dict[str, Any] | None
+    keys_created: dict[str, dict[str, Any]]
 
 
 R = TypeVar("R")

@@ -23,8 +23,10 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 
+from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    Activity,
     AlertDecision,
     AlertReason,
     AlertState,
@@ -42,6 +44,7 @@ from streams.events.records import (
 from streams.worker.rows import (
     MEMBER,
     REMOVED,
+    ActivityRow,
     AlertsRow,
     AssociationItem,
     AssociationsRow,
@@ -93,11 +96,12 @@ class Tables:
     status: MutableMapping[str, StatusRow]
     managed_connectors: MutableMapping[str, ManagedConnectorRow]
     decisions: MutableMapping[str, DecisionRow]
+    activity: MutableMapping[str, ActivityRow]
 
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +300,7 @@ class WorkerState:
             observed_at=_iso(status.observed_at),
             event_id=status.event_id,
             applied=_remember(() if row is None else row.applied, status.event_id),
+            feed_reconciliation=dict(sorted(status.feed_reconciliation.items())),
         )
         return []
 
@@ -316,6 +321,19 @@ class WorkerState:
             decided_at=decision.observed_at.isoformat(),
             event_id=decision.event_id,
         )
+        return []
+
+    def apply_activity(self, activity: Activity, partition: int) -> list[ShadowItAlert]:
+        """Fold an Activity Feed row into the facts of its key (no alert rules read them yet)."""
+        key = activity_key(activity).decode()
+        known = self.tables.activity.get(key)
+        member, keys = facts_of(None if known is None else asdict(known))
+        member, keys = fold_member(member, activity), fold_keys(keys, activity)
+        row = ActivityRow(
+            org_id=activity.org_id, partition=partition, **facts_row(member, keys)
+        )
+        if row != known:
+            self.tables.activity[key] = row
         return []
 
     # --- rules ---

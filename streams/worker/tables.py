@@ -14,6 +14,7 @@ import faust
 
 from streams.worker.faustseam import use_value_codec
 from streams.worker.rows import (
+    ActivityRow,
     AlertsRow,
     AssociationsRow,
     DecisionRow,
@@ -65,5 +66,7 @@ class FaustTables:
                                          help="Connectors on managed auth, per partition."),
                 decisions=table("decisions", DecisionRow,
                                 help="The latest triage decision per alert."),
+                activity=table("activity", ActivityRow,
+                               help="Activity Feed facts per member: logins, connectors, keys."),
             ),
         )

@@ -10,12 +10,14 @@
                     &sort=email|spend|last_active&idle=true|false&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
                     (totals per family and the last 31 days),
-                    ``associations``, ``directory`` and ``alerts``
+                    ``associations``, ``directory``, ``alerts`` and ``activity`` (last login
+                    and method, connectors, last role change and who made it)
 ``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
 ``/decisions``      POST: a triage decision from the page (``streams.worker.triageview``)
 ``/identities``     one finding per member: ``?state=open|all`` (default open: members with an
                     alert open, acknowledged or reopened) ``&org=&email=``; highest severity
                     first (``streams.worker.identities``)
+``/keys``           API and Admin keys created (Activity Feed), newest first: ``?org=``
 ``/status``         the latest status of every connector
 ``/metrics``        Prometheus text: counters plus table and alert gauges
 ``/insights``       adoption, spend, idle seats and alerts over N days
@@ -68,7 +70,7 @@ from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, ide
 from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, Peers, peer_urls
-from streams.worker.rows import MEMBER, REMOVED, AlertsRow, UsageRow, UserRow
+from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
 from streams.worker.rules import spend_of
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
@@ -492,7 +494,40 @@ class UserView(JsonView):
             ),
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
+            "activity": activity_view(tables.activity.get(key)),
         }
+
+
+def activity_view(row: ActivityRow | None) -> dict[str, Any]:
+    """What the Activity Feed said about a member (empty without the feed)."""
+    if row is None:
+        return {}
+    return {
+        "last_login_at": row.last_login_at,
+        "last_login_method": row.last_login_method,
+        "connectors": sorted(row.connectors.values(), key=lambda link: link["connected_at"]),
+        "role_change": row.role_change,
+        "keys_created": sorted(row.keys_created),
+    }
+
+
+class KeysView(ListView):
+    """API and Admin keys created in each org (from the Activity Feed), newest first:
+    ``?org=``."""
+
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        org = query.get("org")
+        return [
+            {"org_id": row.org_id, "key_id": key_id, **created}
+            for row in _rows(self.tables.activity, partitions)
+            if org is None or row.org_id == org
+            for key_id, created in row.keys_created.items()
+        ]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return (item["created_at"], item["key_id"])
 
 
 class AlertsView(ListView):
@@ -580,6 +615,12 @@ class MetricsView(JsonView):
         for reason, count in sorted(open_by_reason.items()):
             gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",
                            (("reason", reason),), count))
+        for status in self.tables.status.values():
+            for result, count in status.feed_reconciliation.items():
+                gauges.append(("claude_connector_feed_reconciliation",
+                               "Activity Feed changes the roster confirmed or contradicted, and "
+                               "changes only the roster saw (cumulative, per connector).",
+                               (("connector", status.connector), ("result", result)), count))
         gauges.append(("claude_worker_ready", "1 when partitions are assigned and recovered.",
                        (), 1.0 if ready(self.context.app) else 0.0))
         return self.text(METRICS.render(gauges), content_type="text/plain; version=0.0.4")
@@ -589,6 +630,7 @@ VIEWS: dict[str, type[JsonView]] = {
     "/health": HealthView,
     "/users": UsersView,
     "/users/{user_id}": UserView,
+    "/keys": KeysView,
     "/alerts": AlertsView,
     "/identities": IdentitiesView,
     "/status": StatusView,

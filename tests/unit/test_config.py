@@ -57,6 +57,26 @@ def test_toml_file_lists_several_connectors_and_env_wins(tmp_path):
     assert settings.connectors[0].api_base_url == "https://api.anthropic.com"
 
 
+def test_compliance_key_alone_makes_a_connector_and_is_read_from_env_and_file(tmp_path):
+    config = tmp_path / "connector.toml"
+    config.write_text(
+        '[[connectors]]\nname = "audit"\ncompliance_api_key = "sk-ant-api01-test-audit"\n'
+    )
+    settings = Settings.load(
+        {
+            "CLAUDE_CONNECTOR_CONFIG": str(config),
+            "CLAUDE_COMPLIANCE_API_KEY": "sk-ant-api01-test-env",
+            "CONNECTOR_NAME": "env",
+        }
+    )
+    env, audit = settings.connectors
+    assert env.compliance_api_key == Secret("sk-ant-api01-test-env")
+    assert audit.compliance_api_key == Secret("sk-ant-api01-test-audit")
+    assert "sk-ant" not in repr(settings)
+    assert (settings.activity_poll_seconds, settings.compliance_rate_per_minute) == (30, 600)
+    assert Settings.load({"ACTIVITY_POLL_SECONDS": "0"}).activity_poll_seconds == 0
+
+
 def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
     config = tmp_path / "connector.toml"
     config.write_text('claude_api_base_url = "http://127.0.0.1:9"\nweb_port = 7070\n')
@@ -107,7 +127,7 @@ def test_an_unset_token_is_none_and_a_webhook_url_is_a_secret(tmp_path):
 def test_bad_toml_connectors_are_reported(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[[connectors]]\nname = "nokey"\n')
-    with pytest.raises(ConfigError, match="needs analytics_api_key or admin_api_key"):
+    with pytest.raises(ConfigError, match="needs an analytics, admin or compliance key"):
         Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
     config.write_text(
         '[[connectors]]\nname = "a"\nadmin_api_key="k"\n' * 2

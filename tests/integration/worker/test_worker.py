@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from streams.events.codec import decode
 from streams.events.deadletter import read_dead_letter
 from streams.events.records import (
+    ActivityActor,
     AlertReason,
     AlertState,
     AuthKind,
@@ -37,6 +38,7 @@ from tests.fixtures.webhook import Receiver
 from tests.fixtures.worker import (
     ORG,
     WorkerProcess,
+    activity,
     association,
     connector_status,
     directory_record,
@@ -76,7 +78,18 @@ def scenario() -> list[Any]:
         association("user_alice", "github"),
         association("user_carol", "slack", auth=AuthKind.ORG_MANAGED),
         connector_status(ConnectorState.HEALTHY),
+        activity(1, "sso_login_succeeded", None, ALICE, auth_method="sso"),
+        activity(2, "integration_user_connected", None, ALICE, 1, mcp_server_id="srv_gh",
+                 mcp_server_name="GitHub", integration_type="mcp"),
+        activity(3, "claude_user_role_updated", "user_alice", ADMIN_KEY, 2, user_id="user_alice",
+                 user_email="alice@acme.com", previous_role="user", current_role="developer"),
+        activity(4, "api_key_created", None, ALICE, 3, api_key_id="key_1",
+                 scopes=["read:members"]),
     ]
+
+
+ALICE = ActivityActor(type="user_actor", user_id="user_alice", email_address="alice@acme.com")
+ADMIN_KEY = ActivityActor(type="admin_api_key_actor", admin_api_key_id="apikey_admin")
 
 
 EXPECTED_OPEN = {
@@ -176,8 +189,26 @@ async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka
     assert detail["usage"]["totals"]["COST"] == {"usd_micros": 250 * USD}
     assert [item["name"] for item in detail["associations"]] == ["github"]
     assert detail["directory"]["employee_id"] == "e1"
+    facts = detail["activity"]
+    assert (facts["last_login_method"], facts["keys_created"]) == ("sso", ["key_1"])
+    assert [(c["server_id"], c["name"]) for c in facts["connectors"]] == [("srv_gh", "GitHub")]
+    change = facts["role_change"]
+    assert (change["previous"], change["current"], change["by"]["id"]) == (
+        "user", "developer", "apikey_admin"
+    )
+    keys = (await worker.get("/keys", org=ORG)).json()
+    assert [(k["key_id"], k["kind"], k["created_by"]["id"]) for k in keys["data"]] == [
+        ("key_1", "api_key", "user_alice")
+    ]
     status = (await worker.get("/status")).json()
     assert [(s["connector"], s["state"]) for s in status["data"]] == [("test", "HEALTHY")]
+    assert status["data"][0]["feed_reconciliation"] == {
+        "confirmed": 3,
+        "contradicted": 1,
+        "snapshot_only": 0,
+    }
+    metrics = (await worker.get("/metrics")).text
+    assert 'claude_connector_feed_reconciliation{connector="test",result="confirmed"} 3' in metrics
 
 
 async def test_churn_resolves_and_raises_alerts(worker: WorkerProcess, kafka_bootstrap: str):

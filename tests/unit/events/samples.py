@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from streams.events.records import (
+    Activity,
+    ActivityActor,
     AlertDecision,
     AlertReason,
     AlertState,
@@ -149,4 +151,24 @@ SAMPLES: tuple[AvroRecord, ...] = (
         status=ConnectorState.HEALTHY, watermark="2026-11-27",
     )),
     _state(StateKind.CURSOR, cursor=CursorState(data_type="roster", cycle=0)),
+    Activity(
+        id="activity_01Xy", created_at=NOW, type="claude_user_role_updated", org_id=ORG,
+        organization_id="org_01Wv", organization_uuid=ORG,
+        actor=ActivityActor(
+            type="user_actor", user_id="user_01Admin", email_address="admin@example.com",
+            ip_address="192.0.2.34", user_agent="Mozilla/5.0",
+        ),
+        target_user_id=DANA.id, target_email="dana.ortiz@example.com",
+        details_json='{"current_role":"user","previous_role":null,"user_id":"user_dana"}',
+        connector="acme", poll_id="acme:3", observed_at=NOW,
+    ),
+    Activity(
+        id="activity_01Zz", created_at=NOW, type="sso_login_succeeded", org_id=ORG,
+        organization_id=None, organization_uuid=None,
+        actor=ActivityActor(
+            type="scim_directory_sync_actor", details_json='{"workos_event_id":"e"}'
+        ),
+        target_user_id=None, target_email=None, details_json="{}", connector="acme",
+        poll_id="acme:3", observed_at=NOW,
+    ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.events.records import (
+    Activity,
     AlertDecision,
     AppAssociation,
     ConnectorStatus,
@@ -23,6 +24,7 @@ DESIGN_TABLE = {
     "claude.poller-state": (KeyKind.ORG_STATE, PollerState, Cleanup.COMPACT),
     "claude.directory": (KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT),
     "claude.alert-decisions": (KeyKind.ALERT, AlertDecision, Cleanup.COMPACT),
+    "claude.activities": (KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER),
     "claude.dead-letter": (KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER),
 }
 

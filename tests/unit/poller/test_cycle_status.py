@@ -89,7 +89,9 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
         publisher,  # type: ignore[arg-type]
         CODEC,
         CommittedState("acme", "org_1", cursors={CONNECTOR_CURSOR: baseline_done}),
-        PollerOptions(topic_prefix="t.", guard_fraction=0.2, revision_window_days=1),
+        PollerOptions(
+            topic_prefix="t.", guard_fraction=0.2, revision_window_days=1, activity_feed=False
+        ),
     )
     client.failures["user_cost"] = TransientApiError("503", status=503)
     await poller.run_cycle()

@@ -17,8 +17,8 @@ from streams.events.records import AlertReason
 from streams.worker.rows import RowCodec
 
 EXPECTED_VIEWS = {"/", "/static/page.css", "/static/page.js", "/static/charts.js", "/health",
-                  "/users", "/users/{user_id}", "/alerts", "/identities", "/status", "/metrics",
-                  "/insights", "/decisions"}
+                  "/users", "/users/{user_id}", "/keys", "/alerts", "/identities", "/status",
+                  "/metrics", "/insights", "/decisions"}
 
 
 def settings_for(tmp_path: Path, **environ: str) -> Settings:
@@ -37,8 +37,12 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
     ))
 
     assert first.conf.id == "first" and second.conf.id == "second"
-    assert first.batch_topics == {"one.user-events", "one.usage-deltas", "one.app-associations"}
-    assert second.batch_topics == {"two.user-events", "two.usage-deltas", "two.app-associations"}
+    assert first.batch_topics == {
+        "one.user-events", "one.usage-deltas", "one.app-associations", "one.activities"
+    }
+    assert second.batch_topics == {
+        "two.user-events", "two.usage-deltas", "two.app-associations", "two.activities"
+    }
     assert {agent.split(".")[-1] for agent in first.agents} == {
         "fan_out_directory", "apply_directory", "fold_connector_status",
         "fold_alert_decisions"}
