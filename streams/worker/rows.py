@@ -17,7 +17,8 @@ table               key                          row
 ``directory_orgs``  ``{partition}/{org}``        ``DirectoryOrgRow``
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
-``managed_connectors`` ``{partition}/{org}:{name}`` ``ManagedConnectorRow``
+``org_signals``     ``{partition}/{org}:{signal}`` ``OrgSignalRow`` (``connector:NAME`` on
+                    managed auth, ``login:sso``)
 ``decisions``       alert id                     ``DecisionRow`` (the latest decision)
 ``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
 =================== ============================ =================================
@@ -176,11 +177,12 @@ class IdentityRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ManagedConnectorRow:
-    """A connector seen on org-managed auth in an organisation (in one partition's members)."""
+class OrgSignalRow:
+    """Something seen once about an organisation in one partition's members: a connector on
+    managed auth (``connector:NAME``), a sign-in with SSO (``login:sso``)."""
 
     org_id: str
-    connector: str
+    signal: str
     first_event_id: str
 
 

@@ -30,6 +30,12 @@ kind (never below LOW; DEPROVISIONED_ACTIVE is never lowered).
   while the organisation runs that connector on managed auth (``Policy.managed_connectors``,
   or some member seen using it with ORG_MANAGED auth). Elsewhere a personal credential is an
   association, shown with the member, not an alert. MEDIUM; HIGH when exposed.
+- ``SSO_BYPASS_LOGIN``: the member's last sign-in (Activity Feed) was a social login or a magic
+  link while the organisation uses SSO (some member seen signing in with SSO). MEDIUM; HIGH
+  when exposed.
+- ``PRIVILEGE_GRANTED``: the member's last role change (Activity Feed) granted an admin-class
+  role they did not have, and they still hold it; evidence says who granted it. MEDIUM; HIGH
+  when the member is unmanaged or on a personal domain; CRITICAL when deprovisioned.
 - ``SPEND_SPIKE``: within the 7 days ending at the member's newest day with cost data,
   a day whose spend is above the absolute threshold, or above ``factor`` times the mean of the
   up to 7 earlier days with data (at least 3 such days and at least $10 that day). MEDIUM;
@@ -158,6 +164,28 @@ class DirectoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Login:
+    """A sign-in: its method (``sso``, ``social``, ``magic_link``, with ``:provider``) and time."""
+
+    method: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """A role change: before, after, who made it (e-mail or id) and when."""
+
+    previous: str | None
+    current: str | None
+    by: str
+    at: str
+
+
+BYPASS_METHODS = ("social", "magic_link")
+"""Sign-in methods that do not go through the organisation's SSO."""
+
+
+@dataclass(frozen=True, slots=True)
 class Subject:
     """Everything the rules look at for one member."""
 
@@ -179,6 +207,12 @@ class Subject:
     role: str | None = None
     org_managed_connectors: frozenset[str] = frozenset()
     """Connectors seen on managed auth in the member's organisation."""
+    last_login: Login | None = None
+    """The member's last sign-in, from the Activity Feed."""
+    org_uses_sso: bool = False
+    """True once some member of the organisation was seen signing in with SSO."""
+    role_change: RoleChange | None = None
+    """The member's last role change, from the Activity Feed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +274,14 @@ def _raw_findings(subject: Subject, policy: Policy) -> dict[AlertReason, Finding
             {"connectors": ",".join(sorted(bypassing)), "org_auth": "managed"},
             all(bypassing.values()),
         )
+    login = subject.last_login
+    if subject.org_uses_sso and login is not None and login.method.startswith(BYPASS_METHODS):
+        findings[AlertReason.SSO_BYPASS_LOGIN] = Finding(
+            Severity.MEDIUM, {"login_method": login.method, "login_at": login.at}
+        )
+    granted = _privilege_granted(subject, findings)
+    if granted is not None:
+        findings[AlertReason.PRIVILEGE_GRANTED] = granted
     spike = spend_spike(subject.daily_spend, policy)
     if spike is not None:
         day = date.fromisoformat(spike.evidence["day"])
@@ -247,6 +289,36 @@ def _raw_findings(subject: Subject, policy: Policy) -> dict[AlertReason, Finding
             spike, baseline=day in subject.baseline_spend_days
         )
     return findings
+
+
+def _privilege_granted(
+    subject: Subject, findings: Mapping[AlertReason, Finding]
+) -> Finding | None:
+    """PRIVILEGE_GRANTED when the last role change granted an admin-class role still held."""
+    change = subject.role_change
+    if (
+        change is None
+        or change.current not in ADMIN_ROLES
+        or change.previous in ADMIN_ROLES
+        or subject.role != change.current
+    ):
+        return None
+    evidence = {
+        "previous_role": change.previous or "(not a member)",
+        "current_role": change.current,
+        "granted_by": change.by,
+        "granted_at": change.at,
+    }
+    if AlertReason.DEPROVISIONED_ACTIVE in findings:
+        return Finding(Severity.CRITICAL, {**evidence, "identity": "deprovisioned"})
+    unmanaged = [
+        reason.value
+        for reason in (AlertReason.UNMANAGED_IDENTITY, AlertReason.PERSONAL_DOMAIN)
+        if reason in findings
+    ]
+    if unmanaged:
+        return Finding(Severity.HIGH, {**evidence, "identity": ",".join(unmanaged)})
+    return Finding(Severity.MEDIUM, evidence)
 
 
 def _exposure(subject: Subject, policy: Policy) -> dict[str, str]:
@@ -265,6 +337,7 @@ EXPOSURE_RAISES = frozenset(
         AlertReason.UNMANAGED_IDENTITY,
         AlertReason.PERSONAL_DOMAIN,
         AlertReason.PERSONAL_CREDENTIAL_CONNECTOR,
+        AlertReason.SSO_BYPASS_LOGIN,
     }
 )
 """Rules whose severity rises one level for an exposed member."""
@@ -272,7 +345,7 @@ EXPOSURE_RAISES = frozenset(
 
 def _graded(reason: AlertReason, finding: Finding, exposure: Mapping[str, str]) -> Finding:
     """``finding`` at the severity the model gives it (see the module docstring)."""
-    if reason is AlertReason.DEPROVISIONED_ACTIVE:
+    if reason in (AlertReason.DEPROVISIONED_ACTIVE, AlertReason.PRIVILEGE_GRANTED):
         return finding
     level = SEVERITY_ORDER.index(finding.severity)
     evidence = dict(finding.evidence)

@@ -53,8 +53,8 @@ from streams.worker.rows import (
     DirectoryRow,
     FamilyTotals,
     IdentityRow,
-    ManagedConnectorRow,
     OpenAlert,
+    OrgSignalRow,
     ResolvedAlert,
     StatusRow,
     UsageDayRow,
@@ -62,11 +62,14 @@ from streams.worker.rows import (
     UserRow,
 )
 from streams.worker.rules import (
+    BYPASS_METHODS,
     SPEND_HISTORY_DAYS,
     Cause,
     DirectoryEntry,
     Finding,
+    Login,
     Policy,
+    RoleChange,
     Subject,
     canonical_email,
     evaluate,
@@ -78,6 +81,9 @@ from streams.worker.rules import (
 )
 
 APPLIED_KEPT = 32
+CONNECTOR_SIGNAL = "connector:"
+SSO_SIGNAL = "login:sso"
+SSO_LOGINS = frozenset({"sso_login_succeeded"})
 RESOLVED_KEPT = 20
 
 
@@ -94,7 +100,7 @@ class Tables:
     directory_orgs: MutableMapping[str, DirectoryOrgRow]
     identities: MutableMapping[str, IdentityRow]
     status: MutableMapping[str, StatusRow]
-    managed_connectors: MutableMapping[str, ManagedConnectorRow]
+    org_signals: MutableMapping[str, OrgSignalRow]
     decisions: MutableMapping[str, DecisionRow]
     activity: MutableMapping[str, ActivityRow]
 
@@ -228,20 +234,44 @@ class WorkerState:
     ) -> list[ShadowItAlert]:
         """Remember that ``connector`` runs on managed auth in ``org_id``; the first time, the
         members of this partition who use it with a personal credential are evaluated again."""
-        managed_key = f"{partition}/{org_id}:{connector}"
-        if managed_key in self.tables.managed_connectors:
+        if not self._first_signal(org_id, f"{CONNECTOR_SIGNAL}{connector}", partition, cause):
             return []
-        self.tables.managed_connectors[managed_key] = ManagedConnectorRow(
-            org_id, connector, cause.event_id
-        )
+        return self._evaluate_all(org_id, partition, cause, [
+            row.user_id
+            for row in self.tables.associations.values()
+            if row.org_id == org_id
+            and row.partition == partition
+            and connector in personal_connectors(row.items.values())
+        ])
+
+    def _mark_sso(self, org_id: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
+        """Remember that ``org_id`` uses SSO; the first time, the members of this partition
+        whose last sign-in bypassed it are evaluated again."""
+        if not self._first_signal(org_id, SSO_SIGNAL, partition, cause):
+            return []
+        return self._evaluate_all(org_id, partition, cause, [
+            key.partition(":")[2]
+            for key, row in self.tables.activity.items()
+            if row.org_id == org_id
+            and row.partition == partition
+            and ":" in key
+            and (row.last_login_method or "").startswith(BYPASS_METHODS)
+        ])
+
+    def _first_signal(self, org_id: str, signal: str, partition: int, cause: Cause) -> bool:
+        """Record ``signal`` of ``org_id`` in this partition; True the first time."""
+        key = f"{partition}/{org_id}:{signal}"
+        if key in self.tables.org_signals:
+            return False
+        self.tables.org_signals[key] = OrgSignalRow(org_id, signal, cause.event_id)
+        return True
+
+    def _evaluate_all(
+        self, org_id: str, partition: int, cause: Cause, user_ids: list[str]
+    ) -> list[ShadowItAlert]:
         events: list[ShadowItAlert] = []
-        for row in list(self.tables.associations.values()):
-            if (
-                row.org_id == org_id
-                and row.partition == partition
-                and connector in personal_connectors(row.items.values())
-            ):
-                events += self.evaluate(org_id, row.user_id, partition, cause)
+        for user_id in sorted(set(user_ids)):
+            events += self.evaluate(org_id, user_id, partition, cause)
         return events
 
     def apply_directory(self, change: DirectoryChange, partition: int) -> list[ShadowItAlert]:
@@ -324,7 +354,9 @@ class WorkerState:
         return []
 
     def apply_activity(self, activity: Activity, partition: int) -> list[ShadowItAlert]:
-        """Fold an Activity Feed row into the facts of its key (no alert rules read them yet)."""
+        """Fold an Activity Feed row into the facts of its key, then evaluate the member it
+        concerns (a sign-in, a role change); an SSO sign-in marks the organisation as using
+        SSO."""
         key = activity_key(activity).decode()
         known = self.tables.activity.get(key)
         member, keys = facts_of(None if known is None else asdict(known))
@@ -334,7 +366,14 @@ class WorkerState:
         )
         if row != known:
             self.tables.activity[key] = row
-        return []
+        org_id, member_of, user_id = key.partition(":")
+        if not member_of:
+            return []
+        cause = Cause(activity.id, activity.observed_at, activity.connector)
+        events = self.evaluate(org_id, user_id, partition, cause)
+        if activity.type in SSO_LOGINS:
+            events += self._mark_sso(org_id, partition, cause)
+        return events
 
     # --- rules ---
 
@@ -350,7 +389,8 @@ class WorkerState:
             return []  # non-members have no alerts: nothing to open, nothing to resolve
         usage = self.tables.usage.get(key)
         email = user.email if user else usage.email if usage else None
-        subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition)
+        subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition,
+                               self.tables.activity.get(key))
         findings = evaluate(subject, self.policy)
         derived = reconcile(
             open_alerts,
@@ -378,6 +418,7 @@ class WorkerState:
         usage: UsageRow | None,
         associations: AssociationsRow | None,
         partition: int,
+        activity: ActivityRow | None = None,
     ) -> Subject:
         """What the rules see for one member."""
         email = (user and user.email) or (usage and usage.email) or ""
@@ -399,8 +440,13 @@ class WorkerState:
             org_managed_connectors=frozenset(
                 name
                 for name in personal
-                if f"{partition}/{org_id}:{name}" in self.tables.managed_connectors
+                if f"{partition}/{org_id}:{CONNECTOR_SIGNAL}{name}" in self.tables.org_signals
             ) | managed_connectors(items),
+            last_login=(activity and activity.last_login_method and Login(
+                activity.last_login_method, activity.last_login_at or ""
+            )) or None,
+            org_uses_sso=f"{partition}/{org_id}:{SSO_SIGNAL}" in self.tables.org_signals,
+            role_change=_role_change(activity),
         )
 
     def _recent_cost(self, usage: UsageRow | None) -> dict[date, FamilyTotals]:
@@ -497,6 +543,17 @@ class WorkerState:
             for row in self.tables.users.values()
             if row.org_id == org_id and row.partition == partition and row.status == MEMBER
         ]
+
+
+def _role_change(activity: ActivityRow | None) -> RoleChange | None:
+    """The member's last role change as the rules read it."""
+    change = None if activity is None else activity.role_change
+    if not change:
+        return None
+    by = change["by"]
+    return RoleChange(change["previous"], change["current"],
+                      by.get("email") or by.get("id") or by.get("type") or "unknown",
+                      change["at"])
 
 
 def usage_totals(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from streams.events.records import (
+    ActivityActor,
     AlertReason,
     AlertState,
     AuthKind,
@@ -20,6 +21,7 @@ from streams.worker.state import DirectoryChange, Tables, WorkerState
 from tests.fixtures.worker import (
     ORG,
     T0,
+    activity,
     association,
     connector_status,
     directory_record,
@@ -272,3 +274,45 @@ def test_removed_and_re_added_member_gets_new_alerts_ranked_as_new():
     assert again.alert_id != first.alert_id, "a re-raised alert has a new id"
     assert (again.baseline, again.severity.value) == (False, "MEDIUM"), "new ranks above baseline"
     assert state.apply_directory(change("TOM@acme.com"), 0)[0].state is AlertState.RESOLVED
+
+
+def test_sso_bypass_login_once_the_org_uses_sso_even_before_the_roster_knows_the_member():
+    state = state_with_directory("uma@acme.com", "vic@acme.com")
+    uma = ActivityActor(type="user_actor", user_id="user_u", email_address="uma@acme.com")
+    vic = ActivityActor(type="user_actor", user_id="user_v", email_address="vic@acme.com")
+    magic = activity(10, "magic_link_login_succeeded", None, uma, 1)
+    assert state.apply_activity(magic, 0) == [], "the roster does not know her yet"
+    assert state.apply_user_event(user_event(UserOp.ADDED, "user_u", "Uma@ACME.com"), 0) == [], (
+        "nobody signed in with SSO yet: a magic link is how this org signs in")
+    assert state.apply_user_event(user_event(UserOp.ADDED, "user_v", "vic@acme.com"), 0) == []
+    events = state.apply_activity(activity(11, "sso_login_succeeded", None, vic, 2), 0)
+    assert [(e.user_id, e.reason, e.severity.value) for e in events] == [
+        ("user_u", AlertReason.SSO_BYPASS_LOGIN, "MEDIUM")]
+    assert events[0].evidence["login_method"] == "magic_link"
+    again = state.apply_activity(activity(12, "sso_login_succeeded", None, uma, 3), 0)
+    assert reasons(again) == {("user_u", AlertReason.SSO_BYPASS_LOGIN, AlertState.RESOLVED)}
+
+
+def test_privilege_granted_names_who_granted_it_and_ranks_by_the_identity():
+    state = state_with_directory("ann@acme.com", "wes@acme.com")
+    ann = ActivityActor(type="user_actor", user_id="user_a", email_address="ann@acme.com")
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_w", "wes@acme.com",
+                                      baseline=True), 0)
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_x", "xan@gmail.com",
+                                      baseline=True), 0)
+    for number, user, email in ((20, "user_w", "wes@acme.com"), (21, "user_x", "xan@gmail.com")):
+        grant = activity(number, "claude_user_role_updated", user, ann, 5, user_id=user,
+                         previous_role="user", current_role="admin")
+        assert state.apply_activity(grant, 0) == [], "the roster has not shown the role yet"
+        promoted = user_event(UserOp.UPDATED, user, email, role="admin",
+                              before=image(user, email), poll=2)
+        events = state.apply_user_event(promoted, 0)
+        granted = [e for e in events if e.reason is AlertReason.PRIVILEGE_GRANTED]
+        assert len(granted) == 1 and granted[0].evidence["granted_by"] == "ann@acme.com"
+    alerts = state.tables.alerts
+    assert alerts[f"{ORG}:user_w"].open["PRIVILEGE_GRANTED"].severity == "MEDIUM"
+    assert alerts[f"{ORG}:user_x"].open["PRIVILEGE_GRANTED"].severity == "HIGH", "unmanaged"
+    demoted = user_event(UserOp.UPDATED, "user_w", "wes@acme.com", role="user",
+                         before=image("user_w", "wes@acme.com", role="admin"), poll=3)
+    assert reasons(state.apply_user_event(demoted, 0)) == {
+        ("user_w", AlertReason.PRIVILEGE_GRANTED, AlertState.RESOLVED)}
