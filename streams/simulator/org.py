@@ -668,6 +668,7 @@ class Org:
             "data_refreshed_at": rfc3339(self.watermark),
             "organization_id": self.id,
             "corporate_domains": list(CORPORATE_DOMAINS),
+            "managed_connectors": sorted(CONNECTORS[n][0] for n in self.managed_connectors),
             "users": [
                 {
                     "id": p.id,

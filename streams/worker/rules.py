@@ -36,6 +36,10 @@ kind (never below LOW; DEPROVISIONED_ACTIVE is never lowered).
 - ``PRIVILEGE_GRANTED``: the member's last role change (Activity Feed) granted an admin-class
   role they did not have, and they still hold it; evidence says who granted it. MEDIUM; HIGH
   when the member is unmanaged or on a personal domain; CRITICAL when deprovisioned.
+- ``ADMIN_CREDENTIAL_CREATED`` (a key, not a member: ``evaluate_key``): an Admin API key
+  (HIGH) or a scoped API key (MEDIUM) was created (Activity Feed) and not deleted.
+- ``ORPHANED_CREDENTIAL`` (a key): a key not deleted whose creator left the organisation or is
+  deprovisioned in the directory. HIGH; CRITICAL for an Admin key.
 - ``SPEND_SPIKE``: within the 7 days ending at the member's newest day with cost data,
   a day whose spend is above the absolute threshold, or above ``factor`` times the mean of the
   up to 7 earlier days with data (at least 3 such days and at least $10 that day). MEDIUM;
@@ -216,6 +220,24 @@ class Subject:
 
 
 @dataclass(frozen=True, slots=True)
+class KeySubject:
+    """An API or Admin key the Activity Feed saw created, and what became of its creator."""
+
+    key_id: str
+    kind: str
+    """``admin_api_key``, ``api_key`` (scoped) or ``platform_api_key``."""
+    created_by: str
+    created_at: str
+    deleted: bool
+    creator_gone: str | None = None
+    """``removed`` or ``deprovisioned`` when the creator is no longer a managed member."""
+
+
+ADMIN_KEY = "admin_api_key"
+SCOPED_KEY = "api_key"
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A rule that holds: severity, what it saw, and whether all of it predates the connection.
 
@@ -289,6 +311,26 @@ def _raw_findings(subject: Subject, policy: Policy) -> dict[AlertReason, Finding
             spike, baseline=day in subject.baseline_spend_days
         )
     return findings
+
+
+def evaluate_key(key: KeySubject, policy: Policy) -> dict[AlertReason, Finding]:
+    """The reasons that hold for a key now (none once it is deleted)."""
+    if key.deleted:
+        return {}
+    evidence = {"key_id": key.key_id, "kind": key.kind, "created_by": key.created_by,
+                "created_at": key.created_at}
+    admin = key.kind == ADMIN_KEY
+    findings: dict[AlertReason, Finding] = {}
+    if key.kind in (ADMIN_KEY, SCOPED_KEY):
+        findings[AlertReason.ADMIN_CREDENTIAL_CREATED] = Finding(
+            Severity.HIGH if admin else Severity.MEDIUM, evidence
+        )
+    if key.creator_gone is not None:
+        findings[AlertReason.ORPHANED_CREDENTIAL] = Finding(
+            Severity.CRITICAL if admin else Severity.HIGH,
+            {**evidence, "creator": key.creator_gone},
+        )
+    return {reason: found for reason, found in findings.items() if reason not in policy.disabled}
 
 
 def _privilege_granted(

@@ -67,12 +67,14 @@ from streams.worker.rules import (
     Cause,
     DirectoryEntry,
     Finding,
+    KeySubject,
     Login,
     Policy,
     RoleChange,
     Subject,
     canonical_email,
     evaluate,
+    evaluate_key,
     managed_connectors,
     normalize_email,
     personal_connectors,
@@ -367,9 +369,9 @@ class WorkerState:
         if row != known:
             self.tables.activity[key] = row
         org_id, member_of, user_id = key.partition(":")
-        if not member_of:
-            return []
         cause = Cause(activity.id, activity.observed_at, activity.connector)
+        if not member_of:
+            return self.evaluate_keys(key, partition, cause)
         events = self.evaluate(org_id, user_id, partition, cause)
         if activity.type in SSO_LOGINS:
             events += self._mark_sso(org_id, partition, cause)
@@ -380,30 +382,81 @@ class WorkerState:
     def evaluate(
         self, org_id: str, user_id: str, partition: int, cause: Cause
     ) -> list[ShadowItAlert]:
-        """Run the rules for one member and record the alert events that follow."""
+        """Run the rules for one member (and the keys they created) and record the alert
+        events that follow."""
         key = member_key(org_id, user_id)
         user = self.tables.users.get(key)
+        events = self.evaluate_keys(key, partition, cause)
         alerts = self.tables.alerts.get(key)
-        open_alerts = alerts.open if alerts else {}
-        if (user is None or user.status != MEMBER) and not open_alerts:
-            return []  # non-members have no alerts: nothing to open, nothing to resolve
+        if (user is None or user.status != MEMBER) and not (alerts and alerts.open):
+            return events  # non-members have no alerts: nothing to open, nothing to resolve
         usage = self.tables.usage.get(key)
         email = user.email if user else usage.email if usage else None
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition,
                                self.tables.activity.get(key))
-        findings = evaluate(subject, self.policy)
+        return events + self._record(org_id, user_id, email, partition, cause,
+                                     evaluate(subject, self.policy))
+
+    def evaluate_keys(self, owner: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
+        """Run the key rules for the keys created by ``owner`` (``org:user``, or ``org`` for
+        actors that are not members); each key's alerts are kept under ``org:key_id`` in the
+        partition of its creator, so they replay in the same place."""
+        row = self.tables.activity.get(owner)
+        if row is None or not row.keys_created:
+            return []
+        org_id, _, user_id = owner.partition(":")
+        gone = self._creator_gone(owner, partition) if user_id else None
+        events: list[ShadowItAlert] = []
+        for key_id, key in sorted(row.keys_created.items()):
+            by = key["created_by"]
+            subject = KeySubject(
+                key_id=key_id,
+                kind=key["kind"],
+                created_by=by.get("email") or by.get("id") or by.get("type") or "unknown",
+                created_at=key["created_at"],
+                deleted=key["deleted_at"] is not None,
+                creator_gone=gone,
+            )
+            events += self._record(org_id, key_id, None, partition, cause,
+                                   evaluate_key(subject, self.policy))
+        return events
+
+    def _creator_gone(self, owner: str, partition: int) -> str | None:
+        """``removed`` or ``deprovisioned`` when the member ``owner`` is no longer one."""
+        user = self.tables.users.get(owner)
+        if user is not None and user.status != MEMBER:
+            return REMOVED
+        entry = user and user.email and self.directory_entry(user.org_id, user.email, partition)
+        if entry and entry.status is DirectoryStatus.DEPROVISIONED:
+            return "deprovisioned"
+        return None
+
+    def _record(
+        self,
+        org_id: str,
+        subject_id: str,
+        email: str | None,
+        partition: int,
+        cause: Cause,
+        findings: Mapping[AlertReason, Finding],
+    ) -> list[ShadowItAlert]:
+        """Reconcile a subject's open alerts with ``findings``; store and return the events."""
+        key = member_key(org_id, subject_id)
+        alerts = self.tables.alerts.get(key)
+        if alerts is None and not findings:
+            return []
         derived = reconcile(
-            open_alerts,
+            alerts.open if alerts else {},
             findings,
             org_id=org_id,
-            user_id=user_id,
+            user_id=subject_id,
             email=email,
             cause=cause,
             raised=alerts.raised if alerts else None,
         )
         events = [self.published(event.event_id) or event for event in derived]
         if events:
-            alerts = _with_alert_events(alerts, events, org_id, user_id, email, partition)
+            alerts = _with_alert_events(alerts, events, org_id, subject_id, email, partition)
             self.tables.alerts[key] = alerts
         if alerts is not None:
             regraded = _regraded(alerts, findings)

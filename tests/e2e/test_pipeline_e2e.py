@@ -9,7 +9,8 @@ and after each churn step the worker must agree exactly with the simulator's gro
   independently of the worker: UNMANAGED_IDENTITY for ``managed=false``, PERSONAL_DOMAIN for
   ``personal_domain``, DEPROVISIONED_ACTIVE for a deprovisioned member (all from
   ``/_sim/truth``), PERSONAL_CREDENTIAL_CONNECTOR for a member with a connector association
-  authorised by their own credential, and SPEND_SPIKE (absolute threshold only; the relative
+  authorised by their own credential on a connector the org runs on managed auth (the
+  truth's ``managed_connectors``, configured as ``MANAGED_CONNECTORS``), and SPEND_SPIKE (absolute threshold only; the relative
   rule is off here) for a member whose summed COST deltas exceed the threshold on a day within
   the 7 days ending at their newest cost day (both from the topics);
 - every member's usage totals equal the sums of the usage-delta topic, and the recent days
@@ -42,7 +43,6 @@ from streams.events.topics import DIRECTORY
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import topic_ends
 from streams.poller.loop import PollerRunner
-from streams.simulator.org import CONNECTORS
 from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
@@ -63,6 +63,8 @@ ACTIVITY = ("message_count", "session_count", "total_tokens")
 
 Pair = tuple[str, str]
 
+FEED_AND_KEY_RULES = ("SSO_BYPASS_LOGIN", "PRIVILEGE_GRANTED", "ADMIN_CREDENTIAL_CREATED",
+                      "ORPHANED_CREDENTIAL")
 SEVERITIES = {
     "UNMANAGED_IDENTITY": {"LOW", "MEDIUM", "HIGH"},  # by role, spend and baseline
     "PERSONAL_DOMAIN": {"LOW", "MEDIUM", "HIGH"},
@@ -136,6 +138,7 @@ class Pipeline:
     async def expected_alerts(self, truth: dict[str, Any]) -> set[Pair]:
         """The open alerts the truth and the input topics call for (see the module docstring)."""
         members = {user["id"] for user in truth["users"]}
+        managed_auth = set(truth["managed_connectors"])
         expected: set[Pair] = set()
         for user in truth["users"]:
             if not user["managed"]:
@@ -147,7 +150,7 @@ class Pipeline:
         for message in await self.topic("app-associations"):
             value = message.value
             personal = (value["kind"], value["auth"]) == ("CONNECTOR", "PERSONAL_CREDENTIAL")
-            if personal and value["user_id"] in members:
+            if personal and value["user_id"] in members and value["name"] in managed_auth:
                 expected.add((value["user_id"], "PERSONAL_CREDENTIAL_CONNECTOR"))
         for user_id, days in (await self.cost_per_day()).items():
             newest = max(days)
@@ -373,7 +376,6 @@ async def test_simulated_org_through_poller_and_worker(
             "ANALYTICS_RATE_PER_MINUTE": "3000",
             "ADMIN_RATE_PER_MINUTE": "3000",
             "REVISION_WINDOW_DAYS": str(WINDOW_DAYS),
-            "MANAGED_CONNECTORS": ",".join(name for name, _ in CONNECTORS),
         }
     )
     await ensure_topics(kafka_bootstrap, prefix, PARTITIONS)
@@ -389,6 +391,9 @@ async def test_simulated_org_through_poller_and_worker(
             "SPEND_SPIKE_DAILY_USD": str(SPEND_SPIKE_USD),
             "SPEND_SPIKE_FACTOR": "0",
             "IDLE_DAYS": str(IDLE_DAYS),
+            "MANAGED_CONNECTORS": ",".join(truth["managed_connectors"]),
+            # The simulator labels the rules on members' identities, connectors and spend.
+            "DISABLED_RULES": ",".join(FEED_AND_KEY_RULES),
         },
     )
     try:

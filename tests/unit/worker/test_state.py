@@ -316,3 +316,28 @@ def test_privilege_granted_names_who_granted_it_and_ranks_by_the_identity():
                          before=image("user_w", "wes@acme.com", role="admin"), poll=3)
     assert reasons(state.apply_user_event(demoted, 0)) == {
         ("user_w", AlertReason.PRIVILEGE_GRANTED, AlertState.RESOLVED)}
+
+
+def test_key_alerts_live_with_the_key_and_orphan_when_its_creator_leaves():
+    state = state_with_directory("kay@acme.com")
+    kay = ActivityActor(type="user_actor", user_id="user_k", email_address="kay@acme.com")
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_k", "kay@acme.com",
+                                      baseline=True), 0)
+    created = activity(30, "admin_api_key_created", None, kay, 1, admin_api_key_id="adminkey_1")
+    events = state.apply_activity(created, 0)
+    assert [(e.user_id, e.reason, e.severity.value) for e in events] == [
+        ("adminkey_1", AlertReason.ADMIN_CREDENTIAL_CREATED, "HIGH")]
+    assert events[0].evidence["created_by"] == "kay@acme.com"
+    assert state.apply_activity(created, 0) == [], "a redelivered activity changes nothing"
+    platform = activity(31, "platform_api_key_created", None, kay, 2, api_key_id="key_2")
+    assert state.apply_activity(platform, 0) == [], "a plain API key is no admin credential"
+    leaves = user_event(UserOp.REMOVED, "user_k", before=image("user_k", "kay@acme.com"), poll=2)
+    orphaned = reasons(state.apply_user_event(leaves, 0))
+    assert orphaned == {("adminkey_1", AlertReason.ORPHANED_CREDENTIAL, AlertState.OPENED),
+                        ("key_2", AlertReason.ORPHANED_CREDENTIAL, AlertState.OPENED)}
+    assert state.tables.alerts[f"{ORG}:adminkey_1"].open["ORPHANED_CREDENTIAL"].severity == (
+        "CRITICAL")
+    deleted = activity(32, "admin_api_key_deleted", None, kay, 3, admin_api_key_id="adminkey_1")
+    assert reasons(state.apply_activity(deleted, 0)) == {
+        ("adminkey_1", AlertReason.ADMIN_CREDENTIAL_CREATED, AlertState.RESOLVED),
+        ("adminkey_1", AlertReason.ORPHANED_CREDENTIAL, AlertState.RESOLVED)}
