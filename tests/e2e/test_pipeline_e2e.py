@@ -239,7 +239,7 @@ class Pipeline:
                     counts = active[day]
                     counts["any"] += 1
                     for surface, since in surfaces[user_id].items():
-                        if since <= day:
+                        if str(since) <= day:
                             counts[surface] = counts.get(surface, 0) + 1
         members = {user["id"]: user for user in truth["users"]}
         recent = days[-IDLE_DAYS:]
