@@ -10,9 +10,10 @@ and after each churn step the worker must agree exactly with the simulator's gro
   ``personal_domain``, DEPROVISIONED_ACTIVE for a deprovisioned member (all from
   ``/_sim/truth``), PERSONAL_CREDENTIAL_CONNECTOR for a member with a connector association
   authorised by their own credential on a connector the org runs on managed auth (the
-  truth's ``managed_connectors``, configured as ``MANAGED_CONNECTORS``), and SPEND_SPIKE (absolute threshold only; the relative
-  rule is off here) for a member whose summed COST deltas exceed the threshold on a day within
-  the 7 days ending at their newest cost day (both from the topics);
+  truth's ``managed_connectors``, configured as ``MANAGED_CONNECTORS``), and SPEND_SPIKE
+  (absolute threshold only; the relative rule is off here) for a member whose summed COST
+  deltas exceed the threshold on a day within the 7 days ending at their newest cost day
+  (both from the topics);
 - every member's usage totals equal the sums of the usage-delta topic, and the recent days
   equal the API's figures in the truth;
 - no alert was ever raised that the truth did not call for (no transient alerts), none twice;
