@@ -105,6 +105,10 @@ class Window:
     days: int
     idle_days: int
 
+    def __post_init__(self) -> None:
+        if self.last < date.min + timedelta(days=max(self.days, self.idle_days)):
+            raise ValueError(f"{self.last} leaves no room for {self.days} days before it")
+
     @property
     def first(self) -> date:
         return self.last - timedelta(days=self.days - 1)

@@ -27,9 +27,11 @@ def report_command(
     """The monthly review of ORG read from the topics (no worker needed): spend and tokens
     per day, active members by surface, adoption, top spenders, idle seats (IDLE_DAYS; an
     estimate at SEAT_PRICE_USD) and alerts per day."""
-    settings: Settings = ctx.obj.for_kafka()
     last = (until or datetime.now(UTC)).date()
-    figures = asyncio.run(
-        report.read_insights(settings, org, report.window_until(last, days, settings))
-    )
+    try:
+        window = report.window_until(last, days, ctx.obj.get())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--until") from None
+    settings: Settings = ctx.obj.for_kafka()
+    figures = asyncio.run(report.read_insights(settings, org, window))
     click.echo(report.render(figures, output), nl=False)

@@ -14,6 +14,8 @@ from streams.worker.rows import MEMBER, AlertsRow, UsageRow, UserRow
 from streams.worker.rules import spend_of
 from streams.worker.state import Tables
 
+COST, TOKENS, SURFACE = MetricFamily.COST.value, MetricFamily.TOKENS.value, AppKind.SURFACE.value
+
 
 def member_facts(
     tables: Tables, key: str, user: UserRow | None, usage: UsageRow | None, days: list[str]
@@ -25,11 +27,11 @@ def member_facts(
         for day in days:
             if not usage.first_day <= day <= usage.last_day:
                 continue
-            row = tables.usage_days.get(f"{key}:{day}")
+            row = tables.usage_days.get(key + ":" + day)
             if row is None:
                 continue
-            cost = row.families.get(MetricFamily.COST.value)
-            tokens = row.families.get(MetricFamily.TOKENS.value)
+            cost = row.families.get(COST)
+            tokens = row.families.get(TOKENS)
             found[day] = DayUsage(
                 spend_micros=0 if cost is None else spend_of(cost.totals),
                 tokens=0 if tokens is None else tokens.totals.get("total", 0),
@@ -40,7 +42,7 @@ def member_facts(
         item.name: item.first_seen
         for item in sorted(associations.items.values(), key=lambda item: item.first_seen,
                            reverse=True)
-        if item.kind == AppKind.SURFACE.value
+        if item.kind == SURFACE
     }
     org_id, _, user_id = key.partition(":")
     return MemberFacts(

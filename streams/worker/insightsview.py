@@ -31,7 +31,10 @@ def window_of(query: Mapping[str, str], idle_days: int, today: date) -> Window:
         last = today if raw is None else date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"until must be a date (YYYY-MM-DD); got {raw!r}") from None
-    return Window(last=last, days=days, idle_days=idle_days)
+    try:
+        return Window(last=last, days=days, idle_days=idle_days)
+    except ValueError as exc:
+        raise BadRequest(f"until: {exc}") from None
 
 
 class InsightsView(JsonView):

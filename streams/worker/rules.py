@@ -54,6 +54,7 @@ from datetime import date, datetime, timedelta
 
 from streams.events.keys import event_id
 from streams.events.records import AlertReason, AlertState, DirectoryStatus, Severity, ShadowItAlert
+from streams.insights import MICRO_CENTS_PER_USD
 from streams.worker.rows import AssociationItem, OpenAlert
 
 PERSONAL_DOMAINS: frozenset[str] = frozenset(
@@ -95,7 +96,6 @@ PERSONAL_DOMAINS: frozenset[str] = frozenset(
 )
 """Common personal mail providers: the hint used when no corporate domain is configured."""
 
-MICRO_CENTS_PER_USD = 100_000_000
 SPIKE_WINDOW_DAYS = 7
 SPEND_HISTORY_DAYS = 2 * SPIKE_WINDOW_DAYS
 """Days of spend before a member's newest day that the spike rule can look at."""

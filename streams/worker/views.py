@@ -314,15 +314,15 @@ class ListView(JsonView):
         raise NotImplementedError
 
     def ordering(self, query: Mapping[str, str]) -> tuple[Callable[[dict[str, Any]], Any], bool]:
-        """The sort key and direction of the list (default: ``order``, ``newest_first``)."""
+        """The sort key and whether the largest come first (default: ``order``,
+        ``newest_first``)."""
         return self.order, self.newest_first
 
-    def first(
-        self, items: list[dict[str, Any]], count: int, query: Mapping[str, str]
-    ) -> list[dict[str, Any]]:
-        """The first ``count`` of ``items`` in the list's order for ``query``."""
-        key, reverse = self.ordering(query)
-        pick = heapq.nlargest if reverse else heapq.nsmallest
+    def first(self, items: list[dict[str, Any]], count: int, query: Mapping[str, str]
+              ) -> list[dict[str, Any]]:
+        """The first ``count`` of ``items`` in the order ``query`` asks for."""
+        key, largest_first = self.ordering(query)
+        pick = heapq.nlargest if largest_first else heapq.nsmallest
         return pick(count, items, key=key)
 
     async def answer(self, request: Request, **match: str) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ WIDER_THAN_WINDOW = """return Array.from(document.querySelectorAll('body *'))
     .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '
                      + Math.round(e.getBoundingClientRect().right)
                      + '/' + document.documentElement.clientWidth);"""
+IDLE_DAYS = 30  # the default
 WINDOW = {"until": "2026-11-01", "days": "7"}
 MARKS = """const counts = {};
     for (const chart of document.querySelectorAll('[data-chart]'))
@@ -161,6 +162,29 @@ def chart_points(figures: dict[str, Any]) -> dict[str, int]:
     }
 
 
+async def users_sort_and_filter(worker: WorkerProcess) -> None:
+    """``/users`` rows carry spend, surfaces and last activity; they sort and filter by them."""
+    by_spend = (await worker.get("/users", sort="spend")).json()["data"]
+    spenders = [(u["id"], u["spend_usd"]) for u in by_spend]  # others spent nothing
+    assert spenders[:2] == [("user_alice", 250.0), ("user_bob", 40.0)]
+    assert {spend for _, spend in spenders[2:]} == {0.0} and ("user_dave", 0.0) in spenders
+    alice = by_spend[0]
+    assert alice["surfaces"] == ["chat"]
+    assert alice["connectors"] == [{"name": "github", "auth": "PERSONAL_CREDENTIAL"}]
+    by_activity = (await worker.get("/users", sort="last_active")).json()["data"]
+    active = [(u["id"], u["last_active_day"]) for u in by_activity]
+    assert active[:2] == [("user_alice", "2026-11-01"), ("user_bob", "2026-10-31")]
+    assert {day for _, day in active[2:]} == {None}
+    idle_since = (datetime.now(UTC).date() - timedelta(days=IDLE_DAYS - 1)).isoformat()
+    want_idle = {u["id"] for u in by_spend
+                 if u["last_active_day"] is None or u["last_active_day"] < idle_since}
+    for flag, want in (("true", want_idle), ("false", {u["id"] for u in by_spend} - want_idle)):
+        found = (await worker.get("/users", idle=flag)).json()["data"]
+        assert {u["id"] for u in found} == want
+        assert all(u["idle"] is (flag == "true") for u in found)
+    assert (await worker.get("/users", sort="name")).status_code == 400
+
+
 async def test_every_chart_draws_a_mark_per_point_of_the_insights(
     worker: WorkerProcess, browser: Browser
 ):
@@ -173,14 +197,21 @@ async def test_every_chart_draws_a_mark_per_point_of_the_insights(
     assert [s["id"] for s in figures["top_spenders"]] == ["user_alice", "user_bob"]
     expected = chart_points(figures)
     assert all(expected.values()), expected
+    await users_sort_and_filter(worker)
 
     query = "&".join(f"{name}={value}" for name, value in WINDOW.items())
     await browser.open(f"{worker.url}/?refresh=1&{query}#token={TOKEN}")
     await browser.wait_for(STATE, lambda state: state == "ready")
     assert await browser.wait_for(MARKS, lambda found: found == expected) == expected
+    idle_rows = await browser.run(
+        "return document.querySelectorAll('#idle-seats tbody tr').length;")
+    assert idle_rows == min(len(figures["idle_seats"]), 8)
     hover = await browser.run(
         "return document.querySelector('[data-chart=spenders] .mark title').textContent;")
     assert hover == "alice@acme.com: $250.00"
+    fill = await browser.run(  # the stylesheet applies under the Content-Security-Policy
+        "return getComputedStyle(document.querySelector('[data-chart=spend] .mark')).fill;")
+    assert fill == "rgb(37, 99, 235)"
     for width in (1280, 420):
         await browser.resize(width, 900)
         wider = await browser.run(WIDER_THAN_WINDOW)

@@ -36,8 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from click.testing import CliRunner
 
+from streams.cli import main
 from streams.config import Settings
 from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
@@ -227,8 +230,9 @@ class Pipeline:
         for message in await self.topic("app-associations"):
             value = message.value
             if value["kind"] == "SURFACE":
-                known = surfaces[value["user_id"]].get(value["name"], value["first_seen"])
-                surfaces[value["user_id"]][value["name"]] = min(known, value["first_seen"])
+                seen = value["first_seen"].isoformat()
+                known = surfaces[value["user_id"]].get(value["name"], seen)
+                surfaces[value["user_id"]][value["name"]] = min(known, seen)
         spend = {day: 0 for day in days}
         active: dict[str, dict[str, int]] = {day: {"any": 0} for day in days}
         active_users = set()
@@ -427,5 +431,19 @@ async def test_simulated_org_through_poller_and_worker(
         assert any(not u["managed"] for u in gone) and any(u["deprovisioned"] for u in gone)
         await pipeline.check("leavers")
         await eventually(lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS)
+
+        # ``claude-connector report`` reads the topics alone and says what the worker says.
+        today = date.fromisoformat((await sim.truth(usage="false"))["now"][:10])
+        command = ["report", "--org", org_id, "--days", str(WINDOW_DAYS), "--until",
+                   today.isoformat(), "--format", "json"]
+        environment = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "TOPIC_PREFIX": prefix,
+                       "IDLE_DAYS": str(IDLE_DAYS)}
+        result = await asyncio.to_thread(CliRunner().invoke, main, command, env=environment)
+        assert result.exit_code == 0, result.output
+        report = orjson.loads(result.stdout)
+        view = (await worker.get("/insights", org=org_id, days=str(WINDOW_DAYS),
+                                 until=today.isoformat())).json()["data"]
+        assert report == view
+        assert report["alerts_by_day"] and report["top_spenders"] and report["idle_seats"]
     finally:
         worker.stop()

@@ -5,7 +5,8 @@
 
 const Charts = (() => {
   const SVG = "http://www.w3.org/2000/svg";
-  const WIDTH = 640, HEIGHT = 240, LEFT = 48, RIGHT = 12, TOP = 12, BOTTOM = 28;
+  const WIDTH = 640, HEIGHT = 240, LEFT = 56, RIGHT = 12, TOP = 12, BOTTOM = 28;
+  const LABEL_CHARS = 24;
 
   function svgElement(name, attributes, parent) {
     const element = document.createElementNS(SVG, name);
@@ -68,13 +69,13 @@ const Charts = (() => {
   }
 
   /* Bars per day, each day's series stacked: rows is {day: {series: value}}. */
-  function stackedBars(container, rows, { label, format, series }) {
+  function stackedBars(container, rows, { label, format, axis = format }) {
     const days = Object.keys(rows).sort();
-    const names = series || [...new Set(days.flatMap((day) => Object.keys(rows[day])))].sort();
+    const names = [...new Set(days.flatMap((day) => Object.keys(rows[day])))].sort();
     const top = niceMax(Math.max(0, ...days.map((day) =>
       Object.values(rows[day]).reduce((sum, value) => sum + value, 0))));
     const svg = canvas(container, label);
-    axes(svg, days, top, format);
+    axes(svg, days, top, axis);
     const width = Math.max(1, slot(days.length) * 0.8);
     days.forEach((day, index) => {
       let base = 0;
@@ -128,7 +129,7 @@ const Charts = (() => {
     items.forEach(([name, value], index) => {
       const y = TOP / 2 + index * rowHeight;
       svgElement("text", { x: labelWidth - 6, y: y + 15, class: "tick end" }, svg)
-        .textContent = name;
+        .textContent = name.length > LABEL_CHARS ? name.slice(0, LABEL_CHARS - 1) + "\u2026" : name;
       mark("rect", { x: labelWidth, y: y + 3, height: rowHeight - 6,
                      width: Math.max(1, (value / top) * barSpace), class: "series-0" }, svg,
            `${name}: ${format(value)}`);

@@ -3,6 +3,7 @@ const params = new URLSearchParams(location.search);
 const REFRESH_MS = Math.max(1, Number(params.get("refresh")) || 10) * 1000;
 const PAGE_SIZE = 25;
 const LIST_LIMIT = 1000;
+const IDLE_SHOWN = 8;
 const TOKEN_KEY = "claude-connector-token";
 const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem(TOKEN_KEY), users: [], page: 0, refreshes: 0,
@@ -279,17 +280,28 @@ function drawInsights(body) {
   $("idle-estimate").textContent = data.idle_cost_usd_per_month == null
     ? "(set SEAT_PRICE_USD for an estimate of the idle seats)"
     : "(idle seats: about " + usd(data.idle_cost_usd_per_month) + " a month)";
-  Charts.stackedBars(chart("spend"), data.spend_usd_by_day, { label: "spend per day", format: usd });
+  Charts.stackedBars(chart("spend"), data.spend_usd_by_day,
+    { label: "spend per day", format: usd, axis: (value) => "$" + Math.round(value) });
   Charts.lines(chart("active"), data.active_by_day, { label: "active members", format: count });
   Charts.bars(chart("spenders"), data.top_spenders.map((s) =>
     [(s.email || s.id) + (s.member ? "" : " (" + s.actor_type + ")"), s.spend_usd]),
     { label: "top spenders", format: usd });
   Charts.bars(chart("seats"), [["members", seats.members], ["active", seats.active],
     ["idle", seats.idle]], { label: "seats", format: count });
+  const idle = data.idle_seats.slice(0, IDLE_SHOWN);
+  fill("idle-seats", idle, (tr, seat) => {
+    tr.dataset.userId = seat.id;
+    cell(tr, seat.email || seat.id);
+    cell(tr, seat.role);
+    cell(tr, seat.last_active_day || "never");
+    cell(tr, seat.member_since);
+  });
+  $("idle-more").textContent = data.idle_seats.length > IDLE_SHOWN
+    ? "and " + (data.idle_seats.length - IDLE_SHOWN) + " more (Users: idle only)" : "";
   const alerts = {};
-  for (const day of Object.keys(data.alerts_by_day)) {
+  for (const day of Object.keys(data.tokens_by_day)) {
     alerts[day] = {};
-    for (const [reason, counts] of Object.entries(data.alerts_by_day[day])) {
+    for (const [reason, counts] of Object.entries(data.alerts_by_day[day] || {})) {
       for (const kind of ["opened", "resolved"]) {
         if (counts[kind]) alerts[day][reason + " " + kind] = counts[kind];
       }
