@@ -24,6 +24,7 @@ from streams.worker.context import WorkerContext
 from streams.worker.faustseam import SeamApp
 from streams.worker.insightsview import INSIGHT_VIEWS
 from streams.worker.page import register_page
+from streams.worker.triageview import TRIAGE_VIEWS
 from streams.worker.views import check_exposure, register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
@@ -104,8 +105,7 @@ def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
     register_page(app)
     app.context = WorkerContext.build(app, settings)
     register_agents(app.context)
-    register_views(app.context)
-    register_views(app.context, INSIGHT_VIEWS)
+    register_views(app.context, INSIGHT_VIEWS, TRIAGE_VIEWS)
     return app
 
 

@@ -104,6 +104,14 @@ def _domains(raw: str) -> tuple[str, ...]:
     return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip() for part in raw.split(",") if part.strip()}))
+
+
+def _upper_names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
+
+
 def _optional_secret(raw: str) -> Secret | None:
     return Secret(raw.strip()) if raw.strip() else None
 
@@ -441,6 +449,30 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SPEND_SPIKE (0 turns it off).",
     ),
     SettingSpec(
+        "managed_connectors",
+        "MANAGED_CONNECTORS",
+        "",
+        _names,
+        "Comma-separated connectors the organisation runs on managed auth: a member's personal "
+        "credential for one raises PERSONAL_CREDENTIAL_CONNECTOR (connectors seen on managed "
+        "auth in the data count too).",
+    ),
+    SettingSpec(
+        "disabled_rules",
+        "DISABLED_RULES",
+        "",
+        _upper_names,
+        "Comma-separated alert reasons whose rule is turned off (e.g. `SPEND_SPIKE`).",
+    ),
+    SettingSpec(
+        "exposed_spend_usd",
+        "EXPOSED_SPEND_USD",
+        "50",
+        _non_negative_float,
+        "Recent spend (USD, the last 15 days with cost data) from which a member's identity "
+        "alerts rank one severity higher (0: spend never raises them).",
+    ),
+    SettingSpec(
         "idle_days",
         "IDLE_DAYS",
         "30",
@@ -546,6 +578,9 @@ class Settings:
     worker_store: str
     spend_spike_daily_usd: float
     spend_spike_factor: float
+    managed_connectors: tuple[str, ...]
+    disabled_rules: tuple[str, ...]
+    exposed_spend_usd: float
     idle_days: int
     seat_price_usd: float | None
     alert_webhook_url: Secret | None

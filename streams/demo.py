@@ -115,10 +115,23 @@ class Summary:
     report: CycleReport | None = None
     adoption: float | None = None
     idle_seats: int | None = None
+    findings: dict[str, int] = field(default_factory=dict)
+    """Identities with an open finding, by their highest severity (most severe first)."""
 
     @property
     def alert_total(self) -> int:
         return sum(self.open_alerts.values())
+
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+
+def findings_by_severity(identities: Mapping[str, Any]) -> dict[str, int]:
+    """How many identities of an ``/identities`` answer have each highest severity."""
+    counts = {severity: 0 for severity in SEVERITIES}
+    for item in identities.get("data", []):
+        counts[item["severity"]] = counts.get(item["severity"], 0) + 1
+    return {severity: count for severity, count in counts.items() if count}
 
 
 def summarize(
@@ -128,6 +141,7 @@ def summarize(
     sim_time: str,
     report: CycleReport | None,
     insights: Mapping[str, Any] | None = None,
+    findings: Mapping[str, int] | None = None,
 ) -> Summary:
     """The summary from the worker's ``/users`` answer (its ``total``: the members), the open
     alerts per reason (each ``/alerts`` answer's ``total``), the ``/status`` answer and the
@@ -138,7 +152,8 @@ def summarize(
     figures = (insights or {}).get("data") or {}
     return Summary(sim_time, users.get("total", 0),
                    dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report,
-                   figures.get("adoption"), figures.get("seats", {}).get("idle"))
+                   figures.get("adoption"), figures.get("seats", {}).get("idle"),
+                   dict(findings or {}))
 
 
 def applied_events(health: Mapping[str, Any], topic: str) -> int:
@@ -179,6 +194,10 @@ def render(summary: Summary) -> list[str]:
         f"connector {summary.status}",
         f"open alerts {summary.alert_total}" + (f": {alerts}" if alerts else ""),
     ]
+    if summary.findings:
+        by_severity = ", ".join(f"{severity} {count}" for severity, count in
+                                summary.findings.items())
+        lines.append(f"findings {sum(summary.findings.values())} identities: {by_severity}")
     report = summary.report
     if report is not None:
         # A cycle that emitted nothing leaves no trace, not even a new poll id.
@@ -512,7 +531,9 @@ class Demo:
         status = await self._view(worker, "/status")
         window = {"until": sim_time[:10]} if sim_time else {}
         insights = await self._view(worker, "/insights", **window)
-        return summarize(users, open_alerts, status, sim_time, report, insights)
+        identities = await self._view(worker, "/identities", state="open", limit="10000")
+        return summarize(users, open_alerts, status, sim_time, report, insights,
+                         findings_by_severity(identities))
 
     async def _show(
         self, worker: WorkerProcess, simulator: RunningSimulator, report: CycleReport | None

@@ -9,6 +9,7 @@
     ├── KafkaAccessError            no broker reached: refused credentials, untrusted certificate
     ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
     ├── HistoryError                a topic to read does not exist or cannot be read to its end
+    ├── TriageError                 a triage decision that cannot be made (unknown alert, no reason)
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
     │   ├── ReconnectRequired       401: the key is bad or revoked (nothing accepts it)
     │   ├── EndpointUnavailable     403 / 404 on one endpoint: a scope or feature this org lacks
@@ -67,6 +68,10 @@ class DemoError(ConnectorError):
 
 class HistoryError(ConnectorError):
     """A topic that does not exist, or history that cannot be read to its end."""
+
+
+class TriageError(ConnectorError):
+    """A triage decision that cannot be made: no such alert, a missing reason, a bad time."""
 
 
 class ApiError(ConnectorError):

@@ -157,7 +157,7 @@ async def _members_held(worker: WorkerProcess, sim: RunningSimulator, timeout: f
             await asyncio.sleep(0.2)
 
 
-def _poller_settings(
+def poller_settings(
     sim: RunningSimulator,
     bootstrap: str,
     prefix: str,
@@ -165,7 +165,9 @@ def _poller_settings(
     poll_seconds: float,
     security: KafkaSecurity,
     source: str,
+    **extra: str,
 ) -> Settings:
+    """A benchmark poller's settings on the simulator and broker (``extra`` wins)."""
     intervals = (
         {"ACTIVITY_POLL_SECONDS": str(poll_seconds)}
         if source == "feed"
@@ -185,6 +187,7 @@ def _poller_settings(
             "ADMIN_RATE_PER_MINUTE": str(API_RATE_PER_MINUTE),
             "REVISION_WINDOW_DAYS": "3",
             **security.environment(),
+            **extra,
         }
     )
 
@@ -257,7 +260,7 @@ async def _measure(
             tail_started, security,
         )))
         await tail_started.wait()
-        settings = _poller_settings(
+        settings = poller_settings(
             sim, bootstrap, prefix, partitions, poll_seconds, security, source
         )
         async with PollerRunner(settings, quiet=True) as poller:

@@ -10,6 +10,7 @@ import click
 from aiokafka.errors import KafkaError
 
 from streams import __version__, logs
+from streams.cli.alerts import alerts
 from streams.cli.bench import bench
 from streams.cli.connectors import connectors
 from streams.cli.demo import demo
@@ -76,6 +77,7 @@ def main(ctx: click.Context, verbose: int) -> None:
     ctx.obj = LazySettings()
 
 
+main.add_command(alerts)
 main.add_command(bench)
 main.add_command(connectors)
 main.add_command(kafka)

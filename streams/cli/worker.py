@@ -35,7 +35,7 @@ async def prepare_topics(settings: Settings) -> None:
         security=security,
     )
     for spec in TOPICS:
-        if spec.key is KeyKind.ORG_USER or spec is CONNECTOR_STATUS:
+        if spec.key in (KeyKind.ORG_USER, KeyKind.ALERT) or spec is CONNECTOR_STATUS:
             want = 1 if spec is CONNECTOR_STATUS else settings.topic_partitions
             have = len(await partition_numbers(bootstrap, spec.name(prefix), security=security))
             if have != want:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from streams.errors import MalformedMessage
 from streams.events.records import (
+    AlertDecision,
     AppAssociation,
     ConnectorStatus,
     CredentialEvent,
@@ -45,6 +46,7 @@ EventRecord = (
     | ShadowItAlert
     | CredentialEvent
     | InviteEvent
+    | AlertDecision
 )
 
 Headers = list[tuple[str, bytes]]

@@ -219,6 +219,10 @@ class AlertReason(StrEnum):
     DEPROVISIONED_ACTIVE = "DEPROVISIONED_ACTIVE"
     PERSONAL_CREDENTIAL_CONNECTOR = "PERSONAL_CREDENTIAL_CONNECTOR"
     SPEND_SPIKE = "SPEND_SPIKE"
+    SSO_BYPASS_LOGIN = "SSO_BYPASS_LOGIN"
+    PRIVILEGE_GRANTED = "PRIVILEGE_GRANTED"
+    ADMIN_CREDENTIAL_CREATED = "ADMIN_CREDENTIAL_CREATED"
+    ORPHANED_CREDENTIAL = "ORPHANED_CREDENTIAL"
 
 
 class Severity(StrEnum):
@@ -445,6 +449,34 @@ class ShadowItAlert(AvroRecord):
     connector: str | None
     cause_event_id: str | None
     opened_at: datetime
+    observed_at: datetime
+
+
+class DecisionAction(StrEnum):
+    """What a triage decision says about an alert."""
+
+    UNKNOWN = "UNKNOWN"
+    ACK = "ACK"
+    SNOOZE = "SNOOZE"
+    ACCEPT = "ACCEPT"
+    REOPEN = "REOPEN"
+
+
+@avro_record(f"{NAMESPACE}.AlertDecision")
+@dataclass(frozen=True, slots=True)
+class AlertDecision(AvroRecord):
+    """A triage decision on one alert (topic ``alert-decisions``, key: the alert id)."""
+
+    event_id: str
+    alert_id: str
+    org_id: str
+    user_id: str
+    action: DecisionAction
+    decided_by: str
+    why: str | None
+    until: datetime | None
+    severity: str
+    reasons: tuple[str, ...]
     observed_at: datetime
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from streams.events.records import (
     Activity,
+    AlertDecision,
     AppAssociation,
     AvroRecord,
     ConnectorStatus,
@@ -36,6 +37,8 @@ class KeyKind(StrEnum):
     """An organisation's API key id."""
     ORG_INVITE = "org:invite"
     """An organisation's invitation id."""
+    ALERT = "alert id"
+    """On the partition of the alert's member key (``org:user``)."""
     ORIGINAL = "original"
     """Dead letters keep the key of the message they carry."""
 
@@ -89,6 +92,8 @@ CREDENTIALS = TopicSpec("credentials", KeyKind.ORG_KEY, CredentialEvent, Cleanup
                         "API key inventory: CREATED / UPDATED / REMOVED per key.")
 INVITES = TopicSpec("invites", KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER,
                     "Invitations: CREATED / UPDATED / REMOVED per invitation.")
+ALERT_DECISIONS = TopicSpec("alert-decisions", KeyKind.ALERT, AlertDecision, Cleanup.COMPACT,
+                            "Triage decisions on alerts (ack, snooze, accept, reopen).")
 ACTIVITIES = TopicSpec("activities", KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER,
                        "Compliance Activity Feed rows, once per activity id.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
@@ -104,6 +109,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     DIRECTORY,
     CREDENTIALS,
     INVITES,
+    ALERT_DECISIONS,
     ACTIVITIES,
     DEAD_LETTER,
 )

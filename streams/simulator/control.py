@@ -2,7 +2,8 @@
 
 No key is needed, so they answer only callers on the loopback interface. JSON in and out:
 
-* ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]``
+* ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]`` (each member with the
+  ``risks``: the alert reasons that should hold, from how the member was generated)
 * ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "key_changes",
   "seed", "activities"}``: ``activities`` is the number of background actions (logins,
   connectors, keys, groups) recorded in the Activity Feed besides the churn (default 3)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from streams.simulator import activity, cursors, shapes
 from streams.simulator.activity import PRODUCTS
 from streams.simulator.org import (
+    CONNECTOR_AUTH_KNOWN,
     CONNECTORS,
     DATA_FLOOR,
     SKILLS,
@@ -508,7 +509,7 @@ class Api:
         return self._grouped_listing(query, "connectors", self._connector_rows)
 
     def _connector_rows(self, start: date, end: date, by_user: bool) -> list[dict[str, Any]]:
-        auth_known = start >= date(2026, 7, 1)
+        auth_known = start >= CONNECTOR_AUTH_KNOWN
         groups: dict[tuple[str, str | None], dict[str, Any]] = {}
         for person, counts in self._users_in(start, end):
             calls = counts.get("chat_connectors", 0) + counts.get("cowork_connectors", 0)
@@ -530,6 +531,7 @@ class Api:
                     },
                 )
                 group["users"].add(person.id)
+                individual = self.org.individual_auth(connector, individual)
                 group["individual" if individual else "managed"].add(person.id)
                 group["calls"] += calls
                 group["conversations"] += min(calls, counts.get("chat_conversations", 0))

@@ -33,6 +33,8 @@ SEAT_ALLOWANCE_CENTS = Decimal(2000)
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CORPORATE_DOMAINS = ("acme.example", "labs.acme.example")
+CONNECTOR_AUTH_KNOWN = date(2026, 7, 1)
+"""The first day the connector analytics say how each connector was authorised."""
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me")
 _FIRST = [
     "Ada",
@@ -490,6 +492,46 @@ class Org:
 
     # --- reading --------------------------------------------------------------------------
 
+    @property
+    def managed_connectors(self) -> frozenset[int]:
+        """Connectors (indexes into ``CONNECTORS``) the org runs on managed auth: about half,
+        drawn from the seed. Members authorise every other connector with their own
+        credential; on these, a member's own credential bypasses the managed one."""
+        return frozenset(
+            n for n in range(len(CONNECTORS))
+            if activity.digest(self.key, "managed-auth", n)[0] < 128
+        )
+
+    def individual_auth(self, connector: int, drawn_individual: bool) -> bool:
+        """Whether a member uses ``connector`` with their own credential."""
+        return drawn_individual or connector not in self.managed_connectors
+
+    def risks(self, person: Person, since: date, until: date) -> list[str]:
+        """The alert reasons that should hold for a member, from how it was generated: not in
+        the directory, a personal mail domain, deprovisioned, or a personal credential on a
+        managed connector used on a day in [since, until]."""
+        found = []
+        if not person.managed:
+            found.append("UNMANAGED_IDENTITY")
+        if person.email.rsplit("@", 1)[1] in PERSONAL_DOMAINS:
+            found.append("PERSONAL_DOMAIN")
+        if person.deprovisioned:
+            found.append("DEPROVISIONED_ACTIVE")
+        bypassing = [c for c, individual in person.traits.connectors
+                     if individual and c in self.managed_connectors]
+        if bypassing and self._used_connectors(person, since, until):
+            found.append("PERSONAL_CREDENTIAL_CONNECTOR")
+        return sorted(found)
+
+    def _used_connectors(self, person: Person, since: date, until: date) -> bool:
+        day = max(since, CONNECTOR_AUTH_KNOWN)
+        while day <= until:
+            counts = self.engagement(person, day) if person.member_on(day) else None
+            if counts and counts.get("chat_connectors", 0) + counts.get("cowork_connectors", 0):
+                return True
+            day += timedelta(days=1)
+        return False
+
     def members(self) -> Iterator[Person]:
         """Current members, newest first."""
         return (self.by_id[identifier] for identifier in self.roster.ids)
@@ -744,6 +786,7 @@ class Org:
             "data_refreshed_at": rfc3339(self.watermark),
             "organization_id": self.id,
             "corporate_domains": list(CORPORATE_DOMAINS),
+            "managed_connectors": sorted(CONNECTORS[n][0] for n in self.managed_connectors),
             "users": [
                 {
                     "id": p.id,
@@ -755,6 +798,7 @@ class Org:
                     "managed": p.managed,
                     "deprovisioned": p.deprovisioned,
                     "personal_domain": p.email.rsplit("@", 1)[1] in PERSONAL_DOMAINS,
+                    "risks": self.risks(p, since, min(until, latest)),
                 }
                 for p in self.members()
             ],

@@ -15,6 +15,7 @@ import faust
 from streams.config import Settings
 from streams.events.topics import (
     ACTIVITIES,
+    ALERT_DECISIONS,
     APP_ASSOCIATIONS,
     CONNECTOR_STATUS,
     DEAD_LETTER,
@@ -49,6 +50,7 @@ class Channels:
     shadow_it_alerts: faust.TopicT
     dead_letter: faust.TopicT
     directory_fanout: faust.TopicT
+    alert_decisions: faust.TopicT
     activities: faust.TopicT
     topic_partitions: int
 
@@ -74,6 +76,7 @@ class Channels:
                 partitions=settings.topic_partitions,
                 internal=True,
             ),
+            alert_decisions=raw(ALERT_DECISIONS),
             topic_partitions=settings.topic_partitions,
         )
 

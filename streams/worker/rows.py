@@ -17,6 +17,9 @@ table               key                          row
 ``directory_orgs``  ``{partition}/{org}``        ``DirectoryOrgRow``
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
+``org_signals``     ``{partition}/{org}:{signal}`` ``OrgSignalRow`` (``connector:NAME`` on
+                    managed auth, ``login:sso``)
+``decisions``       alert id                     ``DecisionRow`` (the latest decision)
 ``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
 =================== ============================ =================================
 """
@@ -171,6 +174,34 @@ class IdentityRow:
     """The members with one address (without +tag) in one partition."""
 
     users: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgSignalRow:
+    """Something seen once about an organisation in one partition's members: a connector on
+    managed auth (``connector:NAME``), a sign-in with SSO (``login:sso``)."""
+
+    org_id: str
+    signal: str
+    first_event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """The latest triage decision on an alert (``streams.worker.decisions``)."""
+
+    alert_id: str
+    org_id: str
+    user_id: str
+    partition: int
+    action: str
+    decided_by: str
+    why: str | None
+    until: str | None
+    severity: str
+    reasons: tuple[str, ...]
+    decided_at: str
+    event_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,10 @@
                     ``associations``, ``directory``, ``alerts`` and ``activity`` (last login
                     and method, connectors, last role change and who made it)
 ``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
+``/decisions``      POST: a triage decision from the page (``streams.worker.triageview``)
+``/identities``     one finding per member: ``?state=open|all`` (default open: members with an
+                    alert open, acknowledged or reopened) ``&org=&email=``; highest severity
+                    first (``streams.worker.identities``)
 ``/keys``           API and Admin keys created (Activity Feed), newest first: ``?org=``
 ``/status``         the latest status of every connector
 ``/metrics``        Prometheus text: counters plus table and alert gauges
@@ -62,6 +66,7 @@ from streams.events.records import AlertReason, AppKind, MetricFamily
 from streams.insights import MICRO_CENTS_PER_USD, Window, is_idle
 from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
+from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, identity_view
 from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, Peers, peer_urls
@@ -550,6 +555,28 @@ class AlertsView(ListView):
         return (item["opened_at"], item["alert_id"])
 
 
+class IdentitiesView(ListView):
+    """One finding per member with alerts, highest severity first."""
+
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        state = choice(query, "state", (OPEN_STATE, ALL_STATE), OPEN_STATE)
+        org, email = query.get("org"), query.get("email")
+        decisions = self.tables.decisions
+        now = datetime.now(UTC)
+        found = (
+            identity_view(row, decisions.get, now, state)
+            for row in _rows(self.tables.alerts, partitions)
+            if (org is None or row.org_id == org)
+            and (email is None or (row.email or "").strip().lower() == email.strip().lower())
+        )
+        return [item for item in found if item is not None]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return identity_order(item)
+
+
 class StatusView(ListView):
     """The latest status of every connector (held by the worker with the status partition)."""
 
@@ -605,22 +632,24 @@ VIEWS: dict[str, type[JsonView]] = {
     "/users/{user_id}": UserView,
     "/keys": KeysView,
     "/alerts": AlertsView,
+    "/identities": IdentitiesView,
     "/status": StatusView,
     "/metrics": MetricsView,
 }
 
 
-def register_views(context: WorkerContext, views: Mapping[str, type[JsonView]] = VIEWS) -> None:
-    """Serve every view of ``views`` on the context's app, each reading that context, with one
-    ``Peers`` client (closed when the app stops)."""
+def register_views(context: WorkerContext, *more: Mapping[str, type[JsonView]]) -> None:
+    """Serve every view (``VIEWS`` and those of ``more``) on the context's app, each reading
+    that context, with one ``Peers`` client (closed when the app stops)."""
     settings = context.settings
     shared = {
         "context": context,
         "hosts": allowed_hosts(settings),
         "peers": Peers(settings.worker_app_id, settings.web_token),
     }
-    for path, view in views.items():
-        context.app.page(path)(type(view.__name__, (view,), shared))
+    for views in (VIEWS, *more):
+        for path, view in views.items():
+            context.app.page(path)(type(view.__name__, (view,), shared))
 
     @context.app.on_before_shutdown.connect
     async def close_peers(app: faust.App, **kwargs: Any) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from streams.events.records import (
@@ -19,7 +20,6 @@ from streams.events.records import (
     MetricFamily,
     UserOp,
 )
-from streams.kafkaio import ensure_topics
 from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
 from tests.fixtures.worker import (
     WorkerProcess,
@@ -27,9 +27,9 @@ from tests.fixtures.worker import (
     connector_status,
     directory_record,
     produce,
-    start_worker,
     usage_delta,
     user_event,
+    worker_on,
 )
 
 pytestmark = pytest.mark.kafka
@@ -93,21 +93,11 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     """One token-protected worker for the module, on the scenario."""
     chromium_or_skip()
-
-    async def start() -> WorkerProcess:
-        await ensure_topics(kafka_bootstrap, PREFIX, 2)
-        await produce(kafka_bootstrap, PREFIX, scenario())
-        process = start_worker(kafka_bootstrap, PREFIX, f"page-{uuid.uuid4().hex[:8]}",
-                               tmp_path_factory.mktemp("page"), token=TOKEN,
-                               env={"CORPORATE_DOMAINS": "acme.com"})
-        await process.wait_ready()
-        return process
-
-    process = asyncio.run(start())
-    try:
+    with worker_on(kafka_bootstrap, PREFIX, scenario(), f"page-{uuid.uuid4().hex[:8]}",
+                   tmp_path_factory.mktemp("page"), token=TOKEN,
+                   env={"CORPORATE_DOMAINS": "acme.com", "MANAGED_CONNECTORS": "github"}
+                   ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
@@ -138,7 +128,7 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
     rows = await browser.run(ALERT_ROWS)
     assert {(user, reason) for user, reason, _ in rows} == expected
     dave = next(text for user, reason, text in rows if reason == "PERSONAL_DOMAIN")
-    assert "dave@gmail.com" in dave and "HIGH" in dave and "existed at connect" in dave
+    assert "dave@gmail.com" in dave and "LOW" in dave and "existed at connect" in dave
     users = await browser.wait_for(
         "return Array.from(document.querySelectorAll('#users tbody tr')).map(tr => tr.innerText);",
         lambda found: any("250.00" in row for row in found),
@@ -245,3 +235,48 @@ async def test_without_the_token_the_page_asks_for_it(worker: WorkerProcess, bro
     await browser.wait_for(STATE, lambda state: state == "ready")
     rows = await browser.wait_for(ALERT_ROWS, lambda found: len(found) >= 4)
     assert {(user, reason) for user, reason, _ in rows} == await api_alerts(worker)
+
+
+TRIAGE = """const [user, reason, action, text] = arguments;
+    const row = document.querySelector('#identities tr[data-user-id="' + user + '"]');
+    if (text !== null) {
+      const input = row.querySelector('input.triage-reason');
+      input.value = text;
+      input.dispatchEvent(new Event('input'));
+    }
+    row.querySelector('li[data-reason="' + reason + '"] button[data-action="' + action + '"]')
+      .click();
+    return true;"""
+SHOWN_TRIAGE = """return Array.from(document.querySelectorAll('#identities li[data-reason]'))
+    .map(li => [li.closest('tr').dataset.userId, li.dataset.reason, li.dataset.triage]);"""
+
+
+async def test_the_page_triage_buttons_send_decisions_the_worker_applies(
+    worker: WorkerProcess, browser: Browser
+):
+    await settled(worker, 4)
+    await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    shown = await browser.wait_for(SHOWN_TRIAGE, lambda found: len(found) >= 4)
+    assert ("user_dave", "PERSONAL_DOMAIN", "open") in {tuple(item) for item in shown}
+    first = await browser.run("return document.querySelector('#identities tbody tr').innerText;")
+    assert first.startswith("HIGH"), "the highest severity leads"
+
+    await browser.run(TRIAGE, "user_dave", "PERSONAL_DOMAIN", "ack", None)
+    await browser.wait_for(SHOWN_TRIAGE, lambda found: ["user_dave", "PERSONAL_DOMAIN",
+                                                        "acknowledged"] in found)
+    await browser.run(TRIAGE, "user_bob", "DEPROVISIONED_ACTIVE", "accept", None)
+    await browser.wait_for("return document.body.dataset.triage;", lambda s: s == "refused")
+    refusal = await browser.run("return document.getElementById('triage-status').textContent;")
+    assert "accept needs a reason" in refusal
+    await browser.run(TRIAGE, "user_bob", "DEPROVISIONED_ACTIVE", "accept", "leaving Friday")
+    await browser.wait_for(SHOWN_TRIAGE, lambda found: all(user != "user_bob"
+                                                           for user, _, _ in found))
+    body = (await worker.get("/identities", state="all")).json()
+    bob = next(item for item in body["data"] if item["user_id"] == "user_bob")
+    (accepted,) = bob["alerts"]
+    assert (accepted["triage"], accepted["decision"]["why"]) == ("accepted", "leaving Friday")
+    async with httpx.AsyncClient(base_url=worker.url) as client:
+        wrong = await client.post("/decisions", json={"action": "ack"},
+                                  headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401

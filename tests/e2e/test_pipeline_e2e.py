@@ -9,9 +9,11 @@ and after each churn step the worker must agree exactly with the simulator's gro
   independently of the worker: UNMANAGED_IDENTITY for ``managed=false``, PERSONAL_DOMAIN for
   ``personal_domain``, DEPROVISIONED_ACTIVE for a deprovisioned member (all from
   ``/_sim/truth``), PERSONAL_CREDENTIAL_CONNECTOR for a member with a connector association
-  authorised by their own credential, and SPEND_SPIKE (absolute threshold only; the relative
-  rule is off here) for a member whose summed COST deltas exceed the threshold on a day within
-  the 7 days ending at their newest cost day (both from the topics);
+  authorised by their own credential on a connector the org runs on managed auth (the
+  truth's ``managed_connectors``, configured as ``MANAGED_CONNECTORS``), and SPEND_SPIKE
+  (absolute threshold only; the relative rule is off here) for a member whose summed COST
+  deltas exceed the threshold on a day within the 7 days ending at their newest cost day
+  (both from the topics);
 - every member's usage totals equal the sums of the usage-delta topic, and the recent days
   equal the API's figures in the truth;
 - no alert was ever raised that the truth did not call for (no transient alerts), none twice;
@@ -65,12 +67,14 @@ ACTIVITY = ("message_count", "session_count", "total_tokens")
 
 Pair = tuple[str, str]
 
+FEED_AND_KEY_RULES = ("SSO_BYPASS_LOGIN", "PRIVILEGE_GRANTED", "ADMIN_CREDENTIAL_CREATED",
+                      "ORPHANED_CREDENTIAL")
 SEVERITIES = {
-    "UNMANAGED_IDENTITY": {"HIGH"},
-    "PERSONAL_DOMAIN": {"HIGH"},
+    "UNMANAGED_IDENTITY": {"LOW", "MEDIUM", "HIGH"},  # by role, spend and baseline
+    "PERSONAL_DOMAIN": {"LOW", "MEDIUM", "HIGH"},
     "DEPROVISIONED_ACTIVE": {"HIGH", "CRITICAL"},  # CRITICAL once they also used Claude
-    "PERSONAL_CREDENTIAL_CONNECTOR": {"HIGH"},
-    "SPEND_SPIKE": {"MEDIUM"},
+    "PERSONAL_CREDENTIAL_CONNECTOR": {"LOW", "MEDIUM", "HIGH"},
+    "SPEND_SPIKE": {"LOW", "MEDIUM", "HIGH"},
 }
 
 
@@ -138,6 +142,7 @@ class Pipeline:
     async def expected_alerts(self, truth: dict[str, Any]) -> set[Pair]:
         """The open alerts the truth and the input topics call for (see the module docstring)."""
         members = {user["id"] for user in truth["users"]}
+        managed_auth = set(truth["managed_connectors"])
         expected: set[Pair] = set()
         for user in truth["users"]:
             if not user["managed"]:
@@ -149,7 +154,7 @@ class Pipeline:
         for message in await self.topic("app-associations"):
             value = message.value
             personal = (value["kind"], value["auth"]) == ("CONNECTOR", "PERSONAL_CREDENTIAL")
-            if personal and value["user_id"] in members:
+            if personal and value["user_id"] in members and value["name"] in managed_auth:
                 expected.add((value["user_id"], "PERSONAL_CREDENTIAL_CONNECTOR"))
         for user_id, days in (await self.cost_per_day()).items():
             newest = max(days)
@@ -239,7 +244,7 @@ class Pipeline:
                     counts = active[day]
                     counts["any"] += 1
                     for surface, since in surfaces[user_id].items():
-                        if since <= day:
+                        if str(since) <= day:
                             counts[surface] = counts.get(surface, 0) + 1
         members = {user["id"]: user for user in truth["users"]}
         recent = days[-IDLE_DAYS:]
@@ -391,10 +396,16 @@ async def test_simulated_org_through_poller_and_worker(
             "SPEND_SPIKE_DAILY_USD": str(SPEND_SPIKE_USD),
             "SPEND_SPIKE_FACTOR": "0",
             "IDLE_DAYS": str(IDLE_DAYS),
+            "MANAGED_CONNECTORS": ",".join(truth["managed_connectors"]),
+            # The simulator labels the rules on members' identities, connectors and spend.
+            "DISABLED_RULES": ",".join(FEED_AND_KEY_RULES),
         },
     )
     try:
         await worker.wait_ready()
+        async with httpx.AsyncClient(base_url=worker.url) as client:
+            refused = await client.post("/decisions", json={"action": "ack"})
+        assert refused.status_code == 403, "no triage writes without WEB_TOKEN"
         pipeline = Pipeline(sim, kafka_bootstrap, settings, worker, directory_file)
         org_id = truth["organization_id"]
         pipeline.baseline_users = {user["id"] for user in truth["users"]}

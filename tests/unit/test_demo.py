@@ -13,6 +13,7 @@ from streams.demo import (
     ChurnPlan,
     applied_events,
     clean_stale_runs,
+    findings_by_severity,
     render,
     summarize,
 )
@@ -95,3 +96,12 @@ def test_stale_run_dirs_are_removed_and_live_ones_kept(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_render_shows_findings_by_severity_most_severe_first():
+    identities = {"data": [{"severity": "LOW"}, {"severity": "CRITICAL"}, {"severity": "LOW"},
+                           {"severity": "HIGH"}]}
+    findings = findings_by_severity(identities)
+    assert list(findings.items()) == [("CRITICAL", 1), ("HIGH", 1), ("LOW", 2)]
+    lines = render(summarize(USERS, OPEN_ALERTS, STATUS, "t", None, findings=findings))
+    assert lines[2] == "findings 4 identities: CRITICAL 1, HIGH 1, LOW 2"

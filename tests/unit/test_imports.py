@@ -107,6 +107,7 @@ RANKS: dict[str, int] = {
     "streams.history": 4,
     "streams.worker": 5,
     "streams.app": 6,
+    "streams.triage": 6,
     "streams.demo": 7,
     "streams.report": 7,
     "streams.bench": 8,
@@ -134,9 +135,12 @@ WORKER_RANKS: dict[str, int] = {
     "context": 4,
     "agents": 5,
     "insightfacts": 3,
+    "decisions": 2,
+    "identities": 3,
     "views": 6,
     "page": 6,
     "insightsview": 7,
+    "triageview": 7,
 }
 """Inside the worker: the rows and the pure core, the Kafka parts, the context, then agents,
 views and page."""

@@ -6,7 +6,8 @@ const LIST_LIMIT = 1000;
 const IDLE_SHOWN = 8;
 const TOKEN_KEY = "claude-connector-token";
 const $ = (id) => document.getElementById(id);
-const state = { token: sessionStorage.getItem(TOKEN_KEY), users: [], page: 0, refreshes: 0 };
+const state = { token: sessionStorage.getItem(TOKEN_KEY), users: [], page: 0, refreshes: 0,
+  reasons: {} };
 let timer = null;
 
 const fragment = new URLSearchParams(location.hash.slice(1));
@@ -17,6 +18,15 @@ if (fragment.has("token")) {
 }
 
 class Unauthorized extends Error {}
+
+async function postJson(path, payload) {
+  const headers = { "Content-Type": "application/json" };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(payload) });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || path + ": HTTP " + response.status);
+  return body;
+}
 
 async function getJson(path) {
   const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
@@ -105,6 +115,79 @@ function drawAlerts(alerts) {
   });
 }
 
+const TRIAGE_ACTIONS = [["ack", "Ack"], ["snooze", "Snooze 1 day"], ["accept", "Accept"],
+  ["reopen", "Reopen"]];
+
+async function triage(identity, alert, action, reasonInput) {
+  const payload = {
+    org_id: identity.org_id, user_id: identity.user_id, alert_id: alert.alert_id, action,
+    reason: reasonInput.value.trim(), severity: alert.severity, by: "page",
+    reasons: identity.alerts.filter((a) => a.state === "OPENED").map((a) => a.reason),
+  };
+  if (action === "snooze") payload.until = "1d";
+  try {
+    await postJson("/decisions", payload);
+    $("triage-status").textContent = action + " " + alert.reason + " of " +
+      (identity.email || identity.user_id) + " sent";
+    document.body.dataset.triage = action + ":" + alert.alert_id;
+  } catch (error) {
+    $("triage-status").textContent = "triage refused: " + error.message;
+    document.body.dataset.triage = "refused";
+  }
+  refresh();
+}
+
+function drawIdentities(found) {
+  $("identity-count").textContent = "(" + found.rows.length + ", highest severity first)";
+  fill("identities", found.rows, (tr, identity) => {
+    tr.dataset.identity = identity.id;
+    tr.dataset.userId = identity.user_id;
+    cell(tr, identity.severity, "sev sev-" + identity.severity);
+    const who = cell(tr, identity.email || identity.user_id);
+    who.title = identity.id;
+    cell(tr, identity.reasons.join(", "));
+    cell(tr, when(identity.first_seen));
+    cell(tr, when(identity.last_seen));
+    const td = cell(tr, "");
+    const reasonInput = document.createElement("input");
+    reasonInput.className = "triage-reason";
+    reasonInput.placeholder = "reason (needed to accept)";
+    reasonInput.value = state.reasons[identity.id] || "";
+    reasonInput.addEventListener("input", () => { state.reasons[identity.id] = reasonInput.value; });
+    const ul = document.createElement("ul");
+    ul.className = "triage";
+    for (const alert of identity.alerts) {
+      const li = document.createElement("li");
+      li.dataset.alertId = alert.alert_id;
+      li.dataset.reason = alert.reason;
+      li.dataset.triage = alert.triage;
+      const label = document.createElement("span");
+      label.textContent = alert.reason + " " + alert.severity + " ";
+      const status = document.createElement("span");
+      status.className = "triage-state";
+      status.textContent = alert.triage + (alert.triage_why ? " (" + alert.triage_why + ")" : "");
+      li.append(label, status);
+      list(li, Object.entries(alert.evidence || {}));
+      if (alert.state === "OPENED") {
+        for (const [action, text] of TRIAGE_ACTIONS) {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.dataset.action = action;
+          button.textContent = text;
+          button.addEventListener("click", () => triage(identity, alert, action, reasonInput));
+          li.append(button);
+        }
+      }
+      ul.append(li);
+    }
+    td.append(reasonInput, ul);
+  });
+}
+
+function identitiesPath() {
+  return "/identities?state=" + ($("identity-all").checked ? "all" : "open");
+}
+
 function associations(user) {
   const connectors = (user.connectors || []).map((item) =>
     item.auth === "PERSONAL_CREDENTIAL" ? item.name + " (personal credential)" : item.name);
@@ -154,6 +237,7 @@ function showLogin(message) {
    what the section shows (a 401 leads to the login form), ``draw`` puts it on the page. A new
    section adds its markup to index.html and one entry here. */
 const SECTIONS = [
+  { name: "identities", load: () => listAll(identitiesPath()), draw: drawIdentities },
   { name: "status", load: () => getJson("/status"), draw: (body) => drawStatus(body.data) },
   { name: "alerts", load: () => listAll("/alerts?state=open"), draw: (found) => drawAlerts(found.rows) },
   { name: "insights", load: () => getJson(insightsPath()), draw: drawInsights },
@@ -269,7 +353,7 @@ $("login-form").addEventListener("submit", (event) => {
   refresh();
 });
 $("user-filter").addEventListener("input", () => { state.page = 0; drawUsers(); });
-for (const id of ["user-sort", "user-idle"]) {
+for (const id of ["user-sort", "user-idle", "identity-all"]) {
   $(id).addEventListener("change", () => { state.page = 0; refresh(); });
 }
 $("prev").addEventListener("click", () => {

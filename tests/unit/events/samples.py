@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from streams.events.records import (
     Activity,
     ActivityActor,
+    AlertDecision,
     AlertReason,
     AlertState,
     AppAssociation,
@@ -19,6 +20,7 @@ from streams.events.records import (
     CredentialEvent,
     CredentialImage,
     CursorState,
+    DecisionAction,
     DirectoryRecord,
     DirectoryStatus,
     InventoryOp,
@@ -121,6 +123,16 @@ SAMPLES: tuple[AvroRecord, ...] = (
         state=AlertState.RESOLVED, reason=AlertReason.SPEND_SPIKE, severity=Severity.LOW,
         evidence={}, baseline=False, connector=None, cause_event_id=None, opened_at=NOW,
         observed_at=NOW,
+    ),
+    AlertDecision(
+        event_id="evt-decision", alert_id="alert-1", org_id=ORG, user_id=DANA.id,
+        action=DecisionAction.SNOOZE, decided_by="sec-oncall", why="travelling",
+        until=NOW, severity="HIGH", reasons=("PERSONAL_DOMAIN",), observed_at=NOW,
+    ),
+    AlertDecision(
+        event_id="evt-decision-2", alert_id="alert-1", org_id=ORG, user_id=DANA.id,
+        action=DecisionAction.ACK, decided_by="sec", why=None, until=None, severity="LOW",
+        reasons=(), observed_at=NOW,
     ),
     DirectoryRecord(
         org_id=ORG, email="dana.ortiz@example.com", employee_id="E1001", name="Dana Ortiz",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.events.records import (
     Activity,
+    AlertDecision,
     AppAssociation,
     ConnectorStatus,
     CredentialEvent,
@@ -24,6 +25,7 @@ DESIGN_TABLE = {
     "claude.shadow-it-alerts": (KeyKind.ORG_USER, ShadowItAlert, Cleanup.RETAIN_FOREVER),
     "claude.poller-state": (KeyKind.ORG_STATE, PollerState, Cleanup.COMPACT),
     "claude.directory": (KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT),
+    "claude.alert-decisions": (KeyKind.ALERT, AlertDecision, Cleanup.COMPACT),
     "claude.activities": (KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER),
     "claude.credentials": (KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER),
     "claude.invites": (KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER),

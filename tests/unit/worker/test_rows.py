@@ -8,7 +8,14 @@ from datetime import date
 import orjson
 import pytest
 
-from streams.events.records import ActivityActor, ConnectorState, DirectoryStatus, UserOp
+from streams.events.records import (
+    ActivityActor,
+    AuthKind,
+    ConnectorState,
+    DecisionAction,
+    DirectoryStatus,
+    UserOp,
+)
 from streams.worker.rows import DirectoryOrgRow, RowCodec, UserRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
@@ -18,6 +25,7 @@ from tests.fixtures.worker import (
     activity,
     association,
     connector_status,
+    decision,
     directory_record,
     image,
     usage_delta,
@@ -39,7 +47,9 @@ def busy_state() -> WorkerState:
     state.apply_usage_delta(usage_delta("user_f", DAY, {"usd_micros": 500 * MICRO_CENTS_PER_USD}),
                             0)
     state.apply_association(association("user_f", "github"), 0)
+    state.apply_association(association("user_g", "github", auth=AuthKind.ORG_MANAGED), 0)
     state.apply_status(connector_status(ConnectorState.HEALTHY), 0)
+    state.apply_decision(decision("alert-1", "user_f", DecisionAction.ACK), 0)
     user = ActivityActor(type="user_actor", user_id="user_f", email_address="f@acme.com")
     for item in (
         activity(1, "magic_link_login_succeeded", None, user),
