@@ -19,6 +19,8 @@ import httpx
 from streams.localkafka import free_port
 
 READY_TIMEOUT_SECONDS = 90.0
+LOOPBACK = "127.0.0.1"
+WILDCARD_HOSTS = {"0.0.0.0", "::"}
 
 
 def worker_environment(
@@ -68,7 +70,11 @@ class WorkerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.web_port}"
+        """Where the child's views answer: its ``WEB_HOST`` (this host for a wildcard)."""
+        host = self.env.get("WEB_HOST", "").strip() or LOOPBACK
+        if host in WILDCARD_HOSTS:
+            host = LOOPBACK
+        return f"http://[{host}]:{self.web_port}" if ":" in host else f"http://{host}:{self.web_port}"
 
     @property
     def log_path(self) -> Path:
