@@ -1,7 +1,9 @@
 """Run ``claude-connector worker`` as a child process and wait until its ``/health`` is ready.
 
 Used by the pipeline benchmark, the tests and anything else that supervises a worker. The
-child gets its configuration as environment variables (the same names as ``Settings``).
+child gets its configuration as environment variables (the same names as ``Settings``): that
+is how a deployed worker is configured (containers), so the child goes through the same edge,
+and no secret (API keys, SASL password, webhook secret) is written to a file for it.
 """
 
 from __future__ import annotations
