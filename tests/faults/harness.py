@@ -58,9 +58,10 @@ def worker_logs(process: WorkerProcess) -> list[str]:
 
 
 def crashes(process: WorkerProcess) -> list[str]:
-    """Log lines of agents that crashed (Faust restarts them, but their batch is gone)."""
+    """Log lines of agents that crashed (Faust restarts them, but their batch is gone) and of
+    batch handlers that failed (the worker stops)."""
     return [line for log in worker_logs(process) for line in log.splitlines()
-            if "Crashed reason=" in line]
+            if "Crashed reason=" in line or "a batch handler failed" in line]
 
 
 def rss_mib(process: WorkerProcess) -> float:
