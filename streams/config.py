@@ -619,7 +619,9 @@ class Settings:
             _connector_from_table(table, base_url, position)
             for position, table in enumerate(file_connectors)
         )
-        return cls(**values)
+        settings = cls(**values)
+        _ = settings.connectors  # repeated connector names are an error of the load
+        return settings
 
     @property
     def connectors(self) -> tuple[ConnectorConfig, ...]:

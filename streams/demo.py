@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.errors import KafkaError
 
 from streams.config import Secret, Settings
 from streams.directory import load_directory, read_directory_file
@@ -499,13 +498,10 @@ class Demo:
                 raise DemoError(f"the worker exited:\n{worker.log_tail()}")
 
     async def _cycle(self, runner: PollerRunner, due: Iterable[DataType]) -> CycleReport | None:
-        try:
-            return await runner.pollers[CONNECTOR].run_cycle(due)
-        except (KafkaError, OSError) as exc:
-            self.out(f"poller: the cycle did not commit ({exc}); retrying next tick")
-            with contextlib.suppress(KafkaError, OSError):
-                await runner.recover(CONNECTOR)
-            return None
+        report = await runner.cycle(CONNECTOR, due)
+        if report is None:
+            self.out("poller: the cycle did not commit; retrying next tick")
+        return report
 
     @staticmethod
     async def _view(worker: WorkerProcess, path: str, **params: str) -> Any:

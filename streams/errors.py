@@ -5,6 +5,7 @@
     │   ├── DirectoryFileError      a directory file that cannot be read (names the line)
     │   │   └── OrganisationNeeded  rows without org_id, and no organisation given
     │   └── PruneRefused            a prune that would remove too large a share of identities
+    ├── BatchHandlerFailed          a worker's batch handler raised: the worker stops with it
     ├── LocalKafkaError             the development broker could not be fetched, started or stopped
     ├── KafkaAccessError            no broker reached: refused credentials, untrusted certificate
     ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
@@ -56,6 +57,10 @@ class PruneRefused(ConfigError):
 
 class LocalKafkaError(ConnectorError):
     """The local development broker could not be fetched, started, or stopped."""
+
+
+class BatchHandlerFailed(ConnectorError):
+    """A worker's batch handler raised; the worker stops and exits with this error."""
 
 
 class KafkaAccessError(ConnectorError):

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
@@ -222,6 +222,23 @@ class PollerRunner:
         poller.publisher = await self._publisher(name)
         poller.state = CommittedState.from_records(name, records)
 
+    async def cycle(
+        self, name: str, due: Iterable[DataType] | None = None, *, wait: float = 0.0
+    ) -> CycleReport | None:
+        """One cycle of connector ``name`` (``due``: what to poll, else everything).
+
+        A cycle that could not commit is logged and gives None; after ``wait`` seconds the
+        connector is recovered (fresh state and producer) for the next one.
+        """
+        try:
+            return await self.pollers[name].run_cycle(due)
+        except (KafkaError, OSError) as exc:
+            log.error("[%s] could not commit the cycle (%s); retrying in %ss", name, exc, wait)
+            await asyncio.sleep(wait)
+            with contextlib.suppress(KafkaError, OSError):
+                await self.recover(name)
+            return None
+
     async def run_forever(self) -> None:
         """Poll every connector on its schedule until cancelled."""
         await asyncio.gather(*(self._schedule(name) for name in self.pollers))
@@ -242,15 +259,10 @@ class PollerRunner:
             await asyncio.sleep(delay)
             now = loop.time()
             due = {data_type for data_type, at in next_due.items() if at <= now}
-            try:
-                report = await poller.run_cycle(due)
-            except (KafkaError, OSError) as exc:
+            wait = RETRY_SECONDS[min(failures + 1, len(RETRY_SECONDS)) - 1]
+            report = await self.cycle(name, due, wait=wait)
+            if report is None:
                 failures += 1
-                wait = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
-                log.error("[%s] could not commit the cycle (%s); retrying in %ss", name, exc, wait)
-                await asyncio.sleep(wait)
-                with contextlib.suppress(KafkaError, OSError):
-                    await self.recover(name)
                 continue
             failures = 0
             log.info(

@@ -66,6 +66,7 @@ from streams.events.records import AlertReason, AppKind, MetricFamily
 from streams.insights import MICRO_CENTS_PER_USD, Window, is_idle
 from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
+from streams.worker.faustseam import recovery_completed
 from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, identity_view
 from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
@@ -225,8 +226,7 @@ def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> list[Par
 
 def ready(app: faust.App) -> bool:
     """True once the worker has its partitions and its tables are recovered."""
-    recovery = app.tables.recovery
-    return recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
+    return recovery_completed(app) and not app.rebalancing and not app.in_recovery
 
 
 class JsonView(View):

@@ -29,7 +29,6 @@ import asyncio
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +50,7 @@ from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
 from tests.fixtures.topics import Message, read_topic
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import start_worker
 
 pytestmark = pytest.mark.kafka
@@ -78,17 +78,9 @@ SEVERITIES = {
 }
 
 
-async def eventually(check: Callable[[], Awaitable[str | None]], timeout: float) -> None:
-    """Wait until ``check`` reports no difference (None); fail with the last difference."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        difference = await check()
-        if difference is None:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"not settled within {timeout:.0f}s: {difference}")
-        await asyncio.sleep(0.5)
+def settled(difference: str | None) -> bool:
+    """No difference left."""
+    return difference is None
 
 
 def difference(name: str, got: Any, want: Any) -> str | None:
@@ -129,7 +121,7 @@ class Pipeline:
             got = int(found.group(1)) if found else 0
             return None if got >= want else f"directory copies applied: {got} of {want}"
 
-        await eventually(applied, SETTLE_SECONDS)
+        await eventually(applied, SETTLE_SECONDS, until=settled)
 
     async def poll(self) -> None:
         async with PollerRunner(self.settings, quiet=True) as runner:
@@ -206,7 +198,7 @@ class Pipeline:
                 or (None if users["complete"] and alerts["complete"] else "views incomplete")
             )
 
-        await eventually(views_agree, SETTLE_SECONDS)
+        await eventually(views_agree, SETTLE_SECONDS, until=settled)
         alerts = (await self.worker.get("/alerts", state="open")).json()["data"]
         for alert in alerts:
             assert alert["email"], alert
@@ -430,7 +422,9 @@ async def test_simulated_org_through_poller_and_worker(
         gone = [members[user_id] for user_id in left["removed"]]
         assert any(not u["managed"] for u in gone) and any(u["deprovisioned"] for u in gone)
         await pipeline.check("leavers")
-        await eventually(lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS)
+        await eventually(
+            lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS, until=settled
+        )
 
         # ``claude-connector report`` reads the topics alone and says what the worker says.
         today = date.fromisoformat((await sim.truth(usage="false"))["now"][:10])

@@ -136,7 +136,10 @@ def test_bad_toml_connectors_are_reported(tmp_path):
         '[[connectors]]\nname = "a"\nadmin_api_key="k"\n' * 2
     )
     with pytest.raises(ConfigError, match="unique; repeated: a"):
-        _ = Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)}).connectors
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+    config.write_text('[[connectors]]\nname = "default"\nadmin_api_key="k"\n')
+    with pytest.raises(ConfigError, match="unique; repeated: default"):
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config), "CLAUDE_ADMIN_API_KEY": "k"})
     config.write_text("pol_seconds = 3\n")
     with pytest.raises(ConfigError, match="unknown settings: pol_seconds"):
         Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})

@@ -10,7 +10,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from streams.events.records import (
 from streams.events.topics import DEAD_LETTER, SHADOW_IT_ALERTS, USAGE_DELTAS, USER_EVENTS
 from streams.kafkaio.reader import partition_numbers
 from streams.worker.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.fixtures.waiting import eventually
 from tests.fixtures.webhook import Receiver
 from tests.fixtures.worker import (
     ORG,
@@ -137,16 +138,6 @@ def every_alert(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(alerts, key=lambda a: (a["state"], a["alert_id"], a["event_id"]))
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 45.0) -> Any:
-    """Poll an async ``check`` until it returns a truthy value; fail with the last value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"condition not met within {timeout}s; last: {last!r}")
 
 
 @pytest.fixture(scope="module")
