@@ -9,11 +9,12 @@ On a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free por
    is the child's ``ru_maxrss``. With ``limits=both`` a first run at the demo's raised limits
    (600/min) into a throwaway prefix exposes the CPU cost; the run at the documented limits
    (100/min admin, 60/min analytics) feeds the workers.
-2. ``workers`` worker processes of one app id consume the backlog; events/s is measured from
-   the moment all are ready until the events they report applied reach what the poller
-   published and ``/users`` lists every member. A raw aiokafka consumer folding the usage
-   deltas with the same ``WorkerState`` is the same-run baseline (``worker_vs_raw``; the
-   workers also apply the roster's user events, so the ratio slightly understates them).
+2. ``workers`` worker processes of one app id (table store ``store``) consume the backlog;
+   events/s is measured from the moment all are ready until the events they report applied
+   reach what the poller published and ``/users`` lists every member. A raw aiokafka
+   consumer folding the usage deltas with the same ``WorkerState`` is the same-run baseline
+   (``worker_vs_raw``; the workers also apply the roster's user events, so the ratio slightly
+   understates them).
 3. ``/users?limit=10000`` latency (median of three) on the first worker.
 4. A fresh worker of the same app id with an empty cache recovers the tables from the
    changelogs (memory store, then the RocksDB store): seconds from start to complete views.
@@ -239,7 +240,7 @@ def _stop(workers: list[WorkerProcess]) -> None:
 
 async def _measure(
     bootstrap: str, security: KafkaSecurity, workdir: Path, *, users: int, workers: int,
-    partitions: int, days: int, limits: str, timeout: float,
+    partitions: int, days: int, limits: str, store: str, timeout: float,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     base_env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -265,8 +266,10 @@ async def _measure(
                                apply=True, security=security)
     figures["raw_fold_per_s"] = round(collection.usage_deltas / raw_s)
     app_id = f"scale-{uuid.uuid4().hex[:6]}"
-    env = worker_environment(bootstrap, prefix, app_id, workdir / "cache", partitions=partitions,
-                             token=TOKEN, extra=security.environment())
+    env = worker_environment(
+        bootstrap, prefix, app_id, workdir / "cache", partitions=partitions, token=TOKEN,
+        extra={**security.environment(), "WORKER_STORE": store},
+    )
     first = await _serve(env, workers, workdir, "apply", collection.events, users, timeout)
     running = first.pop("processes")
     try:
@@ -292,17 +295,18 @@ async def _run(**options: Any) -> dict[str, Any]:
         async with bench_broker(workdir) as (bootstrap, security, broker):
             figures = await _measure(bootstrap, security, workdir, **options)
     return {"users": options["users"], "workers": options["workers"],
-            "partitions": options["partitions"], "days": options["days"], "broker": broker,
+            "partitions": options["partitions"], "days": options["days"],
+            "store": options["store"], "broker": broker,
             "identities_ms": None, **figures}
 
 
 @benchmark("scale")
 def scale(
     users: int = 20_000, workers: int = 1, partitions: int = 6, days: int = 2,
-    limits: str = "both", timeout: float = 1800.0,
+    limits: str = "both", store: str = "memory://", timeout: float = 1800.0,
 ) -> dict[str, Any]:
     """A first collection, workers applying it, recovery and a rebuild; see the module docstring."""
     if limits not in ("documented", "demo", "both"):
         raise ValueError("limits must be documented, demo or both")
     return asyncio.run(_run(users=users, workers=workers, partitions=partitions, days=days,
-                            limits=limits, timeout=timeout))
+                            limits=limits, store=store, timeout=timeout))
