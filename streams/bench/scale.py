@@ -17,7 +17,8 @@ On a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free por
    understates them).
 3. ``/users?limit=10000`` latency (median of three) on the first worker.
 4. A fresh worker of the same app id with an empty cache recovers the tables from the
-   changelogs (memory store, then the RocksDB store): seconds from start to complete views.
+   changelogs (with ``store``, then with the RocksDB store): seconds from start to complete
+   views (``recover_memory_*``, ``recover_compact_*``, ``recover_rocksdb_*``).
 5. A rebuild: ``workers`` new workers under a new app id read everything again.
 
 Peak RSS of a worker is its ``VmHWM``. ``/identities`` is not measured: no such view yet.
@@ -278,8 +279,9 @@ async def _measure(
     finally:
         _stop(running)
     figures["worker_vs_raw"] = round(figures["apply_events_per_s"] / figures["raw_fold_per_s"], 3)
-    for label, store in (("recover_memory", "memory://"), ("recover_rocksdb", "rocksdb://")):
-        figures.update(await _recover(env, workdir, label, store, users, timeout))
+    for recovered in dict.fromkeys((store, "rocksdb://")):
+        label = f"recover_{recovered.removesuffix('://')}"
+        figures.update(await _recover(env, workdir, label, recovered, users, timeout))
     rebuild_env = {**env, "WORKER_APP_ID": f"{app_id}-rebuild",
                    "CLAUDE_CONNECTOR_CACHE": str(workdir / "rebuild-cache")}
     rebuild = await _serve(rebuild_env, workers, workdir, "rebuild", collection.events, users,

@@ -166,6 +166,11 @@ class SeamApp(faust.App):
         return FetchFilteringTransport(self.conf.broker_consumer, self)
 
 
+def _exact(data: bytes) -> bytes:
+    """A copy of ``data`` that takes its length: orjson's output keeps a buffer of 4 KiB."""
+    return bytes(memoryview(data))
+
+
 class CompactStore(SerializedStore):
     """``WORKER_STORE=compact://``: a table in memory as its encoded rows, one dict per partition.
 
@@ -202,7 +207,7 @@ class CompactStore(SerializedStore):
         if value is None:
             self._del(key)
         else:
-            self._partition(event.message.partition)[key] = value
+            self._partition(event.message.partition)[_exact(key)] = _exact(value)
 
     def _del(self, key: bytes) -> None:
         for rows in self._partitions.values():

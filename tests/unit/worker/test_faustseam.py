@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -183,12 +184,19 @@ async def test_the_compact_store_keeps_encoded_rows_per_partition(tmp_path):
                                   ("1/o", DirectoryOrgRow("o", 4), Event(1))])
     assert table["0/o"] == DirectoryOrgRow("o", 3) and len(store) == 2
     assert store._get(b'"1/o"') == b'{"org_id":"o","records":4}'
+    tracemalloc.start()
+    faustseam.write_store(store, [(f"3/o{n}", DirectoryOrgRow("o", n), Event(3))
+                                  for n in range(100)])
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert held < 100 * 1024, "a row takes its length, not the encoder's 4 KiB buffer"
     with pytest.raises(RuntimeError, match="without its event"):
         store["2/o"] = DirectoryOrgRow("o", 5)
 
     store.apply_changelog_batch([Event(2, b'"2/o"', b'{"org_id":"o","records":7}'),
                                  Event(1, b'"1/o"', None)], None, None)
-    assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 3), "2/o": DirectoryOrgRow("o", 7)}
+    assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 3), "2/o": DirectoryOrgRow("o", 7),
+                                   **{f"3/o{n}": DirectoryOrgRow("o", n) for n in range(100)}}
     changelog = table.changelog_topic.get_topic_name()
     await store.on_recovery_completed({TP(changelog, 2)}, set())
     assert list(store) == ["2/o"] and "0/o" not in store
