@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from streams.bench import benchmark
 from streams.bench.pipeline import _raw_consume, bench_broker
@@ -159,7 +160,7 @@ def _count(output: str, pattern: str) -> int:
 
 async def _complete(worker: WorkerProcess, members: int) -> bool:
     try:
-        body = (await worker.get("/users", limit=LIST_LIMIT)).json()
+        body = (await worker.get("/users", limit="1")).json()
     except httpx.HTTPError:
         return False
     return bool(body.get("complete")) and body.get("total") == members
@@ -234,6 +235,11 @@ async def _recover(
     return figures
 
 
+def _progress(figures: dict[str, Any]) -> None:
+    """The figures so far on stderr (a long run that is cut short still reports them)."""
+    print(orjson.dumps(figures).decode(), file=sys.stderr, flush=True)
+
+
 def _stop(workers: list[WorkerProcess]) -> None:
     for worker in workers:
         worker.stop()
@@ -263,6 +269,7 @@ async def _measure(
     figures.update(collection.figures(label))
     figures["baseline"] = f"first collection's rate-limit bound at the {label.replace('_', ' ')}"
     figures["ratio"] = round(collection.wall_s / collection.bound_s, 3)
+    _progress(figures)
     raw_s = await _raw_consume(bootstrap, USAGE_DELTAS.name(prefix), collection.usage_deltas,
                                apply=True, security=security)
     figures["raw_fold_per_s"] = round(collection.usage_deltas / raw_s)
@@ -279,9 +286,11 @@ async def _measure(
     finally:
         _stop(running)
     figures["worker_vs_raw"] = round(figures["apply_events_per_s"] / figures["raw_fold_per_s"], 3)
+    _progress(figures)
     for recovered in dict.fromkeys((store, "rocksdb://")):
         label = f"recover_{recovered.removesuffix('://')}"
         figures.update(await _recover(env, workdir, label, recovered, users, timeout))
+        _progress(figures)
     rebuild_env = {**env, "WORKER_APP_ID": f"{app_id}-rebuild",
                    "CLAUDE_CONNECTOR_CACHE": str(workdir / "rebuild-cache")}
     rebuild = await _serve(rebuild_env, workers, workdir, "rebuild", collection.events, users,
