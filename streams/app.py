@@ -13,36 +13,30 @@ from __future__ import annotations
 
 import logging
 
-import faust
-
 from streams.config import Settings
 from streams.kafkaio.security import KafkaSecurity
 from streams.logs import limit_repeats
 from streams.worker.agents import register_agents
 from streams.worker.batch import PRODUCE_REQUEST_BYTES
 from streams.worker.context import WorkerContext
-from streams.worker.faustseam import SeamApp
+from streams.worker.faustseam import QuietWorker, SeamApp
+from streams.worker.insightsview import INSIGHT_VIEWS
 from streams.worker.page import register_page
+from streams.worker.triageview import TRIAGE_VIEWS
 from streams.worker.views import check_exposure, register_views
 
 SESSION_TIMEOUT_SECONDS = 12.0
 
 
-class Worker(faust.Worker):
-    """Faust's worker without the terminal spinner.
+class Worker(QuietWorker):
+    """Faust's worker without the terminal spinner (``faustseam.QuietWorker``); Kafka client
+    errors are rate-limited (``streams.logs``); httpx does not log the URLs it requests."""
 
-    At log level WARN and above the spinner sets the root logger to DEBUG so that every log
-    record spins it; that formats every aiokafka debug record and costs about a tenth of the
-    throughput. Kafka client errors are rate-limited (``streams.logs``); httpx does not log
-    the URLs it requests.
-    """
-
-    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
-        self.spinner = None
+    def on_root_logger(self, logger: logging.Logger) -> None:
         limit_repeats(logger.handlers)
         # httpx logs each request's URL at INFO: the webhook's URL is a secret.
         for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(max(level, logging.WARNING))
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class App(SeamApp):
@@ -103,7 +97,7 @@ def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
     register_page(app)
     app.context = WorkerContext.build(app, settings)
     register_agents(app.context)
-    register_views(app.context)
+    register_views(app.context, INSIGHT_VIEWS, TRIAGE_VIEWS)
     return app
 
 

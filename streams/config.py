@@ -75,6 +75,24 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a whole number greater than 0")
+    return value
+
+
+def _optional_price(raw: str) -> float | None:
+    return _non_negative_float(raw) if raw.strip() else None
+
+
+def _revision_days(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 31:
+        raise ValueError("must be a number of days from 1 to 31")
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -84,6 +102,14 @@ def _port(raw: str) -> int:
 
 def _domains(raw: str) -> tuple[str, ...]:
     return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip() for part in raw.split(",") if part.strip()}))
+
+
+def _upper_names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
 
 
 def _optional_secret(raw: str) -> Secret | None:
@@ -168,6 +194,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "",
         _optional_secret,
         "Console Admin key, or a claude.ai key with `read:members`.",
+    ),
+    SettingSpec(
+        "compliance_api_key",
+        "CLAUDE_COMPLIANCE_API_KEY",
+        "",
+        _optional_secret,
+        "Enterprise key with `read:compliance_activities` for the Activity Feed (when unset, "
+        "the admin key is tried: a Console Admin key reaches the feed; one the feed refuses "
+        "leaves the feed unavailable without making the connector unhealthy).",
     ),
     SettingSpec(
         "connector_name",
@@ -284,11 +319,27 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Seconds between per-user usage and cost polls.",
     ),
     SettingSpec(
+        "activity_poll_seconds",
+        "ACTIVITY_POLL_SECONDS",
+        "30",
+        _non_negative_float,
+        "Seconds between Compliance Activity Feed reads (0 turns the feed off).",
+    ),
+    SettingSpec(
         "revision_window_days",
         "REVISION_WINDOW_DAYS",
         "7",
-        int,
-        "Recent days re-read every cycle to pick up restatements.",
+        _revision_days,
+        "Recent days (1-31) re-read every cycle to pick up restatements; days up to 30 back "
+        "are re-read once a day.",
+    ),
+    SettingSpec(
+        "unavailable_retry_seconds",
+        "UNAVAILABLE_RETRY_SECONDS",
+        "21600",
+        _positive_float,
+        "Seconds before a data type whose endpoint the key or organisation lacks (403/404) "
+        "is tried again.",
     ),
     SettingSpec(
         "removal_guard_fraction",
@@ -310,6 +361,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "100",
         _positive_float,
         "Admin API request budget per organisation per minute.",
+    ),
+    SettingSpec(
+        "compliance_rate_per_minute",
+        "COMPLIANCE_RATE_PER_MINUTE",
+        "600",
+        _positive_float,
+        "Compliance API request budget per parent organisation per minute (shared by every "
+        "key and every /v1/compliance/* call).",
     ),
     SettingSpec(
         "directory_file",
@@ -390,6 +449,45 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SPEND_SPIKE (0 turns it off).",
     ),
     SettingSpec(
+        "managed_connectors",
+        "MANAGED_CONNECTORS",
+        "",
+        _names,
+        "Comma-separated connectors the organisation runs on managed auth: a member's personal "
+        "credential for one raises PERSONAL_CREDENTIAL_CONNECTOR (connectors seen on managed "
+        "auth in the data count too).",
+    ),
+    SettingSpec(
+        "disabled_rules",
+        "DISABLED_RULES",
+        "",
+        _upper_names,
+        "Comma-separated alert reasons whose rule is turned off (e.g. `SPEND_SPIKE`).",
+    ),
+    SettingSpec(
+        "exposed_spend_usd",
+        "EXPOSED_SPEND_USD",
+        "50",
+        _non_negative_float,
+        "Recent spend (USD, the last 15 days with cost data) from which a member's identity "
+        "alerts rank one severity higher (0: spend never raises them).",
+    ),
+    SettingSpec(
+        "idle_days",
+        "IDLE_DAYS",
+        "30",
+        _positive_int,
+        "A member with no activity for this many days holds an idle seat (insights, report).",
+    ),
+    SettingSpec(
+        "seat_price_usd",
+        "SEAT_PRICE_USD",
+        "",
+        _optional_price,
+        "Monthly price of one seat in USD, for the estimated cost of idle seats (none when "
+        "unset).",
+    ),
+    SettingSpec(
         "alert_webhook_url",
         "ALERT_WEBHOOK_URL",
         "",
@@ -430,10 +528,11 @@ class ConnectorConfig:
     api_base_url: str
     analytics_api_key: Secret | None = None
     admin_api_key: Secret | None = None
+    compliance_api_key: Secret | None = None
 
     @property
     def has_keys(self) -> bool:
-        return bool(self.analytics_api_key or self.admin_api_key)
+        return bool(self.analytics_api_key or self.admin_api_key or self.compliance_api_key)
 
 
 @dataclass(frozen=True)
@@ -443,6 +542,7 @@ class Settings:
     api_base_url: str
     analytics_api_key: Secret | None
     admin_api_key: Secret | None
+    compliance_api_key: Secret | None
     connector_name: str
     kafka_bootstrap_servers: str
     kafka_security_protocol: str
@@ -460,10 +560,13 @@ class Settings:
     roster_poll_seconds: float
     analytics_poll_seconds: float
     cost_poll_seconds: float
+    activity_poll_seconds: float
     revision_window_days: int
+    unavailable_retry_seconds: float
     removal_guard_fraction: float
     analytics_rate_per_minute: float
     admin_rate_per_minute: float
+    compliance_rate_per_minute: float
     directory_file: Path | None
     directory_prune_fraction: float
     web_host: str
@@ -475,6 +578,11 @@ class Settings:
     worker_store: str
     spend_spike_daily_usd: float
     spend_spike_factor: float
+    managed_connectors: tuple[str, ...]
+    disabled_rules: tuple[str, ...]
+    exposed_spend_usd: float
+    idle_days: int
+    seat_price_usd: float | None
     alert_webhook_url: Secret | None
     alert_webhook_secret: Secret | None
     webhook_backoff_max_seconds: float
@@ -511,7 +619,9 @@ class Settings:
             _connector_from_table(table, base_url, position)
             for position, table in enumerate(file_connectors)
         )
-        return cls(**values)
+        settings = cls(**values)
+        _ = settings.connectors  # repeated connector names are an error of the load
+        return settings
 
     @property
     def connectors(self) -> tuple[ConnectorConfig, ...]:
@@ -521,6 +631,7 @@ class Settings:
             api_base_url=self.api_base_url,
             analytics_api_key=self.analytics_api_key,
             admin_api_key=self.admin_api_key,
+            compliance_api_key=self.compliance_api_key,
         )
         found = ((from_env,) if from_env.has_keys else ()) + self.extra_connectors
         names = [connector.name for connector in found]
@@ -590,7 +701,7 @@ def _connector_from_table(
     name = str(table.get("name", "")).strip()
     if not name:
         raise ConfigError(f"connectors[{position}]: 'name' is required")
-    allowed = {"name", "api_base_url", "analytics_api_key", "admin_api_key"}
+    allowed = {"name", "api_base_url", "analytics_api_key", "admin_api_key", "compliance_api_key"}
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(f"connectors[{position}] ({name}): unknown keys: {', '.join(unknown)}")
@@ -599,9 +710,10 @@ def _connector_from_table(
         api_base_url=str(table.get("api_base_url", base_url)),
         analytics_api_key=_optional_secret(str(table.get("analytics_api_key", ""))),
         admin_api_key=_optional_secret(str(table.get("admin_api_key", ""))),
+        compliance_api_key=_optional_secret(str(table.get("compliance_api_key", ""))),
     )
     if not connector.has_keys:
         raise ConfigError(
-            f"connectors[{position}] ({name}): needs analytics_api_key or admin_api_key"
+            f"connectors[{position}] ({name}): needs an analytics, admin or compliance key"
         )
     return connector

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.errors import KafkaError
 
 from streams.config import Secret, Settings
 from streams.directory import load_directory, read_directory_file
@@ -113,10 +112,25 @@ class Summary:
     open_alerts: dict[str, int]
     status: str
     report: CycleReport | None = None
+    adoption: float | None = None
+    idle_seats: int | None = None
+    findings: dict[str, int] = field(default_factory=dict)
+    """Identities with an open finding, by their highest severity (most severe first)."""
 
     @property
     def alert_total(self) -> int:
         return sum(self.open_alerts.values())
+
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+
+def findings_by_severity(identities: Mapping[str, Any]) -> dict[str, int]:
+    """How many identities of an ``/identities`` answer have each highest severity."""
+    counts = {severity: 0 for severity in SEVERITIES}
+    for item in identities.get("data", []):
+        counts[item["severity"]] = counts.get(item["severity"], 0) + 1
+    return {severity: count for severity, count in counts.items() if count}
 
 
 def summarize(
@@ -125,14 +139,20 @@ def summarize(
     status: Mapping[str, Any],
     sim_time: str,
     report: CycleReport | None,
+    insights: Mapping[str, Any] | None = None,
+    findings: Mapping[str, int] | None = None,
 ) -> Summary:
     """The summary from the worker's ``/users`` answer (its ``total``: the members), the open
-    alerts per reason (each ``/alerts`` answer's ``total``) and the ``/status`` answer."""
+    alerts per reason (each ``/alerts`` answer's ``total``), the ``/status`` answer and the
+    ``/insights`` answer (adoption and idle seats)."""
     rows = [row for row in status.get("data", []) if row.get("connector") == CONNECTOR]
     state = rows[0]["state"] if rows else "no status yet"
     alerts = {reason: count for reason, count in open_alerts.items() if count}
+    figures = (insights or {}).get("data") or {}
     return Summary(sim_time, users.get("total", 0),
-                   dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report)
+                   dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report,
+                   figures.get("adoption"), figures.get("seats", {}).get("idle"),
+                   dict(findings or {}))
 
 
 def applied_events(health: Mapping[str, Any], topic: str) -> int:
@@ -163,11 +183,20 @@ def describe_cycle(report: CycleReport) -> str:
 def render(summary: Summary) -> list[str]:
     """The summary as terminal lines."""
     alerts = ", ".join(f"{reason} {count}" for reason, count in summary.open_alerts.items())
+    seats = ""
+    if summary.adoption is not None:
+        seats += f"adoption {summary.adoption:.0%}   "
+    if summary.idle_seats is not None:
+        seats += f"idle seats {summary.idle_seats}   "
     lines = [
-        f"simulated time {summary.sim_time}   members {summary.members}   "
+        f"simulated time {summary.sim_time}   members {summary.members}   {seats}"
         f"connector {summary.status}",
         f"open alerts {summary.alert_total}" + (f": {alerts}" if alerts else ""),
     ]
+    if summary.findings:
+        by_severity = ", ".join(f"{severity} {count}" for severity, count in
+                                summary.findings.items())
+        lines.append(f"findings {sum(summary.findings.values())} identities: {by_severity}")
     report = summary.report
     if report is not None:
         # A cycle that emitted nothing leaves no trace, not even a new poll id.
@@ -469,13 +498,10 @@ class Demo:
                 raise DemoError(f"the worker exited:\n{worker.log_tail()}")
 
     async def _cycle(self, runner: PollerRunner, due: Iterable[DataType]) -> CycleReport | None:
-        try:
-            return await runner.pollers[CONNECTOR].run_cycle(due)
-        except (KafkaError, OSError) as exc:
-            self.out(f"poller: the cycle did not commit ({exc}); retrying next tick")
-            with contextlib.suppress(KafkaError, OSError):
-                await runner.recover(CONNECTOR)
-            return None
+        report = await runner.cycle(CONNECTOR, due)
+        if report is None:
+            self.out("poller: the cycle did not commit; retrying next tick")
+        return report
 
     @staticmethod
     async def _view(worker: WorkerProcess, path: str, **params: str) -> Any:
@@ -499,7 +525,11 @@ class Demo:
             for reason in ALERT_REASONS
         }
         status = await self._view(worker, "/status")
-        return summarize(users, open_alerts, status, sim_time, report)
+        window = {"until": sim_time[:10]} if sim_time else {}
+        insights = await self._view(worker, "/insights", **window)
+        identities = await self._view(worker, "/identities", state="open", limit="10000")
+        return summarize(users, open_alerts, status, sim_time, report, insights,
+                         findings_by_severity(identities))
 
     async def _show(
         self, worker: WorkerProcess, simulator: RunningSimulator, report: CycleReport | None

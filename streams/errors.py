@@ -5,12 +5,16 @@
     │   ├── DirectoryFileError      a directory file that cannot be read (names the line)
     │   │   └── OrganisationNeeded  rows without org_id, and no organisation given
     │   └── PruneRefused            a prune that would remove too large a share of identities
+    ├── BatchHandlerFailed          a worker's batch handler raised: the worker stops with it
     ├── LocalKafkaError             the development broker could not be fetched, started or stopped
     ├── KafkaAccessError            no broker reached: refused credentials, untrusted certificate
     ├── DemoError                   a part of ``claude-connector demo`` failed to start or died
     ├── HistoryError                a topic to read does not exist or cannot be read to its end
+    ├── TriageError                 a triage decision that cannot be made (unknown alert, no reason)
     ├── ApiError                    a call to the Anthropic API (endpoint, status, request-id)
-    │   ├── ReconnectRequired       401 / 403 / 404: the key is bad, revoked or lacks a scope
+    │   ├── ReconnectRequired       401: the key is bad or revoked (nothing accepts it)
+    │   ├── EndpointUnavailable     403 / 404 on one endpoint: a scope or feature this org lacks
+    │   │   └── FeedUnavailable     403 / 404 on the Activity Feed: not enabled, or no scope
     │   ├── RateLimited             429 after the retry budget was spent
     │   ├── TransientApiError       5xx / 529 / timeout / connection error after retries
     │   ├── ApiResponseError        malformed JSON, or a body unlike the documented shape
@@ -55,6 +59,10 @@ class LocalKafkaError(ConnectorError):
     """The local development broker could not be fetched, started, or stopped."""
 
 
+class BatchHandlerFailed(ConnectorError):
+    """A worker's batch handler raised; the worker stops and exits with this error."""
+
+
 class KafkaAccessError(ConnectorError):
     """No Kafka broker could be used: wrong SASL credentials, an untrusted certificate, none up."""
 
@@ -65,6 +73,10 @@ class DemoError(ConnectorError):
 
 class HistoryError(ConnectorError):
     """A topic that does not exist, or history that cannot be read to its end."""
+
+
+class TriageError(ConnectorError):
+    """A triage decision that cannot be made: no such alert, a missing reason, a bad time."""
 
 
 class ApiError(ConnectorError):
@@ -94,7 +106,16 @@ class ApiError(ConnectorError):
 
 
 class ReconnectRequired(ApiError):
-    """The key was refused (401/403/404): it is revoked, wrong, or lacks the needed scope."""
+    """The key was refused (401): it is revoked or wrong."""
+
+
+class EndpointUnavailable(ApiError):
+    """One endpoint refused a key that may read others: 403 for a missing scope, 404 for a
+    feature the organisation does not have. ``scope`` names what the endpoint needs."""
+
+    def __init__(self, message: str, *, scope: str | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.scope = scope
 
 
 class RateLimited(ApiError):
@@ -103,6 +124,10 @@ class RateLimited(ApiError):
 
 class TransientApiError(ApiError):
     """5xx, 529, timeouts or connection errors that outlasted the bounded retries."""
+
+
+class FeedUnavailable(EndpointUnavailable):
+    """The Compliance Activity Feed answered 403/404: not enabled for the org, or no scope."""
 
 
 class ApiResponseError(ApiError):

@@ -16,7 +16,6 @@ simulated time.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import heapq
 from collections.abc import AsyncIterator, Mapping
@@ -33,7 +32,7 @@ from streams.events.apply import UserFold
 from streams.events.codec import Codec, default_codec
 from streams.events.records import UserEvent
 from streams.events.topics import TOPICS, USER_EVENTS
-from streams.kafkaio.reader import READ_TIMEOUT_SECONDS, high_watermarks, partition_numbers
+from streams.kafkaio.reader import READ_TIMEOUT_SECONDS, committed_messages, topic_ends
 from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 TAIL_LINES = 10
@@ -144,16 +143,27 @@ async def _consume(
 ) -> AsyncIterator[ConsumerRecord | None]:
     """Committed records from offset ``start`` (or the last ``last`` offsets) of each partition.
 
-    It reads up to the end every partition had when reading began. With ``follow`` it then
-    yields ``None`` once (caught up) and goes on with new records until cancelled.
+    It reads up to the end every partition had when reading began
+    (``kafkaio.reader.committed_messages``). With ``follow`` it then yields ``None`` once
+    (caught up) and goes on with new records until cancelled.
     """
-    numbers = await partition_numbers(bootstrap, topic, security=security)
-    if not numbers:
+    ends = await topic_ends(bootstrap, topic, security=security)
+    if not ends:
         raise HistoryError(f"topic {topic} does not exist on {bootstrap}")
-    if partition is not None and partition not in numbers:
-        raise HistoryError(f"topic {topic} has no partition {partition} (it has {len(numbers)})")
-    partitions = [TopicPartition(topic, n) for n in numbers if partition in (None, n)]
-    ends = await high_watermarks(bootstrap, partitions, security=security)
+    if partition is not None and partition not in ends:
+        raise HistoryError(f"topic {topic} has no partition {partition} (it has {len(ends)})")
+    ends = {number: end for number, end in ends.items() if partition in (None, number)}
+    since = {number: start if last is None else max(0, end - last) for number, end in ends.items()}
+    try:
+        async for record in committed_messages(
+            bootstrap, topic, since=since, until=ends, timeout=timeout, security=security
+        ):
+            yield record
+    except TimeoutError as exc:
+        raise HistoryError(str(exc)) from None
+    if not follow:
+        return
+    yield None
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -163,31 +173,10 @@ async def _consume(
     )
     await consumer.start()
     try:
+        partitions = [TopicPartition(topic, number) for number in ends]
         consumer.assign(partitions)
-        beginnings = await consumer.beginning_offsets(partitions)
         for tp in partitions:
-            consumer.seek(tp, max(beginnings[tp], start if last is None else ends[tp] - last))
-        pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
-        clock = asyncio.get_running_loop().time
-        deadline = clock() + timeout
-        while pending:
-            if clock() > deadline:
-                raise HistoryError(
-                    f"reading {topic} did not reach its end within {timeout:.0f}s "
-                    "(an open transaction of another producer?)"
-                )
-            for tp, records in (await consumer.getmany(*pending, timeout_ms=500)).items():
-                for record in records:
-                    if record.offset < ends[tp]:
-                        yield record
-                        continue
-                    if follow:
-                        consumer.seek(tp, record.offset)
-                    break
-            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
-        if not follow:
-            return
-        yield None
+            consumer.seek(tp, ends[tp.partition])
         while True:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
@@ -264,6 +253,21 @@ async def replay(
         if org is not None and entry.org_id != org:
             continue
         yield entry
+
+
+async def records(
+    bootstrap: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> AsyncIterator[tuple[int, Any]]:
+    """Every committed record of ``topic`` decoded, with its partition, in partition order
+    (what does not decode is left out: the worker dead-letters it)."""
+    codec = default_codec()
+    async for record in _consume(bootstrap, topic, security=security):
+        if record is None or record.value is None:
+            continue
+        try:
+            yield record.partition, codec.decode(record.value)
+        except CodecError:
+            continue
 
 
 async def roster_as_of(

@@ -1,7 +1,9 @@
 """Run ``claude-connector worker`` as a child process and wait until its ``/health`` is ready.
 
 Used by the pipeline benchmark, the tests and anything else that supervises a worker. The
-child gets its configuration as environment variables (the same names as ``Settings``).
+child gets its configuration as environment variables (the same names as ``Settings``): that
+is how a deployed worker is configured (containers), so the child goes through the same edge,
+and no secret (API keys, SASL password, webhook secret) is written to a file for it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import httpx
 from streams.localkafka import free_port
 
 READY_TIMEOUT_SECONDS = 90.0
+LOOPBACK = "127.0.0.1"
+WILDCARD_HOSTS = {"0.0.0.0", "::"}
 
 
 def worker_environment(
@@ -68,7 +72,11 @@ class WorkerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.web_port}"
+        """Where the child's views answer: its ``WEB_HOST`` (this host for a wildcard)."""
+        host = self.env.get("WEB_HOST", "").strip() or LOOPBACK
+        if host in WILDCARD_HOSTS:
+            host = LOOPBACK
+        return f"http://[{host}]:{self.web_port}" if ":" in host else f"http://{host}:{self.web_port}"
 
     @property
     def log_path(self) -> Path:

@@ -6,7 +6,7 @@ import pytest
 
 from streams.config import SETTINGS
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.simulator"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.simulator", "tests.fixtures.webhook"]
 
 
 @pytest.fixture(autouse=True)

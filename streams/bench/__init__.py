@@ -18,6 +18,7 @@ _REGISTRY: dict[str, BenchFunction] = {}
 
 # Modules that define benchmarks; imported on first use so the CLI starts fast.
 BENCH_MODULES: tuple[str, ...] = (
+    "streams.bench.alerts",
     "streams.bench.codec",
     "streams.bench.detect",
     "streams.bench.diff",

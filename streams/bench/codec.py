@@ -76,10 +76,12 @@ def sample_records(count: int) -> list[AvroRecord]:
         if slot < 12:
             family = (MetricFamily.TOKENS, MetricFamily.COST, MetricFamily.MESSAGES)[slot % 3]
             totals = {
-                MetricFamily.TOKENS: {"uncached_input": 310200 + i, "cache_read_input": 1200400,
-                                      "cache_creation_5m_input": 22000, "output": 88100},
-                MetricFamily.COST: {"amount": 8812500000 + i, "list_amount": 11015625000},
-                MetricFamily.MESSAGES: {"chat": 41, "claude_code": 12, "cowork": 9},
+                # The metric keys the poller writes (streams.poller.collect).
+                MetricFamily.TOKENS: {"input": 310200 + i, "cache_read": 1200400,
+                                      "cache_creation": 22000, "output": 88100,
+                                      "total": 1620700 + i},
+                MetricFamily.COST: {"usd_micros": 8812500000 + i},
+                MetricFamily.MESSAGES: {"messages": 62},
             }[family]
             records.append(UsageDelta(
                 event_id=f"{i:032x}", org_id="org_01Ab2Cd3Ef4Gh5Ij6Kl7Mn8P", user_id=user,

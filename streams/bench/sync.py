@@ -1,11 +1,13 @@
 """``claude-connector bench sync --users 100000 --json``: a first collection against the limits.
 
 A simulator with ``users`` members runs in a subprocess (its own core, as a real API would),
-rate-limited per minute at ``--admin-rate`` / ``--analytics-rate``. The client then lists the
-whole roster (``limit=1000``) and one day of analytics users, concurrently: the two families
-draw on separate rate budgets, so each is measured against its own limit (the poller's cycle
-lists them one after the other). The API's rate limit is the physical bound, so the baseline
-is the time the minimum number of requests needs at the allowed rate, for the slower family:
+rate-limited per minute at ``--admin-rate`` / ``--analytics-rate``. The client then runs what
+a first collection reads, all concurrently: on the admin family the whole roster
+(``limit=1000``) and the pending invites; on the analytics family one day of analytics users
+and one day of usage and cost per actor (the Usage & Cost Analytics API). The two families
+draw on separate rate budgets, so each is measured against its own limit. The API's rate limit
+is the physical bound, so the baseline is the time the minimum number of requests needs at
+the allowed rate, for the slower family:
 
     baseline = max(requests_admin / (admin_rate/60), requests_analytics / (analytics_rate/60))
     ratio    = wall / baseline          (target <= 1.10, with zero 429 answers)
@@ -24,7 +26,8 @@ import math
 import re
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +69,11 @@ def _rss_mb(pid: int) -> float:
     return round(int(match.group(1)) / 1024, 1) if match else math.nan
 
 
-async def _timed(listing: Any) -> tuple[Listing[Any], float]:
+async def _timed(*listings: Any) -> tuple[list[Listing[Any]], float]:
+    """The listings of one family, run concurrently, and the wall time they took together."""
     started = time.perf_counter()
-    result = await listing
-    return result, time.perf_counter() - started
+    results = await asyncio.gather(*listings)
+    return list(results), time.perf_counter() - started
 
 
 async def _run(users: int, seed: int, admin_rate: float, analytics_rate: float) -> dict[str, Any]:
@@ -94,9 +98,18 @@ async def _run(users: int, seed: int, admin_rate: float, analytics_rate: float) 
         )
         budgets = RateBudgets({ApiFamily.ADMIN: admin_rate, ApiFamily.ANALYTICS: analytics_rate})
         async with ApiClient(connector, budgets=budgets) as api:
+            start, end = (
+                datetime.combine(DAY, dt_time(), UTC),
+                datetime.combine(START_DATE, dt_time(), UTC),
+            )
             started = time.perf_counter()
-            (roster, roster_wall), (usage, usage_wall) = await asyncio.gather(
-                _timed(api.members()), _timed(api.analytics_users(DAY))
+            (admin, admin_wall), (analytics, analytics_wall) = await asyncio.gather(
+                _timed(api.members(), api.invites()),
+                _timed(
+                    api.analytics_users(DAY),
+                    api.actor_usage(start, end),
+                    api.actor_cost(start, end),
+                ),
             )
             wall = time.perf_counter() - started
         async with httpx.AsyncClient(base_url=url) as http:
@@ -105,29 +118,34 @@ async def _run(users: int, seed: int, admin_rate: float, analytics_rate: float) 
     finally:
         process.terminate()
         await process.wait()
-    baseline_admin = roster.requests / (admin_rate / 60)
-    baseline_analytics = usage.requests / (analytics_rate / 60)
+    roster, usage = admin[0], analytics[0]
+    admin_requests = sum(listing.requests for listing in admin)
+    analytics_requests = sum(listing.requests for listing in analytics)
+    baseline_admin = admin_requests / (admin_rate / 60)
+    baseline_analytics = analytics_requests / (analytics_rate / 60)
     baseline = max(baseline_admin, baseline_analytics)
+    listings = [*admin, *analytics]
     return {
         "users": users,
         "admin_rate_per_minute": admin_rate,
         "analytics_rate_per_minute": analytics_rate,
-        "roster_completed": roster.completed,
+        "completed": all(listing.completed for listing in listings),
         "roster_rows": len(roster.rows),
-        "roster_requests": roster.requests,
-        "roster_wall_s": round(roster_wall, 3),
-        "analytics_completed": usage.completed,
         "analytics_rows": len(usage.rows),
-        "analytics_requests": usage.requests,
-        "analytics_wall_s": round(usage_wall, 3),
-        "requests": roster.requests + usage.requests,
-        "rate_limited_429": roster.rate_limited + usage.rate_limited,
+        "rows_per_endpoint": {listing.endpoint: len(listing.rows) for listing in listings},
+        "requests_per_endpoint": {listing.endpoint: listing.requests for listing in listings},
+        "admin_requests": admin_requests,
+        "admin_wall_s": round(admin_wall, 3),
+        "analytics_requests": analytics_requests,
+        "analytics_wall_s": round(analytics_wall, 3),
+        "requests": admin_requests + analytics_requests,
+        "rate_limited_429": sum(listing.rate_limited for listing in listings),
         "wall_s": round(wall, 3),
         "baseline": "max over families of requests / allowed rate (seconds)",
         "baseline_s": round(baseline, 3),
         "ratio": round(wall / baseline, 4),
-        "ratio_admin": round(roster_wall / baseline_admin, 4),
-        "ratio_analytics": round(usage_wall / baseline_analytics, 4),
+        "ratio_admin": round(admin_wall / baseline_admin, 4),
+        "ratio_analytics": round(analytics_wall / baseline_analytics, 4),
         "simulator_rss_mb": rss,
         "simulator_roster_page_ms": round(
             stats["handler_ms:users"] / stats["handler_calls:users"], 2
@@ -147,7 +165,7 @@ def sync(
     admin_rate: float | None = None,
     analytics_rate: float | None = None,
 ) -> dict[str, Any]:
-    """Full roster plus one day of analytics users; see the module docstring."""
+    """A first collection's listings per family, concurrently; see the module docstring."""
     return asyncio.run(
         _run(
             users,

@@ -10,6 +10,7 @@ import click
 from aiokafka.errors import KafkaError
 
 from streams import __version__, logs
+from streams.cli.alerts import alerts
 from streams.cli.bench import bench
 from streams.cli.connectors import connectors
 from streams.cli.demo import demo
@@ -17,6 +18,7 @@ from streams.cli.directory import directory
 from streams.cli.history import replay, tail
 from streams.cli.kafka import kafka
 from streams.cli.poll import poll
+from streams.cli.report import report_command
 from streams.cli.simulate import simulate
 from streams.cli.worker import worker
 from streams.config import Settings
@@ -75,9 +77,11 @@ def main(ctx: click.Context, verbose: int) -> None:
     ctx.obj = LazySettings()
 
 
+main.add_command(alerts)
 main.add_command(bench)
 main.add_command(connectors)
 main.add_command(kafka)
+main.add_command(report_command)
 main.add_command(poll)
 main.add_command(worker)
 main.add_command(directory)

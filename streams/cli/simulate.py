@@ -23,12 +23,17 @@ def _announce(simulator: RunningSimulator) -> None:
     )
     click.echo(f"analytics key (read:analytics): {config.analytics_key}")
     click.echo(f"admin key (read:members, Console admin): {config.admin_key}")
+    click.echo(f"compliance key (read:compliance_activities): {config.compliance_key}")
+    click.echo(f"activity feed lag: {config.feed_lag:g} s")
     click.echo(
         f"rate limits per minute: analytics {config.analytics_rate:g}, admin {config.admin_rate:g}"
     )
     if config.directory_out is not None:
         click.echo(f"directory: {config.directory_out}")
-    click.echo(f"control: {simulator.url}/_sim/truth  /_sim/advance  /_sim/faults  /_sim/stats")
+    click.echo(
+        f"control: {simulator.url}/_sim/truth  /_sim/advance  /_sim/faults  /_sim/stats  "
+        "/_sim/activities"
+    )
 
 
 @click.command()
@@ -59,6 +64,34 @@ def _announce(simulator: RunningSimulator) -> None:
     help="Share of users absent from the directory.",
 )
 @click.option(
+    "--org-kind",
+    type=click.Choice(["enterprise", "console"]),
+    default=_DEFAULTS.org_kind,
+    show_default=True,
+    help="Claude Enterprise (scoped keys) or Claude Console (one Admin key): what may be called.",
+)
+@click.option(
+    "--unified-chat-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.unified_chat_share,
+    show_default=True,
+    help="Share of members with Chat and Cowork unified (reported in their own block).",
+)
+@click.option(
+    "--claude-tag-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.claude_tag_share,
+    show_default=True,
+    help="Share of members who also use Claude Tag (Slack).",
+)
+@click.option(
+    "--groups",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.groups,
+    show_default=True,
+    help="RBAC groups of an Enterprise org (members belong to one or two, or none).",
+)
+@click.option(
     "--directory-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -72,6 +105,19 @@ def _announce(simulator: RunningSimulator) -> None:
 )
 @click.option("--analytics-key", default=_DEFAULTS.analytics_key, show_default=True)
 @click.option("--admin-key", default=_DEFAULTS.admin_key, show_default=True)
+@click.option(
+    "--compliance-key",
+    default=_DEFAULTS.compliance_key,
+    show_default=True,
+    help="Enterprise key carrying read:compliance_activities (the admin key reaches the feed too).",
+)
+@click.option(
+    "--feed-lag",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Wall-clock seconds before an activity shows in the feed (a few show later still).",
+)
 @click.option(
     "--dialect",
     type=click.Choice(["current", "legacy"]),
@@ -88,13 +134,19 @@ def simulate(
     analytics_rate: float,
     admin_rate: float,
     unmanaged_fraction: float,
+    org_kind: str,
+    unified_chat_share: float,
+    claude_tag_share: float,
+    groups: int,
     directory_out: Path | None,
     start_date: datetime | None,
     analytics_key: str,
     admin_key: str,
+    compliance_key: str,
+    feed_lag: float,
     dialect: str,
 ) -> None:
-    """Serve a simulated Claude organisation (the documented Admin and Analytics endpoints).
+    """Serve a simulated Claude organisation (Admin, Analytics and Activity Feed endpoints).
 
     Deterministic for a seed and start date. Keys, URL and control endpoints are printed at
     start; stop with Ctrl-C.
@@ -108,8 +160,14 @@ def simulate(
         analytics_rate=analytics_rate,
         admin_rate=admin_rate,
         unmanaged_fraction=unmanaged_fraction,
+        org_kind=org_kind,  # type: ignore[arg-type]
+        unified_chat_share=unified_chat_share,
+        claude_tag_share=claude_tag_share,
+        groups=groups,
         analytics_key=analytics_key,
         admin_key=admin_key,
+        compliance_key=compliance_key,
+        feed_lag=feed_lag,
         directory_out=directory_out,
         dialect=dialect,  # type: ignore[arg-type]
     )

@@ -14,7 +14,7 @@ import click
 from streams.config import Settings
 from streams.events.topics import CONNECTOR_STATUS, TOPICS, KeyKind
 from streams.kafkaio import ensure_topics
-from streams.kafkaio.reader import partition_numbers
+from streams.kafkaio.admin import partition_counts, partitions_for
 from streams.kafkaio.security import KafkaSecurity
 
 
@@ -34,15 +34,22 @@ async def prepare_topics(settings: Settings) -> None:
         settings.topic_replication_factor,
         security=security,
     )
-    for spec in TOPICS:
-        if spec.key is KeyKind.ORG_USER or spec is CONNECTOR_STATUS:
-            want = 1 if spec is CONNECTOR_STATUS else settings.topic_partitions
-            have = len(await partition_numbers(bootstrap, spec.name(prefix), security=security))
-            if have != want:
-                raise click.ClickException(
-                    f"topic {spec.name(prefix)} has {have} partitions but the worker needs "
-                    f"{want} (set TOPIC_PARTITIONS={have} if the topics are right)"
-                )
+    checked = [
+        spec
+        for spec in TOPICS
+        if spec.key in (KeyKind.ORG_USER, KeyKind.ALERT) or spec is CONNECTOR_STATUS
+    ]
+    counts = await partition_counts(
+        bootstrap, [spec.name(prefix) for spec in checked], security=security
+    )
+    for spec in checked:
+        want = partitions_for(spec, settings.topic_partitions)
+        have = counts[spec.name(prefix)]
+        if have != want:
+            raise click.ClickException(
+                f"topic {spec.name(prefix)} has {have} partitions but the worker needs "
+                f"{want} (set TOPIC_PARTITIONS={have} if the topics are right)"
+            )
 
 
 @click.command()

@@ -6,10 +6,14 @@ function sends and classifies (``transport.py``); one budget per organisation an
 paces every request in the process (``ratelimit.py``); rows are typed (``models.py``).
 """
 
+from streams.client.activities import Activity, Actor
 from streams.client.api import ApiClient
+from streams.client.compliance import ActivityQuery, list_activities
 from streams.client.endpoints import EndpointSpec
 from streams.client.listing import Listing, Page
 from streams.client.models import (
+    ActorCost,
+    ActorUsage,
     AnalyticsUserDay,
     ApiKeyInfo,
     ClaudeCodeUsage,
@@ -21,10 +25,13 @@ from streams.client.models import (
     Member,
     Organization,
     ProjectUsage,
+    RbacGroup,
+    RbacGroupMember,
     ReportActor,
     RowError,
     SkillUsage,
     TokenCounts,
+    UsageActor,
     UsageBucket,
     UsageResult,
     UserCost,
@@ -38,6 +45,11 @@ from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_
 from streams.client.transport import RetryPolicy, classify, redact
 
 __all__ = [
+    "Activity",
+    "ActivityQuery",
+    "Actor",
+    "ActorCost",
+    "ActorUsage",
     "AnalyticsUserDay",
     "ApiClient",
     "ApiFamily",
@@ -59,11 +71,14 @@ __all__ = [
     "ProjectUsage",
     "RateBudget",
     "RateBudgets",
+    "RbacGroup",
+    "RbacGroupMember",
     "ReportActor",
     "RetryPolicy",
     "RowError",
     "SkillUsage",
     "TokenCounts",
+    "UsageActor",
     "UsageBucket",
     "UsageResult",
     "UserCost",
@@ -71,6 +86,7 @@ __all__ = [
     "Workspace",
     "WorkspaceMember",
     "classify",
+    "list_activities",
     "parse_cents",
     "redact",
     "shared_budgets",

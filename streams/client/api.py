@@ -12,7 +12,9 @@ request is ``transport.send`` and the paging decisions are ``pagination.Pager``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -25,7 +27,7 @@ from streams import __version__
 from streams.client import endpoints as ep
 from streams.client import models
 from streams.client.endpoints import EndpointSpec
-from streams.client.listing import Listing, Page, parse_page
+from streams.client.listing import UNPARSED_VALUES, Listing, Page, parse_page
 from streams.client.pagination import Pager, PaginationBroken
 from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_budgets
 from streams.client.transport import DEFAULT_RETRY, RequestStats, RetryPolicy, Sender, send
@@ -90,6 +92,7 @@ class ApiClient:
         )
         self._http.event_hooks["response"].append(self._note_server_time)
         self._clock_offset: timedelta | None = None
+        self._org_id: str | None = None
         self._sender = Sender(self._http, retry, random.Random(seed))
 
     def __repr__(self) -> str:
@@ -111,7 +114,12 @@ class ApiClient:
         await self._http.aclose()
 
     async def _note_server_time(self, response: httpx.Response) -> None:
-        """Keep the offset of the server's clock (the ``Date`` header) from ours."""
+        """Keep the offset of the server's clock (the ``Date`` header) from ours, and draw on
+        the organisation's rate budget once an answer names it."""
+        org_id = response.headers.get("anthropic-organization-id")
+        if org_id and org_id != self._org_id:
+            self._org_id = org_id
+            self._bind_organisation(org_id)
         with contextlib.suppress(TypeError, ValueError):
             server = parsedate_to_datetime(response.headers.get("date", ""))
             if server.tzinfo is not None:
@@ -135,15 +143,28 @@ class ApiClient:
         return self._secret(family) is not None
 
     def budget(self, family: ApiFamily) -> RateBudget:
-        """The process-wide budget this connector's ``family`` requests draw from."""
-        return self._budgets.budget(f"{self.connector.api_base_url}#{self.connector.name}", family)
+        """The process-wide budget of this key's organisation for ``family`` requests."""
+        return self._budgets.budget(self._identity(family), family)
+
+    def _identity(self, family: ApiFamily) -> str:
+        """Who a budget belongs to before the organisation is known: the key (a digest)."""
+        digest = hashlib.sha256((self._secret(family) or "").encode()).hexdigest()[:16]
+        return f"{self.connector.api_base_url}#key:{digest}"
+
+    def _bind_organisation(self, org_id: str) -> None:
+        for family in ApiFamily:
+            if self.has_key(family):
+                self._budgets.bind(self._identity(family), org_id)
 
     def _secret(self, family: ApiFamily) -> str | None:
-        secret = (
-            self.connector.analytics_api_key
-            if family is ApiFamily.ANALYTICS
-            else self.connector.admin_api_key
-        )
+        connector = self.connector
+        if family is ApiFamily.ANALYTICS:
+            secret = connector.analytics_api_key
+        elif family is ApiFamily.COMPLIANCE:
+            # A Console Admin key reaches the Activity Feed too: it is the fallback.
+            secret = connector.compliance_api_key or connector.admin_api_key
+        else:
+            secret = connector.admin_api_key
         return secret.reveal() if secret else None
 
     def _query(self, spec: EndpointSpec[Any], params: PARAM | None) -> dict[str, Any]:
@@ -162,6 +183,8 @@ class ApiClient:
     ) -> AsyncIterator[Page[T]]:
         """Every page of one listing, in order; raises the ``ApiError`` that stops it."""
         key = self._secret(spec.family)
+        if key is None and spec.either_key:
+            key = self._secret(ApiFamily.ADMIN)
         if key is None:
             raise ConfigError(
                 f"connector {self.connector.name!r} has no {spec.family.value} key for {spec.path}"
@@ -177,8 +200,8 @@ class ApiClient:
                 key=key,
                 path=path,
                 params=query,
-                endpoint=spec.path,
-                not_found_means_reconnect=spec.not_found_means_reconnect,
+                traits=spec.traits,
+                headers={"anthropic-beta": spec.beta} if spec.beta else None,
                 stats=stats,
             )
             page = parse_page(spec, exchange)
@@ -214,11 +237,14 @@ class ApiClient:
             rows: list[T] = []
             pages = 0
             meta: Mapping[str, Any] = {}
+            unparsed: Counter[str] = Counter()
             try:
                 async for page in self.pages(spec, params, path_params=path_params, stats=stats):
                     rows.extend(page.rows)
                     pages += 1
                     meta = page.envelope
+                    unparsed.update(page.unparsed)
+                    UNPARSED_VALUES.add(spec.path, page.unparsed)
             except ApiError as exc:
                 if (
                     exc.status == 410
@@ -240,6 +266,7 @@ class ApiClient:
                 restarts=restarts,
                 error=error,
                 meta=meta,
+                unparsed=dict(unparsed),
             )
 
     async def get(
@@ -257,7 +284,11 @@ class ApiClient:
 
     async def organization(self) -> models.Organization:
         """``/v1/organizations/me``: a cheap check that the admin key works."""
-        return await self.get(ep.ORGANIZATION)
+        organization = await self.get(ep.ORGANIZATION)
+        if organization.id != self._org_id:
+            self._org_id = organization.id
+            self._bind_organisation(organization.id)
+        return organization
 
     async def members(
         self, *, email: str | None = None, roles: Iterable[str] = ()
@@ -276,6 +307,13 @@ class ApiClient:
 
     async def api_keys(self, *, status: str | None = None) -> Listing[models.ApiKeyInfo]:
         return await self.fetch(ep.API_KEYS, _params(status=status))
+
+    async def rbac_groups(self) -> Listing[models.RbacGroup]:
+        """The organisation's groups (Enterprise, ``read:rbac_groups``)."""
+        return await self.fetch(ep.RBAC_GROUPS)
+
+    async def rbac_group_members(self, group_id: str) -> Listing[models.RbacGroupMember]:
+        return await self.fetch(ep.RBAC_GROUP_MEMBERS, path_params={"rbac_group_id": group_id})
 
     async def claude_code_usage(self, day: date) -> Listing[models.ClaudeCodeUsage]:
         """Console Claude Code usage for one UTC day."""
@@ -386,6 +424,19 @@ class ApiClient:
         """Org-wide cost (cents) in daily buckets."""
         return await self._report(ep.COST_REPORT, starting_at, ending_at, group_by=group_by)
 
+    async def actor_usage(
+        self, starting_at: datetime, ending_at: datetime
+    ) -> Listing[models.ActorUsage]:
+        """Tokens per actor, product, model and day from the Usage & Cost Analytics API (beta):
+        members, service accounts, federated identities and API keys alike."""
+        return await self.fetch(ep.ACTOR_USAGE, _actor_day_query(starting_at, ending_at))
+
+    async def actor_cost(
+        self, starting_at: datetime, ending_at: datetime
+    ) -> Listing[models.ActorCost]:
+        """USD cost (cents) per actor, product, model and day (Usage & Cost Analytics API)."""
+        return await self.fetch(ep.ACTOR_COST, _actor_day_query(starting_at, ending_at))
+
     async def _report(
         self,
         spec: EndpointSpec[T],
@@ -406,6 +457,15 @@ class ApiClient:
                 user_ids__=tuple(user_ids),
             ),
         )
+
+
+def _actor_day_query(starting_at: datetime, ending_at: datetime) -> dict[str, Any]:
+    return _params(
+        starting_at=starting_at,
+        ending_at=ending_at,
+        time_bucket_width="1d",
+        group_by__=("actor", "product", "model"),
+    )
 
 
 def _by_user(by_user: bool) -> tuple[str, ...]:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from streams.client import models
+from streams.client.activities import Activity
 from streams.client.pagination import PagingStyle
 from streams.client.ratelimit import ApiFamily
+from streams.client.transport import EndpointTraits
 
 T = TypeVar("T")
 
@@ -33,7 +35,21 @@ class EndpointSpec(Generic[T]):
     envelope_keys: tuple[str, ...] = ("data",)
     whole_body_is_row: bool = False
     restart_on_expired_cursor: bool = False
-    not_found_means_reconnect: bool = True
+    not_found_is_absence: bool = True
+    scope: str | None = None
+    publishes_by_day: bool = False
+    beta: str | None = None
+    """The ``anthropic-beta`` header a beta endpoint needs."""
+    either_key: bool = False
+    """Answered to the family's key or, where the connector has none, to its admin key (the
+    Usage & Cost API takes an Enterprise ``read:analytics`` key or a Console Admin key)."""
+
+    @property
+    def traits(self) -> EndpointTraits:
+        """What classifying this endpoint's answers needs to know."""
+        return EndpointTraits(
+            self.path, self.scope, self.not_found_is_absence, self.publishes_by_day
+        )
 
     def url_path(self, path_params: Mapping[str, str] | None = None) -> str:
         """The request path with ``{placeholders}`` filled in."""
@@ -41,6 +57,10 @@ class EndpointSpec(Generic[T]):
 
 
 _REF = "https://platform.claude.com/docs/en/api/admin/"
+READ_ANALYTICS = "read:analytics"
+READ_MEMBERS = "read:members"
+CONSOLE_ADMIN = "a Console Admin key"
+READ_RBAC_GROUPS = "read:rbac_groups"
 
 
 def _analytics(
@@ -53,6 +73,7 @@ def _analytics(
         paging=PagingStyle.PAGE_TOKEN,
         parse_row=parse,
         doc=_REF + doc,
+        scope=READ_ANALYTICS,
         **options,
     )
 
@@ -61,6 +82,7 @@ def _admin(
     name: str, path: str, parse: Callable[[Mapping[str, Any]], T], doc: str, **options: Any
 ) -> EndpointSpec[T]:
     options.setdefault("paging", PagingStyle.ID_CURSOR)
+    options.setdefault("scope", READ_MEMBERS)
     return EndpointSpec(
         name=name,
         path=f"/v1/organizations/{path}",
@@ -89,24 +111,30 @@ MEMBER = _admin(
     paging=PagingStyle.SINGLE,
     max_limit=None,
     whole_body_is_row=True,
-    not_found_means_reconnect=False,
+    not_found_is_absence=False,
 )
 INVITES = _admin("invites", "invites", models.Invite.from_api, "invites/list")
-WORKSPACES = _admin("workspaces", "workspaces", models.Workspace.from_api, "workspaces/list")
+WORKSPACES = _admin(
+    "workspaces", "workspaces", models.Workspace.from_api, "workspaces/list", scope=CONSOLE_ADMIN
+)
 WORKSPACE_MEMBERS = _admin(
     "workspace_members",
     "workspaces/{workspace_id}/members",
     models.WorkspaceMember.from_api,
     "workspaces/members/list",
-    not_found_means_reconnect=False,
+    not_found_is_absence=False,
+    scope=CONSOLE_ADMIN,
 )
-API_KEYS = _admin("api_keys", "api_keys", models.ApiKeyInfo.from_api, "api_keys/list")
+API_KEYS = _admin(
+    "api_keys", "api_keys", models.ApiKeyInfo.from_api, "api_keys/list", scope=CONSOLE_ADMIN
+)
 CLAUDE_CODE_USAGE = _admin(
     "claude_code_usage",
     "usage_report/claude_code",
     models.ClaudeCodeUsage.from_api,
     "usage_report/retrieve_claude_code",
     paging=PagingStyle.PAGE_TOKEN,
+    scope=CONSOLE_ADMIN,
 )
 CONSOLE_COST_REPORT = _admin(
     "console_cost_report",
@@ -115,10 +143,33 @@ CONSOLE_COST_REPORT = _admin(
     "cost_report/retrieve",
     paging=PagingStyle.PAGE_TOKEN,
     max_limit=31,
+    scope=CONSOLE_ADMIN,
+)
+
+RBAC_GROUPS = _admin(
+    "rbac_groups",
+    "rbac_groups",
+    models.RbacGroup.from_api,
+    "rbac_groups/list",
+    paging=PagingStyle.PAGE_TOKEN,
+    scope=READ_RBAC_GROUPS,
+)
+RBAC_GROUP_MEMBERS = _admin(
+    "rbac_group_members",
+    "rbac_groups/{rbac_group_id}/members",
+    models.RbacGroupMember.from_api,
+    "rbac_groups/members/list",
+    paging=PagingStyle.PAGE_TOKEN,
+    scope=READ_RBAC_GROUPS,
+    not_found_is_absence=False,
 )
 
 ANALYTICS_USERS = _analytics(
-    "analytics_users", "users", models.AnalyticsUserDay.from_api, "analytics/users/list"
+    "analytics_users",
+    "users",
+    models.AnalyticsUserDay.from_api,
+    "analytics/users/list",
+    publishes_by_day=True,
 )
 SUMMARIES = _analytics(
     "summaries",
@@ -127,16 +178,24 @@ SUMMARIES = _analytics(
     "analytics/retrieve_summaries",
     max_limit=None,
     envelope_keys=("data", "summaries"),
+    publishes_by_day=True,
 )
 CONNECTORS = _analytics(
-    "connectors", "connectors", models.ConnectorUsage.from_api, "analytics/connectors/list"
+    "connectors",
+    "connectors",
+    models.ConnectorUsage.from_api,
+    "analytics/connectors/list",
+    publishes_by_day=True,
 )
-SKILLS = _analytics("skills", "skills", models.SkillUsage.from_api, "analytics/skills/list")
+SKILLS = _analytics(
+    "skills", "skills", models.SkillUsage.from_api, "analytics/skills/list", publishes_by_day=True
+)
 CHAT_PROJECTS = _analytics(
     "chat_projects",
     "apps/chat/projects",
     models.ProjectUsage.from_api,
     "analytics/chat_projects/list",
+    publishes_by_day=True,
 )
 USER_USAGE = _analytics(
     "user_usage",
@@ -169,6 +228,34 @@ COST_REPORT = _analytics(
     restart_on_expired_cursor=True,
 )
 
+USAGE_COST_BETA = "analytics-usage-cost-2026-08-24"
+ACTOR_USAGE = _analytics(
+    "actor_usage",
+    "usage",
+    models.ActorUsage.from_api,
+    "analytics/usage/list",
+    beta=USAGE_COST_BETA,
+    either_key=True,
+)
+ACTOR_COST = _analytics(
+    "actor_cost",
+    "cost",
+    models.ActorCost.from_api,
+    "analytics/cost/list",
+    beta=USAGE_COST_BETA,
+    either_key=True,
+)
+ACTIVITIES = EndpointSpec(
+    name="activities",
+    path="/v1/compliance/activities",
+    family=ApiFamily.COMPLIANCE,
+    paging=PagingStyle.ID_CURSOR,
+    parse_row=Activity.from_api,
+    doc="https://platform.claude.com/docs/en/api/compliance/activities/list",
+    max_limit=5000,
+    scope="read:compliance_activities",
+)
+
 ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
     spec.name: spec
     for spec in (
@@ -179,6 +266,8 @@ ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
         WORKSPACES,
         WORKSPACE_MEMBERS,
         API_KEYS,
+        RBAC_GROUPS,
+        RBAC_GROUP_MEMBERS,
         CLAUDE_CODE_USAGE,
         CONSOLE_COST_REPORT,
         ANALYTICS_USERS,
@@ -190,5 +279,8 @@ ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
         USER_COST,
         USAGE_REPORT,
         COST_REPORT,
+        ACTOR_USAGE,
+        ACTOR_COST,
+        ACTIVITIES,
     )
 }

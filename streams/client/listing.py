@@ -7,6 +7,8 @@ someone was removed; an incomplete one carries its ``error`` and the rows it did
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -18,6 +20,32 @@ from streams.errors import ApiError, ApiResponseError
 
 T = TypeVar("T")
 
+log = logging.getLogger("streams.client")
+
+
+class UnparsedValues:
+    """Values the API sent that did not parse and were left out, by (endpoint, field).
+
+    Process-wide counters (a ``/metrics`` source); the first of each pair is logged once, so a
+    field that changed shape says so without flooding the log every page.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, endpoint: str, fields: Mapping[str, int]) -> None:
+        for name, count in fields.items():
+            if (endpoint, name) not in self.counts:
+                log.warning(
+                    "%s: %r is not a count; the rows are kept without it (logged once)",
+                    endpoint,
+                    name,
+                )
+            self.counts[(endpoint, name)] += count
+
+
+UNPARSED_VALUES = UnparsedValues()
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
@@ -25,6 +53,8 @@ class Page(Generic[T]):
 
     rows: tuple[T, ...]
     envelope: Mapping[str, Any]
+    unparsed: Mapping[str, int] = field(default_factory=dict)
+    """Field name → rows on this page whose value for it did not parse and was left out."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +70,7 @@ class Listing(Generic[T]):
     restarts: int = 0
     error: ApiError | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    unparsed: Mapping[str, int] = field(default_factory=dict)
 
     def raise_for_error(self) -> Listing[T]:
         """Return ``self`` when completed, else raise the error that stopped it."""
@@ -67,9 +98,12 @@ def parse_page(spec: EndpointSpec[T], exchange: Exchange) -> Page[T]:
             raise ApiResponseError(f"{key!r} must be an array", **context)
         envelope = {name: value for name, value in body.items() if name != key}
     rows = []
+    unparsed: Counter[str] = Counter()
     for position, raw in enumerate(raw_rows):
         try:
-            rows.append(spec.parse_row(raw))
+            row = spec.parse_row(raw)
         except RowError as exc:
             raise ApiResponseError(f"row {position}: {exc}", **context) from None
-    return Page(tuple(rows), envelope)
+        unparsed.update(getattr(row, "unparsed", ()))
+        rows.append(row)
+    return Page(tuple(rows), envelope, unparsed)

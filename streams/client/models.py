@@ -126,15 +126,19 @@ def _opt_cents(row: Row, key: str) -> Decimal | None:
     return None if _raw(row, key, True) is None else _cents(row, key)
 
 
-def _flatten_counts(block: Row, prefix: str, into: dict[str, int | None]) -> None:
+def _flatten_counts(
+    block: Row, prefix: str, into: dict[str, int | None], unparsed: list[str]
+) -> None:
+    """Dotted counts of ``block`` into ``into``; names of values that are not counts into
+    ``unparsed`` (a float, a string, a list: the rest of the block still counts)."""
     for key, value in block.items():
         kind = type(value)
         if kind is int or value is None:
             into[prefix + key] = value
         elif kind is dict or isinstance(value, Mapping):
-            _flatten_counts(value, f"{prefix}{key}.", into)
+            _flatten_counts(value, f"{prefix}{key}.", into, unparsed)
         else:
-            raise RowError(f"{prefix}{key!s} must be an integer or null, got {kind.__name__}")
+            unparsed.append(f"{prefix}{key}")
 
 
 # --- Admin API --------------------------------------------------------------------------
@@ -236,7 +240,11 @@ class WorkspaceMember:
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
-    """Metadata of one Console API key (never the key itself)."""
+    """Metadata of one Console API key (never the key itself).
+
+    ``scope`` is ``workspace`` or ``organization``; older answers carried a top-level
+    ``workspace_id`` instead, and a ``principal`` of ``{id, type}``.
+    """
 
     id: str
     name: str
@@ -246,6 +254,9 @@ class ApiKeyInfo:
     created_by_id: str | None
     principal_id: str | None
     partial_key_hint: str | None
+    scope: str | None = None
+    principal_type: str | None = None
+    created_by_type: str | None = None
 
     @classmethod
     def from_api(cls, row: Row) -> ApiKeyInfo:
@@ -268,18 +279,55 @@ class ApiKeyInfo:
             or _opt_str(principal, "service_account_id")
             or _opt_str(principal, "id"),
             partial_key_hint=_opt_str(row, "partial_key_hint"),
+            scope=None if scope is None else _str(scope, "type"),
+            principal_type=None if principal is None else _opt_str(principal, "type"),
+            created_by_type=None if created_by is None else _opt_str(created_by, "type"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RbacGroup:
+    """One group of an Enterprise organisation (``/v1/organizations/rbac_groups``)."""
+
+    id: str
+    name: str
+    source_type: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> RbacGroup:
+        return cls(id=_str(row, "id"), name=_str(row, "name"), source_type=_str(row, "source_type"))
+
+
+@dataclass(frozen=True, slots=True)
+class RbacGroupMember:
+    """A member of a group; older answers named the group ``group_id``."""
+
+    rbac_group_id: str
+    user_id: str
+    email: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> RbacGroupMember:
+        group = _opt_str(row, "rbac_group_id") or _str(row, "group_id")
+        return cls(rbac_group_id=group, user_id=_str(row, "user_id"), email=_str(row, "email"))
 
 
 # --- Analytics API: engagement ------------------------------------------------------------
 
+_UNIFIED = "chat_cowork_unified_metrics"
 _SURFACE_ACTIVITY = {
-    "chat": ("chat_metrics.message_count",),
+    "chat": ("chat_metrics.message_count", f"{_UNIFIED}.chat.message_count"),
     "claude_code": (
         "claude_code_metrics.core_metrics.distinct_session_count",
         "claude_code_metrics.core_metrics.commit_count",
     ),
-    "cowork": ("cowork_metrics.message_count", "cowork_metrics.action_count"),
+    "cowork": (
+        "cowork_metrics.message_count",
+        "cowork_metrics.action_count",
+        f"{_UNIFIED}.sessions.message_count",
+        f"{_UNIFIED}.sessions.action_count",
+    ),
+    "claude_tag": ("claude_tag_metrics.active_message_count",),
     "design": ("design_metrics.message_count",),
     "science": ("science_metrics.message_count",),
     "office_excel": ("office_metrics.excel.message_count",),
@@ -288,6 +336,7 @@ _SURFACE_ACTIVITY = {
     "office_word": ("office_metrics.word.message_count",),
 }
 _BLOCK_ALIASES = {"bioscience_metrics": "science_metrics"}
+_MESSAGE_COUNTS = (".message_count", "claude_tag_metrics.active_message_count")
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +345,12 @@ class AnalyticsUserDay:
 
     ``metrics`` maps dotted names such as ``chat_metrics.message_count`` or
     ``claude_code_metrics.core_metrics.lines_of_code.added_count`` to counts (``None`` where
-    the API reports null). New metric blocks appear without a code change.
+    the API reports null). New metric blocks appear without a code change. A member on
+    unified Chat and Cowork reports under ``chat_cowork_unified_metrics.{chat,sessions}``
+    *instead of* ``chat_metrics``/``cowork_metrics``, so every block counts once.
+
+    A value in a metrics block that is not a count (a float, a string, an unknown shape)
+    does not cost the row: it is left out and named in ``unparsed``.
     """
 
     user_id: str
@@ -304,42 +358,45 @@ class AnalyticsUserDay:
     web_search_count: int
     last_activity_date: date | None
     metrics: Mapping[str, int | None] = field(repr=False)
+    unparsed: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, row: Row) -> AnalyticsUserDay:
         user = _obj(row, "user")
         metrics: dict[str, int | None] = {}
-        for required in ("chat_metrics", "claude_code_metrics"):
-            _obj(row, required)
+        unparsed: list[str] = []
         for key, value in row.items():
-            if key.endswith("_metrics") and value is not None:
-                if not isinstance(value, Mapping):
-                    raise RowError(f"{key!r} must be an object, got {type(value).__name__}")
-                _flatten_counts(value, _BLOCK_ALIASES.get(key, key) + ".", metrics)
+            if not key.endswith("_metrics") or value is None:
+                continue
+            name = _BLOCK_ALIASES.get(key, key)
+            if isinstance(value, Mapping):
+                _flatten_counts(value, name + ".", metrics, unparsed)
+            else:
+                unparsed.append(name)
         return cls(
             user_id=_str(user, "id"),
             email=_str(user, "email_address"),
             web_search_count=_int(row, "web_search_count"),
             last_activity_date=_opt_date(row, "last_activity_date"),
             metrics=metrics,
-        )
-
-    def _sum(self, suffix: str) -> int:
-        return sum(
-            value or 0
-            for name, value in self.metrics.items()
-            if name.endswith(suffix) and not name.startswith("chat_cowork_unified")
+            unparsed=tuple(unparsed),
         )
 
     @property
     def message_count(self) -> int:
-        """Messages across every surface (chat, Cowork, Office, Design, Science)."""
-        return self._sum(".message_count")
+        """Messages across every surface (chat, Cowork, Claude Tag, Office, Design, Science)."""
+        return sum(
+            value or 0 for name, value in self.metrics.items() if name.endswith(_MESSAGE_COUNTS)
+        )
 
     @property
     def session_count(self) -> int:
         """Distinct sessions across Claude Code, Cowork, Office, Design and Science."""
-        return self._sum(".distinct_session_count")
+        return sum(
+            value or 0
+            for name, value in self.metrics.items()
+            if name.endswith(".distinct_session_count")
+        )
 
     @property
     def surfaces_used(self) -> frozenset[str]:
@@ -561,6 +618,90 @@ class UserUsage:
             tokens=TokenCounts.from_api(row),
             total_tokens=_int(row, "total_tokens"),
             requests=_opt_int(row, "requests"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageActor:
+    """Who usage belongs to in the Usage & Cost Analytics API: a member, a service account, a
+    federated identity or an API key itself. ``key`` is stable across days and sources: the
+    member's ``user_…`` id (as in the legacy per-user reports), else the actor's own id."""
+
+    type: str
+    key: str
+    user_id: str | None = None
+    email: str | None = None
+    deleted: bool = False
+
+    @classmethod
+    def from_api(cls, row: Row | None) -> UsageActor:
+        if row is None:
+            return cls("unattributed", "unattributed")
+        kind = _str(row, "type")
+        if kind == "user_actor":
+            user_id = _str(row, "user_id")
+            return cls(
+                kind, user_id, user_id, _opt_str(row, "email_address"), _bool(row, "deleted")
+            )
+        if kind == "service_account_actor":
+            return cls(kind, _str(row, "service_account_id"))
+        if kind == "api_actor":
+            return cls(kind, _str(row, "api_key_id"))
+        if kind == "federated_actor":
+            provider = _obj(row, "provider")
+            subject = _opt_str(row, "subject") or ""
+            return cls(kind, f"federated:{_str(provider, 'type')}:{subject}")
+        raise RowError(f"unknown actor type {kind!r}")
+
+
+def _actor_day_head(row: Row) -> dict[str, Any]:
+    """Actor, day and product of one ``/analytics/usage`` or ``/analytics/cost`` row."""
+    group = _obj(row, "group")
+    return {
+        "actor": UsageActor.from_api(_opt_obj(group, "actor")),
+        "day": _datetime(row, "starting_at").date(),
+        "product": _opt_str(group, "product"),
+        "model": _opt_str(group, "model"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ActorUsage:
+    """One row of ``/analytics/usage`` grouped by actor, product and model, per day."""
+
+    actor: UsageActor
+    day: date
+    product: str | None
+    model: str | None
+    tokens: TokenCounts
+    requests: int | None
+
+    @classmethod
+    def from_api(cls, row: Row) -> ActorUsage:
+        usage = _obj(row, "usage")
+        return cls(
+            **_actor_day_head(row),
+            tokens=TokenCounts.from_api(usage),
+            requests=_opt_int(usage, "requests"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActorCost:
+    """One row of ``/analytics/cost`` grouped by actor, product and model, per day (cents)."""
+
+    actor: UsageActor
+    day: date
+    product: str | None
+    model: str | None
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> ActorCost:
+        cost = _obj(row, "cost")
+        return cls(
+            **_actor_day_head(row), amount=_cents(cost, "amount"), currency=_str(cost, "currency")
         )
 
 

@@ -1,8 +1,9 @@
 """Rate budgets: one request budget per organisation and API family, shared by the process.
 
 The Analytics API allows 60 requests per minute per organisation across all keys and
-endpoints; the Admin API 100. A budget paces every request of one (organisation, family)
-so a normal run never receives a 429. Two rules must both allow a start:
+endpoints; the Admin API 100; the Compliance API 600 per parent organisation, shared by
+every key and every ``/v1/compliance/*`` endpoint. A budget paces every request of one
+(organisation, family) so a normal run never receives a 429. Two rules must both allow a start:
 
 1. **Spacing.** Starts are at least ``60 / rate`` seconds apart, with up to ``burst`` starts
    back to back (a GCRA token bucket; ``burst=1`` is plain pacing, safe even where the API
@@ -13,7 +14,17 @@ so a normal run never receives a 429. Two rules must both allow a start:
    whatever the network jitter.
 
 A 429 pauses the whole budget (``pause``) for the ``retry-after`` the server named, so every
-caller sharing the budget backs off together. Budgets hold no asyncio primitives: decisions
+caller sharing the budget backs off together.
+
+**The budget belongs to the organisation**, not to a connector: a client first draws on the
+budget of its key (so two connectors holding one key share it from the first request), and
+once an answer names the organisation (the ``anthropic-organization-id`` header, or ``/me``)
+the key is ``bind``-ed to that organisation's budget, which every other key of the same
+organisation in this process shares. Across processes nothing in memory can be shared: each
+process paces at its configured rate (give each process its share of the organisation's
+limit), and the organisation's own feedback -- a 429 with ``retry-after``, or
+``anthropic-ratelimit-requests-remaining: 0`` with a ``-reset`` time -- pauses every caller of
+the budget until the organisation has room again. Budgets hold no asyncio primitives: decisions
 are synchronous, so one registry can serve several event loops (tests, CLI runs).
 """
 
@@ -39,9 +50,14 @@ class ApiFamily(StrEnum):
 
     ANALYTICS = "analytics"
     ADMIN = "admin"
+    COMPLIANCE = "compliance"
 
 
-DEFAULT_RATES: Mapping[ApiFamily, float] = {ApiFamily.ANALYTICS: 60.0, ApiFamily.ADMIN: 100.0}
+DEFAULT_RATES: Mapping[ApiFamily, float] = {
+    ApiFamily.ANALYTICS: 60.0,
+    ApiFamily.ADMIN: 100.0,
+    ApiFamily.COMPLIANCE: 600.0,
+}
 
 
 class RateBudget:
@@ -118,6 +134,7 @@ class RateBudgets:
         self.burst = burst
         self.window = window
         self._budgets: dict[tuple[str, ApiFamily], RateBudget] = {}
+        self._organisations: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateBudgets:
@@ -126,17 +143,34 @@ class RateBudgets:
             {
                 ApiFamily.ANALYTICS: settings.analytics_rate_per_minute,
                 ApiFamily.ADMIN: settings.admin_rate_per_minute,
+                ApiFamily.COMPLIANCE: settings.compliance_rate_per_minute,
             }
         )
 
-    def budget(self, org: str, family: ApiFamily) -> RateBudget:
-        """The budget every caller in this process shares for ``org`` and ``family``."""
-        key = (org, family)
+    def budget(self, identity: str, family: ApiFamily) -> RateBudget:
+        """The budget every caller in this process shares for ``identity`` (a key's
+        fingerprint, or ``org:<id>``) and ``family``; a bound key draws on its organisation's."""
+        key = (self._organisations.get(identity, identity), family)
         if key not in self._budgets:
             self._budgets[key] = RateBudget(
                 self.rates[family], burst=self.burst, window=self.window
             )
         return self._budgets[key]
+
+    def bind(self, identity: str, org_id: str) -> None:
+        """From now on ``identity`` draws on organisation ``org_id``'s budgets.
+
+        The first key bound brings its budget (and the history in it) to the organisation; a
+        later key of the same organisation joins the budget already there.
+        """
+        organisation = f"org:{org_id}"
+        if self._organisations.get(identity) == organisation:
+            return
+        for family in ApiFamily:
+            own = self._budgets.get((identity, family))
+            if own is not None:
+                self._budgets.setdefault((organisation, family), own)
+        self._organisations[identity] = organisation
 
 
 _SHARED: RateBudgets | None = None

@@ -9,12 +9,15 @@ with the endpoint, status and request-id, never with the key: the key travels on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -26,6 +29,7 @@ from streams.errors import (
     ApiRequestRejected,
     ApiResponseError,
     DataNotYetAvailable,
+    EndpointUnavailable,
     RateLimited,
     ReconnectRequired,
     TransientApiError,
@@ -35,8 +39,9 @@ log = logging.getLogger("streams.client")
 
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]+")
 _DATE_PATTERN = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
-_NOT_YET = re.compile(r"not (yet )?available|most recent available|too recent|in the future", re.I)
 _TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
+MAX_WAIT_SECONDS = 300.0
+"""No answer makes the poller wait longer than this (a hostile ``retry-after: 1e9``)."""
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -78,6 +83,22 @@ DEFAULT_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True)
+class EndpointTraits:
+    """What classifying an answer needs to know about the endpoint that gave it.
+
+    ``scope`` is what the endpoint needs (named when it is refused); ``not_found_is_absence``
+    says a 404 means "no such endpoint for this organisation" (a listing) rather than "no such
+    object" (a path naming one member); ``publishes_by_day`` marks the engagement endpoints,
+    where a 400 ``invalid_request_error`` means the asked day is not published yet.
+    """
+
+    path: str
+    scope: str | None = None
+    not_found_is_absence: bool = True
+    publishes_by_day: bool = False
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What a response means: ``error`` is None on success."""
 
@@ -115,15 +136,42 @@ def _error_text(body: bytes) -> tuple[str | None, str | None]:
     return (kind if isinstance(kind, str) else None, message if isinstance(message, str) else None)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
+def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds a 429 asks to wait: ``retry-after-ms``, else ``retry-after`` as seconds or as an
+    HTTP date (read against the answer's own ``Date``, else ``now``); None when absent or
+    unreadable. Not capped here: ``send`` caps the wait and says so."""
+    raw_ms = headers.get("retry-after-ms")
+    with contextlib.suppress(ValueError):
+        if raw_ms is not None and math.isfinite(value := float(raw_ms)) and value >= 0:
+            return value / 1000
     raw = headers.get("retry-after")
     if raw is None:
         return None
-    try:
+    with contextlib.suppress(ValueError):
         value = float(raw)
-    except ValueError:
+        return value if math.isfinite(value) and value >= 0 else None
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        until = parsedate_to_datetime(raw)
+        served = headers.get("date")
+        reference = parsedate_to_datetime(served) if served else now or datetime.now(UTC)
+        return max(0.0, (until - reference).total_seconds())
+    return None
+
+
+def exhausted_for(headers: Mapping[str, str]) -> float | None:
+    """Seconds until the organisation has room again when an answer says its budget is spent
+    (``anthropic-ratelimit-requests-remaining: 0`` and an RFC 3339 ``-reset``), else None.
+
+    This is the organisation's own count, so it covers every process and key drawing on it.
+    """
+    if headers.get("anthropic-ratelimit-requests-remaining") != "0":
         return None
-    return value if value >= 0 else None
+    with contextlib.suppress(TypeError, ValueError):
+        reset = datetime.fromisoformat(headers.get("anthropic-ratelimit-requests-reset", ""))
+        served = headers.get("date")
+        reference = parsedate_to_datetime(served) if served else datetime.now(UTC)
+        return min(MAX_WAIT_SECONDS, max(0.0, (reset - reference).total_seconds()))
+    return None
 
 
 def classify(
@@ -131,11 +179,14 @@ def classify(
     headers: Mapping[str, str],
     body: bytes,
     *,
-    endpoint: str,
-    not_found_means_reconnect: bool = True,
+    traits: EndpointTraits,
     secrets: Iterable[str] = (),
 ) -> Verdict:
-    """Map one HTTP answer onto the error tree (pure: no I/O, no clock)."""
+    """Map one HTTP answer onto the error tree (pure: no I/O, no clock).
+
+    Decisions rest on the status and the documented ``error.type`` only, never on the
+    wording of the message (which is quoted, redacted, for people to read).
+    """
     if 200 <= status < 300:
         return Verdict(None)
     request_id = headers.get("request-id")
@@ -143,20 +194,30 @@ def classify(
     detail = redact(
         ": ".join(part for part in (kind, message) if part) or f"HTTP {status}", secrets
     )
-    context: dict[str, Any] = {"endpoint": endpoint, "status": status, "request_id": request_id}
-    if status in (401, 403) or (status == 404 and not_found_means_reconnect):
+    context: dict[str, Any] = {"endpoint": traits.path, "status": status, "request_id": request_id}
+    if status == 401:
         return Verdict(ReconnectRequired(f"key refused: {detail}", **context))
+    if status == 403 or (status == 404 and traits.not_found_is_absence):
+        needs = f" (needs {traits.scope})" if traits.scope else ""
+        return Verdict(
+            EndpointUnavailable(
+                f"endpoint unavailable to this key{needs}: {detail}",
+                scope=traits.scope,
+                **context,
+            )
+        )
     if status == 429:
         return Verdict(
             RateLimited(f"rate limited: {detail}", **context),
             retry=True,
-            retry_after=_retry_after(headers),
+            retry_after=retry_after(headers),
         )
     if status in _TRANSIENT_STATUSES or status >= 500:
         retry = headers.get("x-should-retry", "").lower() != "false"
         return Verdict(TransientApiError(f"server error: {detail}", **context), retry=retry)
-    if status == 400 and message and _NOT_YET.search(message):
-        dates = _DATE_PATTERN.findall(message)
+    if status == 400 and kind == "invalid_request_error" and traits.publishes_by_day:
+        # The newest published day, where the message names one, is a hint only.
+        dates = _DATE_PATTERN.findall(message or "")
         latest = date.fromisoformat(dates[-1]) if dates else None
         return Verdict(
             DataNotYetAvailable(f"not yet available: {detail}", latest_available=latest, **context)
@@ -194,12 +255,13 @@ async def send(
     key: str,
     path: str,
     params: Mapping[str, Any] | None = None,
-    endpoint: str,
-    not_found_means_reconnect: bool = True,
+    traits: EndpointTraits,
+    headers: Mapping[str, str] | None = None,
     stats: RequestStats | None = None,
 ) -> Exchange:
     """GET ``path`` with ``params``: paced, classified, retried within the policy's bounds."""
     stats = stats if stats is not None else RequestStats()
+    endpoint = traits.path
     policy = sender.policy
     failures = 0
     rate_limited = 0
@@ -208,18 +270,21 @@ async def send(
         stats.requests += 1
         outcome: ApiError
         try:
-            response = await sender.http.get(path, params=params, headers={"x-api-key": key})
+            response = await sender.http.get(
+                path, params=params, headers={**(headers or {}), "x-api-key": key}
+            )
         except httpx.TransportError as exc:  # timeouts included (a TransportError subclass)
             timed_out = isinstance(exc, httpx.TimeoutException)
             reason = "timed out" if timed_out else f"connection failed: {type(exc).__name__}"
             outcome, retry, retry_after = TransientApiError(reason, endpoint=endpoint), True, None
         else:
+            if (room_in := exhausted_for(response.headers)) is not None:
+                budget.pause(room_in)
             verdict = classify(
                 response.status_code,
                 response.headers,
                 response.content,
-                endpoint=endpoint,
-                not_found_means_reconnect=not_found_means_reconnect,
+                traits=traits,
                 secrets=(key,),
             )
             if verdict.error is None:
@@ -245,6 +310,14 @@ async def send(
                 if retry_after is not None
                 else policy.backoff(rate_limited, sender.rng, rate_limited=True)
             )
+            if wait > MAX_WAIT_SECONDS:
+                log.warning(
+                    "%s asked to wait %gs; waiting the %gs cap instead",
+                    endpoint,
+                    wait,
+                    MAX_WAIT_SECONDS,
+                )
+                wait = MAX_WAIT_SECONDS
             if not exhausted:
                 budget.pause(wait)
         else:
@@ -252,7 +325,9 @@ async def send(
             exhausted = failures >= policy.max_attempts
             wait = policy.backoff(failures, sender.rng)
         if not retry or exhausted:
-            log.warning("%s failed, giving up: %s", endpoint, outcome)
+            # An endpoint the org or key does not have is an answer, not an incident.
+            level = logging.INFO if isinstance(outcome, EndpointUnavailable) else logging.WARNING
+            log.log(level, "%s failed, giving up: %s", endpoint, outcome)
             raise outcome
         log.warning("%s failed, retrying in %.2fs: %s", endpoint, wait, outcome)
         if not isinstance(outcome, RateLimited):

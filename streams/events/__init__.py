@@ -15,6 +15,8 @@ from streams.events.keys import (
 )
 from streams.events.records import (
     RECORD_TYPES,
+    Activity,
+    ActivityActor,
     AlertReason,
     AlertState,
     AppAssociation,
@@ -22,6 +24,7 @@ from streams.events.records import (
     AssociationState,
     AuthKind,
     AvroRecord,
+    ChangeActor,
     ConnectorState,
     ConnectorStatus,
     CursorState,
@@ -46,6 +49,8 @@ from streams.events.topics import TOPICS, TopicSpec, topic_for, topic_names
 __all__ = [
     "RECORD_TYPES",
     "TOPICS",
+    "Activity",
+    "ActivityActor",
     "AlertReason",
     "AlertState",
     "AppAssociation",
@@ -53,6 +58,7 @@ __all__ = [
     "AssociationState",
     "AuthKind",
     "AvroRecord",
+    "ChangeActor",
     "CloudEventAttributes",
     "Codec",
     "ConnectorState",

@@ -25,8 +25,11 @@ from urllib.parse import quote
 
 from streams.errors import MalformedMessage
 from streams.events.records import (
+    AlertDecision,
     AppAssociation,
     ConnectorStatus,
+    CredentialEvent,
+    InviteEvent,
     ShadowItAlert,
     UsageDelta,
     UserEvent,
@@ -35,7 +38,16 @@ from streams.events.records import (
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/avro"
 
-EventRecord = UserEvent | UsageDelta | AppAssociation | ConnectorStatus | ShadowItAlert
+EventRecord = (
+    UserEvent
+    | UsageDelta
+    | AppAssociation
+    | ConnectorStatus
+    | ShadowItAlert
+    | CredentialEvent
+    | InviteEvent
+    | AlertDecision
+)
 
 Headers = list[tuple[str, bytes]]
 
@@ -65,7 +77,14 @@ def format_time(moment: datetime) -> str:
 
 def headers_for(record: EventRecord) -> Headers:
     """The binary-mode headers for one event record."""
-    subject = record.connector if isinstance(record, ConnectorStatus) else record.user_id
+    if isinstance(record, ConnectorStatus):
+        subject = record.connector
+    elif isinstance(record, CredentialEvent):
+        subject = record.key_id
+    elif isinstance(record, InviteEvent):
+        subject = record.invite_id
+    else:
+        subject = record.user_id
     return [
         ("ce_specversion", SPEC_VERSION.encode()),
         ("ce_id", record.event_id.encode()),

@@ -28,6 +28,9 @@ from streams.events.records import (
     AppKind,
     AuthKind,
     ConnectorState,
+    CredentialImage,
+    InventoryOp,
+    InviteImage,
     MetricFamily,
     UserImage,
     UserOp,
@@ -64,6 +67,11 @@ def org_key(org_id: str) -> bytes:
     return org_id.encode()
 
 
+def item_key(org_id: str, item_id: str) -> bytes:
+    """``{org_id}:{item_id}``: key of credential (API key id) and invitation events."""
+    return f"{org_id}:{item_id}".encode()
+
+
 def email_key(org_id: str, email: str) -> bytes:
     """``{org_id}:{email}`` with the e-mail trimmed and lower-cased: key of the directory."""
     return f"{org_id}:{email.strip().lower()}".encode()
@@ -87,10 +95,11 @@ def image_digest(image: UserImage | None) -> str:
     if image is None:
         return _NONE
     workspaces = repr(sorted(image.workspaces.items())) if image.workspaces else ""
-    return _SEP.join(
-        (image.id, image.email, _text(image.name), _text(image.role), workspaces,
-         _millis(image.added_at))
-    )
+    parts = [image.id, image.email, _text(image.name), _text(image.role), workspaces,
+             _millis(image.added_at)]
+    if image.groups:  # absent groups leave the ids of earlier images as they were
+        parts.append(repr(sorted(image.groups.items())))
+    return _SEP.join(parts)
 
 
 def user_event_id(
@@ -105,6 +114,14 @@ def user_event_id(
     return event_id(
         "user", org_id, user_id, op, poll_id, image_digest(before), image_digest(after)
     )
+
+
+def inventory_event_id(
+    org_id: str, op: InventoryOp, poll_id: str, image: CredentialImage | InviteImage
+) -> str:
+    """Deterministic id of a credential or invitation event (over the item's whole image)."""
+    kind = type(image).__name__
+    return event_id("inventory", org_id, kind, image.id, op, poll_id, repr(image.to_avro()))
 
 
 def usage_event_id(

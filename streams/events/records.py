@@ -135,6 +135,19 @@ class UserOp(StrEnum):
     UPDATED = "UPDATED"
 
 
+class InventoryOp(StrEnum):
+    """What happened to an item of an inventory (an API key, an invitation)."""
+
+    UNKNOWN = "UNKNOWN"
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    REMOVED = "REMOVED"
+
+
+USER_ACTOR = "user_actor"
+"""The ``actor_type`` of a member's usage (the others name non-member actors)."""
+
+
 class Source(StrEnum):
     """Which API listing produced an observation."""
 
@@ -144,6 +157,9 @@ class Source(StrEnum):
     USAGE_REPORT = "USAGE_REPORT"
     COST_REPORT = "COST_REPORT"
     CLAUDE_CODE_REPORT = "CLAUDE_CODE_REPORT"
+    ACTIVITY_FEED = "ACTIVITY_FEED"
+    USAGE_ANALYTICS = "USAGE_ANALYTICS"
+    COST_ANALYTICS = "COST_ANALYTICS"
 
 
 class MetricFamily(StrEnum):
@@ -154,6 +170,7 @@ class MetricFamily(StrEnum):
     SESSIONS = "SESSIONS"
     TOKENS = "TOKENS"
     COST = "COST"
+    CLAUDE_CODE = "CLAUDE_CODE"
 
 
 class AppKind(StrEnum):
@@ -202,6 +219,10 @@ class AlertReason(StrEnum):
     DEPROVISIONED_ACTIVE = "DEPROVISIONED_ACTIVE"
     PERSONAL_CREDENTIAL_CONNECTOR = "PERSONAL_CREDENTIAL_CONNECTOR"
     SPEND_SPIKE = "SPEND_SPIKE"
+    SSO_BYPASS_LOGIN = "SSO_BYPASS_LOGIN"
+    PRIVILEGE_GRANTED = "PRIVILEGE_GRANTED"
+    ADMIN_CREDENTIAL_CREATED = "ADMIN_CREDENTIAL_CREATED"
+    ORPHANED_CREDENTIAL = "ORPHANED_CREDENTIAL"
 
 
 class Severity(StrEnum):
@@ -222,6 +243,8 @@ class StateKind(StrEnum):
     USAGE = "USAGE"
     ASSOCIATION = "ASSOCIATION"
     CURSOR = "CURSOR"
+    CREDENTIAL = "CREDENTIAL"
+    INVITE = "INVITE"
 
 
 class DirectoryStatus(StrEnum):
@@ -246,6 +269,17 @@ class UserImage(AvroRecord):
     role: str | None = None
     workspaces: dict[str, str] = field(default_factory=dict)
     added_at: datetime | None = None
+    groups: dict[str, str] = field(default_factory=dict)
+
+
+@avro_record(f"{NAMESPACE}.ChangeActor")
+@dataclass(frozen=True, slots=True)
+class ChangeActor(AvroRecord):
+    """Who made a member change (from the Activity Feed): actor kind, its id, member e-mail."""
+
+    type: str
+    id: str | None = None
+    email: str | None = None
 
 
 @avro_record(f"{NAMESPACE}.UserEvent")
@@ -265,12 +299,80 @@ class UserEvent(AvroRecord):
     connector: str
     poll_id: str
     observed_at: datetime
+    actor: ChangeActor | None = None
+
+
+@avro_record(f"{NAMESPACE}.CredentialImage")
+@dataclass(frozen=True, slots=True)
+class CredentialImage(AvroRecord):
+    """One API key of a Console organisation as the connector knows it (never the secret)."""
+
+    id: str
+    name: str
+    status: str
+    created_at: datetime | None = None
+    scope: str | None = None
+    workspace_id: str | None = None
+    principal_type: str | None = None
+    principal_id: str | None = None
+    created_by_type: str | None = None
+    created_by_id: str | None = None
+    partial_key_hint: str | None = None
+
+
+@avro_record(f"{NAMESPACE}.CredentialEvent")
+@dataclass(frozen=True, slots=True)
+class CredentialEvent(AvroRecord):
+    """CREATED / UPDATED / REMOVED of one API key (the key inventory as change events)."""
+
+    event_id: str
+    op: InventoryOp
+    org_id: str
+    key_id: str
+    credential: CredentialImage
+    changed_fields: tuple[str, ...]
+    baseline: bool
+    connector: str
+    poll_id: str
+    observed_at: datetime
+
+
+@avro_record(f"{NAMESPACE}.InviteImage")
+@dataclass(frozen=True, slots=True)
+class InviteImage(AvroRecord):
+    """One invitation to the organisation as the connector knows it."""
+
+    id: str
+    email: str
+    role: str
+    status: str
+    invited_at: datetime | None = None
+    expires_at: datetime | None = None
+    accepted_at: datetime | None = None
+
+
+@avro_record(f"{NAMESPACE}.InviteEvent")
+@dataclass(frozen=True, slots=True)
+class InviteEvent(AvroRecord):
+    """CREATED / UPDATED / REMOVED of one invitation (pending, accepted, expired, deleted)."""
+
+    event_id: str
+    op: InventoryOp
+    org_id: str
+    invite_id: str
+    invite: InviteImage
+    changed_fields: tuple[str, ...]
+    baseline: bool
+    connector: str
+    poll_id: str
+    observed_at: datetime
 
 
 @avro_record(f"{NAMESPACE}.UsageDelta")
 @dataclass(frozen=True, slots=True)
 class UsageDelta(AvroRecord):
-    """Usage of one member, day and metric family: change since the last revision and new totals."""
+    """Usage of one member (or non-member actor), day and metric family: change since the last
+    revision and new totals."""
 
     event_id: str
     org_id: str
@@ -286,6 +388,7 @@ class UsageDelta(AvroRecord):
     connector: str
     poll_id: str
     observed_at: datetime
+    actor_type: str = USER_ACTOR
 
 
 @avro_record(f"{NAMESPACE}.AppAssociation")
@@ -325,6 +428,7 @@ class ConnectorStatus(AvroRecord):
     failing: dict[str, str]
     poll_id: str
     observed_at: datetime
+    feed_reconciliation: dict[str, int] = field(default_factory=dict)
 
 
 @avro_record(f"{NAMESPACE}.ShadowItAlert")
@@ -345,6 +449,34 @@ class ShadowItAlert(AvroRecord):
     connector: str | None
     cause_event_id: str | None
     opened_at: datetime
+    observed_at: datetime
+
+
+class DecisionAction(StrEnum):
+    """What a triage decision says about an alert."""
+
+    UNKNOWN = "UNKNOWN"
+    ACK = "ACK"
+    SNOOZE = "SNOOZE"
+    ACCEPT = "ACCEPT"
+    REOPEN = "REOPEN"
+
+
+@avro_record(f"{NAMESPACE}.AlertDecision")
+@dataclass(frozen=True, slots=True)
+class AlertDecision(AvroRecord):
+    """A triage decision on one alert (topic ``alert-decisions``, key: the alert id)."""
+
+    event_id: str
+    alert_id: str
+    org_id: str
+    user_id: str
+    action: DecisionAction
+    decided_by: str
+    why: str | None
+    until: datetime | None
+    severity: str
+    reasons: tuple[str, ...]
     observed_at: datetime
 
 
@@ -423,3 +555,47 @@ class PollerState(AvroRecord):
     cursor: CursorState | None
     poll_id: str
     updated_at: datetime
+    credential: CredentialImage | None = None
+    invite: InviteImage | None = None
+
+
+@avro_record(f"{NAMESPACE}.ActivityActor")
+@dataclass(frozen=True, slots=True)
+class ActivityActor(AvroRecord):
+    """Who did an activity: its kind, the kind's typed fields, the rest as JSON text."""
+
+    type: str
+    user_id: str | None = None
+    email_address: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+    api_key_id: str | None = None
+    admin_api_key_id: str | None = None
+    service_account_id: str | None = None
+    directory_id: str | None = None
+    idp_connection_type: str | None = None
+    service: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    unauthenticated_email_address: str | None = None
+    details_json: str = "{}"
+
+
+@avro_record(f"{NAMESPACE}.Activity")
+@dataclass(frozen=True, slots=True)
+class Activity(AvroRecord):
+    """One Compliance Activity Feed row (type-specific fields as JSON text in ``details_json``)."""
+
+    id: str
+    created_at: datetime
+    type: str
+    org_id: str
+    organization_id: str | None
+    organization_uuid: str | None
+    actor: ActivityActor
+    target_user_id: str | None
+    target_email: str | None
+    details_json: str
+    connector: str
+    poll_id: str
+    observed_at: datetime

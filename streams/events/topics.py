@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.events.records import (
+    Activity,
+    AlertDecision,
     AppAssociation,
     AvroRecord,
     ConnectorStatus,
+    CredentialEvent,
     DirectoryRecord,
+    InviteEvent,
     PollerState,
     ShadowItAlert,
     UsageDelta,
@@ -29,6 +33,12 @@ class KeyKind(StrEnum):
     ORG = "org"
     ORG_EMAIL = "org:email"
     ORG_STATE = "org:connector:kind:..."
+    ORG_KEY = "org:key"
+    """An organisation's API key id."""
+    ORG_INVITE = "org:invite"
+    """An organisation's invitation id."""
+    ALERT = "alert id"
+    """On the partition of the alert's member key (``org:user``)."""
     ORIGINAL = "original"
     """Dead letters keep the key of the message they carry."""
 
@@ -78,6 +88,14 @@ POLLER_STATE = TopicSpec("poller-state", KeyKind.ORG_STATE, PollerState, Cleanup
                          "The poller's committed state, one small record per entry.")
 DIRECTORY = TopicSpec("directory", KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT,
                       "Managed identities from the company directory (input).")
+CREDENTIALS = TopicSpec("credentials", KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER,
+                        "API key inventory: CREATED / UPDATED / REMOVED per key.")
+INVITES = TopicSpec("invites", KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER,
+                    "Invitations: CREATED / UPDATED / REMOVED per invitation.")
+ALERT_DECISIONS = TopicSpec("alert-decisions", KeyKind.ALERT, AlertDecision, Cleanup.COMPACT,
+                            "Triage decisions on alerts (ack, snooze, accept, reopen).")
+ACTIVITIES = TopicSpec("activities", KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER,
+                       "Compliance Activity Feed rows, once per activity id.")
 DEAD_LETTER = TopicSpec("dead-letter", KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER,
                         "Undecodable messages, unchanged, with the reason in headers.")
 
@@ -89,6 +107,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     SHADOW_IT_ALERTS,
     POLLER_STATE,
     DIRECTORY,
+    CREDENTIALS,
+    INVITES,
+    ALERT_DECISIONS,
+    ACTIVITIES,
     DEAD_LETTER,
 )
 

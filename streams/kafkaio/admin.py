@@ -7,13 +7,35 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from streams.events.topics import TOPICS, KeyKind
+from streams.events.topics import TOPICS, KeyKind, TopicSpec
 from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
 # Topics keyed per organisation carry little traffic; one partition keeps their order total.
 _SINGLE_PARTITION_KEYS = {KeyKind.ORG}
+
+
+def partitions_for(spec: TopicSpec, partitions: int) -> int:
+    """The partition count of ``spec``'s topic when the setting is ``partitions``."""
+    return 1 if spec.key in _SINGLE_PARTITION_KEYS else partitions
+
+
+async def partition_counts(
+    bootstrap: str, names: list[str], *, security: KafkaSecurity = PLAINTEXT
+) -> dict[str, int]:
+    """The partition count of each topic of ``names`` (0: it does not exist), one client."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        present = [name for name in names if name in existing]
+        descriptions = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    counts = dict.fromkeys(names, 0)
+    counts.update({d["topic"]: len(d["partitions"]) for d in descriptions})
+    return counts
 
 
 async def ensure_topics(
@@ -31,7 +53,7 @@ async def ensure_topics(
     wanted = {
         spec.name(prefix): NewTopic(
             spec.name(prefix),
-            num_partitions=1 if spec.key in _SINGLE_PARTITION_KEYS else partitions,
+            num_partitions=partitions_for(spec, partitions),
             replication_factor=replication_factor,
             topic_configs=spec.config,
         )

@@ -8,14 +8,33 @@ incomplete, so the diff never concludes a removal from it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
-from streams.client import ApiClient, Listing
-from streams.client.models import AnalyticsUserDay, ConnectorUsage, UserCost, UserUsage
-from streams.errors import ReconnectRequired
-from streams.events.records import AppKind, AuthKind, MetricFamily, Source
+from streams.client import ApiClient, ApiFamily, Listing
+from streams.client.models import (
+    ActorCost,
+    ActorUsage,
+    AnalyticsUserDay,
+    ConnectorUsage,
+    TokenCounts,
+    UsageActor,
+    UserCost,
+    UserUsage,
+)
+from streams.errors import ApiError, ApiRequestRejected, EndpointUnavailable
+from streams.events.records import (
+    USER_ACTOR,
+    AppKind,
+    AuthKind,
+    CredentialImage,
+    InviteImage,
+    MetricFamily,
+    Source,
+)
+from streams.poller.inventory import credential_image, invite_image
 from streams.poller.snapshot import (
     ObservedAssociation,
     RosterSnapshot,
@@ -27,8 +46,22 @@ from streams.poller.status import Outcome
 
 DATA_FLOOR = date(2026, 1, 1)
 """No analytics data exists before this day."""
+RESTATEMENT_DAYS = 30
+"""The API revises usage and cost this many days back; each such day is re-read once a day."""
 
 Progress = Callable[[str], None]
+P = TypeVar("P")
+M = TypeVar("M")
+WORKSPACES = "workspaces"
+"""The outcome name of the Console workspace memberships read with the roster."""
+USAGE = "usage"
+"""The outcome name of tokens, cost and Claude Code usage."""
+GROUPS = "groups"
+"""The outcome name of the Enterprise group memberships read with the roster."""
+CREDENTIALS = "credentials"
+"""The outcome name of the Console API key inventory read with the roster."""
+INVITES = "invites"
+"""The outcome name of the invitations read with the roster."""
 
 
 @dataclass
@@ -41,10 +74,18 @@ class Collected:
     deleted: set[str] = field(default_factory=set)
     analytics_users: dict[str, SnapshotUser] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
+    inventories: dict[str, tuple[list[CredentialImage] | list[InviteImage], bool]] = field(
+        default_factory=dict
+    )
+    """Inventory name (``CREDENTIALS``, ``INVITES``) → (the items listed this cycle, whether
+    the listing completed); absent when the org has no such inventory."""
+    unparsed_values: int = 0
+    """Values left out of kept rows because they did not parse."""
 
     def record(self, data_type: str, listing: Listing[object]) -> bool:
         """Note a listing's outcome; True when it completed."""
         self.outcomes.append(Outcome(data_type, listing.error))
+        self.unparsed_values += sum(listing.unparsed.values())
         return listing.completed
 
 
@@ -53,6 +94,7 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
     members = await client.members()
     complete = into.record("roster", members)
     workspaces = await _workspace_roles(client, into) if complete else None
+    groups = await _group_memberships(client, into) if complete else None
     into.roster = RosterSnapshot.of(
         (
             SnapshotUser(
@@ -62,6 +104,7 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
                 role=member.role,
                 workspaces=None if workspaces is None else workspaces.get(member.id, {}),
                 added_at=member.added_at,
+                groups=None if groups is None else groups.get(member.id, {}),
             )
             for member in members.rows
         ),
@@ -74,25 +117,67 @@ async def collect_roster(client: ApiClient, into: Collected, progress: Progress)
     )
 
 
-async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict[str, str]] | None:
-    """user id → {workspace id: role}; None when unknown this cycle.
+async def collect_inventories(client: ApiClient, into: Collected, progress: Progress) -> None:
+    """The organisation's API keys (Console) and invitations; an org without one of them
+    (a refusal) is no failure."""
+    keys = await client.api_keys()
+    if not isinstance(keys.error, EndpointUnavailable):
+        complete = into.record(CREDENTIALS, keys)
+        into.inventories[CREDENTIALS] = ([credential_image(key) for key in keys.rows], complete)
+    invites = await client.invites()
+    if not isinstance(invites.error, EndpointUnavailable):
+        complete = into.record(INVITES, invites)
+        into.inventories[INVITES] = ([invite_image(invite) for invite in invites.rows], complete)
+    progress(f"api keys: {len(keys.rows)}, invitations: {len(invites.rows)}")
 
-    Claude Enterprise keys have no workspaces: a refusal of the workspace listing means "not
-    available to this key", not a failure of the connector.
-    """
-    workspaces = await client.workspaces()
-    if isinstance(workspaces.error, ReconnectRequired):
+
+async def _memberships(
+    into: Collected,
+    name: str,
+    parents: Listing[P],
+    members_of: Callable[[P], Awaitable[Listing[M]]],
+    entry: Callable[[P, M], tuple[str, str, str]],
+) -> dict[str, dict[str, str]] | None:
+    """user id → {parent id: value} over every parent's member listing; None when unknown
+    this cycle. A refused parent listing means the org or key has none (an Enterprise org has
+    no workspaces, a Console org no groups): that is "none", not a failure of the roster."""
+    if isinstance(parents.error, EndpointUnavailable):
         return {}
-    if not into.record("workspaces", workspaces):
+    if not into.record(name, parents):
         return None
-    roles: dict[str, dict[str, str]] = defaultdict(dict)
-    for workspace in workspaces.rows:
-        members = await client.workspace_members(workspace.id)
-        if not into.record("workspaces", members):
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for parent in parents.rows:
+        members = await members_of(parent)
+        if not into.record(name, members):
             return None
         for member in members.rows:
-            roles[member.user_id][member.workspace_id] = member.workspace_role
-    return roles
+            user_id, parent_id, value = entry(parent, member)
+            found[user_id][parent_id] = value
+    return found
+
+
+async def _group_memberships(
+    client: ApiClient, into: Collected
+) -> dict[str, dict[str, str]] | None:
+    """user id → {group id: group name} (Enterprise, ``read:rbac_groups``)."""
+    return await _memberships(
+        into,
+        GROUPS,
+        await client.rbac_groups(),
+        lambda group: client.rbac_group_members(group.id),
+        lambda group, member: (member.user_id, group.id, group.name),
+    )
+
+
+async def _workspace_roles(client: ApiClient, into: Collected) -> dict[str, dict[str, str]] | None:
+    """user id → {workspace id: role} (Console)."""
+    return await _memberships(
+        into,
+        WORKSPACES,
+        await client.workspaces(),
+        lambda workspace: client.workspace_members(workspace.id),
+        lambda workspace, member: (member.user_id, member.workspace_id, member.workspace_role),
+    )
 
 
 async def latest_analytics_day(client: ApiClient, today: date, into: Collected) -> date | None:
@@ -196,19 +281,155 @@ def _connector_links(rows: Iterable[ConnectorUsage], day: date) -> list[Observed
 async def collect_spend(
     client: ApiClient, now: datetime, window_days: int, into: Collected, progress: Progress
 ) -> None:
-    """Per-user tokens and USD cost per day over the revision window."""
+    """Tokens and USD cost per actor and day over the last ``window_days`` days.
+
+    The Usage & Cost Analytics API answers first (every actor: members, API keys, service
+    accounts, federated identities). Where it does not exist for the org (400 for HIPAA-ready
+    orgs, 404 for older ones, 403 without the scope) the legacy per-user reports answer
+    instead. Members are keyed by their user id in both, so a switch of source revises the
+    same series and never counts anything twice.
+    """
     first_day = max(DATA_FLOOR, now.date() - timedelta(days=window_days - 1))
     start = datetime.combine(first_day, time(), tzinfo=UTC)
-    usage = await client.user_usage(start, now)
-    into.record("usage", usage)
-    cost = await client.user_cost(start, now)
-    into.record("usage", cost)
-    into.usage.extend(_token_totals(usage.rows))
-    into.usage.extend(_cost_totals(cost.rows))
-    for row in (*usage.rows, *cost.rows):
+    usage = await client.actor_usage(start, now)
+    if not _source_missing(usage.error):
+        into.record(USAGE, usage)
+        cost = await client.actor_cost(start, now)
+        into.record(USAGE, cost)
+        into.usage.extend(_actor_totals(usage.rows, cost.rows))
+        for actor in (row.actor for row in (*usage.rows, *cost.rows)):
+            if actor.deleted and actor.user_id is not None:
+                into.deleted.add(actor.user_id)
+        progress(f"usage: {len(usage.rows)} token rows, {len(cost.rows)} cost rows (by actor)")
+        return
+    if not client.has_key(ApiFamily.ANALYTICS):
+        into.record(USAGE, usage)
+        return
+    legacy_usage = await client.user_usage(start, now)
+    into.record(USAGE, legacy_usage)
+    legacy_cost = await client.user_cost(start, now)
+    into.record(USAGE, legacy_cost)
+    into.usage.extend(_token_totals(legacy_usage.rows))
+    into.usage.extend(_cost_totals(legacy_cost.rows))
+    for row in (*legacy_usage.rows, *legacy_cost.rows):
         if row.actor.deleted:
             into.deleted.add(row.actor.user_id)
-    progress(f"usage: {len(usage.rows)} token rows, {len(cost.rows)} cost rows")
+    progress(f"usage: {len(legacy_usage.rows)} token rows, {len(legacy_cost.rows)} cost rows")
+
+
+async def collect_claude_code(
+    client: ApiClient,
+    now: datetime,
+    window_days: int,
+    members: Mapping[str, str],
+    into: Collected,
+    progress: Progress,
+) -> None:
+    """Claude Code sessions, lines and estimated cost per member and day (Console orgs).
+
+    The report names members by e-mail: ``members`` (lower-cased address → user id) maps
+    them; usage of API keys is kept keyed by the key's name. An org without the report (an
+    Enterprise org answers 404) costs one request and is no failure.
+    """
+    first_day = max(DATA_FLOOR, now.date() - timedelta(days=window_days - 1))
+    sums: dict[tuple[str, date], dict[str, int]] = {}
+    kinds: dict[str, str] = {}
+    emails: dict[str, str | None] = {}
+    unknown = 0
+    for offset in range((now.date() - first_day).days + 1):
+        listing = await client.claude_code_usage(first_day + timedelta(days=offset))
+        if isinstance(listing.error, EndpointUnavailable) and offset == 0:
+            return
+        if not into.record(USAGE, listing):
+            continue
+        for row in listing.rows:
+            if row.email is not None:
+                actor = members.get(row.email.lower())
+                if actor is None:
+                    unknown += 1
+                    continue
+                kinds[actor], emails[actor] = USER_ACTOR, row.email
+            else:
+                actor = row.api_key_name or "unattributed"
+                kinds[actor], emails[actor] = "api_actor", None
+            totals = sums.setdefault((actor, row.date), defaultdict(int))
+            totals["sessions"] += row.session_count
+            totals["lines_added"] += row.lines_added
+            totals["lines_removed"] += row.lines_removed
+            totals["usd_micros"] += cents_to_micros(row.estimated_cost)
+    into.usage.extend(
+        UsageObservation(
+            actor,
+            day,
+            MetricFamily.CLAUDE_CODE,
+            dict(values),
+            Source.CLAUDE_CODE_REPORT,
+            emails[actor],
+            kinds[actor],
+        )
+        for (actor, day), values in sums.items()
+    )
+    progress(
+        f"claude code: {len(sums)} actor-days" + (f", {unknown} unknown e-mails" if unknown else "")
+    )
+
+
+def _source_missing(error: ApiError | None) -> bool:
+    """Whether the Usage & Cost API is not there for this org or key (never a passing fault)."""
+    return isinstance(error, EndpointUnavailable) or (
+        isinstance(error, ApiRequestRejected) and error.status == 400
+    )
+
+
+def _token_fields(tokens: TokenCounts) -> dict[str, int]:
+    return {
+        "input": tokens.uncached_input_tokens,
+        "cache_read": tokens.cache_read_input_tokens,
+        "cache_creation": tokens.cache_creation_5m_input_tokens
+        + tokens.cache_creation_1h_input_tokens,
+        "output": tokens.output_tokens,
+        "total": tokens.total_tokens,
+    }
+
+
+def _actor_totals(usage: Iterable[ActorUsage], cost: Iterable[ActorCost]) -> list[UsageObservation]:
+    """TOKENS and COST per (actor, day), summed over products and models."""
+    tokens: dict[tuple[str, date], dict[str, int]] = {}
+    micros: dict[tuple[str, date], int] = defaultdict(int)
+    actors: dict[str, UsageActor] = {}
+    for row in usage:
+        totals = tokens.setdefault((row.actor.key, row.day), defaultdict(int))
+        for name, value in _token_fields(row.tokens).items():
+            totals[name] += value
+        actors[row.actor.key] = row.actor
+    for cost_row in cost:
+        micros[(cost_row.actor.key, cost_row.day)] += cents_to_micros(cost_row.amount)
+        actors[cost_row.actor.key] = cost_row.actor
+    observations = [
+        UsageObservation(
+            key,
+            day,
+            MetricFamily.TOKENS,
+            dict(values),
+            Source.USAGE_ANALYTICS,
+            actors[key].email,
+            actors[key].type,
+        )
+        for (key, day), values in tokens.items()
+    ]
+    observations += [
+        UsageObservation(
+            key,
+            day,
+            MetricFamily.COST,
+            {"usd_micros": value},
+            Source.COST_ANALYTICS,
+            actors[key].email,
+            actors[key].type,
+        )
+        for (key, day), value in micros.items()
+    ]
+    return observations
 
 
 def _bucket_day(row: UserUsage | UserCost, fallback: date) -> date:
@@ -221,14 +442,8 @@ def _token_totals(rows: Iterable[UserUsage]) -> list[UsageObservation]:
     for row in rows:
         key = (row.actor.user_id, _bucket_day(row, DATA_FLOOR))
         totals = sums.setdefault(key, defaultdict(int))
-        tokens = row.tokens
-        totals["input"] += tokens.uncached_input_tokens
-        totals["cache_read"] += tokens.cache_read_input_tokens
-        totals["cache_creation"] += (
-            tokens.cache_creation_5m_input_tokens + tokens.cache_creation_1h_input_tokens
-        )
-        totals["output"] += tokens.output_tokens
-        totals["total"] += row.total_tokens
+        for name, value in _token_fields(row.tokens).items():
+            totals[name] += value
         emails[row.actor.user_id] = row.actor.email
     return [
         UsageObservation(
@@ -260,4 +475,3 @@ def analytics_roster(into: Collected) -> RosterSnapshot:
         source=Source.ANALYTICS,
         deleted=frozenset(into.deleted),
     )
-

@@ -16,33 +16,50 @@ import logging
 import math
 import time as wallclock
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from enum import StrEnum
 
 from streams.client import ApiClient, ApiFamily
-from streams.errors import ApiError
+from streams.errors import ApiError, EndpointUnavailable
 from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
-from streams.events.keys import org_key, user_key
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.events.keys import item_key, org_key, user_key
+from streams.events.records import (
+    ConnectorState,
+    ConnectorStatus,
+    CredentialEvent,
+    CursorState,
+    InviteEvent,
+    MemberState,
+)
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
+from streams.poller.activities import DATA_TYPE as FEED_CURSOR
+from streams.poller.activities import FeedStep
 from streams.poller.collect import (
+    CREDENTIALS,
+    GROUPS,
+    INVITES,
+    RESTATEMENT_DAYS,
+    WORKSPACES,
     Collected,
     Progress,
     analytics_days,
     analytics_roster,
     collect_analytics,
+    collect_claude_code,
+    collect_inventories,
     collect_roster,
     collect_spend,
     latest_analytics_day,
 )
 from streams.poller.diff import diff_associations, diff_roster, diff_usage
+from streams.poller.inventory import diff_credentials, diff_invites
 from streams.poller.publish import CyclePublisher
 from streams.poller.snapshot import PollContext
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState, StateChanges, expired_usage
-from streams.poller.status import Outcome, status_event, transition
+from streams.poller.status import HEALTHY_STATES, Outcome, status_event, transition
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +73,7 @@ class DataType(StrEnum):
     ROSTER = "roster"
     ANALYTICS = "analytics"
     USAGE = "usage"
+    ACTIVITIES = "activities"
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,13 @@ class PollerOptions:
     topic_prefix: str
     guard_fraction: float
     revision_window_days: int
+    activity_feed: bool = True
+    """Whether connectors with a compliance (or admin) key read the Activity Feed."""
+
+
+def restated_cursor(data_type: DataType) -> str:
+    """The cursor whose watermark is the last day ``data_type`` was re-read 30 days back."""
+    return f"{data_type.value}.restated"
 
 
 def cycle_poll_id(connector: str, cycle: int) -> str:
@@ -75,11 +100,14 @@ def cycle_poll_id(connector: str, cycle: int) -> str:
 def event_message(record: EventRecord, codec: Codec, prefix: str) -> Outgoing:
     """An event as the message to publish: its topic, key, Avro value and CloudEvents headers."""
     topic = topic_for(type(record)).name(prefix)
-    key = (
-        org_key(record.org_id)
-        if isinstance(record, ConnectorStatus)
-        else user_key(record.org_id, record.user_id)
-    )
+    if isinstance(record, ConnectorStatus):
+        key = org_key(record.org_id)
+    elif isinstance(record, CredentialEvent):
+        key = item_key(record.org_id, record.key_id)
+    elif isinstance(record, InviteEvent):
+        key = item_key(record.org_id, record.invite_id)
+    else:
+        key = user_key(record.org_id, record.user_id)
     return Outgoing(topic, key, codec.encode(record), headers_for(record))
 
 
@@ -94,10 +122,12 @@ class CycleReport:
     status: ConnectorState | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    reconciliation: dict[str, int] = field(default_factory=dict)
+    """Feed changes the roster confirmed / contradicted, and changes only the roster saw."""
 
     @property
     def completed(self) -> bool:
-        return all(outcome.completed for outcome in self.outcomes)
+        return not any(outcome.failed for outcome in self.outcomes)
 
     @property
     def reason(self) -> str | None:
@@ -134,9 +164,11 @@ class ConnectorPoller:
         """The data types this connector's keys can fetch."""
         kinds = set()
         if self.client.has_key(ApiFamily.ADMIN):
-            kinds.add(DataType.ROSTER)
+            kinds |= {DataType.ROSTER, DataType.USAGE}  # usage: a Console Admin key reads it
         if self.client.has_key(ApiFamily.ANALYTICS):
             kinds |= {DataType.ANALYTICS, DataType.USAGE}
+        if self.options.activity_feed and self.client.has_key(ApiFamily.COMPLIANCE):
+            kinds.add(DataType.ACTIVITIES)
         return kinds
 
     async def run_cycle(self, due: Iterable[DataType] | None = None) -> CycleReport:
@@ -157,17 +189,49 @@ class ConnectorPoller:
         context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
 
+        today = now.date()
+        restating = {
+            data_type
+            for data_type in (DataType.ANALYTICS, DataType.USAGE)
+            if data_type in due_types and self._restatements_due(data_type, today)
+        }
+        window = {
+            data_type: RESTATEMENT_DAYS
+            if data_type in restating
+            else self.options.revision_window_days
+            for data_type in (DataType.ANALYTICS, DataType.USAGE)
+        }
+
         if DataType.ROSTER in due_types:
             await collect_roster(self.client, collected, self.progress)
+            await collect_inventories(self.client, collected, self.progress)
+            for part in (WORKSPACES, GROUPS, CREDENTIALS, INVITES):
+                if not any(o.data_type == part for o in collected.outcomes):
+                    # Not read this time (the roster failed, or the org has no such thing):
+                    # its older outcome says nothing now.
+                    self.latest_outcomes.pop(part, None)
         if latest is not None:
-            days = analytics_days(latest, self.options.revision_window_days)
+            days = analytics_days(latest, window[DataType.ANALYTICS])
             if baseline:
-                self._announce_eta(len(days), collected)
+                self._announce_eta(len(days), window[DataType.USAGE], collected)
             await collect_analytics(self.client, days, collected, self.progress)
         if DataType.USAGE in due_types:
             await collect_spend(
-                self.client, now, self.options.revision_window_days, collected, self.progress
+                self.client, now, window[DataType.USAGE], collected, self.progress
             )
+            if self.client.has_key(ApiFamily.ADMIN):
+                await collect_claude_code(
+                    self.client,
+                    now,
+                    window[DataType.USAGE],
+                    self._member_ids_by_email(collected),
+                    collected,
+                    self.progress,
+                )
+
+        feed = FeedStep(state.cursors.get(FEED_CURSOR))
+        if DataType.ACTIVITIES in due_types:
+            collected.outcomes.append(self._feed_outcome(await feed.fetch(self.client, now)))
 
         roster = collected.roster
         if (
@@ -181,8 +245,9 @@ class ConnectorPoller:
         members, pending = state.members, state.pending_drop
         baseline_done = False
         if roster is not None:
+            previous_members, roster = feed.judge(state.members, roster)
             diff = diff_roster(
-                state.members,
+                previous_members,
                 roster,
                 context=context,
                 guard_fraction=self.options.guard_fraction,
@@ -190,12 +255,24 @@ class ConnectorPoller:
                 baseline=baseline,
             )
             events.extend(diff.events)
+            feed.count_snapshot_only(diff.events)
             members, pending = diff.members, diff.pending_drop
             for user_id, member in diff.state_changes().items():
                 changes.member(user_id, member)
+            for user_id in feed.judged & members.keys():
+                changes.member(user_id, MemberState(members[user_id], user_id in pending))
             baseline_done = baseline and roster.complete
             if pending:
                 self.progress(f"holding the removal of {len(pending)} members until confirmed")
+
+        fast = feed.fast_path(members, context, baseline_done or state.baseline_complete)
+        if fast is not None:
+            events.extend(fast.events)
+            members = fast.members
+            pending = pending & members.keys()
+            for user_id in sorted(fast.touched):
+                image = members.get(user_id)
+                changes.member(user_id, image and MemberState(image, user_id in pending))
 
         usage_diff = diff_usage(state.usage, collected.usage, context=context, baseline=baseline)
         events.extend(usage_diff.events)
@@ -206,10 +283,34 @@ class ConnectorPoller:
         # and a local clock ahead of the API's would drop series the API still revises and
         # re-announce them (same revisions, other deltas) once the clock is right again.
         if clock_trusted:
-            oldest = now.date() - timedelta(days=self.options.revision_window_days + 1)
+            kept = max(RESTATEMENT_DAYS, self.options.revision_window_days)
+            oldest = today - timedelta(days=kept + 1)
             for key in expired_usage(usage, oldest):
                 del usage[key]
                 changes.usage(None, key)
+
+        inventories = {CREDENTIALS: dict(state.credentials), INVITES: dict(state.invites)}
+        for name, differ, put in (
+            (CREDENTIALS, diff_credentials, changes.credential),
+            (INVITES, diff_invites, changes.invite),
+        ):
+            if name not in collected.inventories:
+                continue
+            listed, complete = collected.inventories[name]
+            inventory = differ(  # type: ignore[operator]
+                inventories[name],
+                listed,
+                complete=complete,
+                context=context,
+                baseline=name not in state.cursors,
+            )
+            events.extend(inventory.events)
+            for item_id, image in inventory.changes.items():
+                put(item_id, image)  # type: ignore[operator]
+                if image is None:
+                    del inventories[name][item_id]
+                else:
+                    inventories[name][item_id] = image
 
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
@@ -219,16 +320,29 @@ class ConnectorPoller:
             changes.association(link)
 
         status_events, connector_cursor = self._status(
-            context, collected.outcomes, baseline_done or state.baseline_complete, baseline_done
+            context,
+            collected.outcomes,
+            baseline_done or state.baseline_complete,
+            baseline_done,
+            feed.reconciliation(),
         )
         events.extend(status_events)
         cursors = dict(state.cursors)
+        for name, (_, complete) in collected.inventories.items():
+            if complete and name not in cursors:
+                # An inventory's first complete listing is its baseline: later items are new.
+                cursors[name] = CursorState(name, cycle, None, True, None, None)
+                changes.cursor(cursors[name])
+        for data_type in restating:
+            if all(o.completed for o in collected.outcomes if o.data_type == data_type):
+                name = restated_cursor(data_type)
+                cursors[name] = CursorState(name, cycle, None, False, None, today.isoformat())
         if events:
             # The cycle number only moves when something was emitted: a cycle that changed
             # nothing (or was re-run after a crash that followed its commit) leaves no trace,
             # so the ids of later events do not depend on how often the poller ran.
             cursors[CONNECTOR_CURSOR] = connector_cursor
-            for data_type in sorted(due_types):
+            for data_type in sorted(due_types - {DataType.ACTIVITIES}):
                 outcomes = [o for o in collected.outcomes if o.data_type == data_type]
                 if outcomes and all(o.completed for o in outcomes):
                     watermark = (
@@ -242,11 +356,17 @@ class ConnectorPoller:
             for cursor in cursors.values():
                 if cursor.cycle == cycle:
                     changes.cursor(cursor)
+        prefix = self.options.topic_prefix
+        feed_messages = feed.messages(context, self.codec, prefix)
+        # Committed when the feed's position moved; a read that found nothing leaves no trace.
+        if (feed_cursor := feed.cursor(cycle, now)) is not None:
+            cursors[FEED_CURSOR] = feed_cursor
+            changes.cursor(feed_cursor)
 
-        if events or len(changes):
+        if events or feed_messages or len(changes):
             await self.publisher.commit_cycle(
-                [event_message(record, self.codec, self.options.topic_prefix) for record in events],
-                changes.messages(self.codec, self.options.topic_prefix),
+                [event_message(record, self.codec, prefix) for record in events] + feed_messages,
+                changes.messages(self.codec, prefix),
                 name=f"poll cycle {poll_id}",
             )
 
@@ -258,6 +378,8 @@ class ConnectorPoller:
             usage=usage,
             associations={**state.associations, **links.known},
             cursors=cursors,
+            credentials=inventories[CREDENTIALS],  # type: ignore[arg-type]
+            invites=inventories[INVITES],  # type: ignore[arg-type]
         )
         report = CycleReport(
             self.name,
@@ -270,13 +392,54 @@ class ConnectorPoller:
         for record in events:
             kind = getattr(record, "op", None) or type(record).__name__
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
+        if feed_messages:
+            report.counts["Activity"] = len(feed_messages)
+        report.reconciliation = feed.counters.as_dict()
+        if collected.unparsed_values:
+            report.counts["unparsed_values"] = collected.unparsed_values
         return report
 
-    def _announce_eta(self, days: int, collected: Collected) -> None:
+    def _member_ids_by_email(self, collected: Collected) -> dict[str, str]:
+        """Lower-cased e-mail → user id of the members committed so far (including those this
+        cycle finds gone, whose earlier days still count) and of those this cycle listed."""
+        ids = {image.email.lower(): user_id for user_id, image in self.state.members.items()}
+        if collected.roster is not None:
+            ids.update((user.email.lower(), user.id) for user in collected.roster.users.values())
+        return ids
+
+    def _feed_outcome(self, outcome: Outcome) -> Outcome:
+        """The feed's outcome; refused to the admin key tried as its fallback, it is optional:
+        the feed is not available to this connector, which is said once and is no failure."""
+        fallback = self.client.connector.compliance_api_key is None
+        if not (fallback and isinstance(outcome.error, EndpointUnavailable)):
+            return outcome
+        before = self.latest_outcomes.get(outcome.data_type)
+        if before is None or not before.optional:
+            log.info(
+                "%s: the Activity Feed is not available to this connector (%s); set "
+                "CLAUDE_COMPLIANCE_API_KEY to read it",
+                self.name,
+                outcome.error,
+            )
+        return replace(outcome, optional=True)
+
+    def retry_interval(self, data_type: DataType, interval: float, unavailable: float) -> float:
+        """Seconds until ``data_type`` is due again: ``unavailable`` (the slow schedule) while
+        an endpoint it needs is refused to this key or organisation, else ``interval``."""
+        outcome = self.latest_outcomes.get(data_type.value)
+        refused = outcome is not None and isinstance(outcome.error, EndpointUnavailable)
+        return max(interval, unavailable) if refused else interval
+
+    def _restatements_due(self, data_type: DataType, today: date) -> bool:
+        """Whether days up to ``RESTATEMENT_DAYS`` back were not yet re-read today."""
+        cursor = self.state.cursors.get(restated_cursor(data_type))
+        return cursor is None or cursor.watermark != today.isoformat()
+
+    def _announce_eta(self, days: int, spend_days: int, collected: Collected) -> None:
         """The first collection's remaining analytics requests and time, at the rate budget."""
         members = len(collected.roster.users) if collected.roster else len(self.state.members)
         pages = max(1, math.ceil(members / PAGE_SIZE))
-        spend_pages = 2 * max(1, math.ceil(members * self.options.revision_window_days / PAGE_SIZE))
+        spend_pages = 2 * max(1, math.ceil(members * spend_days / PAGE_SIZE))
         requests = days * (pages + 1) + spend_pages
         per_minute = self.client.budget(ApiFamily.ANALYTICS).per_minute
         self.progress(
@@ -288,10 +451,14 @@ class ConnectorPoller:
         """The organisation id from ``/me`` (also a key check), else committed, else the name.
 
         Analytics keys cannot see ``/me``: analytics-only connectors use their name as org id.
+        A key refused ``/me`` alone (an Enterprise ``read:members`` key) still reads the
+        roster: that refusal is no failure of the roster.
         """
         if self.client.has_key(ApiFamily.ADMIN):
             try:
                 return (await self.client.organization()).id
+            except EndpointUnavailable:
+                pass
             except ApiError as exc:
                 collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
         return self.state.org_id or self.name
@@ -302,12 +469,16 @@ class ConnectorPoller:
         outcomes: list[Outcome],
         baseline_complete: bool,
         baseline_done_now: bool,
+        reconciliation: tuple[dict[str, int], bool],
     ) -> tuple[list[ConnectorStatus], CursorState]:
         """Status events for this cycle and the connector cursor to commit.
 
         ``last_success`` and ``failing`` describe what this cycle fetched (data types not due
         keep their committed ``last_success``); the state covers every data type's latest outcome.
+        ``reconciliation``: the feed's counters and whether this cycle changed them (a healthy
+        connector then restates its state with the new counters).
         """
+        counters, counters_changed = reconciliation
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)
         previous = cursor.status if cursor is not None else None
         last_success = {
@@ -336,6 +507,7 @@ class ConnectorPoller:
                     baseline_complete=baseline_complete,
                     last_success=last_success,
                     failing=failing,
+                    feed_reconciliation=counters,
                 )
             )
 
@@ -347,6 +519,11 @@ class ConnectorPoller:
         if change is not None and not (baseline_done_now and change[0] is ConnectorState.HEALTHY):
             emit(change[0], current, change[1])
             current = change[0]
+        if not emitted and counters_changed and current in HEALTHY_STATES:
+            figures = ", ".join(f"{name} {count}" for name, count in counters.items())
+            # BASELINE_COMPLETE and RECOVERED are said once; a restated healthy state is HEALTHY.
+            emit(ConnectorState.HEALTHY, current, f"feed reconciliation: {figures}")
+            current = ConnectorState.HEALTHY
         next_cursor = CursorState(
             CONNECTOR_CURSOR,
             self.state.cycle + 1,

@@ -8,10 +8,10 @@ Roster rules (design.md, "Correctness rules"):
 3. A drop by absence larger than ``guard_fraction`` of the previous roster is held: those
    members stay, marked pending, and are removed only if the next complete listing still
    lacks them (members that reappear leave the pending set). Explicit deletions are not held.
-4. Changes are detected on id, e-mail, name, role, workspaces (id → workspace role) and
-   added_at. E-mails compare case-insensitively: a change of case alone is no change and the
-   first spelling is kept (sources disagree on case; an address is one identity). A ``None``
-   in the snapshot means "not reported" and keeps the known value.
+4. Changes are detected on id, e-mail, name, role, workspaces (id → workspace role), groups
+   (id → group name) and added_at. E-mails compare case-insensitively: a change of case alone
+   is no change and the first spelling is kept (sources disagree on case; an address is one
+   identity). A ``None`` in the snapshot means "not reported" and keeps the known value.
 5. During the baseline (``baseline=True``: no complete roster committed yet) new members are
    ``SNAPSHOT`` and every event carries ``baseline=True``.
 
@@ -37,7 +37,9 @@ from streams.events.records import (
     AppKind,
     AssociationState,
     AuthKind,
+    ChangeActor,
     MemberState,
+    Source,
     UsageDelta,
     UsageTotalsState,
     UserEvent,
@@ -120,27 +122,15 @@ def diff_roster(
 
     def emit(op: UserOp, user_id: str, before: UserImage | None, after: UserImage | None,
              changed: tuple[str, ...] = ()) -> None:
-        events.append(UserEvent(
-            event_id=user_event_id(context.org_id, user_id, op, context.poll_id, before, after),
-            op=op,
-            org_id=context.org_id,
-            user_id=user_id,
-            before=before,
-            after=after,
-            changed_fields=changed,
-            baseline=baseline,
-            source=snapshot.source,
-            connector=context.connector,
-            poll_id=context.poll_id,
-            observed_at=context.observed_at,
-        ))
+        events.append(user_event(context, op, user_id, before, after, changed,
+                                 baseline=baseline, source=snapshot.source))
 
     for user_id, seen in snapshot.users.items():
         if user_id in snapshot.deleted:
             continue
         old = previous.get(user_id)
         if old is None:
-            image = _new_image(seen)
+            image = image_of(seen)
             emit(new_op, user_id, None, image)
         else:
             image, changed = _merge(old, seen)
@@ -156,6 +146,36 @@ def diff_roster(
         del members[user_id]
     flag_changes = (pending ^ pending_drop) & members.keys()
     return RosterDiff(tuple(events), members, pending, frozenset(touched | removed | flag_changes))
+
+
+def user_event(
+    context: PollContext,
+    op: UserOp,
+    user_id: str,
+    before: UserImage | None,
+    after: UserImage | None,
+    changed: tuple[str, ...] = (),
+    *,
+    baseline: bool,
+    source: Source,
+    actor: ChangeActor | None = None,
+) -> UserEvent:
+    """One user event of a poll cycle (its id is deterministic: see ``user_event_id``)."""
+    return UserEvent(
+        event_id=user_event_id(context.org_id, user_id, op, context.poll_id, before, after),
+        op=op,
+        org_id=context.org_id,
+        user_id=user_id,
+        before=before,
+        after=after,
+        changed_fields=changed,
+        baseline=baseline,
+        source=source,
+        connector=context.connector,
+        poll_id=context.poll_id,
+        observed_at=context.observed_at,
+        actor=actor,
+    )
 
 
 def plan_removals(
@@ -189,7 +209,8 @@ def avro_time(moment: datetime | None) -> datetime | None:
     return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
 
 
-def _new_image(seen: SnapshotUser) -> UserImage:
+def image_of(seen: SnapshotUser) -> UserImage:
+    """The image of a member as a snapshot shows them (a new member's first image)."""
     return UserImage(
         id=seen.id,
         email=seen.email,
@@ -197,6 +218,7 @@ def _new_image(seen: SnapshotUser) -> UserImage:
         role=seen.role,
         workspaces=dict(seen.workspaces or {}),
         added_at=avro_time(seen.added_at),
+        groups=dict(seen.groups or {}),
     )
 
 
@@ -212,6 +234,10 @@ def _merge(old: UserImage, seen: SnapshotUser) -> tuple[UserImage, tuple[str, ..
     if seen.email != old.email and seen.email.casefold() != old.email.casefold():
         email = seen.email
         changed.append("email")
+    groups = old.groups
+    if seen.groups is not None and seen.groups != old.groups:
+        groups = dict(seen.groups)
+        changed.append("groups")
     name = old.name
     if seen.name is not None and seen.name != old.name:
         name = seen.name
@@ -226,7 +252,7 @@ def _merge(old: UserImage, seen: SnapshotUser) -> tuple[UserImage, tuple[str, ..
         changed.append("workspaces")
     if not changed:
         return old, ()
-    return UserImage(old.id, email, name, role, workspaces, added_at), tuple(changed)
+    return UserImage(old.id, email, name, role, workspaces, added_at, groups), tuple(changed)
 
 
 def diff_usage(
@@ -279,6 +305,7 @@ def diff_usage(
             connector=context.connector,
             poll_id=context.poll_id,
             observed_at=context.observed_at,
+            actor_type=observation.actor_type,
         ))
     return UsageDiff(tuple(events), changed)
 

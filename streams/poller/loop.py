@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
@@ -51,6 +51,7 @@ def options_for(settings: Settings) -> PollerOptions:
         topic_prefix=settings.topic_prefix,
         guard_fraction=settings.removal_guard_fraction,
         revision_window_days=settings.revision_window_days,
+        activity_feed=settings.activity_poll_seconds > 0,
     )
 
 
@@ -221,6 +222,23 @@ class PollerRunner:
         poller.publisher = await self._publisher(name)
         poller.state = CommittedState.from_records(name, records)
 
+    async def cycle(
+        self, name: str, due: Iterable[DataType] | None = None, *, wait: float = 0.0
+    ) -> CycleReport | None:
+        """One cycle of connector ``name`` (``due``: what to poll, else everything).
+
+        A cycle that could not commit is logged and gives None; after ``wait`` seconds the
+        connector is recovered (fresh state and producer) for the next one.
+        """
+        try:
+            return await self.pollers[name].run_cycle(due)
+        except (KafkaError, OSError) as exc:
+            log.error("[%s] could not commit the cycle (%s); retrying in %ss", name, exc, wait)
+            await asyncio.sleep(wait)
+            with contextlib.suppress(KafkaError, OSError):
+                await self.recover(name)
+            return None
+
     async def run_forever(self) -> None:
         """Poll every connector on its schedule until cancelled."""
         await asyncio.gather(*(self._schedule(name) for name in self.pollers))
@@ -231,6 +249,7 @@ class PollerRunner:
             DataType.ROSTER: self.settings.roster_poll_seconds,
             DataType.ANALYTICS: self.settings.analytics_poll_seconds,
             DataType.USAGE: self.settings.cost_poll_seconds,
+            DataType.ACTIVITIES: self.settings.activity_poll_seconds,
         }
         loop = asyncio.get_running_loop()
         next_due = {data_type: loop.time() for data_type in poller.supported()}
@@ -240,15 +259,10 @@ class PollerRunner:
             await asyncio.sleep(delay)
             now = loop.time()
             due = {data_type for data_type, at in next_due.items() if at <= now}
-            try:
-                report = await poller.run_cycle(due)
-            except (KafkaError, OSError) as exc:
+            wait = RETRY_SECONDS[min(failures + 1, len(RETRY_SECONDS)) - 1]
+            report = await self.cycle(name, due, wait=wait)
+            if report is None:
                 failures += 1
-                wait = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
-                log.error("[%s] could not commit the cycle (%s); retrying in %ss", name, exc, wait)
-                await asyncio.sleep(wait)
-                with contextlib.suppress(KafkaError, OSError):
-                    await self.recover(name)
                 continue
             failures = 0
             log.info(
@@ -260,4 +274,6 @@ class PollerRunner:
                 report.status,
             )
             for data_type in due:
-                next_due[data_type] = now + intervals[data_type]
+                next_due[data_type] = now + poller.retry_interval(
+                    data_type, intervals[data_type], self.settings.unavailable_retry_seconds
+                )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from streams.events.records import AppKind, AuthKind, MetricFamily, Source
+from streams.events.records import USER_ACTOR, AppKind, AuthKind, MetricFamily, Source
 
 MICROS_PER_CENT = 1_000_000
 
@@ -41,6 +41,7 @@ class SnapshotUser:
     role: str | None = None
     workspaces: dict[str, str] | None = None
     added_at: datetime | None = None
+    groups: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,9 @@ class UsageObservation:
     values: Mapping[str, int]
     source: Source
     email: str | None = None
+    actor_type: str = USER_ACTOR
+    """``user_actor`` for a member; API keys, service accounts and federated identities are
+    other actors, keyed by their own id in ``user_id``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ from streams.events.codec import Codec
 from streams.events.keys import state_key
 from streams.events.records import (
     AssociationState,
+    CredentialImage,
     CursorState,
+    InviteImage,
     MemberState,
     PollerState,
     StateKind,
@@ -43,6 +45,10 @@ class CommittedState:
     usage: dict[UsageKey, UsageTotalsState] = field(default_factory=dict)
     associations: dict[AssociationKey, AssociationState] = field(default_factory=dict)
     cursors: dict[str, CursorState] = field(default_factory=dict)
+    credentials: dict[str, CredentialImage] = field(default_factory=dict)
+    """The organisation's API keys as last committed (Console orgs)."""
+    invites: dict[str, InviteImage] = field(default_factory=dict)
+    """The organisation's invitations as last committed."""
 
     @classmethod
     def from_records(cls, connector: str, records: Iterable[PollerState]) -> CommittedState:
@@ -66,6 +72,10 @@ class CommittedState:
                 state.associations[(link.user_id, link.kind, link.name, link.auth)] = link
             elif record.kind is StateKind.CURSOR and record.cursor is not None:
                 state.cursors[record.cursor.data_type] = record.cursor
+            elif record.kind is StateKind.CREDENTIAL and record.credential is not None:
+                state.credentials[record.credential.id] = record.credential
+            elif record.kind is StateKind.INVITE and record.invite is not None:
+                state.invites[record.invite.id] = record.invite
         state.pending_drop = frozenset(pending & state.members.keys())
         return state
 
@@ -107,6 +117,14 @@ class StateChanges:
             association=link,
         )
 
+    def credential(self, key_id: str, image: CredentialImage | None) -> None:
+        """Set an API key's committed image (``None`` forgets a removed key)."""
+        self._put(StateKind.CREDENTIAL, ("credential", key_id), credential=image)
+
+    def invite(self, invite_id: str, image: InviteImage | None) -> None:
+        """Set an invitation's committed image (``None`` forgets a removed one)."""
+        self._put(StateKind.INVITE, ("invite", invite_id), invite=image)
+
     def cursor(self, cursor: CursorState) -> None:
         self._put(StateKind.CURSOR, ("cursor", cursor.data_type), cursor=cursor)
 
@@ -135,6 +153,8 @@ class StateChanges:
             usage=branch.get("usage"),  # type: ignore[arg-type]
             association=branch.get("association"),  # type: ignore[arg-type]
             cursor=branch.get("cursor"),  # type: ignore[arg-type]
+            credential=branch.get("credential"),  # type: ignore[arg-type]
+            invite=branch.get("invite"),  # type: ignore[arg-type]
             poll_id=self.poll_id,
             updated_at=self.updated_at,
         )

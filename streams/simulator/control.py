@@ -2,8 +2,12 @@
 
 No key is needed, so they answer only callers on the loopback interface. JSON in and out:
 
-* ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]``
-* ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "seed"}``
+* ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]`` (each member with the
+  ``risks``: the alert reasons that should hold, from how the member was generated)
+* ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "key_changes",
+  "seed", "activities"}``: ``activities`` is the number of background actions (logins,
+  connectors, keys, groups) recorded in the Activity Feed besides the churn (default 3)
+* ``GET /_sim/activities``: every Activity Feed row recorded, oldest first, visible or not
 * ``GET|POST|DELETE /_sim/faults`` (see ``faults.FaultSettings``)
 * ``GET|DELETE /_sim/stats``: requests per family, answers per status, injected faults and
   time spent answering per endpoint (``handler_ms:NAME`` over ``handler_calls:NAME``)
@@ -13,6 +17,7 @@ No key is needed, so they answer only callers on the loopback interface. JSON in
 from __future__ import annotations
 
 import ipaddress
+import random
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -24,6 +29,9 @@ from streams.simulator import shapes
 from streams.simulator.faults import FaultSettings
 from streams.simulator.org import rfc3339
 from streams.simulator.routes import SimState
+
+DEFAULT_BACKGROUND = 3
+"""Background Activity Feed actions recorded per advance unless told otherwise."""
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -73,13 +81,20 @@ def setup_control(app: web.Application, state: SimState) -> None:
 
     async def advance(request: web.Request) -> web.Response:
         payload = await _body(request)
-        allowed = {"hours", "days", "add", "remove", "role_changes", "seed"}
+        allowed = {
+            "hours", "days", "add", "remove", "role_changes", "key_changes", "seed", "activities"
+        }
         if set(payload) - allowed:
             return _json({"error": f"unknown fields: {sorted(set(payload) - allowed)}"}, 400)
+        background = payload.pop("activities", DEFAULT_BACKGROUND)
+        if not isinstance(background, int) or background < 0:
+            return _json({"error": "activities must be a non-negative integer"}, 400)
         try:
             churn = org.advance(**payload)
         except (TypeError, ValueError) as exc:
             return _json({"error": str(exc)}, 400)
+        rng = random.Random(f"feed:{state.config.seed}:{rfc3339(org.now)}:{len(state.feed.rows)}")
+        recorded = state.feed.record_advance(churn, background, rng)
         if state.config.directory_out is not None:
             org.write_directory(state.config.directory_out)
         return _json(
@@ -92,6 +107,8 @@ def setup_control(app: web.Application, state: SimState) -> None:
                     {"id": p.id, "before": before, "after": after}
                     for p, before, after in churn.role_changes
                 ],
+                "activities": [row["id"] for row in recorded],
+                "keys": churn.keys,
             }
         )
 
@@ -113,6 +130,9 @@ def setup_control(app: web.Application, state: SimState) -> None:
     async def directory(request: web.Request) -> web.Response:
         return _json(org.directory())
 
+    async def activities(request: web.Request) -> web.Response:
+        return _json({"data": state.feed.truth()})
+
     router = app.router
     router.add_get("/_sim/truth", _loopback_only(truth))
     router.add_post("/_sim/advance", _loopback_only(advance))
@@ -121,3 +141,4 @@ def setup_control(app: web.Application, state: SimState) -> None:
     for method in ("GET", "DELETE"):
         router.add_route(method, "/_sim/stats", _loopback_only(stats))
     router.add_get("/_sim/directory", _loopback_only(directory))
+    router.add_get("/_sim/activities", _loopback_only(activities))

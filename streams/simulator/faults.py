@@ -35,6 +35,8 @@ class FaultSettings:
     * ``revoke_keys``: every key is refused (401). ``rate_limit_storm``: every request 429s
       with ``retry-after: storm_retry_after`` (fractions allowed so tests stay fast; ``None``
       sends no ``retry-after`` at all).
+    * ``feed_off``: the Activity Feed answers as for an org without the Compliance API: 403
+      or 404 (every other endpoint is unaffected). ``feed_storm``: the feed alone 429s.
     * ``echo_key``: error bodies quote the key the request presented (a careless server),
       to prove the connector redacts what it is sent back.
     """
@@ -53,6 +55,8 @@ class FaultSettings:
     rate_limit_storm: bool = False
     storm_retry_after: float | None = 1.0
     echo_key: bool = False
+    feed_off: int | None = None
+    feed_storm: bool = False
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> FaultSettings:
@@ -69,6 +73,8 @@ class FaultSettings:
             raise ValueError("page_size must be at least 1")
         if settings.storm_retry_after is not None and settings.storm_retry_after < 0:
             raise ValueError("storm_retry_after must not be negative")
+        if settings.feed_off not in (None, 403, 404):
+            raise ValueError("feed_off must be 403, 404 or null")
         if not all(isinstance(s, int) and 500 <= s <= 599 for s in settings.statuses):
             raise ValueError("statuses must be 5xx codes")
         if settings.truncate_mode not in (*TRUNCATE_MODES, "mixed"):

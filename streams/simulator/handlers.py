@@ -7,6 +7,7 @@ ID cursors for the Admin lists, opaque ``page`` tokens for Analytics and the rep
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from streams.simulator import activity, cursors, shapes
 from streams.simulator.activity import PRODUCTS
 from streams.simulator.org import (
+    CONNECTOR_AUTH_KNOWN,
     CONNECTORS,
     DATA_FLOOR,
     SKILLS,
@@ -183,11 +185,16 @@ class Api:
     def __init__(self, org: Org) -> None:
         self.org = org
         self._reports = _Lru()
+        self._actor_reports = _Lru()
+        self._actor_lock = threading.Lock()
+        """Usage & Cost reports are built off the event loop (``Route.offload``): one at a
+        time, in their own cache, so the other endpoints keep answering meanwhile."""
         self._active: dict[date, dict[str, int]] = {}
         self.invite_index = self._index(org.invites)
         self.workspace_index = self._index(org.workspaces, by_id=True)
         self.api_key_index = self._index(org.api_keys)
-        # Invites, workspaces and keys are drawn once with the org and never change after.
+        self._keys_version = org.keys_version
+        # Invites and workspaces are drawn once with the org; keys change with ``key_changes``.
         self.invites_by_id = {record["id"]: record for record in org.invites}
         self.workspaces_by_id = {record["id"]: record for record in org.workspaces}
         self.api_keys_by_id = {record["id"]: record for record in org.api_keys}
@@ -273,6 +280,10 @@ class Api:
         )
 
     def api_keys(self, query: Query) -> dict[str, Any]:
+        if self._keys_version != self.org.keys_version:
+            self._keys_version = self.org.keys_version
+            self.api_key_index = self._index(self.org.api_keys)
+            self.api_keys_by_id = {record["id"]: record for record in self.org.api_keys}
         by_id = self.api_keys_by_id
         status = query.get("status")
         index = self.api_key_index
@@ -280,6 +291,32 @@ class Api:
             index = self._index([r for r in self.org.api_keys if r["status"] == status])
         return self._id_page(
             query, index, lambda i: shapes.api_key(by_id[i], self.org.config.dialect)
+        )
+
+    # --- Admin API: RBAC groups (opaque cursors) ---------------------------------------------
+
+    def _opaque_page(self, query: Query, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        limit = _int(query, "limit", 20, 1, 1000)
+        fingerprint = cursors.fingerprint(query.items())
+        state = _cursor(query, fingerprint)
+        chunk, token = _offset_page(rows, state["o"] if state else 0, limit, {"q": fingerprint})
+        return {"data": chunk, "has_more": token is not None, "next_page": token}
+
+    def rbac_groups(self, query: Query) -> dict[str, Any]:
+        return self._opaque_page(query, [shapes.rbac_group(group) for group in self.org.groups])
+
+    def rbac_group_members(self, query: Query, group_id: str) -> dict[str, Any]:
+        position = next(
+            (n for n, group in enumerate(self.org.groups) if group["id"] == group_id), None
+        )
+        if position is None:
+            raise not_found(f"rbac_group {group_id!r} not found")
+        members = sorted(
+            (p for p in self.org.members() if position in self.org.groups_of(p)),
+            key=lambda p: (p.added_at, p.id),
+        )
+        return self._opaque_page(
+            query, [shapes.rbac_group_member(group_id, person) for person in members]
         )
 
     # --- Analytics API: engagement ----------------------------------------------------------
@@ -367,7 +404,15 @@ class Api:
                     ),
                 }
             counts, last_active = self._engagement(person, days)
-            rows.append(shapes.analytics_user(person, counts, last_active, org.config.dialect))
+            rows.append(
+                shapes.analytics_user(
+                    person,
+                    counts,
+                    last_active,
+                    org.config.dialect,
+                    unified=org.on_unified_chat(person),
+                )
+            )
             last_email = person.email
         return {"data": rows, "next_page": None}
 
@@ -464,7 +509,7 @@ class Api:
         return self._grouped_listing(query, "connectors", self._connector_rows)
 
     def _connector_rows(self, start: date, end: date, by_user: bool) -> list[dict[str, Any]]:
-        auth_known = start >= date(2026, 7, 1)
+        auth_known = start >= CONNECTOR_AUTH_KNOWN
         groups: dict[tuple[str, str | None], dict[str, Any]] = {}
         for person, counts in self._users_in(start, end):
             calls = counts.get("chat_connectors", 0) + counts.get("cowork_connectors", 0)
@@ -486,6 +531,7 @@ class Api:
                     },
                 )
                 group["users"].add(person.id)
+                individual = self.org.individual_auth(connector, individual)
                 group["individual" if individual else "managed"].add(person.id)
                 group["calls"] += calls
                 group["conversations"] += min(calls, counts.get("chat_conversations", 0))
@@ -633,7 +679,6 @@ class Api:
                         "email_address": creator.email,
                         "type": "user",
                     },
-                    "product": None,
                     "rbac_group_id": None,
                     "rbac_group_name": None,
                     "user_id": user_id,
@@ -779,6 +824,120 @@ class Api:
 
         rows = self._reports.remember((kind, fingerprint, self.org.now), build)
         return self._report_envelope(rows, query, fingerprint, limit)
+
+    def _actor_report(self, query: Query, kind: str) -> dict[str, Any]:
+        """``/analytics/usage`` or ``/analytics/cost`` per day, grouped by actor, product and
+        model: every member's usage plus usage attributed to API keys themselves."""
+        availability = self.org.config.usage_cost_api
+        if availability == "hipaa":
+            raise bad_request(
+                "The Usage and Cost API is not available to HIPAA-ready organizations"
+            )
+        if availability == "absent":
+            raise not_found("Not found")
+        if query.get("time_bucket_width") != "1d":
+            raise bad_request("time_bucket_width: the simulator serves daily buckets (1d) only")
+        group_by = set(_choices(query, "group_by", ("actor", "product", "model")))
+        start, end = self._report_range(query, bucketed=True)
+        limit = _int(query, "limit", 20, 1, 1000)
+        fingerprint = cursors.fingerprint(query.items())
+        cost = kind == "cost"
+
+        def row(
+            bucket: dict[str, str],
+            actor: dict[str, Any] | None,
+            product: str | None,
+            model: str | None,
+            slot: list[Any],
+        ) -> dict[str, Any]:
+            group: dict[str, Any] = dict.fromkeys(shapes.USAGE_COST_DIMENSIONS)
+            group.update(actor=actor, product=product, model=model)
+            if cost:
+                group.update(cost_type=None, token_type=None)
+                return {
+                    **bucket,
+                    "group": group,
+                    "cost": shapes.cost_metrics(slot[1], slot[2], slot[0][6]),
+                }
+            return {**bucket, "group": group, "usage": shapes.usage_metrics(slot[0])}
+
+        def build() -> list[tuple[Any, ...]]:
+            """Every row in answer order, compact: (bucket, actor, product, model, slot)."""
+            rows: list[tuple[Any, ...]] = []
+            for day in reversed(_ordinal_days(start, end)):
+                bucket = {
+                    "starting_at": rfc3339(day_start(day)),
+                    "ending_at": rfc3339(day_start(day) + timedelta(days=1)),
+                }
+                merged: dict[tuple[str | None, str | None, str | None], list[Any]] = {}
+                actors: dict[str, dict[str, Any]] = {}
+                for actor, product, model, tokens, amount, listed in self._usage_by_actor(day):
+                    actor_id = actor.get("user_id") or actor["api_key_id"]
+                    actors[actor_id] = actor
+                    key = (
+                        actor_id if "actor" in group_by else None,
+                        product if "product" in group_by else None,
+                        model if "model" in group_by else None,
+                    )
+                    slot = merged.get(key)
+                    if slot is None:
+                        merged[key] = [tokens, amount, listed]
+                    else:
+                        slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
+                        slot[1] += amount
+                        slot[2] += listed
+                ranked = sorted(
+                    merged.items(),
+                    key=lambda item: -(item[1][1] if cost else sum(item[1][0][:5])),
+                )
+                rows.extend(
+                    (bucket, actors[actor_id] if actor_id else None, product, model, slot)
+                    for (actor_id, product, model), slot in ranked
+                )
+            return rows
+
+        with self._actor_lock:
+            rows = self._actor_reports.remember((kind, fingerprint, self.org.now), build)
+        page = self._report_envelope(rows, query, fingerprint, limit)
+        page["data"] = [row(*compact) for compact in page["data"]]
+        return page
+
+    def _usage_by_actor(
+        self, day: date
+    ) -> list[tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]]:
+        """(actor, product, model, tokens, amount, list amount) of everything used on ``day``:
+        each member's products, then the usage attributed to API keys themselves (computed
+        once per day and clock for both the usage and the cost report)."""
+
+        def build() -> list[
+            tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]
+        ]:
+            entries = []
+            for person in self.org.people:
+                products = self.org.tokens(person, day)
+                if not products:
+                    continue
+                costs = self.org.costs(person, products)
+                actor = shapes.report_actor(person, "current")
+                model = person.traits.model
+                entries += [
+                    (actor, product, model, tokens, *costs[product])
+                    for product, tokens in products.items()
+                ]
+            for index, record in enumerate(self.org.api_keys):
+                usage = self.org.api_key_usage(index, day)
+                if usage is not None:
+                    actor = {"type": "api_actor", "api_key_id": record["id"]}
+                    entries.append((actor, None, activity.MODELS[0], *usage, usage[1]))
+            return entries
+
+        return self._actor_reports.remember(("day", day, self.org.now), build)  # type: ignore[no-any-return]
+
+    def actor_usage(self, query: Query) -> dict[str, Any]:
+        return self._actor_report(query, "usage")
+
+    def actor_cost(self, query: Query) -> dict[str, Any]:
+        return self._actor_report(query, "cost")
 
     def user_usage_report(self, query: Query) -> dict[str, Any]:
         return self._user_report(query, "usage")

@@ -33,6 +33,8 @@ SEAT_ALLOWANCE_CENTS = Decimal(2000)
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CORPORATE_DOMAINS = ("acme.example", "labs.acme.example")
+CONNECTOR_AUTH_KNOWN = date(2026, 7, 1)
+"""The first day the connector analytics say how each connector was authorised."""
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me")
 _FIRST = [
     "Ada",
@@ -132,6 +134,7 @@ _WORKSPACE_NAMES = [
     "Payments",
     "Identity",
 ]
+_GROUP_NAMES = ("Engineering", "Sales", "Legal", "Finance", "Support", "Research", "Marketing")
 _KEY_USES = ("laptop", "ci", "etl")
 _WORKSPACE_ROLES = ("workspace_user", "workspace_developer", "workspace_admin")
 CONNECTORS = (
@@ -167,6 +170,8 @@ _PROJECT_NAMES = (
 
 Plan = Literal["usage", "seat"]
 Dialect = Literal["current", "legacy"]
+OrgKind = Literal["enterprise", "console"]
+UsageCostApi = Literal["available", "hipaa", "absent"]
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,8 @@ class SimConfig:
 
     ``start_date`` is the simulated today (the clock starts at 12:00 UTC); ``dialect``
     picks a side of the documented spelling conflicts; ``rate_window`` shortens the rate
-    limit window for tests (the limit scales pro rata: 600/min over 1 s allows 10).
+    limit window for tests (the limit scales pro rata: 600/min over 1 s allows 10);
+    ``feed_lag`` delays the Activity Feed's rows by wall-clock seconds (``feed``).
     """
 
     users: int = 50
@@ -189,7 +195,26 @@ class SimConfig:
     admin_key: str = "sk-ant-admin01-sim-admin-0000000000000000"
     directory_out: Path | None = None
     dialect: Dialect = "current"
+    org_kind: OrgKind = "enterprise"
+    """What the org may call (the availability table): ``enterprise`` takes scoped keys
+    (``analytics_key``: read:analytics; ``admin_key``: read:members, read:rbac_groups,
+    read:spend_limits); ``console`` takes one Admin key (``admin_key``) for everything."""
     rate_window: float = 60.0
+    compliance_key: str = "sk-ant-api01-sim-compliance-000000000000"
+    compliance_rate: float = 600.0
+    feed_lag: float = 0.0
+    usage_cost_api: UsageCostApi = "available"
+    """The Usage & Cost Analytics API: served, refused with 400 (HIPAA-readiness orgs) or
+    unknown (404, older orgs); the legacy per-user reports answer in every case."""
+    unified_chat_share: float = 0.0
+    """Members with Chat and Cowork unified: their chat and Cowork activity is reported under
+    ``chat_cowork_unified_metrics`` instead of ``chat_metrics``/``cowork_metrics``."""
+    claude_tag_share: float = 0.0
+    """Members who also use Claude Tag (Slack): ``claude_tag_metrics`` on their rows."""
+    groups: int = 0
+    """RBAC groups of the org (Enterprise); each member belongs to one or two of them, or to
+    none (``group_share`` of the members are in some group)."""
+    group_share: float = 0.8
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
@@ -284,6 +309,8 @@ class Churn:
     added: list[Person] = field(default_factory=list)
     removed: list[Person] = field(default_factory=list)
     role_changes: list[tuple[Person, str, str]] = field(default_factory=list)
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    """API key ids ``created``, ``archived`` and ``deleted`` by ``key_changes``."""
 
 
 class Org:
@@ -309,6 +336,7 @@ class Org:
         self.workspaces = self._draw_workspaces()
         self.workspace_members: list[OrderedIndex] = []
         self._advances = 0
+        self._fractions: dict[tuple[date, datetime], float] = {}
         self._first_shortfall: dict[date, float] = {}
         rng = random.Random(self.config.seed)
         for _ in range(self.config.users):
@@ -316,6 +344,18 @@ class Org:
         self.people[0].role = "primary_owner"
         self.invites = self._draw_invites(rng)
         self.api_keys = self._draw_api_keys(rng)
+        self.groups = [
+            {
+                "id": tagged_id("rbac_group_", self.key, n),
+                "name": _GROUP_NAMES[n % len(_GROUP_NAMES)]
+                + (f" {n}" if n >= len(_GROUP_NAMES) else ""),
+                "source_type": "scim" if n % 3 == 0 else "direct",
+                "created_at": day_start(self.config.start_date) - timedelta(days=200 - n),
+            }
+            for n in range(self.config.groups)
+        ]
+        self._keys_drawn = len(self.api_keys)
+        self.keys_version = 0
         self._reindex()
 
     # --- building -------------------------------------------------------------------------
@@ -452,6 +492,46 @@ class Org:
 
     # --- reading --------------------------------------------------------------------------
 
+    @property
+    def managed_connectors(self) -> frozenset[int]:
+        """Connectors (indexes into ``CONNECTORS``) the org runs on managed auth: about half,
+        drawn from the seed. Members authorise every other connector with their own
+        credential; on these, a member's own credential bypasses the managed one."""
+        return frozenset(
+            n for n in range(len(CONNECTORS))
+            if activity.digest(self.key, "managed-auth", n)[0] < 128
+        )
+
+    def individual_auth(self, connector: int, drawn_individual: bool) -> bool:
+        """Whether a member uses ``connector`` with their own credential."""
+        return drawn_individual or connector not in self.managed_connectors
+
+    def risks(self, person: Person, since: date, until: date) -> list[str]:
+        """The alert reasons that should hold for a member, from how it was generated: not in
+        the directory, a personal mail domain, deprovisioned, or a personal credential on a
+        managed connector used on a day in [since, until]."""
+        found = []
+        if not person.managed:
+            found.append("UNMANAGED_IDENTITY")
+        if person.email.rsplit("@", 1)[1] in PERSONAL_DOMAINS:
+            found.append("PERSONAL_DOMAIN")
+        if person.deprovisioned:
+            found.append("DEPROVISIONED_ACTIVE")
+        bypassing = [c for c, individual in person.traits.connectors
+                     if individual and c in self.managed_connectors]
+        if bypassing and self._used_connectors(person, since, until):
+            found.append("PERSONAL_CREDENTIAL_CONNECTOR")
+        return sorted(found)
+
+    def _used_connectors(self, person: Person, since: date, until: date) -> bool:
+        day = max(since, CONNECTOR_AUTH_KNOWN)
+        while day <= until:
+            counts = self.engagement(person, day) if person.member_on(day) else None
+            if counts and counts.get("chat_connectors", 0) + counts.get("cowork_connectors", 0):
+                return True
+            day += timedelta(days=1)
+        return False
+
     def members(self) -> Iterator[Person]:
         """Current members, newest first."""
         return (self.by_id[identifier] for identifier in self.roster.ids)
@@ -483,13 +563,43 @@ class Org:
         first = self._first_shortfall[day]
         return first if revisions <= 0 else first / 3
 
+    def _in_share(self, feature: str, person: Person, share: float) -> bool:
+        return activity.digest(self.key, feature, person.index)[0] < share * 256
+
+    def groups_of(self, person: Person) -> tuple[int, ...]:
+        """Indexes of the RBAC groups the person belongs to (none when the org has none)."""
+        count = self.config.groups
+        if not count or not self._in_share("grouped", person, self.config.group_share):
+            return ()
+        b = activity.digest(self.key, "groups", person.index)
+        first = b[0] % count
+        return (first,) if b[1] < 192 or count == 1 else tuple(sorted({first, b[2] % count}))
+
+    def on_unified_chat(self, person: Person) -> bool:
+        """Whether the person has Chat and Cowork unified (``unified_chat_share``)."""
+        return self._in_share("unified", person, self.config.unified_chat_share)
+
+    def on_claude_tag(self, person: Person) -> bool:
+        """Whether the person also talks to Claude in Slack (``claude_tag_share``)."""
+        return self._in_share("claude_tag", person, self.config.claude_tag_share)
+
     def engagement(self, person: Person, day: date) -> dict[str, int] | None:
         """The person's engagement on ``day`` as the API reports it now (None: inactive)."""
         counts = activity.day_counts(self.key, person.index, person.traits, day)
-        return None if counts is None else activity.revise(counts, self.engagement_shortfall(day))
+        if counts is None:
+            return None
+        if self.on_claude_tag(person):
+            counts["tag_messages"] = 1 + activity.digest(self.key, "tag", day.toordinal())[0] % 5
+        return activity.revise(counts, self.engagement_shortfall(day))
 
     def usage_fraction(self, day: date) -> float:
         """Share of ``day``'s final token usage that the API reports now."""
+        key = (day, self.now)
+        if key not in self._fractions:
+            self._fractions[key] = self._usage_fraction(day)
+        return self._fractions[key]
+
+    def _usage_fraction(self, day: date) -> float:
         covered = (self.watermark - day_start(day)) / timedelta(days=1)
         if covered <= 0:
             return 0.0
@@ -529,6 +639,19 @@ class Org:
             result[product] = (amount - covered, listed)
         return result
 
+    def api_key_usage(self, index: int, day: date) -> tuple[TokenTuple, Decimal] | None:
+        """Tokens and cost (cents) of usage attributed to API key ``index`` itself (no member
+        behind it; Console orgs only), as reported now; None on days the key was not used."""
+        record = self.api_keys[index]
+        fraction = self.usage_fraction(day)
+        b = activity.digest(self.key, "api-key-usage", record["id"], day.toordinal())
+        console = self.config.org_kind == "console"  # Enterprise usage is all seat members'
+        if not console or fraction <= 0 or record["status"] != "active" or b[0] >= 96:
+            return None
+        full = (b[1] * 900, b[2] * 4000, b[3] * 90, 0, b[4] * 150, 0, 1 + b[5] % 40)
+        tokens = activity.scale_tokens(full, fraction)  # type: ignore[arg-type]
+        return tokens, activity.cost_cents(tokens, activity.MODELS[0])[0]
+
     # --- churn ----------------------------------------------------------------------------
 
     def advance(
@@ -539,10 +662,15 @@ class Org:
         add: int = 0,
         remove: int = 0,
         role_changes: int = 0,
+        key_changes: int = 0,
         seed: int | None = None,
     ) -> Churn:
-        """Move the clock forward and apply seeded churn at the new ``now``."""
-        if min(hours, days, add, remove, role_changes) < 0:
+        """Move the clock forward and apply seeded churn at the new ``now``.
+
+        ``key_changes`` API keys are each created, archived and deleted; members removed by
+        ``remove`` keep the keys they created (keys outlive their creators).
+        """
+        if min(hours, days, add, remove, role_changes, key_changes) < 0:
             raise ValueError("advance takes non-negative amounts")
         self._advances += 1
         rng = random.Random(f"{self.config.seed}:{self._advances if seed is None else seed}")
@@ -561,8 +689,44 @@ class Org:
             before = person.role
             person.role = {"user": "managed", "managed": "user"}.get(before, "user")
             churn.role_changes.append((person, before, person.role))
+        if key_changes:
+            churn.keys = self._change_keys(rng, key_changes)
         self._reindex()
         return churn
+
+    def _change_keys(self, rng: random.Random, count: int) -> dict[str, list[str]]:
+        active = [record for record in self.api_keys if record["status"] == "active"]
+        archived = rng.sample(active, min(count, len(active)))
+        for record in archived:
+            record["status"] = "archived"
+        deleted = rng.sample(self.api_keys, min(count, len(self.api_keys)))
+        gone = {record["id"] for record in deleted}
+        self.api_keys = [record for record in self.api_keys if record["id"] not in gone]
+        owners = list(self.members())
+        created = []
+        for _ in range(count):
+            owner = rng.choice(owners)
+            serial = self._keys_drawn
+            self._keys_drawn += 1
+            hint = activity.digest(self.key, "hint", serial).hex()
+            created.append(
+                {
+                    "id": tagged_id("apikey_", self.key, serial),
+                    "name": f"{owner.name.split()[0].lower()}-{rng.choice(_KEY_USES)}",
+                    "status": "active",
+                    "created_at": self.now,
+                    "partial_key_hint": f"sk-ant-api03-{hint[:3]}...{hint[-4:]}",
+                    "workspace_id": None,
+                    "user_id": owner.id,
+                }
+            )
+        self.api_keys = created + self.api_keys
+        self.keys_version += 1
+        return {
+            "created": [record["id"] for record in created],
+            "archived": [record["id"] for record in archived if record["id"] not in gone],
+            "deleted": sorted(gone),
+        }
 
     # --- ground truth -----------------------------------------------------------------------
 
@@ -622,6 +786,7 @@ class Org:
             "data_refreshed_at": rfc3339(self.watermark),
             "organization_id": self.id,
             "corporate_domains": list(CORPORATE_DOMAINS),
+            "managed_connectors": sorted(CONNECTORS[n][0] for n in self.managed_connectors),
             "users": [
                 {
                     "id": p.id,
@@ -633,6 +798,7 @@ class Org:
                     "managed": p.managed,
                     "deprovisioned": p.deprovisioned,
                     "personal_domain": p.email.rsplit("@", 1)[1] in PERSONAL_DOMAINS,
+                    "risks": self.risks(p, since, min(until, latest)),
                 }
                 for p in self.members()
             ],

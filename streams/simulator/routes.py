@@ -1,8 +1,10 @@
 """The route table of documented endpoints and the pipeline every API request goes through.
 
-Pipeline: request-id → key (``x-api-key`` or ``Authorization: Bearer``) → scope →
-``anthropic-version`` (Admin API) → org-wide rate limit per family → injected faults →
-handler → documented JSON, then the faults that spoil an answer (cursors, malformation).
+Pipeline: request-id → key (``x-api-key`` or ``Authorization: Bearer``) → the org kind has
+the endpoint (else 404) → scope (else 403 with the documented message) → ``anthropic-version``
+(required on the Admin API; one of the two documented values) → org-wide rate limit per
+family → injected faults → handler → documented JSON, then the faults that spoil an answer
+(cursors, malformation).
 Errors use the documented body ``{"type":"error","error":{"type","message"},"request_id"}``
 and a ``request-id`` header.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,11 +24,12 @@ from multidict import MultiDict, MultiDictProxy
 
 from streams.simulator import shapes
 from streams.simulator.faults import MALFORMED_MODES, TRUNCATE_MODES, Faults, wrong_type
+from streams.simulator.feed import ActivityFeed, feed_disabled
 from streams.simulator.handlers import Api, SimError, cursor_expired
-from streams.simulator.org import Org, SimConfig, tagged_id
+from streams.simulator.org import Org, OrgKind, SimConfig, tagged_id
 from streams.simulator.ratelimit import SlidingWindow
 
-Family = Literal["analytics", "admin"]
+Family = Literal["analytics", "admin", "compliance"]
 ANALYTICS = "/v1/organizations/analytics"
 _ERROR_TYPES = {
     500: "api_error",
@@ -34,51 +38,94 @@ _ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
-_SCOPE_NEEDED = {"analytics": "read:analytics", "admin": "read:members", "console": "org:admin"}
+ENTERPRISE: frozenset[OrgKind] = frozenset({"enterprise"})
+CONSOLE: frozenset[OrgKind] = frozenset({"console"})
+BOTH: frozenset[OrgKind] = ENTERPRISE | CONSOLE
+READ_ANALYTICS, READ_MEMBERS = "read:analytics", "read:members"
+READ_GROUPS = "read:rbac_groups"
+CONSOLE_ADMIN = "console_admin"
+"""What a Console Admin key carries: no scopes to choose, every Console endpoint."""
+USAGE_COST = "analytics-usage-cost-2026-08-24"
+API_VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
+"""The ``anthropic-version`` values the documentation and SDK 2.17.0 send."""
+READ_COMPLIANCE = "read:compliance_activities"
 
 
 @dataclass(frozen=True)
 class Route:
-    """One documented endpoint: path, rate/key family, the ``Api`` method that answers it."""
+    """One documented endpoint: path, rate family, the ``Api`` method that answers it, the org
+    kinds that have it and the Enterprise scope it needs (Console orgs need their Admin key)."""
 
     path: str
     family: Family
-    handler: str
-    console_only: bool = False
+    handler: Callable[..., dict[str, Any]]
+    kinds: frozenset[OrgKind]
+    scope: str
     legacy_not_found: bool = False
+    beta: str | None = None
+    """The ``anthropic-beta`` value the endpoint requires."""
+    offload: bool = False
+    """Answered in a worker thread: a report built over every member must not hold up the
+    other endpoints (a real API's backend builds it elsewhere too)."""
 
-    @property
-    def scope(self) -> str:
-        return _SCOPE_NEEDED["console" if self.console_only else self.family]
+    def needs(self, kind: OrgKind) -> str:
+        """The scope a key of an org of ``kind`` must carry for this route."""
+        return CONSOLE_ADMIN if kind == "console" else self.scope
 
 
-def _admin(path: str, handler: str, *, console: bool = False) -> Route:
-    return Route(f"/v1/organizations/{path}", "admin", handler, console_only=console)
+def _admin(
+    path: str, handler: Callable[..., dict[str, Any]], kinds: frozenset[OrgKind] = BOTH
+) -> Route:
+    return Route(f"/v1/organizations/{path}", "admin", handler, kinds, READ_MEMBERS)
 
 
-def _analytics(path: str, handler: str, *, engagement: bool = True) -> Route:
-    return Route(f"{ANALYTICS}/{path}", "analytics", handler, legacy_not_found=engagement)
+def _analytics(
+    path: str, handler: Callable[..., dict[str, Any]], *, engagement: bool = True
+) -> Route:
+    return Route(
+        f"{ANALYTICS}/{path}",
+        "analytics",
+        handler,
+        ENTERPRISE,
+        READ_ANALYTICS,
+        legacy_not_found=engagement,
+    )
 
 
 ROUTES: tuple[Route, ...] = (
-    _admin("me", "me"),
-    _admin("users", "users"),
-    _admin("users/{user_id}", "user"),
-    _admin("invites", "invites"),
-    _admin("workspaces", "workspaces", console=True),
-    _admin("workspaces/{workspace_id}/members", "workspace_members", console=True),
-    _admin("api_keys", "api_keys", console=True),
-    _admin("usage_report/claude_code", "claude_code_usage", console=True),
-    _admin("cost_report", "console_cost_report", console=True),
-    _analytics("users", "analytics_users"),
-    _analytics("summaries", "summaries"),
-    _analytics("connectors", "connectors"),
-    _analytics("skills", "skills"),
-    _analytics("apps/chat/projects", "chat_projects"),
-    _analytics("user_usage_report", "user_usage_report", engagement=False),
-    _analytics("user_cost_report", "user_cost_report", engagement=False),
-    _analytics("usage_report", "usage_report", engagement=False),
-    _analytics("cost_report", "cost_report", engagement=False),
+    _admin("me", Api.me),
+    _admin("users", Api.users),
+    _admin("users/{user_id}", Api.user),
+    _admin("invites", Api.invites),
+    _admin("workspaces", Api.workspaces, CONSOLE),
+    _admin("workspaces/{workspace_id}/members", Api.workspace_members, CONSOLE),
+    _admin("api_keys", Api.api_keys, CONSOLE),
+    Route("/v1/organizations/rbac_groups", "admin", Api.rbac_groups, ENTERPRISE, READ_GROUPS),
+    Route(
+        "/v1/organizations/rbac_groups/{rbac_group_id}/members",
+        "admin",
+        Api.rbac_group_members,
+        ENTERPRISE,
+        READ_GROUPS,
+    ),
+    _admin("usage_report/claude_code", Api.claude_code_usage, CONSOLE),
+    _admin("cost_report", Api.console_cost_report, CONSOLE),
+    _analytics("users", Api.analytics_users),
+    _analytics("summaries", Api.summaries),
+    _analytics("connectors", Api.connectors),
+    _analytics("skills", Api.skills),
+    _analytics("apps/chat/projects", Api.chat_projects),
+    _analytics("user_usage_report", Api.user_usage_report, engagement=False),
+    _analytics("user_cost_report", Api.user_cost_report, engagement=False),
+    _analytics("usage_report", Api.usage_report, engagement=False),
+    _analytics("cost_report", Api.cost_report, engagement=False),
+    Route(
+        f"{ANALYTICS}/usage", "analytics", Api.actor_usage, BOTH, READ_ANALYTICS, beta=USAGE_COST
+    ),
+    Route(f"{ANALYTICS}/cost", "analytics", Api.actor_cost, BOTH, READ_ANALYTICS, beta=USAGE_COST),
+    Route(
+        "/v1/compliance/activities", "compliance", ActivityFeed.activities, BOTH, READ_COMPLIANCE
+    ),
 )
 
 
@@ -89,6 +136,7 @@ class SimState:
     config: SimConfig
     org: Org
     api: Api
+    feed: ActivityFeed
     faults: Faults
     limits: dict[str, SlidingWindow]
     stats: Counter[str] = field(default_factory=Counter)
@@ -102,10 +150,12 @@ class SimState:
             config=org.config,
             org=org,
             api=Api(org),
+            feed=ActivityFeed(org, lag=org.config.feed_lag),
             faults=Faults(config.seed),
             limits={
                 "analytics": SlidingWindow(config.analytics_rate, window=config.rate_window),
                 "admin": SlidingWindow(config.admin_rate, window=config.rate_window),
+                "compliance": SlidingWindow(config.compliance_rate, window=config.rate_window),
             },
         )
 
@@ -116,10 +166,14 @@ class SimState:
     def scopes(self, key: str | None) -> frozenset[str] | None:
         """The scopes ``key`` carries, or None for an unknown key."""
         scopes: set[str] = set()
+        if self.config.org_kind == "console":
+            return frozenset({CONSOLE_ADMIN}) if key == self.config.admin_key else None
         if key == self.config.analytics_key:
-            scopes.add("read:analytics")
+            scopes.add(READ_ANALYTICS)
         if key == self.config.admin_key:
-            scopes |= {"read:members", "org:admin"}
+            scopes |= {READ_MEMBERS, READ_GROUPS, "read:spend_limits"}
+        if key == self.config.compliance_key:
+            scopes.add(READ_COMPLIANCE)
         return frozenset(scopes) if scopes else None
 
 
@@ -133,27 +187,47 @@ def _presented_key(request: web.Request) -> str | None:
 
 def _authorise(state: SimState, route: Route, request: web.Request) -> None:
     legacy_404 = state.config.dialect == "legacy" and route.legacy_not_found
+    kind = state.config.org_kind
     scopes = state.scopes(_presented_key(request))
     if state.faults.settings.revoke_keys or scopes is None:
         message = "API key has been revoked" if scopes else "invalid x-api-key"
         if legacy_404:
             raise SimError(404, "not_found_error", "API key not found or lacks read:analytics")
         raise SimError(401, "authentication_error", message)
-    if route.scope not in scopes:
+    if kind not in route.kinds:
+        raise SimError(
+            404, "not_found_error", f"{route.path} is not available to {kind} organizations"
+        )
+    needed = route.needs(kind)
+    if needed not in scopes:
         if legacy_404:
             raise SimError(404, "not_found_error", "API key not found or lacks read:analytics")
         raise SimError(
             403,
             "permission_error",
-            f"Missing required scopes. Got: {sorted(scopes)} Needed: [{route.scope!r}]",
+            f"Missing required scopes. Got: {sorted(scopes)} Needed: [{needed!r}]",
         )
-    if route.family == "admin" and "anthropic-version" not in request.headers:
+    if route.family == "compliance" and state.faults.settings.feed_off is not None:
+        raise feed_disabled(state.faults.settings.feed_off)
+    betas = {part.strip() for part in request.headers.get("anthropic-beta", "").split(",")}
+    if route.beta is not None and route.beta not in betas:
+        raise SimError(
+            400,
+            "invalid_request_error",
+            f"This endpoint requires the beta header anthropic-beta: {route.beta}",
+        )
+    version = request.headers.get("anthropic-version")
+    if route.family == "admin" and version is None:
         raise SimError(400, "invalid_request_error", "anthropic-version: header is required")
+    if version is not None and version not in API_VERSIONS:
+        raise SimError(
+            400, "invalid_request_error", f"anthropic-version: {version!r} is not a valid version"
+        )
 
 
 def _limit(state: SimState, route: Route, headers: dict[str, str]) -> None:
     settings = state.faults.settings
-    if settings.rate_limit_storm:
+    if settings.rate_limit_storm or (route.family == "compliance" and settings.feed_storm):
         if settings.storm_retry_after is not None:
             headers["retry-after"] = f"{settings.storm_retry_after:g}"
         raise SimError(429, "rate_limit_error", "Rate limit exceeded (storm). Please retry later.")
@@ -243,7 +317,13 @@ async def _answer(state: SimState, route: Route, request: web.Request) -> web.Re
             await asyncio.sleep(faults.settings.timeout_seconds)
         started = time.perf_counter()
         query = _query(request, faults.settings.page_size)
-        payload = getattr(state.api, route.handler)(query, *request.match_info.values())
+        owner = state.feed if route.family == "compliance" else state.api
+        arguments = (owner, query, *request.match_info.values())
+        payload = (
+            await asyncio.to_thread(route.handler, *arguments)
+            if route.offload
+            else route.handler(*arguments)
+        )
     except SimError as error:
         state.stats[f"status:{error.status}"] += 1
         message = error.message
@@ -258,8 +338,8 @@ async def _answer(state: SimState, route: Route, request: web.Request) -> web.Re
     if faults.settings.truncate_pagination:
         _truncate(state, payload, request)
     body = orjson.dumps(payload)
-    state.stats[f"handler_calls:{route.handler}"] += 1
-    state.stats[f"handler_ms:{route.handler}"] += (time.perf_counter() - started) * 1000
+    state.stats[f"handler_calls:{route.handler.__name__}"] += 1
+    state.stats[f"handler_ms:{route.handler.__name__}"] += (time.perf_counter() - started) * 1000
     if faults.roll(faults.settings.malformed_rate):
         body = _malform(state, payload, body)
     return web.Response(body=body, content_type="application/json", headers=headers)

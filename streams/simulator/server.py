@@ -57,14 +57,23 @@ class RunningSimulator:
         return self.state.config
 
     def connector(
-        self, name: str = "simulated", *, analytics: bool = True, admin: bool = True
+        self,
+        name: str = "simulated",
+        *,
+        analytics: bool | None = None,
+        admin: bool = True,
+        compliance: bool = False,
     ) -> ConnectorConfig:
-        """A connector configuration pointing at this simulator with its keys."""
+        """A connector configuration pointing at this simulator with its keys (an analytics
+        key only where the org kind has one, unless ``analytics`` says otherwise)."""
+        if analytics is None:
+            analytics = self.config.org_kind == "enterprise"
         return ConnectorConfig(
             name=name,
             api_base_url=self.url,
             analytics_api_key=Secret(self.config.analytics_key) if analytics else None,
             admin_api_key=Secret(self.config.admin_key) if admin else None,
+            compliance_api_key=Secret(self.config.compliance_key) if compliance else None,
         )
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -79,6 +88,10 @@ class RunningSimulator:
     async def advance(self, **churn: Any) -> dict[str, Any]:
         """``POST /_sim/advance``: ``hours``, ``days``, ``add``, ``remove``, ``role_changes``."""
         return await self._call("POST", "/_sim/advance", json=churn)
+
+    async def activities(self) -> list[dict[str, Any]]:
+        """``GET /_sim/activities``: every Activity Feed row recorded, visible or not."""
+        return (await self._call("GET", "/_sim/activities"))["data"]
 
     async def faults(self, **settings: Any) -> dict[str, Any]:
         """``POST /_sim/faults``: replace the fault settings."""

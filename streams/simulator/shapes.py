@@ -9,6 +9,7 @@ client can be tested against both sides of each documented conflict.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -73,13 +74,14 @@ def workspace_member(workspace_id: str, user_id: str, role: str) -> dict[str, An
 
 
 def api_key(record: dict[str, Any], dialect: Dialect) -> dict[str, Any]:
-    """An API key's metadata; the SDK's ``principal`` is a ``user_actor`` (legacy: ``user``)."""
+    """An API key's metadata; the SDK's ``principal`` is a ``user_actor`` and ``scope`` names
+    the workspace (legacy: ``principal`` a ``user`` and a top-level ``workspace_id``)."""
     creator = {"id": record["user_id"], "type": "user"}
     principal = (
         {"type": "user_actor", "user_id": record["user_id"]} if dialect == "current" else creator
     )
     workspace_id = record["workspace_id"]
-    return {
+    shape = {
         "type": "api_key",
         "id": record["id"],
         "name": record["name"],
@@ -87,12 +89,38 @@ def api_key(record: dict[str, Any], dialect: Dialect) -> dict[str, Any]:
         "created_at": rfc3339(record["created_at"]),
         "expires_at": None,
         "partial_key_hint": record["partial_key_hint"],
-        "workspace_id": workspace_id,
         "scope": {"type": "workspace", "workspace_id": workspace_id}
         if workspace_id
         else {"type": "organization"},
         "created_by": creator,
         "principal": principal,
+    }
+    if dialect == "legacy":  # before ``scope`` replaced it
+        shape["workspace_id"] = workspace_id
+    return shape
+
+
+def rbac_group(group: dict[str, Any]) -> dict[str, Any]:
+    """One ``RBACGroup`` (roles are attached in the product, read-only here: none)."""
+    created = rfc3339(group["created_at"])
+    return {
+        "type": "rbac_group",
+        "id": group["id"],
+        "name": group["name"],
+        "source_type": group["source_type"],
+        "role_ids": [],
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+def rbac_group_member(group_id: str, person: Person) -> dict[str, Any]:
+    return {
+        "type": "rbac_group_member",
+        "rbac_group_id": group_id,
+        "user_id": person.id,
+        "email": person.email,
+        "created_at": person.added_text,
     }
 
 
@@ -101,13 +129,36 @@ def _tool(accepted: int, rejected: int) -> dict[str, int]:
 
 
 def analytics_user(
-    person: Person, c: dict[str, int], last_active: date | None, dialect: Dialect
+    person: Person,
+    c: dict[str, int],
+    last_active: date | None,
+    dialect: Dialect,
+    *,
+    unified: bool = False,
 ) -> dict[str, Any]:
-    """One ``/analytics/users`` row; ``c`` holds the (possibly summed) engagement counts."""
+    """One ``/analytics/users`` row; ``c`` holds the (possibly summed) engagement counts.
+
+    A member on unified Chat and Cowork has that activity under ``chat_cowork_unified_metrics``
+    (``chat_metrics`` and ``cowork_metrics`` then report zeros); ``claude_tag_metrics`` is
+    present only for members with Claude Tag activity. Both blocks are omitted otherwise.
+    """
     user = {"id": person.id, "email_address": person.email, "type": "user"}
     if not c:
         return {**_idle_row(dialect), "user": user}
-    return {**_metrics_row(c, last_active, dialect), "user": user}
+    row = {**_metrics_row(c, last_active, dialect), "user": user}
+    if unified:
+        idle = _idle_row(dialect)
+        row["chat_cowork_unified_metrics"] = {
+            "chat": row["chat_metrics"],
+            "sessions": row["cowork_metrics"],
+        }
+        row["chat_metrics"], row["cowork_metrics"] = idle["chat_metrics"], idle["cowork_metrics"]
+    if "tag_messages" in c:
+        row["claude_tag_metrics"] = {
+            "active_day_count": 1 if c["tag_messages"] else 0,
+            "active_message_count": c["tag_messages"],
+        }
+    return row
 
 
 @functools.cache
@@ -238,6 +289,46 @@ REPORT_DIMENSIONS = (
     "rbac_group_id",
     "slack_channel_id",
 )
+
+
+USAGE_COST_DIMENSIONS = (
+    "actor",
+    "actor_type",
+    "agent_id",
+    "api_key_id",
+    "claude_tag_category",
+    "claude_tag_user_id",
+    "context_window",
+    "deployment_id",
+    "environment_id",
+    "inference_geo",
+    "model",
+    "organization_id",
+    "product",
+    "rbac_group_id",
+    "service_tier",
+    "session_id",
+    "slack_channel_id",
+    "speed",
+    "user_profile_id",
+    "workspace_id",
+)
+"""The ``group`` keys of a Usage & Cost Analytics row (null unless grouped by)."""
+
+
+def usage_metrics(tokens: Sequence[int]) -> dict[str, Any]:
+    """The ``usage`` block of an ``/analytics/usage`` row."""
+    return {**token_fields(tuple(tokens)), "total_tokens": sum(tokens[:5])}  # type: ignore[arg-type]
+
+
+def cost_metrics(amount: Decimal, listed: Decimal, requests: int | None) -> dict[str, Any]:
+    """The ``cost`` block of an ``/analytics/cost`` row (cents as strings)."""
+    return {
+        "amount": f"{amount:.6f}",
+        "list_amount": f"{listed:.6f}",
+        "currency": "USD",
+        "requests": requests,
+    }
 
 
 def token_fields(tokens: TokenTuple) -> dict[str, Any]:

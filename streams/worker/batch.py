@@ -147,11 +147,11 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
         for key, value, source in table_changes:
             result = await producer.send(
                 topic,
-                orjson.dumps(key),
-                None if value is None else orjson.dumps(value),
-                source.message.partition,
-                None,
-                None,
+                key=orjson.dumps(key),
+                value=None if value is None else orjson.dumps(value),
+                partition=source.message.partition,
+                timestamp=None,
+                headers=None,
             )
             sent.append((table_store(table), result))
     newest: dict[tuple[Any, TP], int] = {}

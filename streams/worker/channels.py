@@ -14,6 +14,8 @@ import faust
 
 from streams.config import Settings
 from streams.events.topics import (
+    ACTIVITIES,
+    ALERT_DECISIONS,
     APP_ASSOCIATIONS,
     CONNECTOR_STATUS,
     DEAD_LETTER,
@@ -48,6 +50,8 @@ class Channels:
     shadow_it_alerts: faust.TopicT
     dead_letter: faust.TopicT
     directory_fanout: faust.TopicT
+    alert_decisions: faust.TopicT
+    activities: faust.TopicT
     topic_partitions: int
 
     @classmethod
@@ -65,12 +69,14 @@ class Channels:
             directory=raw(DIRECTORY),
             shadow_it_alerts=raw(SHADOW_IT_ALERTS),
             dead_letter=raw(DEAD_LETTER),
+            activities=raw(ACTIVITIES),
             directory_fanout=_raw_topic(
                 app,
                 f"{settings.worker_app_id}-directory-fanout",
                 partitions=settings.topic_partitions,
                 internal=True,
             ),
+            alert_decisions=raw(ALERT_DECISIONS),
             topic_partitions=settings.topic_partitions,
         )
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import faust
 
 from streams.config import Settings
+from streams.errors import ConfigError
+from streams.events.records import AlertReason
 from streams.kafkaio.security import KafkaSecurity
 from streams.worker.barrier import DirectoryBarrier
 from streams.worker.batch import BatchRunner
@@ -28,7 +30,20 @@ def policy_for(settings: Settings) -> Policy:
         corporate_domains=frozenset(settings.corporate_domains),
         spend_daily_usd=settings.spend_spike_daily_usd,
         spend_factor=settings.spend_spike_factor,
+        managed_connectors=frozenset(settings.managed_connectors),
+        disabled=disabled_rules(settings.disabled_rules),
+        real_spend_usd=settings.exposed_spend_usd,
     )
+
+
+def disabled_rules(names: tuple[str, ...]) -> frozenset[AlertReason]:
+    """The rules ``DISABLED_RULES`` names; a ``ConfigError`` for a name that is no rule."""
+    known = {reason.value: reason for reason in AlertReason if reason is not AlertReason.UNKNOWN}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(f"DISABLED_RULES: unknown rules {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(known))}")
+    return frozenset(known[name] for name in names)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,12 +40,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP, AppT, Message
 
+from streams.errors import BatchHandlerFailed
 from streams.worker.faustseam import (
     add_gap,
     client_auth,
     committed_offset,
     consumer_message,
     note_inbound,
+    root_service,
 )
 
 Handler = Callable[[Sequence[Message]], Awaitable[None]]
@@ -119,8 +121,7 @@ class BatchReader:
                 if batch:
                     await self._handle(app, batch)
         except Exception as exc:
-            await stop_worker(app, exc)
-            raise
+            stop_worker(app, exc)
         finally:
             await reader.stop()
 
@@ -166,14 +167,18 @@ class BatchReader:
         note_inbound(app, {message.tp for message in batch}, monotonic())
 
 
-async def stop_worker(app: AppT, reason: BaseException) -> None:
-    """Log ``reason`` as the app's crash and shut the worker down (it exits with an error).
+def stop_worker(app: AppT, reason: BaseException) -> None:
+    """Log ``reason`` and shut the worker down cleanly; it then exits with ``reason``.
 
-    Faust only marks a crashed app; the worker process would go on without this reader.
-    A clean stop commits what was acknowledged and nothing else; the restarted worker reads
-    the failed batch again, with its tables rebuilt from the changelogs.
+    The clean stop commits what was acknowledged and nothing else (a crashed Faust app would
+    cancel that last commit); the restarted worker reads the failed batch again, with its
+    tables rebuilt from the changelogs. The worker process (the root service) re-raises its
+    ``crash_reason`` (``BatchHandlerFailed``) once it has stopped, so it exits with an error.
     """
-    await app.crash(reason)
+    app.log.exception("a batch handler failed; stopping the worker: %r", reason)
+    # A new error, without the traceback: its frames would keep the failed batch's messages
+    # alive, and Faust's stop waits until every tracked message is acked or gone.
+    root_service(app).crash_reason = BatchHandlerFailed(repr(reason))
     os.kill(os.getpid(), signal.SIGTERM)
 
 

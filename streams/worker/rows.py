@@ -17,12 +17,16 @@ table               key                          row
 ``directory_orgs``  ``{partition}/{org}``        ``DirectoryOrgRow``
 ``identities``      ``{partition}/{org}:{email}`` ``IdentityRow`` (e-mail without +tag)
 ``status``          ``org:connector``            ``StatusRow``
+``org_signals``     ``{partition}/{org}:{signal}`` ``OrgSignalRow`` (``connector:NAME`` on
+                    managed auth, ``login:sso``)
+``decisions``       alert id                     ``DecisionRow`` (the latest decision)
+``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
 =================== ============================ =================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -173,6 +177,34 @@ class IdentityRow:
 
 
 @dataclass(frozen=True, slots=True)
+class OrgSignalRow:
+    """Something seen once about an organisation in one partition's members: a connector on
+    managed auth (``connector:NAME``), a sign-in with SSO (``login:sso``)."""
+
+    org_id: str
+    signal: str
+    first_event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """The latest triage decision on an alert (``streams.worker.decisions``)."""
+
+    alert_id: str
+    org_id: str
+    user_id: str
+    partition: int
+    action: str
+    decided_by: str
+    why: str | None
+    until: str | None
+    severity: str
+    reasons: tuple[str, ...]
+    decided_at: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatusRow:
     """A connector's latest status."""
 
@@ -188,6 +220,23 @@ class StatusRow:
     observed_at: str | None
     event_id: str
     applied: tuple[str, ...]
+    feed_reconciliation: dict[str, int] = field(default_factory=dict)
+    """The Activity Feed's confirmed / contradicted / snapshot_only counters."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """What the Activity Feed said about one member (``streams.events.activity_facts``): last
+    login, connectors, last role change, keys they created; keyed ``org``, keys created by a
+    non-member actor."""
+
+    org_id: str
+    partition: int
+    last_login_at: str | None
+    last_login_method: str | None
+    connectors: dict[str, dict[str, Any]]
+    role_change: dict[str, Any] | None
+    keys_created: dict[str, dict[str, Any]]
 
 
 R = TypeVar("R")

@@ -10,20 +10,40 @@ lower-cased). A ``+tag`` in the local part is kept in the address but ignored fo
 directory match: ``alice+claude@acme.com`` is managed when the directory lists
 ``alice@acme.com`` (the same mailbox), while an exact directory entry always wins.
 
-Rules (each can hold or not for a member; non-members have no open alerts):
+Rules (each can hold or not for a member; non-members have no open alerts; a rule listed in
+``Policy.disabled`` never holds). Severity follows the evidence (``SEVERITY_MODEL`` below):
+an *exposed* member (an admin-class role, ``ADMIN_ROLES``, or real spend: at least
+``Policy.real_spend_usd`` in the recent cost days) ranks one level above one who is not, and a
+finding that predates the connection (``baseline``) ranks one level below a new one of the same
+kind (never below LOW; DEPROVISIONED_ACTIVE is never lowered).
 
-- ``UNMANAGED_IDENTITY`` (HIGH): the organisation has a directory and the address is not in it
+- ``UNMANAGED_IDENTITY``: the organisation has a directory and the address is not in it
   (a tombstoned entry counts as absent). Organisations with no directory get no such alert.
+  MEDIUM; HIGH when exposed.
 - ``PERSONAL_DOMAIN``: with ``CORPORATE_DOMAINS`` set, a domain that is neither a corporate
-  domain nor a subdomain of one (HIGH for a known personal mail domain, MEDIUM otherwise);
-  without it, only the built-in list of personal mail domains (HIGH).
+  domain nor a subdomain of one; without it, only the built-in list of personal mail domains.
+  MEDIUM for a known personal mail provider (LOW for another domain, or no domain); one level
+  higher when exposed.
 - ``DEPROVISIONED_ACTIVE``: the directory marks the address DEPROVISIONED and the person is still
   a member (HIGH), CRITICAL when they also used Claude on or after the day of that record.
-- ``PERSONAL_CREDENTIAL_CONNECTOR`` (HIGH): a third-party connector authorised with the
-  member's own credential.
-- ``SPEND_SPIKE`` (MEDIUM): within the 7 days ending at the member's newest day with cost data,
+- ``PERSONAL_CREDENTIAL_CONNECTOR``: a connector authorised with the member's own credential
+  while the organisation runs that connector on managed auth (``Policy.managed_connectors``,
+  or some member seen using it with ORG_MANAGED auth). Elsewhere a personal credential is an
+  association, shown with the member, not an alert. MEDIUM; HIGH when exposed.
+- ``SSO_BYPASS_LOGIN``: the member's last sign-in (Activity Feed) was a social login or a magic
+  link while the organisation uses SSO (some member seen signing in with SSO). MEDIUM; HIGH
+  when exposed.
+- ``PRIVILEGE_GRANTED``: the member's last role change (Activity Feed) granted an admin-class
+  role they did not have, and they still hold it; evidence says who granted it. MEDIUM; HIGH
+  when the member is unmanaged or on a personal domain; CRITICAL when deprovisioned.
+- ``ADMIN_CREDENTIAL_CREATED`` (a key, not a member: ``evaluate_key``): an Admin API key
+  (HIGH) or a scoped API key (MEDIUM) was created (Activity Feed) and not deleted.
+- ``ORPHANED_CREDENTIAL`` (a key): a key not deleted whose creator left the organisation or is
+  deprovisioned in the directory. HIGH; CRITICAL for an Admin key.
+- ``SPEND_SPIKE``: within the 7 days ending at the member's newest day with cost data,
   a day whose spend is above the absolute threshold, or above ``factor`` times the mean of the
-  up to 7 earlier days with data (at least 3 such days and at least $10 that day).
+  up to 7 earlier days with data (at least 3 such days and at least $10 that day). MEDIUM;
+  HIGH when the day is above twice the absolute threshold.
 """
 
 from __future__ import annotations
@@ -34,6 +54,7 @@ from datetime import date, datetime, timedelta
 
 from streams.events.keys import event_id
 from streams.events.records import AlertReason, AlertState, DirectoryStatus, Severity, ShadowItAlert
+from streams.insights import MICRO_CENTS_PER_USD
 from streams.worker.rows import AssociationItem, OpenAlert
 
 PERSONAL_DOMAINS: frozenset[str] = frozenset(
@@ -75,12 +96,20 @@ PERSONAL_DOMAINS: frozenset[str] = frozenset(
 )
 """Common personal mail providers: the hint used when no corporate domain is configured."""
 
-MICRO_CENTS_PER_USD = 100_000_000
 SPIKE_WINDOW_DAYS = 7
 SPEND_HISTORY_DAYS = 2 * SPIKE_WINDOW_DAYS
 """Days of spend before a member's newest day that the spike rule can look at."""
 RELATIVE_MIN_HISTORY_DAYS = 3
 RELATIVE_MIN_SPEND_USD = 10.0
+REAL_SPEND_USD = 50.0
+"""Default recent spend (USD) from which a member counts as exposed."""
+ADMIN_ROLES: frozenset[str] = frozenset(
+    {"admin", "membership_admin", "owner", "primary_owner"}
+)
+"""Organisation roles that can change members, keys or settings."""
+SEVERITY_ORDER: tuple[Severity, ...] = (
+    Severity.UNKNOWN, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
+)
 SPEND_METRIC = "usd_micros"
 """The COST family's metric that holds the spend (``schemas/usage_delta.avsc``)."""
 
@@ -120,6 +149,12 @@ class Policy:
     """Absolute daily threshold in USD; 0 turns it off."""
     spend_factor: float = 0.0
     """Relative threshold (multiple of the trailing mean); 0 turns it off."""
+    managed_connectors: frozenset[str] = frozenset()
+    """Connectors the organisation runs on managed auth, whatever the data says."""
+    disabled: frozenset[AlertReason] = frozenset()
+    """Rules turned off."""
+    real_spend_usd: float = REAL_SPEND_USD
+    """Recent spend (USD) from which a member counts as exposed; 0: spend never exposes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +165,28 @@ class DirectoryEntry:
     status: DirectoryStatus
     employee_id: str | None = None
     updated_day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A sign-in: its method (``sso``, ``social``, ``magic_link``, with ``:provider``) and time."""
+
+    method: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """A role change: before, after, who made it (e-mail or id) and when."""
+
+    previous: str | None
+    current: str | None
+    by: str
+    at: str
+
+
+BYPASS_METHODS = ("social", "magic_link")
+"""Sign-in methods that do not go through the organisation's SSO."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +208,33 @@ class Subject:
     """The newest day with any usage."""
     personal_connectors: Mapping[str, bool] = field(default_factory=dict)
     """Connectors used with the member's own credential → observed in the baseline."""
+    role: str | None = None
+    org_managed_connectors: frozenset[str] = frozenset()
+    """Connectors seen on managed auth in the member's organisation."""
+    last_login: Login | None = None
+    """The member's last sign-in, from the Activity Feed."""
+    org_uses_sso: bool = False
+    """True once some member of the organisation was seen signing in with SSO."""
+    role_change: RoleChange | None = None
+    """The member's last role change, from the Activity Feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeySubject:
+    """An API or Admin key the Activity Feed saw created, and what became of its creator."""
+
+    key_id: str
+    kind: str
+    """``admin_api_key``, ``api_key`` (scoped) or ``platform_api_key``."""
+    created_by: str
+    created_at: str
+    deleted: bool
+    creator_gone: str | None = None
+    """``removed`` or ``deprovisioned`` when the creator is no longer a managed member."""
+
+
+ADMIN_KEY = "admin_api_key"
+SCOPED_KEY = "api_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +252,22 @@ class Finding:
 
 
 def evaluate(subject: Subject, policy: Policy) -> dict[AlertReason, Finding]:
-    """The reasons that hold for ``subject`` now."""
+    """The reasons that hold for ``subject`` now, each with its severity."""
     if not subject.member:
         return {}
+    findings = {
+        reason: finding
+        for reason, finding in _raw_findings(subject, policy).items()
+        if reason not in policy.disabled
+    }
+    exposure = _exposure(subject, policy)
+    return {
+        reason: _graded(reason, finding, exposure) for reason, finding in findings.items()
+    }
+
+
+def _raw_findings(subject: Subject, policy: Policy) -> dict[AlertReason, Finding]:
+    """The reasons that hold, at their base severity."""
     findings: dict[AlertReason, Finding] = {}
     address = normalize_email(subject.email)
     domain = email_domain(address)
@@ -178,7 +275,7 @@ def evaluate(subject: Subject, policy: Policy) -> dict[AlertReason, Finding]:
     baseline = subject.baseline
     if subject.directory_known and (entry is None):
         findings[AlertReason.UNMANAGED_IDENTITY] = Finding(
-            Severity.HIGH, {"email": address, "directory": "not listed"}, baseline
+            Severity.MEDIUM, {"email": address, "directory": "not listed"}, baseline
         )
     personal = _personal_domain(domain, policy)
     if personal is not None:
@@ -187,12 +284,26 @@ def evaluate(subject: Subject, policy: Policy) -> dict[AlertReason, Finding]:
         findings[AlertReason.DEPROVISIONED_ACTIVE] = replace(
             _deprovisioned(subject, entry), baseline=baseline
         )
-    if subject.personal_connectors:
+    managed = policy.managed_connectors | subject.org_managed_connectors
+    bypassing = {
+        name: seen_in_baseline
+        for name, seen_in_baseline in subject.personal_connectors.items()
+        if name in managed
+    }
+    if bypassing:
         findings[AlertReason.PERSONAL_CREDENTIAL_CONNECTOR] = Finding(
-            Severity.HIGH,
-            {"connectors": ",".join(sorted(subject.personal_connectors))},
-            all(subject.personal_connectors.values()),
+            Severity.MEDIUM,
+            {"connectors": ",".join(sorted(bypassing)), "org_auth": "managed"},
+            all(bypassing.values()),
         )
+    login = subject.last_login
+    if subject.org_uses_sso and login is not None and login.method.startswith(BYPASS_METHODS):
+        findings[AlertReason.SSO_BYPASS_LOGIN] = Finding(
+            Severity.MEDIUM, {"login_method": login.method, "login_at": login.at}
+        )
+    granted = _privilege_granted(subject, findings)
+    if granted is not None:
+        findings[AlertReason.PRIVILEGE_GRANTED] = granted
     spike = spend_spike(subject.daily_spend, policy)
     if spike is not None:
         day = date.fromisoformat(spike.evidence["day"])
@@ -202,9 +313,101 @@ def evaluate(subject: Subject, policy: Policy) -> dict[AlertReason, Finding]:
     return findings
 
 
+def evaluate_key(key: KeySubject, policy: Policy) -> dict[AlertReason, Finding]:
+    """The reasons that hold for a key now (none once it is deleted)."""
+    if key.deleted:
+        return {}
+    evidence = {"key_id": key.key_id, "kind": key.kind, "created_by": key.created_by,
+                "created_at": key.created_at}
+    admin = key.kind == ADMIN_KEY
+    findings: dict[AlertReason, Finding] = {}
+    if key.kind in (ADMIN_KEY, SCOPED_KEY):
+        findings[AlertReason.ADMIN_CREDENTIAL_CREATED] = Finding(
+            Severity.HIGH if admin else Severity.MEDIUM, evidence
+        )
+    if key.creator_gone is not None:
+        findings[AlertReason.ORPHANED_CREDENTIAL] = Finding(
+            Severity.CRITICAL if admin else Severity.HIGH,
+            {**evidence, "creator": key.creator_gone},
+        )
+    return {reason: found for reason, found in findings.items() if reason not in policy.disabled}
+
+
+def _privilege_granted(
+    subject: Subject, findings: Mapping[AlertReason, Finding]
+) -> Finding | None:
+    """PRIVILEGE_GRANTED when the last role change granted an admin-class role still held."""
+    change = subject.role_change
+    if (
+        change is None
+        or change.current not in ADMIN_ROLES
+        or change.previous in ADMIN_ROLES
+        or subject.role != change.current
+    ):
+        return None
+    evidence = {
+        "previous_role": change.previous or "(not a member)",
+        "current_role": change.current,
+        "granted_by": change.by,
+        "granted_at": change.at,
+    }
+    if AlertReason.DEPROVISIONED_ACTIVE in findings:
+        return Finding(Severity.CRITICAL, {**evidence, "identity": "deprovisioned"})
+    unmanaged = [
+        reason.value
+        for reason in (AlertReason.UNMANAGED_IDENTITY, AlertReason.PERSONAL_DOMAIN)
+        if reason in findings
+    ]
+    if unmanaged:
+        return Finding(Severity.HIGH, {**evidence, "identity": ",".join(unmanaged)})
+    return Finding(Severity.MEDIUM, evidence)
+
+
+def _exposure(subject: Subject, policy: Policy) -> dict[str, str]:
+    """Why a member counts as exposed (empty when not): an admin-class role, real spend."""
+    why: dict[str, str] = {}
+    if subject.role in ADMIN_ROLES:
+        why["role"] = subject.role
+    spent = sum(subject.daily_spend.values()) / MICRO_CENTS_PER_USD
+    if policy.real_spend_usd and spent >= policy.real_spend_usd:
+        why["recent_spend_usd"] = f"{spent:.2f}"
+    return why
+
+
+EXPOSURE_RAISES = frozenset(
+    {
+        AlertReason.UNMANAGED_IDENTITY,
+        AlertReason.PERSONAL_DOMAIN,
+        AlertReason.PERSONAL_CREDENTIAL_CONNECTOR,
+        AlertReason.SSO_BYPASS_LOGIN,
+    }
+)
+"""Rules whose severity rises one level for an exposed member."""
+
+
+def _graded(reason: AlertReason, finding: Finding, exposure: Mapping[str, str]) -> Finding:
+    """``finding`` at the severity the model gives it (see the module docstring)."""
+    if reason in (AlertReason.DEPROVISIONED_ACTIVE, AlertReason.PRIVILEGE_GRANTED):
+        return finding
+    level = SEVERITY_ORDER.index(finding.severity)
+    evidence = dict(finding.evidence)
+    if reason in EXPOSURE_RAISES and exposure:
+        level += 1
+        evidence.update(exposure)
+    if finding.baseline:
+        level -= 1
+    level = max(SEVERITY_ORDER.index(Severity.LOW), min(level, len(SEVERITY_ORDER) - 1))
+    return replace(finding, severity=SEVERITY_ORDER[level], evidence=evidence)
+
+
+def severity_rank(severity: Severity | str) -> int:
+    """How urgent a severity is (higher is more urgent)."""
+    return SEVERITY_ORDER.index(Severity(severity))
+
+
 def _personal_domain(domain: str, policy: Policy) -> Finding | None:
     if not domain:
-        return Finding(Severity.MEDIUM, {"domain": "", "why": "address has no domain"})
+        return Finding(Severity.LOW, {"domain": "", "why": "address has no domain"})
     known_personal = domain in policy.personal_domains
     if policy.corporate_domains:
         corporate = any(
@@ -213,10 +416,10 @@ def _personal_domain(domain: str, policy: Policy) -> Finding | None:
         )
         if corporate:
             return None
-        severity = Severity.HIGH if known_personal else Severity.MEDIUM
+        severity = Severity.MEDIUM if known_personal else Severity.LOW
         return Finding(severity, {"domain": domain, "why": "not a corporate domain"})
     if known_personal:
-        return Finding(Severity.HIGH, {"domain": domain, "why": "personal mail provider"})
+        return Finding(Severity.MEDIUM, {"domain": domain, "why": "personal mail provider"})
     return None
 
 
@@ -240,8 +443,9 @@ def spend_spike(daily_spend: Mapping[date, int], policy: Policy) -> Finding | No
     for day in sorted((d for d in daily_spend if d >= window_start), reverse=True):
         spend = daily_spend[day] / MICRO_CENTS_PER_USD
         if policy.spend_daily_usd and spend > policy.spend_daily_usd:
+            far_above = spend > 2 * policy.spend_daily_usd
             return Finding(
-                Severity.MEDIUM,
+                Severity.HIGH if far_above else Severity.MEDIUM,
                 {
                     "day": day.isoformat(),
                     "spend_usd": f"{spend:.2f}",
@@ -357,6 +561,15 @@ def reconcile(
             )
         )
     return events
+
+
+def managed_connectors(associations: Iterable[AssociationItem]) -> set[str]:
+    """Connectors in stored associations used with an org-managed credential."""
+    return {
+        item.name
+        for item in associations
+        if item.kind == "CONNECTOR" and item.auth == "ORG_MANAGED"
+    }
 
 
 def personal_connectors(associations: Iterable[AssociationItem]) -> dict[str, bool]:

@@ -23,8 +23,12 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 
+from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    Activity,
+    AlertDecision,
+    AlertReason,
     AlertState,
     AppAssociation,
     ConnectorStatus,
@@ -40,14 +44,17 @@ from streams.events.records import (
 from streams.worker.rows import (
     MEMBER,
     REMOVED,
+    ActivityRow,
     AlertsRow,
     AssociationItem,
     AssociationsRow,
+    DecisionRow,
     DirectoryOrgRow,
     DirectoryRow,
     FamilyTotals,
     IdentityRow,
     OpenAlert,
+    OrgSignalRow,
     ResolvedAlert,
     StatusRow,
     UsageDayRow,
@@ -55,13 +62,20 @@ from streams.worker.rows import (
     UserRow,
 )
 from streams.worker.rules import (
+    BYPASS_METHODS,
     SPEND_HISTORY_DAYS,
     Cause,
     DirectoryEntry,
+    Finding,
+    KeySubject,
+    Login,
     Policy,
+    RoleChange,
     Subject,
     canonical_email,
     evaluate,
+    evaluate_key,
+    managed_connectors,
     normalize_email,
     personal_connectors,
     reconcile,
@@ -69,6 +83,9 @@ from streams.worker.rules import (
 )
 
 APPLIED_KEPT = 32
+CONNECTOR_SIGNAL = "connector:"
+SSO_SIGNAL = "login:sso"
+SSO_LOGINS = frozenset({"sso_login_succeeded"})
 RESOLVED_KEPT = 20
 
 
@@ -85,11 +102,14 @@ class Tables:
     directory_orgs: MutableMapping[str, DirectoryOrgRow]
     identities: MutableMapping[str, IdentityRow]
     status: MutableMapping[str, StatusRow]
+    org_signals: MutableMapping[str, OrgSignalRow]
+    decisions: MutableMapping[str, DecisionRow]
+    activity: MutableMapping[str, ActivityRow]
 
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +226,55 @@ class WorkerState:
             )
             self.tables.associations[key] = replace(row, items={**row.items, item_key: entry})
         cause = Cause(item.event_id, item.observed_at, item.connector)
-        return self.evaluate(item.org_id, item.user_id, partition, cause)
+        events = self.evaluate(item.org_id, item.user_id, partition, cause)
+        if item.kind.value == "CONNECTOR" and item.auth.value == "ORG_MANAGED":
+            events += self._mark_managed(item.org_id, item.name, partition, cause)
+        return events
+
+    def _mark_managed(
+        self, org_id: str, connector: str, partition: int, cause: Cause
+    ) -> list[ShadowItAlert]:
+        """Remember that ``connector`` runs on managed auth in ``org_id``; the first time, the
+        members of this partition who use it with a personal credential are evaluated again."""
+        if not self._first_signal(org_id, f"{CONNECTOR_SIGNAL}{connector}", partition, cause):
+            return []
+        return self._evaluate_all(org_id, partition, cause, [
+            row.user_id
+            for row in self.tables.associations.values()
+            if row.org_id == org_id
+            and row.partition == partition
+            and connector in personal_connectors(row.items.values())
+        ])
+
+    def _mark_sso(self, org_id: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
+        """Remember that ``org_id`` uses SSO; the first time, the members of this partition
+        whose last sign-in bypassed it are evaluated again."""
+        if not self._first_signal(org_id, SSO_SIGNAL, partition, cause):
+            return []
+        return self._evaluate_all(org_id, partition, cause, [
+            key.partition(":")[2]
+            for key, row in self.tables.activity.items()
+            if row.org_id == org_id
+            and row.partition == partition
+            and ":" in key
+            and (row.last_login_method or "").startswith(BYPASS_METHODS)
+        ])
+
+    def _first_signal(self, org_id: str, signal: str, partition: int, cause: Cause) -> bool:
+        """Record ``signal`` of ``org_id`` in this partition; True the first time."""
+        key = f"{partition}/{org_id}:{signal}"
+        if key in self.tables.org_signals:
+            return False
+        self.tables.org_signals[key] = OrgSignalRow(org_id, signal, cause.event_id)
+        return True
+
+    def _evaluate_all(
+        self, org_id: str, partition: int, cause: Cause, user_ids: list[str]
+    ) -> list[ShadowItAlert]:
+        events: list[ShadowItAlert] = []
+        for user_id in sorted(set(user_ids)):
+            events += self.evaluate(org_id, user_id, partition, cause)
+        return events
 
     def apply_directory(self, change: DirectoryChange, partition: int) -> list[ShadowItAlert]:
         """Update this partition's directory copy and re-evaluate the members it concerns.
@@ -264,38 +332,136 @@ class WorkerState:
             observed_at=_iso(status.observed_at),
             event_id=status.event_id,
             applied=_remember(() if row is None else row.applied, status.event_id),
+            feed_reconciliation=dict(sorted(status.feed_reconciliation.items())),
         )
         return []
+
+    def apply_decision(self, decision: AlertDecision, partition: int) -> list[ShadowItAlert]:
+        """Keep the alert's latest triage decision (``streams.worker.decisions`` reads it); no
+        alert events. A redelivered decision writes the same row again."""
+        self.tables.decisions[decision.alert_id] = DecisionRow(
+            alert_id=decision.alert_id,
+            org_id=decision.org_id,
+            user_id=decision.user_id,
+            partition=partition,
+            action=decision.action.value,
+            decided_by=decision.decided_by,
+            why=decision.why,
+            until=_iso(decision.until),
+            severity=decision.severity,
+            reasons=tuple(decision.reasons),
+            decided_at=decision.observed_at.isoformat(),
+            event_id=decision.event_id,
+        )
+        return []
+
+    def apply_activity(self, activity: Activity, partition: int) -> list[ShadowItAlert]:
+        """Fold an Activity Feed row into the facts of its key, then evaluate the member it
+        concerns (a sign-in, a role change); an SSO sign-in marks the organisation as using
+        SSO."""
+        key = activity_key(activity).decode()
+        known = self.tables.activity.get(key)
+        member, keys = facts_of(None if known is None else asdict(known))
+        member, keys = fold_member(member, activity), fold_keys(keys, activity)
+        row = ActivityRow(
+            org_id=activity.org_id, partition=partition, **facts_row(member, keys)
+        )
+        if row != known:
+            self.tables.activity[key] = row
+        org_id, member_of, user_id = key.partition(":")
+        cause = Cause(activity.id, activity.observed_at, activity.connector)
+        if not member_of:
+            return self.evaluate_keys(key, partition, cause)
+        events = self.evaluate(org_id, user_id, partition, cause)
+        if activity.type in SSO_LOGINS:
+            events += self._mark_sso(org_id, partition, cause)
+        return events
 
     # --- rules ---
 
     def evaluate(
         self, org_id: str, user_id: str, partition: int, cause: Cause
     ) -> list[ShadowItAlert]:
-        """Run the rules for one member and record the alert events that follow."""
+        """Run the rules for one member (and the keys they created) and record the alert
+        events that follow."""
         key = member_key(org_id, user_id)
         user = self.tables.users.get(key)
+        events = self.evaluate_keys(key, partition, cause)
         alerts = self.tables.alerts.get(key)
-        open_alerts = alerts.open if alerts else {}
-        if (user is None or user.status != MEMBER) and not open_alerts:
-            return []  # non-members have no alerts: nothing to open, nothing to resolve
+        if (user is None or user.status != MEMBER) and not (alerts and alerts.open):
+            return events  # non-members have no alerts: nothing to open, nothing to resolve
         usage = self.tables.usage.get(key)
         email = user.email if user else usage.email if usage else None
-        subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition)
+        subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition,
+                               self.tables.activity.get(key))
+        return events + self._record(org_id, user_id, email, partition, cause,
+                                     evaluate(subject, self.policy))
+
+    def evaluate_keys(self, owner: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
+        """Run the key rules for the keys created by ``owner`` (``org:user``, or ``org`` for
+        actors that are not members); each key's alerts are kept under ``org:key_id`` in the
+        partition of its creator, so they replay in the same place."""
+        row = self.tables.activity.get(owner)
+        if row is None or not row.keys_created:
+            return []
+        org_id, _, user_id = owner.partition(":")
+        gone = self._creator_gone(owner, partition) if user_id else None
+        events: list[ShadowItAlert] = []
+        for key_id, key in sorted(row.keys_created.items()):
+            by = key["created_by"]
+            subject = KeySubject(
+                key_id=key_id,
+                kind=key["kind"],
+                created_by=by.get("email") or by.get("id") or by.get("type") or "unknown",
+                created_at=key["created_at"],
+                deleted=key["deleted_at"] is not None,
+                creator_gone=gone,
+            )
+            events += self._record(org_id, key_id, None, partition, cause,
+                                   evaluate_key(subject, self.policy))
+        return events
+
+    def _creator_gone(self, owner: str, partition: int) -> str | None:
+        """``removed`` or ``deprovisioned`` when the member ``owner`` is no longer one."""
+        user = self.tables.users.get(owner)
+        if user is not None and user.status != MEMBER:
+            return REMOVED
+        entry = user and user.email and self.directory_entry(user.org_id, user.email, partition)
+        if entry and entry.status is DirectoryStatus.DEPROVISIONED:
+            return "deprovisioned"
+        return None
+
+    def _record(
+        self,
+        org_id: str,
+        subject_id: str,
+        email: str | None,
+        partition: int,
+        cause: Cause,
+        findings: Mapping[AlertReason, Finding],
+    ) -> list[ShadowItAlert]:
+        """Reconcile a subject's open alerts with ``findings``; store and return the events."""
+        key = member_key(org_id, subject_id)
+        alerts = self.tables.alerts.get(key)
+        if alerts is None and not findings:
+            return []
         derived = reconcile(
-            open_alerts,
-            evaluate(subject, self.policy),
+            alerts.open if alerts else {},
+            findings,
             org_id=org_id,
-            user_id=user_id,
+            user_id=subject_id,
             email=email,
             cause=cause,
             raised=alerts.raised if alerts else None,
         )
         events = [self.published(event.event_id) or event for event in derived]
         if events:
-            self.tables.alerts[key] = _with_alert_events(
-                alerts, events, org_id, user_id, email, partition
-            )
+            alerts = _with_alert_events(alerts, events, org_id, subject_id, email, partition)
+            self.tables.alerts[key] = alerts
+        if alerts is not None:
+            regraded = _regraded(alerts, findings)
+            if regraded is not alerts:
+                self.tables.alerts[key] = regraded
         return events
 
     def subject(
@@ -305,11 +471,14 @@ class WorkerState:
         usage: UsageRow | None,
         associations: AssociationsRow | None,
         partition: int,
+        activity: ActivityRow | None = None,
     ) -> Subject:
         """What the rules see for one member."""
         email = (user and user.email) or (usage and usage.email) or ""
         cost = self._recent_cost(usage)
         active = None if usage is None else usage.last_active_day
+        items = () if associations is None else tuple(associations.items.values())
+        personal = personal_connectors(items)
         return Subject(
             email=email,
             member=user is not None and user.status == MEMBER,
@@ -319,9 +488,18 @@ class WorkerState:
             daily_spend={day: spend_of(entry.totals) for day, entry in cost.items()},
             baseline_spend_days=frozenset(day for day, entry in cost.items() if entry.baseline),
             last_active_day=None if active is None else date.fromisoformat(active),
-            personal_connectors=personal_connectors(
-                () if associations is None else associations.items.values()
-            ),
+            personal_connectors=personal,
+            role=user.role if user else None,
+            org_managed_connectors=frozenset(
+                name
+                for name in personal
+                if f"{partition}/{org_id}:{CONNECTOR_SIGNAL}{name}" in self.tables.org_signals
+            ) | managed_connectors(items),
+            last_login=(activity and activity.last_login_method and Login(
+                activity.last_login_method, activity.last_login_at or ""
+            )) or None,
+            org_uses_sso=f"{partition}/{org_id}:{SSO_SIGNAL}" in self.tables.org_signals,
+            role_change=_role_change(activity),
         )
 
     def _recent_cost(self, usage: UsageRow | None) -> dict[date, FamilyTotals]:
@@ -420,6 +598,17 @@ class WorkerState:
         ]
 
 
+def _role_change(activity: ActivityRow | None) -> RoleChange | None:
+    """The member's last role change as the rules read it."""
+    change = None if activity is None else activity.role_change
+    if not change:
+        return None
+    by = change["by"]
+    return RoleChange(change["previous"], change["current"],
+                      by.get("email") or by.get("id") or by.get("type") or "unknown",
+                      change["at"])
+
+
 def usage_totals(
     usage: Mapping[str, UsageRow], usage_days: Mapping[str, UsageDayRow], key: str
 ) -> dict[str, dict[str, int]]:
@@ -488,6 +677,18 @@ def _with_usage_day(row: UsageRow | None, delta: UsageDelta, partition: int) -> 
 def _days(first: str, last: str) -> list[str]:
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def _regraded(row: AlertsRow, findings: Mapping[AlertReason, Finding]) -> AlertsRow:
+    """``row`` with each open alert's severity and evidence as its finding has them now (the
+    same row when nothing changed); the alert keeps its id and the topic its OPENED event."""
+    changed = {
+        reason: replace(alert, severity=finding.severity.value, evidence=dict(finding.evidence))
+        for reason, alert in row.open.items()
+        if (finding := findings.get(AlertReason(reason))) is not None
+        and (alert.severity, alert.evidence) != (finding.severity.value, finding.evidence)
+    }
+    return replace(row, open={**row.open, **changed}) if changed else row
 
 
 def _with_alert_events(

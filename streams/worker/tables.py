@@ -14,11 +14,14 @@ import faust
 
 from streams.worker.faustseam import use_value_codec
 from streams.worker.rows import (
+    ActivityRow,
     AlertsRow,
     AssociationsRow,
+    DecisionRow,
     DirectoryOrgRow,
     DirectoryRow,
     IdentityRow,
+    OrgSignalRow,
     RowCodec,
     StatusRow,
     UsageDayRow,
@@ -59,5 +62,11 @@ class FaustTables:
                                  help="Members by e-mail without +tag."),
                 status=table("status", StatusRow, partitions=1,
                              help="Latest status per connector."),
+                org_signals=table("org-signals", OrgSignalRow,
+                                  help="Managed-auth connectors and SSO use, per partition."),
+                decisions=table("decisions", DecisionRow,
+                                help="The latest triage decision per alert."),
+                activity=table("activity", ActivityRow,
+                               help="Activity Feed facts per member: logins, connectors, keys."),
             ),
         )

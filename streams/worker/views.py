@@ -5,13 +5,23 @@
                     events}`` (``url``: where the other workers reach this one; ``events``:
                     input messages this worker process applied, by topic)
                     (200 when ready, 503 while starting or recovering; never needs a token)
-``/users``          members: ``?org=&role=&status=member|removed|all&limit=&offset=``
+``/users``          members with ``surfaces``, ``connectors``, ``spend_usd``,
+                    ``last_active_day`` and ``idle``: ``?org=&role=&status=member|removed|all
+                    &sort=email|spend|last_active&idle=true|false&limit=&offset=``
 ``/users/{id}``     one member (``id`` is ``user_...`` or ``org:user_...``) with ``usage``
                     (totals per family and the last 31 days),
-                    ``associations``, ``directory`` and ``alerts``
+                    ``associations``, ``directory``, ``alerts`` and ``activity`` (last login
+                    and method, connectors, last role change and who made it)
 ``/alerts``         ``?state=open|resolved|all`` (default open) ``&reason=&org=&user_id=``
+``/decisions``      POST: a triage decision from the page (``streams.worker.triageview``)
+``/identities``     one finding per member: ``?state=open|all`` (default open: members with an
+                    alert open, acknowledged or reopened) ``&org=&email=``; highest severity
+                    first (``streams.worker.identities``)
+``/keys``           API and Admin keys created (Activity Feed), newest first: ``?org=``
 ``/status``         the latest status of every connector
 ``/metrics``        Prometheus text: counters plus table and alert gauges
+``/insights``       adoption, spend, idle seats and alerts over N days
+                    (``streams.worker.insightsview``)
 =================== ===============================================================
 
 List views answer ``{"data": [...], "count": n, "total": t, "partitions": [...],
@@ -40,9 +50,9 @@ from __future__ import annotations
 import heapq
 import hmac
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
@@ -52,18 +62,24 @@ from faust.web import Request, Response, View
 
 from streams.config import Settings
 from streams.errors import ConfigError
-from streams.events.records import AlertReason
+from streams.events.records import AlertReason, AppKind, MetricFamily
+from streams.insights import MICRO_CENTS_PER_USD, Window, is_idle
 from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
+from streams.worker.faustseam import recovery_completed
+from streams.worker.identities import ALL_STATE, OPEN_STATE, identity_order, identity_view
+from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, Peers, peer_urls
-from streams.worker.rows import MEMBER, REMOVED, AlertsRow, UsageRow, UserRow
+from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
+from streams.worker.rules import spend_of
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_WINDOW = 10_000
 """The most items one list request may reach (``offset + limit``)."""
 DAYS_SHOWN = 31
 DEFAULT_LIMIT = 1_000
+SORTS = ("email", "spend", "last_active")
 USER_FIELDS = (
     "id", "org_id", "email", "name", "role", "workspaces", "added_at", "status",
     "first_seen", "last_seen", "baseline", "connector", "source",
@@ -210,8 +226,7 @@ def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> list[Par
 
 def ready(app: faust.App) -> bool:
     """True once the worker has its partitions and its tables are recovered."""
-    recovery = app.tables.recovery
-    return recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
+    return recovery_completed(app) and not app.rebalancing and not app.in_recovery
 
 
 class JsonView(View):
@@ -298,10 +313,17 @@ class ListView(JsonView):
     def order(self, item: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def first(self, items: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-        """The first ``count`` of ``items`` in the view's order."""
-        pick = heapq.nlargest if self.newest_first else heapq.nsmallest
-        return pick(count, items, key=self.order)
+    def ordering(self, query: Mapping[str, str]) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+        """The sort key and whether the largest come first (default: ``order``,
+        ``newest_first``)."""
+        return self.order, self.newest_first
+
+    def first(self, items: list[dict[str, Any]], count: int, query: Mapping[str, str]
+              ) -> list[dict[str, Any]]:
+        """The first ``count`` of ``items`` in the order ``query`` asks for."""
+        key, largest_first = self.ordering(query)
+        pick = heapq.nlargest if largest_first else heapq.nsmallest
+        return pick(count, items, key=key)
 
     async def answer(self, request: Request, **match: str) -> Response:
         query = request.query
@@ -312,7 +334,7 @@ class ListView(JsonView):
         topic = self.topic()
         answered = self.active_partitions(topic)
         matches = self.items(query, set(answered))
-        items = self.first(matches, window)
+        items = self.first(matches, window, query)
         total, all_ready = len(matches), ready(self.context.app)
         if scope == "all":
             asked = {k: v for k, v in query.items() if k not in ("limit", "offset", "scope")}
@@ -322,7 +344,7 @@ class ListView(JsonView):
                 total += body.get("total", 0)
                 answered += body.get("partitions", [])
                 all_ready = all_ready and body.get("ready", False)
-        shown = self.first(items, window)[offset:]
+        shown = self.first(items, window, query)[offset:]
         partitions = self.partition_count(topic)
         return self.respond(
             {
@@ -360,20 +382,59 @@ class HealthView(JsonView):
 
 
 class UsersView(ListView):
-    """Members (by default only current ones), sorted by org and e-mail."""
+    """Members (by default only current ones) with their surfaces, connectors, spend and last
+    active day; sorted by org and e-mail, or ``sort=spend`` (highest first) or
+    ``sort=last_active`` (most recent first); ``idle=true|false`` keeps idle members (no
+    activity for ``IDLE_DAYS``) or the others."""
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
+        choice(query, "sort", SORTS, "email")
+        idle = choice(query, "idle", ("true", "false", "any"), "any")
         org, role = query.get("org"), query.get("role")
-        return [
-            user_view(row) for row in _rows(self.tables.users, partitions)
-            if (status == "all" or row.status == status)
-            and (org is None or row.org_id == org)
-            and (role is None or row.role == role)
-        ]
+        window = Window(datetime.now(UTC).date(), 1, self.context.settings.idle_days)
+        found = []
+        for key, row in self.tables.users.items():
+            if (
+                row.partition in partitions
+                and (status == "all" or row.status == status)
+                and (org is None or row.org_id == org)
+                and (role is None or row.role == role)
+            ):
+                item = member_row(self.tables, key, row, window)
+                if idle == "any" or item["idle"] == (idle == "true"):
+                    found.append(item)
+        return found
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["org_id"], (item["email"] or "").lower(), item["id"])
+
+    def ordering(self, query: Mapping[str, str]) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+        sort = query.get("sort", "email")
+        if sort == "spend":
+            return (lambda item: (-item["spend_usd"], self.order(item))), False
+        if sort == "last_active":
+            return (lambda item: (item["last_active_day"] or "", item["id"])), True
+        return self.order, False
+
+
+def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[str, Any]:
+    """A member as ``/users`` lists it: the user fields, surfaces, connectors, spend, idle."""
+    usage = tables.usage.get(key)
+    associations = tables.associations.get(key)
+    items = sorted(() if associations is None else associations.items.values(),
+                   key=lambda item: (item.kind, item.name, item.auth))
+    cost = usage_totals(tables.usage, tables.usage_days, key).get(MetricFamily.COST.value, {})
+    facts = member_facts(tables, key, row, usage, [])
+    return {
+        **user_view(row),
+        "surfaces": sorted({item.name for item in items if item.kind == AppKind.SURFACE.value}),
+        "connectors": [{"name": item.name, "auth": item.auth}
+                       for item in items if item.kind == AppKind.CONNECTOR.value],
+        "spend_usd": round(spend_of(cost) / MICRO_CENTS_PER_USD, 2),
+        "last_active_day": None if usage is None else usage.last_active_day,
+        "idle": facts.member and is_idle(facts, window),
+    }
 
 
 class UserView(JsonView):
@@ -433,7 +494,40 @@ class UserView(JsonView):
             ),
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
+            "activity": activity_view(tables.activity.get(key)),
         }
+
+
+def activity_view(row: ActivityRow | None) -> dict[str, Any]:
+    """What the Activity Feed said about a member (empty without the feed)."""
+    if row is None:
+        return {}
+    return {
+        "last_login_at": row.last_login_at,
+        "last_login_method": row.last_login_method,
+        "connectors": sorted(row.connectors.values(), key=lambda link: link["connected_at"]),
+        "role_change": row.role_change,
+        "keys_created": sorted(row.keys_created),
+    }
+
+
+class KeysView(ListView):
+    """API and Admin keys created in each org (from the Activity Feed), newest first:
+    ``?org=``."""
+
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        org = query.get("org")
+        return [
+            {"org_id": row.org_id, "key_id": key_id, **created}
+            for row in _rows(self.tables.activity, partitions)
+            if org is None or row.org_id == org
+            for key_id, created in row.keys_created.items()
+        ]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return (item["created_at"], item["key_id"])
 
 
 class AlertsView(ListView):
@@ -459,6 +553,28 @@ class AlertsView(ListView):
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["opened_at"], item["alert_id"])
+
+
+class IdentitiesView(ListView):
+    """One finding per member with alerts, highest severity first."""
+
+    newest_first = True
+
+    def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
+        state = choice(query, "state", (OPEN_STATE, ALL_STATE), OPEN_STATE)
+        org, email = query.get("org"), query.get("email")
+        decisions = self.tables.decisions
+        now = datetime.now(UTC)
+        found = (
+            identity_view(row, decisions.get, now, state)
+            for row in _rows(self.tables.alerts, partitions)
+            if (org is None or row.org_id == org)
+            and (email is None or (row.email or "").strip().lower() == email.strip().lower())
+        )
+        return [item for item in found if item is not None]
+
+    def order(self, item: dict[str, Any]) -> Any:
+        return identity_order(item)
 
 
 class StatusView(ListView):
@@ -499,6 +615,12 @@ class MetricsView(JsonView):
         for reason, count in sorted(open_by_reason.items()):
             gauges.append(("claude_worker_open_alerts", "Open alerts by reason.",
                            (("reason", reason),), count))
+        for status in self.tables.status.values():
+            for result, count in status.feed_reconciliation.items():
+                gauges.append(("claude_connector_feed_reconciliation",
+                               "Activity Feed changes the roster confirmed or contradicted, and "
+                               "changes only the roster saw (cumulative, per connector).",
+                               (("connector", status.connector), ("result", result)), count))
         gauges.append(("claude_worker_ready", "1 when partitions are assigned and recovered.",
                        (), 1.0 if ready(self.context.app) else 0.0))
         return self.text(METRICS.render(gauges), content_type="text/plain; version=0.0.4")
@@ -508,23 +630,26 @@ VIEWS: dict[str, type[JsonView]] = {
     "/health": HealthView,
     "/users": UsersView,
     "/users/{user_id}": UserView,
+    "/keys": KeysView,
     "/alerts": AlertsView,
+    "/identities": IdentitiesView,
     "/status": StatusView,
     "/metrics": MetricsView,
 }
 
 
-def register_views(context: WorkerContext) -> None:
-    """Serve every view on the context's app, each reading that context, with one ``Peers``
-    client (closed when the app stops)."""
+def register_views(context: WorkerContext, *more: Mapping[str, type[JsonView]]) -> None:
+    """Serve every view (``VIEWS`` and those of ``more``) on the context's app, each reading
+    that context, with one ``Peers`` client (closed when the app stops)."""
     settings = context.settings
     shared = {
         "context": context,
         "hosts": allowed_hosts(settings),
         "peers": Peers(settings.worker_app_id, settings.web_token),
     }
-    for path, view in VIEWS.items():
-        context.app.page(path)(type(view.__name__, (view,), shared))
+    for views in (VIEWS, *more):
+        for path, view in views.items():
+            context.app.page(path)(type(view.__name__, (view,), shared))
 
     @context.app.on_before_shutdown.connect
     async def close_peers(app: faust.App, **kwargs: Any) -> None:

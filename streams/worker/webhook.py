@@ -36,7 +36,7 @@ import orjson
 
 from streams.config import Secret
 from streams.events.records import AvroRecord
-from streams.events.topics import SHADOW_IT_ALERTS, TopicSpec
+from streams.events.topics import ALERT_DECISIONS, SHADOW_IT_ALERTS, TopicSpec
 from streams.worker.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,10 @@ class Delivery:
     event_type: str
 
 
-DELIVERIES = (Delivery(SHADOW_IT_ALERTS, "shadow_it_alert"),)
+DELIVERIES = (
+    Delivery(SHADOW_IT_ALERTS, "shadow_it_alert"),
+    Delivery(ALERT_DECISIONS, "alert_decision"),
+)
 """Every topic whose events go to the webhook."""
 
 

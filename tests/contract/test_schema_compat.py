@@ -50,7 +50,8 @@ def logical_types(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 def test_there_is_a_release() -> None:
     assert {path.parent.name for path in RELEASED} >= {"v1"}
-    assert len([p for p in RELEASED if p.parent.name == "v1"]) == len(CURRENT)
+    # Every released schema is still current; schemas added since wait for the next release.
+    assert {json.loads(p.read_text())["name"] for p in RELEASED} <= CURRENT.keys()
 
 
 @pytest.mark.parametrize("released", RELEASED, ids=lambda p: f"{p.parent.name}/{p.name}")

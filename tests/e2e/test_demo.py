@@ -131,7 +131,7 @@ async def test_demo_runs_for_its_duration_and_leaves_nothing_behind(
     assert code == 0, output
     assert "collecting: roster: 200 members" in output
     assert "stopped: every process ended, every port released" in output
-    assert re.search(r"members 20\d", output)
+    assert re.search(r"members 20\d   adoption \d+%   idle seats \d+   connector", output)
     assert demo.leftovers() == []
     assert [port for port in ports_of(output) if port_in_use("127.0.0.1", port)] == []
     assert list((tmp_path / "cache" / "demo").glob("run-*")) == []

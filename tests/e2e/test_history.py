@@ -36,6 +36,7 @@ from streams.simulator.org import CORPORATE_DOMAINS
 from streams.worker_process import WorkerProcess, worker_environment
 from tests.fixtures.simulator import SIM_TODAY
 from tests.fixtures.topics import read_topic
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import produce_raw, user_event
 
 pytestmark = pytest.mark.kafka
@@ -221,7 +222,7 @@ async def test_a_rebuild_under_a_new_app_id_gives_identical_tables(
             current = sum(1 for user in users["data"] if user["status"] == "member")
             return (users["data"], comparable(alerts["data"])) if current == members else None
 
-        want = await eventually(lambda: tables(original.url))
+        want = await eventually(lambda: tables(original.url), timeout=60)
         assert want[1], "the history raises alerts"
 
         used = await asyncio.to_thread(
@@ -246,7 +247,7 @@ async def test_a_rebuild_under_a_new_app_id_gives_identical_tables(
                 return f"the rebuilding worker does not answer yet: {exc!r}"
             return None if got == want else describe_difference(got, want)
 
-        await until_none(difference, timeout=90)
+        await eventually(difference, timeout=90, until=lambda found: found is None)
         assert await tables(original.url) == want, "the original worker changed meanwhile"
     finally:
         original.stop()
@@ -273,28 +274,3 @@ def describe_difference(got: tuple[Any, Any] | None, want: tuple[Any, Any]) -> s
         lines += [f"{name} only rebuilt: {row.decode()}" for row in keys if row not in wanted][:3]
         lines += [f"{name} only original: {row.decode()}" for row in wanted if row not in keys][:3]
     return "\n".join(lines) or "same rows, different order"
-
-
-async def until_none(check, timeout: float) -> None:
-    """Wait until ``check`` returns None; fail with the last thing it said."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last = None
-    while loop.time() < deadline:
-        last = await check()
-        if last is None:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"not reached within {timeout}s:\n{last}")
-
-
-async def eventually(check, timeout: float = 60.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"not reached within {timeout}s; last: {last!r}")

@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from streams.events.records import ConnectorState, DirectoryStatus, UserOp
-from streams.kafkaio import ensure_topics
+from streams.events.records import (
+    AppKind,
+    AuthKind,
+    ConnectorState,
+    DirectoryStatus,
+    MetricFamily,
+    UserOp,
+)
 from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
 from tests.fixtures.worker import (
     WorkerProcess,
@@ -20,9 +27,9 @@ from tests.fixtures.worker import (
     connector_status,
     directory_record,
     produce,
-    start_worker,
     usage_delta,
     user_event,
+    worker_on,
 )
 
 pytestmark = pytest.mark.kafka
@@ -33,6 +40,18 @@ USD = 100_000_000  # micro-cents
 ALERT_ROWS = """return Array.from(document.querySelectorAll('#alerts tbody tr'))
     .map(tr => [tr.dataset.userId, tr.dataset.reason, tr.innerText]);"""
 STATE = "return document.body.dataset.state || '';"
+WIDER_THAN_WINDOW = """return Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                 && !e.closest('.wide, .scroll'))
+    .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '
+                     + Math.round(e.getBoundingClientRect().right)
+                     + '/' + document.documentElement.clientWidth);"""
+IDLE_DAYS = 30  # the default
+WINDOW = {"until": "2026-11-01", "days": "7"}
+MARKS = """const counts = {};
+    for (const chart of document.querySelectorAll('[data-chart]'))
+      counts[chart.dataset.chart] = chart.querySelectorAll('.mark').length;
+    return counts;"""
 
 
 def scenario() -> list[Any]:
@@ -43,7 +62,10 @@ def scenario() -> list[Any]:
         user_event(UserOp.SNAPSHOT, "user_bob", "bob@acme.com", baseline=True),
         user_event(UserOp.SNAPSHOT, "user_dave", "dave@gmail.com", baseline=True),
         usage_delta("user_alice", date(2026, 11, 1), {"usd_micros": 250 * USD}),
+        usage_delta("user_bob", date(2026, 10, 30), {"usd_micros": 40 * USD}),
+        usage_delta("user_bob", date(2026, 10, 31), {"total": 1200}, family=MetricFamily.TOKENS),
         association("user_alice", "github"),
+        association("user_alice", "chat", kind=AppKind.SURFACE, auth=AuthKind.UNKNOWN),
         connector_status(ConnectorState.HEALTHY),
     ]
 
@@ -71,21 +93,11 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     """One token-protected worker for the module, on the scenario."""
     chromium_or_skip()
-
-    async def start() -> WorkerProcess:
-        await ensure_topics(kafka_bootstrap, PREFIX, 2)
-        await produce(kafka_bootstrap, PREFIX, scenario())
-        process = start_worker(kafka_bootstrap, PREFIX, f"page-{uuid.uuid4().hex[:8]}",
-                               tmp_path_factory.mktemp("page"), token=TOKEN,
-                               env={"CORPORATE_DOMAINS": "acme.com"})
-        await process.wait_ready()
-        return process
-
-    process = asyncio.run(start())
-    try:
+    with worker_on(kafka_bootstrap, PREFIX, scenario(), f"page-{uuid.uuid4().hex[:8]}",
+                   tmp_path_factory.mktemp("page"), token=TOKEN,
+                   env={"CORPORATE_DOMAINS": "acme.com", "MANAGED_CONNECTORS": "github"}
+                   ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
@@ -105,7 +117,10 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
         ("user_dave", "PERSONAL_DOMAIN"),
     }
     page = (await worker.get("/", token="none needed")).headers
-    assert "script-src 'sha256-" in page["content-security-policy"]
+    assert "script-src 'self';" in page["content-security-policy"]
+    script = await worker.get("/static/page.js", token="none needed")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "SECTIONS" in script.text
 
     await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
     await browser.wait_for(STATE, lambda state: state == "ready")
@@ -113,7 +128,7 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
     rows = await browser.run(ALERT_ROWS)
     assert {(user, reason) for user, reason, _ in rows} == expected
     dave = next(text for user, reason, text in rows if reason == "PERSONAL_DOMAIN")
-    assert "dave@gmail.com" in dave and "HIGH" in dave and "existed at connect" in dave
+    assert "dave@gmail.com" in dave and "LOW" in dave and "existed at connect" in dave
     users = await browser.wait_for(
         "return Array.from(document.querySelectorAll('#users tbody tr')).map(tr => tr.innerText);",
         lambda found: any("250.00" in row for row in found),
@@ -134,6 +149,75 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
     assert all("frank@yahoo.com" in text and "new change" in text for text in frank)
 
 
+def chart_points(figures: dict[str, Any]) -> dict[str, int]:
+    """How many marks each chart of the page should draw for ``/insights`` data."""
+    alerts = figures["alerts_by_day"].values()
+    return {
+        "spend": sum(len(series) for series in figures["spend_usd_by_day"].values()),
+        "active": sum(len(series) for series in figures["active_by_day"].values()),
+        "spenders": len(figures["top_spenders"]),
+        "seats": len(("members", "active", "idle")),
+        "alerts": sum(1 for day in alerts for counts in day.values()
+                      for value in counts.values() if value),
+    }
+
+
+async def users_sort_and_filter(worker: WorkerProcess) -> None:
+    """``/users`` rows carry spend, surfaces and last activity; they sort and filter by them."""
+    by_spend = (await worker.get("/users", sort="spend")).json()["data"]
+    spenders = [(u["id"], u["spend_usd"]) for u in by_spend]  # others spent nothing
+    assert spenders[:2] == [("user_alice", 250.0), ("user_bob", 40.0)]
+    assert {spend for _, spend in spenders[2:]} == {0.0} and ("user_dave", 0.0) in spenders
+    alice = by_spend[0]
+    assert alice["surfaces"] == ["chat"]
+    assert alice["connectors"] == [{"name": "github", "auth": "PERSONAL_CREDENTIAL"}]
+    by_activity = (await worker.get("/users", sort="last_active")).json()["data"]
+    active = [(u["id"], u["last_active_day"]) for u in by_activity]
+    assert active[:2] == [("user_alice", "2026-11-01"), ("user_bob", "2026-10-31")]
+    assert {day for _, day in active[2:]} == {None}
+    idle_since = (datetime.now(UTC).date() - timedelta(days=IDLE_DAYS - 1)).isoformat()
+    want_idle = {u["id"] for u in by_spend
+                 if u["last_active_day"] is None or u["last_active_day"] < idle_since}
+    for flag, want in (("true", want_idle), ("false", {u["id"] for u in by_spend} - want_idle)):
+        found = (await worker.get("/users", idle=flag)).json()["data"]
+        assert {u["id"] for u in found} == want
+        assert all(u["idle"] is (flag == "true") for u in found)
+    assert (await worker.get("/users", sort="name")).status_code == 400
+
+
+async def test_every_chart_draws_a_mark_per_point_of_the_insights(
+    worker: WorkerProcess, browser: Browser
+):
+    await settled(worker, 4)
+    figures = (await worker.get("/insights", **WINDOW)).json()["data"]
+    assert figures["spend_usd_by_day"]["2026-11-01"] == {"all": 250.0}
+    assert figures["spend_usd_by_day"]["2026-10-30"] == {"all": 40.0}
+    assert figures["tokens_by_day"]["2026-10-31"] == 1200
+    assert figures["active_by_day"]["2026-11-01"] == {"any": 1, "chat": 1}
+    assert [s["id"] for s in figures["top_spenders"]] == ["user_alice", "user_bob"]
+    expected = chart_points(figures)
+    assert all(expected.values()), expected
+    await users_sort_and_filter(worker)
+
+    query = "&".join(f"{name}={value}" for name, value in WINDOW.items())
+    await browser.open(f"{worker.url}/?refresh=1&{query}#token={TOKEN}")
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    assert await browser.wait_for(MARKS, lambda found: found == expected) == expected
+    idle_rows = await browser.run(
+        "return document.querySelectorAll('#idle-seats tbody tr').length;")
+    assert idle_rows == min(len(figures["idle_seats"]), 8)
+    hover = await browser.run(
+        "return document.querySelector('[data-chart=spenders] .mark title').textContent;")
+    assert hover == "alice@acme.com: $250.00"
+    fill = await browser.run(  # the stylesheet applies under the Content-Security-Policy
+        "return getComputedStyle(document.querySelector('[data-chart=spend] .mark')).fill;")
+    assert fill == "rgb(37, 99, 235)"
+    for width in (1280, 420):
+        await browser.resize(width, 900)
+        wider = await browser.run(WIDER_THAN_WINDOW)
+        assert not wider, f"wider than a {width} px window: {wider}"
+
+
 async def test_without_the_token_the_page_asks_for_it(worker: WorkerProcess, browser: Browser):
     await browser.open(f"{worker.url}/?refresh=1")
     await browser.run("sessionStorage.clear();")
@@ -151,3 +235,48 @@ async def test_without_the_token_the_page_asks_for_it(worker: WorkerProcess, bro
     await browser.wait_for(STATE, lambda state: state == "ready")
     rows = await browser.wait_for(ALERT_ROWS, lambda found: len(found) >= 4)
     assert {(user, reason) for user, reason, _ in rows} == await api_alerts(worker)
+
+
+TRIAGE = """const [user, reason, action, text] = arguments;
+    const row = document.querySelector('#identities tr[data-user-id="' + user + '"]');
+    if (text !== null) {
+      const input = row.querySelector('input.triage-reason');
+      input.value = text;
+      input.dispatchEvent(new Event('input'));
+    }
+    row.querySelector('li[data-reason="' + reason + '"] button[data-action="' + action + '"]')
+      .click();
+    return true;"""
+SHOWN_TRIAGE = """return Array.from(document.querySelectorAll('#identities li[data-reason]'))
+    .map(li => [li.closest('tr').dataset.userId, li.dataset.reason, li.dataset.triage]);"""
+
+
+async def test_the_page_triage_buttons_send_decisions_the_worker_applies(
+    worker: WorkerProcess, browser: Browser
+):
+    await settled(worker, 4)
+    await browser.open(f"{worker.url}/?refresh=1#token={TOKEN}")
+    await browser.wait_for(STATE, lambda state: state == "ready")
+    shown = await browser.wait_for(SHOWN_TRIAGE, lambda found: len(found) >= 4)
+    assert ("user_dave", "PERSONAL_DOMAIN", "open") in {tuple(item) for item in shown}
+    first = await browser.run("return document.querySelector('#identities tbody tr').innerText;")
+    assert first.startswith("HIGH"), "the highest severity leads"
+
+    await browser.run(TRIAGE, "user_dave", "PERSONAL_DOMAIN", "ack", None)
+    await browser.wait_for(SHOWN_TRIAGE, lambda found: ["user_dave", "PERSONAL_DOMAIN",
+                                                        "acknowledged"] in found)
+    await browser.run(TRIAGE, "user_bob", "DEPROVISIONED_ACTIVE", "accept", None)
+    await browser.wait_for("return document.body.dataset.triage;", lambda s: s == "refused")
+    refusal = await browser.run("return document.getElementById('triage-status').textContent;")
+    assert "accept needs a reason" in refusal
+    await browser.run(TRIAGE, "user_bob", "DEPROVISIONED_ACTIVE", "accept", "leaving Friday")
+    await browser.wait_for(SHOWN_TRIAGE, lambda found: all(user != "user_bob"
+                                                           for user, _, _ in found))
+    body = (await worker.get("/identities", state="all")).json()
+    bob = next(item for item in body["data"] if item["user_id"] == "user_bob")
+    (accepted,) = bob["alerts"]
+    assert (accepted["triage"], accepted["decision"]["why"]) == ("accepted", "leaving Friday")
+    async with httpx.AsyncClient(base_url=worker.url) as client:
+        wrong = await client.post("/decisions", json={"action": "ack"},
+                                  headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401

@@ -9,9 +9,11 @@ and after each churn step the worker must agree exactly with the simulator's gro
   independently of the worker: UNMANAGED_IDENTITY for ``managed=false``, PERSONAL_DOMAIN for
   ``personal_domain``, DEPROVISIONED_ACTIVE for a deprovisioned member (all from
   ``/_sim/truth``), PERSONAL_CREDENTIAL_CONNECTOR for a member with a connector association
-  authorised by their own credential, and SPEND_SPIKE (absolute threshold only; the relative
-  rule is off here) for a member whose summed COST deltas exceed the threshold on a day within
-  the 7 days ending at their newest cost day (both from the topics);
+  authorised by their own credential on a connector the org runs on managed auth (the
+  truth's ``managed_connectors``, configured as ``MANAGED_CONNECTORS``), and SPEND_SPIKE
+  (absolute threshold only; the relative rule is off here) for a member whose summed COST
+  deltas exceed the threshold on a day within the 7 days ending at their newest cost day
+  (both from the topics);
 - every member's usage totals equal the sums of the usage-delta topic, and the recent days
   equal the API's figures in the truth;
 - no alert was ever raised that the truth did not call for (no transient alerts), none twice;
@@ -27,15 +29,17 @@ import asyncio
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from click.testing import CliRunner
 
+from streams.cli import main
 from streams.config import Settings
 from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
@@ -46,6 +50,7 @@ from streams.worker.barrier import committed_offsets
 from streams.worker.rules import MICRO_CENTS_PER_USD, SPIKE_WINDOW_DAYS
 from streams.worker_process import WorkerProcess
 from tests.fixtures.topics import Message, read_topic
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import start_worker
 
 pytestmark = pytest.mark.kafka
@@ -57,29 +62,25 @@ SPEND_SPIKE_USD = 6.0
 PARTITIONS = 2
 WINDOW_DAYS = 3
 SETTLE_SECONDS = 60.0
+IDLE_DAYS = 2
+ACTIVITY = ("message_count", "session_count", "total_tokens")
 
 Pair = tuple[str, str]
 
+FEED_AND_KEY_RULES = ("SSO_BYPASS_LOGIN", "PRIVILEGE_GRANTED", "ADMIN_CREDENTIAL_CREATED",
+                      "ORPHANED_CREDENTIAL")
 SEVERITIES = {
-    "UNMANAGED_IDENTITY": {"HIGH"},
-    "PERSONAL_DOMAIN": {"HIGH"},
+    "UNMANAGED_IDENTITY": {"LOW", "MEDIUM", "HIGH"},  # by role, spend and baseline
+    "PERSONAL_DOMAIN": {"LOW", "MEDIUM", "HIGH"},
     "DEPROVISIONED_ACTIVE": {"HIGH", "CRITICAL"},  # CRITICAL once they also used Claude
-    "PERSONAL_CREDENTIAL_CONNECTOR": {"HIGH"},
-    "SPEND_SPIKE": {"MEDIUM"},
+    "PERSONAL_CREDENTIAL_CONNECTOR": {"LOW", "MEDIUM", "HIGH"},
+    "SPEND_SPIKE": {"LOW", "MEDIUM", "HIGH"},
 }
 
 
-async def eventually(check: Callable[[], Awaitable[str | None]], timeout: float) -> None:
-    """Wait until ``check`` reports no difference (None); fail with the last difference."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        difference = await check()
-        if difference is None:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"not settled within {timeout:.0f}s: {difference}")
-        await asyncio.sleep(0.5)
+def settled(difference: str | None) -> bool:
+    """No difference left."""
+    return difference is None
 
 
 def difference(name: str, got: Any, want: Any) -> str | None:
@@ -120,7 +121,7 @@ class Pipeline:
             got = int(found.group(1)) if found else 0
             return None if got >= want else f"directory copies applied: {got} of {want}"
 
-        await eventually(applied, SETTLE_SECONDS)
+        await eventually(applied, SETTLE_SECONDS, until=settled)
 
     async def poll(self) -> None:
         async with PollerRunner(self.settings, quiet=True) as runner:
@@ -133,6 +134,7 @@ class Pipeline:
     async def expected_alerts(self, truth: dict[str, Any]) -> set[Pair]:
         """The open alerts the truth and the input topics call for (see the module docstring)."""
         members = {user["id"] for user in truth["users"]}
+        managed_auth = set(truth["managed_connectors"])
         expected: set[Pair] = set()
         for user in truth["users"]:
             if not user["managed"]:
@@ -144,7 +146,7 @@ class Pipeline:
         for message in await self.topic("app-associations"):
             value = message.value
             personal = (value["kind"], value["auth"]) == ("CONNECTOR", "PERSONAL_CREDENTIAL")
-            if personal and value["user_id"] in members:
+            if personal and value["user_id"] in members and value["name"] in managed_auth:
                 expected.add((value["user_id"], "PERSONAL_CREDENTIAL_CONNECTOR"))
         for user_id, days in (await self.cost_per_day()).items():
             newest = max(days)
@@ -196,7 +198,7 @@ class Pipeline:
                 or (None if users["complete"] and alerts["complete"] else "views incomplete")
             )
 
-        await eventually(views_agree, SETTLE_SECONDS)
+        await eventually(views_agree, SETTLE_SECONDS, until=settled)
         alerts = (await self.worker.get("/alerts", state="open")).json()["data"]
         for alert in alerts:
             assert alert["email"], alert
@@ -205,7 +207,68 @@ class Pipeline:
                 assert alert["baseline"] is (alert["user_id"] in self.baseline_users), alert
         await self.check_alert_topic(expected)
         await self.check_usage(truth)
+        await self.check_insights(truth)
         return expected
+
+    async def check_insights(self, truth: dict[str, Any]) -> None:
+        """``/insights`` over the polled days equals the truth: spend and active members per
+        day, active members by surface (a member counts for the surfaces the association
+        topic says they had used by that day), seats, adoption and the idle members."""
+        today = date.fromisoformat(truth["now"][:10])
+        first = today - timedelta(days=WINDOW_DAYS - 1)
+        days = [(first + timedelta(days=n)).isoformat() for n in range(WINDOW_DAYS)]
+        usage = (await self.sim.truth(since=days[0], until=days[-1]))["usage"]
+        surfaces: dict[str, dict[str, str]] = defaultdict(dict)
+        for message in await self.topic("app-associations"):
+            value = message.value
+            if value["kind"] == "SURFACE":
+                seen = value["first_seen"].isoformat()
+                known = surfaces[value["user_id"]].get(value["name"], seen)
+                surfaces[value["user_id"]][value["name"]] = min(known, seen)
+        spend = {day: 0 for day in days}
+        active: dict[str, dict[str, int]] = {day: {"any": 0} for day in days}
+        active_users = set()
+        for user_id, per_day in usage.items():
+            for day, figures in per_day.items():
+                spend[day] += int(Decimal(figures.get("cost_cents", "0")) * 1_000_000)
+                if active_on(figures):
+                    active_users.add(user_id)
+                    counts = active[day]
+                    counts["any"] += 1
+                    for surface, since in surfaces[user_id].items():
+                        if str(since) <= day:
+                            counts[surface] = counts.get(surface, 0) + 1
+        members = {user["id"]: user for user in truth["users"]}
+        recent = days[-IDLE_DAYS:]
+        idle = {
+            user_id for user_id, user in members.items()
+            if user["added_at"][:10] < recent[0]
+            and not any(active_on(usage.get(user_id, {}).get(day, {})) for day in recent)
+        }
+        want = {
+            "spend": {day: round(micros / MICRO_CENTS_PER_USD, 2) for day, micros in spend.items()},
+            "active": active,
+            "seats": (len(members), len(active_users & set(members)), len(idle)),
+            "idle": idle,
+        }
+
+        async def insights_agree() -> str | None:
+            body = (await self.worker.get("/insights", days=str(WINDOW_DAYS),
+                                          until=days[-1])).json()
+            data = body["data"]
+            seats = data["seats"]
+            got = {
+                "spend": {day: series.get("all", 0) for day, series in
+                          data["spend_usd_by_day"].items()},
+                "active": data["active_by_day"],
+                "seats": (seats["members"], seats["active"], seats["idle"]),
+                "idle": {seat["id"] for seat in data["idle_seats"]},
+            }
+            return (None if body["complete"] else "insights incomplete") or next(
+                (difference(f"/insights {name}", got[name], want[name])
+                 for name in want if got[name] != want[name]), None)
+
+        await eventually(insights_agree, SETTLE_SECONDS)
 
     async def check_alert_topic(self, expected: set[Pair]) -> None:
         """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""
@@ -260,6 +323,12 @@ async def uncommitted(bootstrap: str, settings: Settings, group: str) -> str | N
         if any(committed.get(partition, 0) < end - 1 for partition, end in ends.items() if end):
             return f"{name}: committed {committed}, ends {ends}"
     return None
+
+
+def active_on(figures: dict[str, Any]) -> bool:
+    """Whether a member's day in the truth shows any activity (engagement, tokens or cost)."""
+    return any(figures.get(name) for name in ACTIVITY) or Decimal(
+        figures.get("cost_cents", "0")) > 0
 
 
 def covers(users: list[dict[str, Any]], ids: set[str]) -> bool:
@@ -318,10 +387,17 @@ async def test_simulated_org_through_poller_and_worker(
             "CORPORATE_DOMAINS": ",".join(truth["corporate_domains"]),
             "SPEND_SPIKE_DAILY_USD": str(SPEND_SPIKE_USD),
             "SPEND_SPIKE_FACTOR": "0",
+            "IDLE_DAYS": str(IDLE_DAYS),
+            "MANAGED_CONNECTORS": ",".join(truth["managed_connectors"]),
+            # The simulator labels the rules on members' identities, connectors and spend.
+            "DISABLED_RULES": ",".join(FEED_AND_KEY_RULES),
         },
     )
     try:
         await worker.wait_ready()
+        async with httpx.AsyncClient(base_url=worker.url) as client:
+            refused = await client.post("/decisions", json={"action": "ack"})
+        assert refused.status_code == 403, "no triage writes without WEB_TOKEN"
         pipeline = Pipeline(sim, kafka_bootstrap, settings, worker, directory_file)
         org_id = truth["organization_id"]
         pipeline.baseline_users = {user["id"] for user in truth["users"]}
@@ -346,6 +422,22 @@ async def test_simulated_org_through_poller_and_worker(
         gone = [members[user_id] for user_id in left["removed"]]
         assert any(not u["managed"] for u in gone) and any(u["deprovisioned"] for u in gone)
         await pipeline.check("leavers")
-        await eventually(lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS)
+        await eventually(
+            lambda: uncommitted(kafka_bootstrap, settings, app_id), SETTLE_SECONDS, until=settled
+        )
+
+        # ``claude-connector report`` reads the topics alone and says what the worker says.
+        today = date.fromisoformat((await sim.truth(usage="false"))["now"][:10])
+        command = ["report", "--org", org_id, "--days", str(WINDOW_DAYS), "--until",
+                   today.isoformat(), "--format", "json"]
+        environment = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "TOPIC_PREFIX": prefix,
+                       "IDLE_DAYS": str(IDLE_DAYS)}
+        result = await asyncio.to_thread(CliRunner().invoke, main, command, env=environment)
+        assert result.exit_code == 0, result.output
+        report = orjson.loads(result.stdout)
+        view = (await worker.get("/insights", org=org_id, days=str(WINDOW_DAYS),
+                                 until=today.isoformat())).json()["data"]
+        assert report == view
+        assert report["alerts_by_day"] and report["top_spenders"] and report["idle_seats"]
     finally:
         worker.stop()

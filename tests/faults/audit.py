@@ -101,8 +101,9 @@ def audit_user_events(
 ) -> Findings:
     """User events against the truth roster and the churn the simulator applied.
 
-    A REMOVED is false when the simulator never removed the member, or when it came from a
-    poll whose roster listing did not complete (``incomplete_polls``).
+    A REMOVED is false when the simulator never removed the member, or when a listing concluded
+    it in a poll whose roster listing did not complete (``incomplete_polls``); a removal from
+    the Activity Feed is an explicit signal and needs no complete listing.
     """
     findings = Findings()
     truly_removed = {user["id"] for user in truth["removed"]}
@@ -115,7 +116,8 @@ def audit_user_events(
         after = value["after"]
         ops[user].add((op, after["role"] if after else None))
         if op == "REMOVED":
-            if user not in truly_removed or value["poll_id"] in incomplete_polls:
+            from_listing = value["source"] != "ACTIVITY_FEED"  # the feed's are explicit signals
+            if user not in truly_removed or (from_listing and value["poll_id"] in incomplete_polls):
                 findings.false_removals.append(f"{user} removed in {value['poll_id']}")
             elif user not in members:
                 findings.duplicate_effects.append(f"{user} removed twice")

@@ -32,19 +32,6 @@ WORKER_ENV = {
 }
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 45.0) -> T:
-    """Poll ``check`` until it returns something truthy; fail with its last answer."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        last = await check()
-        if last:
-            return last
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout:.0f}s; last: {last!r:.500}")
-        await asyncio.sleep(0.3)
-
-
 async def settle(problems: Callable[[], Awaitable[list[str]]], timeout: float) -> list[str]:
     """Poll ``problems`` until it finds none or ``timeout`` passes; its last findings."""
     loop = asyncio.get_running_loop()
@@ -71,9 +58,10 @@ def worker_logs(process: WorkerProcess) -> list[str]:
 
 
 def crashes(process: WorkerProcess) -> list[str]:
-    """Log lines of agents that crashed (Faust restarts them, but their batch is gone)."""
+    """Log lines of agents that crashed (Faust restarts them, but their batch is gone) and of
+    batch handlers that failed (the worker stops)."""
     return [line for log in worker_logs(process) for line in log.splitlines()
-            if "Crashed reason=" in line]
+            if "Crashed reason=" in line or "a batch handler failed" in line]
 
 
 def rss_mib(process: WorkerProcess) -> float:

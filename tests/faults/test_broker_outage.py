@@ -23,10 +23,11 @@ from streams.config import Settings
 from streams.events.topics import TOPICS
 from streams.localkafka import LocalKafka, free_port
 from tests.faults.audit import audit_usage, audit_user_events
-from tests.faults.harness import crashes, eventually, fault_worker, worker_logs
+from tests.faults.harness import crashes, fault_worker, worker_logs
 from tests.faults.ledger import leaks_in, topic_leaks
 from tests.fixtures.poller import poller_env, truth_roster
 from tests.fixtures.topics import read_topic
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.kafka
 

@@ -30,8 +30,9 @@ from streams.events.topics import (
     USER_EVENTS,
 )
 from streams.kafkaio import ensure_topics
-from tests.faults.harness import crashes, eventually, fault_worker, rss_mib
+from tests.faults.harness import crashes, fault_worker, rss_mib
 from tests.faults.ledger import leaks_in, raw_records, record_bytes
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import ORG, T0, usage_delta, user_event
 
 pytestmark = pytest.mark.kafka

@@ -20,9 +20,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.events.topics import TOPICS
 from tests.faults.audit import injected
-from tests.faults.harness import eventually, worker_logs
+from tests.faults.harness import worker_logs
 from tests.faults.ledger import CANARY_WEB_TOKEN, SECRETS, leaks_in, topic_leaks
 from tests.fixtures.poller import poller_env
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.kafka
 

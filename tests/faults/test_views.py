@@ -24,8 +24,9 @@ from tests.faults.ledger import CANARY_WEB_TOKEN, LEDGER, leaks_in
 pytestmark = pytest.mark.kafka
 
 AUTHORIZED = {"Authorization": f"Bearer {CANARY_WEB_TOKEN}"}
-VIEWS = ("/users", "/users/user_x", "/alerts", "/status", "/metrics")
-PARAMETERS = ("status", "org", "role", "limit", "offset", "state", "reason", "user_id", "scope")
+VIEWS = ("/users", "/users/user_x", "/alerts", "/status", "/metrics", "/insights")
+PARAMETERS = ("status", "org", "role", "limit", "offset", "state", "reason", "user_id", "scope",
+              "days", "until", "sort", "idle")
 HEADER_TEXT = st.text(
     alphabet=string.ascii_letters + string.digits + string.punctuation + " \t", max_size=80
 ).map(str.strip)
@@ -34,6 +35,7 @@ VALUES = st.one_of(
     st.text(max_size=40),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.sampled_from(["open", "all", "local", "removed", "member", "UNMANAGED_IDENTITY", "", " ",
+                     "spend", "last_active", "true", "2026-11-30", "2026-02-30", "366",
                      "NaN", "1e9", "0x10", "-0", "\x00", "🙂", "%00", "1" * 400]),
 )
 QUERIES = st.dictionaries(st.one_of(st.sampled_from(PARAMETERS), st.text(max_size=12)), VALUES,

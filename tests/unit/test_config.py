@@ -57,6 +57,26 @@ def test_toml_file_lists_several_connectors_and_env_wins(tmp_path):
     assert settings.connectors[0].api_base_url == "https://api.anthropic.com"
 
 
+def test_compliance_key_alone_makes_a_connector_and_is_read_from_env_and_file(tmp_path):
+    config = tmp_path / "connector.toml"
+    config.write_text(
+        '[[connectors]]\nname = "audit"\ncompliance_api_key = "sk-ant-api01-test-audit"\n'
+    )
+    settings = Settings.load(
+        {
+            "CLAUDE_CONNECTOR_CONFIG": str(config),
+            "CLAUDE_COMPLIANCE_API_KEY": "sk-ant-api01-test-env",
+            "CONNECTOR_NAME": "env",
+        }
+    )
+    env, audit = settings.connectors
+    assert env.compliance_api_key == Secret("sk-ant-api01-test-env")
+    assert audit.compliance_api_key == Secret("sk-ant-api01-test-audit")
+    assert "sk-ant" not in repr(settings)
+    assert (settings.activity_poll_seconds, settings.compliance_rate_per_minute) == (30, 600)
+    assert Settings.load({"ACTIVITY_POLL_SECONDS": "0"}).activity_poll_seconds == 0
+
+
 def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
     config = tmp_path / "connector.toml"
     config.write_text('claude_api_base_url = "http://127.0.0.1:9"\nweb_port = 7070\n')
@@ -79,6 +99,9 @@ def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
         ({"ALERT_WEBHOOK_URL": "https:///T0/secret"}, "ALERT_WEBHOOK_URL: must name a host"),
         ({"ALERT_WEBHOOK_URL": "http://[::1/secret"}, "ALERT_WEBHOOK_URL: is not a URL"),
         ({"WEBHOOK_BACKOFF_MAX_SECONDS": "0"}, "WEBHOOK_BACKOFF_MAX_SECONDS: must be greater"),
+        ({"REVISION_WINDOW_DAYS": "0"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
+        ({"REVISION_WINDOW_DAYS": "32"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
+        ({"UNAVAILABLE_RETRY_SECONDS": "-1"}, "UNAVAILABLE_RETRY_SECONDS: must be greater"),
         (
             {"CLAUDE_CONNECTOR_CONFIG": "/nonexistent/connector.toml"},
             "configuration file not found",
@@ -107,13 +130,16 @@ def test_an_unset_token_is_none_and_a_webhook_url_is_a_secret(tmp_path):
 def test_bad_toml_connectors_are_reported(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[[connectors]]\nname = "nokey"\n')
-    with pytest.raises(ConfigError, match="needs analytics_api_key or admin_api_key"):
+    with pytest.raises(ConfigError, match="needs an analytics, admin or compliance key"):
         Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
     config.write_text(
         '[[connectors]]\nname = "a"\nadmin_api_key="k"\n' * 2
     )
     with pytest.raises(ConfigError, match="unique; repeated: a"):
-        _ = Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)}).connectors
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})
+    config.write_text('[[connectors]]\nname = "default"\nadmin_api_key="k"\n')
+    with pytest.raises(ConfigError, match="unique; repeated: default"):
+        Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config), "CLAUDE_ADMIN_API_KEY": "k"})
     config.write_text("pol_seconds = 3\n")
     with pytest.raises(ConfigError, match="unknown settings: pol_seconds"):
         Settings.load({"CLAUDE_CONNECTOR_CONFIG": str(config)})

@@ -13,6 +13,7 @@ from streams.demo import (
     ChurnPlan,
     applied_events,
     clean_stale_runs,
+    findings_by_severity,
     render,
     summarize,
 )
@@ -57,6 +58,14 @@ def test_summary_counts_open_alerts_by_reason_biggest_first():
     assert summarize({}, {}, {"data": []}, "t", None).status == "no status yet"
 
 
+def test_summary_line_adds_adoption_and_idle_seats_from_the_insights():
+    insights = {"data": {"adoption": 0.8312, "seats": {"members": 201, "idle": 9}}}
+    summary = summarize(USERS, OPEN_ALERTS, STATUS, "2026-11-28 12:00 UTC", None, insights)
+    assert render(summary)[0] == (
+        "simulated time 2026-11-28 12:00 UTC   members 201   adoption 83%   idle seats 9   "
+        "connector HEALTHY")
+
+
 @pytest.mark.parametrize(
     ("counts", "events", "expected"),
     [
@@ -87,3 +96,12 @@ def test_stale_run_dirs_are_removed_and_live_ones_kept(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_render_shows_findings_by_severity_most_severe_first():
+    identities = {"data": [{"severity": "LOW"}, {"severity": "CRITICAL"}, {"severity": "LOW"},
+                           {"severity": "HIGH"}]}
+    findings = findings_by_severity(identities)
+    assert list(findings.items()) == [("CRITICAL", 1), ("HIGH", 1), ("LOW", 2)]
+    lines = render(summarize(USERS, OPEN_ALERTS, STATUS, "t", None, findings=findings))
+    assert lines[2] == "findings 4 identities: CRITICAL 1, HIGH 1, LOW 2"

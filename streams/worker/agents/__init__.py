@@ -12,7 +12,7 @@ consumer group.
 
 from __future__ import annotations
 
-from streams.worker.agents import directory, members, status, webhook
+from streams.worker.agents import activities, decisions, directory, members, status, webhook
 from streams.worker.context import WorkerContext
 
 
@@ -21,4 +21,6 @@ def register_agents(context: WorkerContext) -> None:
     members.register(context)
     directory.register(context)
     status.register(context)
+    decisions.register(context)
+    activities.register(context)
     webhook.register(context)

@@ -157,7 +157,7 @@ PROJECT = {
     "message_count": 143,
     "created_at": None,
     "created_by": None,
-    **_GROUPED,
+    **{name: value for name, value in _GROUPED.items() if name != "product"},
 }
 SKILL = {
     "skill_name": "xlsx",
@@ -252,7 +252,7 @@ API_KEY = {
     "created_at": "t",
     "expires_at": None,
     "partial_key_hint": "sk-ant-api03-R2D...igAA",
-    "workspace_id": None,
+    "scope": None,  # {"type": "workspace", "workspace_id"} or {"type": "organization"}
     "created_by": {"id": "user_x", "type": "user"},
     # the reference example shows {"id", "type": "user"}; the SDK's newer model a user_actor
     "principal": {"type": "user_actor", "user_id": "user_x"},
@@ -308,6 +308,6 @@ USER_ADDITIONS = {
     "$.data[].claude_code_metrics.core_metrics": {"artifacts_created_count"},
     "$.data[].cowork_metrics": {"artifacts_created_count"},
 }
-API_KEY_ADDITIONS = {"$.data[]": {"scope"}}
+API_KEY_ADDITIONS: dict[str, set[str]] = {}
 
 Example = dict[str, Any]

@@ -9,6 +9,7 @@ import pytest
 
 from streams.client import endpoints as ep
 from streams.simulator import RunningSimulator
+from tests.contract.simulator import org_kind_for
 from tests.fixtures.simulator import SimFactory
 
 DAY = "2026-11-19"
@@ -59,7 +60,13 @@ async def _walk(sim: RunningSimulator, path: str, key: str, cursor: str, **param
 async def test_small_pages_concatenate_to_the_full_listing(
     sim_factory: SimFactory, path: str, family: str, cursor: str, params: dict
 ) -> None:
-    sim = await sim_factory(users=400, seed=12, analytics_rate=100_000, admin_rate=100_000)
+    sim = await sim_factory(
+        users=400,
+        seed=12,
+        analytics_rate=100_000,
+        admin_rate=100_000,
+        org_kind=org_kind_for(path),
+    )
     key = sim.config.analytics_key if family == "analytics" else sim.config.admin_key
     whole = await _walk(sim, path, key, cursor, **params, limit=1000)
     small = max(3, len(whole) // 20)
@@ -235,3 +242,42 @@ async def test_control_endpoints_validate_input(sim_factory: SimFactory) -> None
     assert (await http.get("/_sim/truth", params={"since": "soon"})).status_code == 400
     assert (await sim.faults(error_rate=0.5))["error_rate"] == 0.5
     assert (await sim.clear_faults())["error_rate"] == 0.0
+
+
+async def test_org_kinds_serve_what_the_availability_table_says(sim_factory: SimFactory) -> None:
+    console = await sim_factory(users=20, seed=1, org_kind="console")
+    enterprise = await sim_factory(users=20, seed=1)
+    admin = console.config.admin_key
+    assert (await _call(console, ep.API_KEYS.path, admin)).status_code == 200
+    assert (await _call(console, ep.MEMBERS.path, admin)).status_code == 200
+    message = _error_shape(
+        await _call(console, ep.ANALYTICS_USERS.path, admin, date=DAY), 404, "not_found_error"
+    )
+    assert "not available to console organizations" in message
+    _error_shape(
+        await _call(console, ep.MEMBERS.path, console.config.analytics_key),
+        401,
+        "authentication_error",
+    )
+    _error_shape(
+        await _call(enterprise, ep.API_KEYS.path, enterprise.config.admin_key),
+        404,
+        "not_found_error",
+    )
+
+
+@pytest.mark.parametrize(("version", "status"), [("2023-06-01", 200), ("2026-10-21", 200)])
+async def test_both_documented_api_versions_are_accepted(
+    sim_factory: SimFactory, version: str, status: int
+) -> None:
+    sim = await sim_factory(users=5, seed=1)
+    response = await sim.http.get(
+        ep.MEMBERS.path,
+        headers={"authorization": f"Bearer {sim.config.admin_key}", "anthropic-version": version},
+    )
+    assert response.status_code == status
+    response = await sim.http.get(
+        ep.MEMBERS.path,
+        headers={"x-api-key": sim.config.admin_key, "anthropic-version": "1999-01-01"},
+    )
+    _error_shape(response, 400, "invalid_request_error")

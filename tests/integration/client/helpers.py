@@ -22,7 +22,11 @@ def budgets_for(sim: RunningSimulator) -> RateBudgets:
     """A fresh budget registry at exactly the simulator's limits."""
     config = sim.config
     return RateBudgets(
-        {ApiFamily.ANALYTICS: config.analytics_rate, ApiFamily.ADMIN: config.admin_rate},
+        {
+            ApiFamily.ANALYTICS: config.analytics_rate,
+            ApiFamily.ADMIN: config.admin_rate,
+            ApiFamily.COMPLIANCE: config.compliance_rate,
+        },
         window=config.rate_window,
     )
 

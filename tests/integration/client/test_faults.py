@@ -15,6 +15,7 @@ from streams.client.endpoints import EndpointSpec
 from streams.errors import (
     ApiRequestRejected,
     ApiResponseError,
+    EndpointUnavailable,
     RateLimited,
     ReconnectRequired,
     TransientApiError,
@@ -140,7 +141,9 @@ async def test_a_revoked_key_is_reconnect_required_and_never_leaks(
     assert "revoked" in str(roster.error)
 
 
-async def test_a_key_without_the_scope_is_reconnect_required(sim_factory: SimFactory) -> None:
+async def test_a_key_without_the_scope_finds_the_endpoint_unavailable(
+    sim_factory: SimFactory,
+) -> None:
     sim = await sim_factory(users=20)
     connector = sim.connector()
     swapped = connector.__class__(
@@ -152,9 +155,11 @@ async def test_a_key_without_the_scope_is_reconnect_required(sim_factory: SimFac
     async with ApiClient(swapped) as api:
         roster = await api.members()
         usage = await api.analytics_users(YESTERDAY)
-    assert isinstance(roster.error, ReconnectRequired) and roster.error.status == 403
+    assert isinstance(roster.error, EndpointUnavailable) and roster.error.status == 403
+    assert roster.error.scope == "read:members"
     assert "Needed: ['read:members']" in str(roster.error)
-    assert isinstance(usage.error, ReconnectRequired) and usage.error.status == 403
+    assert isinstance(usage.error, EndpointUnavailable) and usage.error.status == 403
+    assert usage.error.scope == "read:analytics"
 
 
 async def test_legacy_dialect_answers_bad_keys_with_404_and_old_spellings(
@@ -171,7 +176,7 @@ async def test_legacy_dialect_answers_bad_keys_with_404_and_old_spellings(
     assert summaries.completed and summaries.rows[-1].starting_date == YESTERDAY
     assert costs.completed and any(row.actor.email for row in costs.rows)
     assert users.completed and any("science_metrics.message_count" in r.metrics for r in users.rows)
-    assert isinstance(refused.error, ReconnectRequired) and refused.error.status == 404
+    assert isinstance(refused.error, EndpointUnavailable) and refused.error.status == 404
 
 
 class AdvanceAfterFirstPage(httpx.AsyncBaseTransport):

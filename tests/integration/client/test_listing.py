@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from datetime import UTC, datetime
 
 import httpx
 
-from streams.client import ApiFamily, RateBudgets
+from streams.client import ApiClient, ApiFamily, RateBudgets
 from streams.client import endpoints as ep
+from streams.errors import EndpointUnavailable
 from tests.fixtures.simulator import SimFactory
-from tests.integration.client.helpers import YESTERDAY, budgets_for, client_for
+from tests.integration.client.helpers import FAST_RETRY, YESTERDAY, budgets_for, client_for
 
 
 async def test_roster_and_a_day_of_analytics_for_10000_users(sim_factory: SimFactory) -> None:
@@ -44,13 +46,15 @@ async def test_roster_and_a_day_of_analytics_for_10000_users(sim_factory: SimFac
 
 
 async def test_pacing_keeps_concurrent_listings_under_the_window(sim_factory: SimFactory) -> None:
-    """20 pages from two listings sharing one budget of 10 per (shortened) window: no 429."""
+    """20 pages from two connectors on one organisation, sharing its budget of 10 per
+    (shortened) window: no 429."""
     sim = await sim_factory(users=300, seed=2, admin_rate=600, rate_window=1.0)
     budgets = budgets_for(sim)
     started = time.monotonic()
+    other = dataclasses.replace(sim.connector(), name="second-connector")
     async with (
         client_for(sim, budgets=budgets) as first,
-        client_for(sim, budgets=budgets) as second,
+        ApiClient(other, budgets=budgets, retry=FAST_RETRY) as second,
     ):
         listings = await asyncio.gather(
             first.fetch(ep.MEMBERS, {"limit": 30}), second.fetch(ep.MEMBERS, {"limit": 30})
@@ -72,17 +76,19 @@ async def test_without_pacing_the_same_load_is_rate_limited(sim_factory: SimFact
     assert (await sim.stats())["status:429"] == listing.rate_limited
 
 
-async def test_every_analytics_and_admin_listing_completes(sim_factory: SimFactory) -> None:
-    sim = await sim_factory(users=400, seed=3, analytics_rate=6000, admin_rate=6000)
+async def test_every_listing_completes_for_the_org_kinds_that_have_it(
+    sim_factory: SimFactory,
+) -> None:
+    rates = {"analytics_rate": 6000, "admin_rate": 6000}
+    enterprise = await sim_factory(users=400, seed=3, **rates)
+    console = await sim_factory(users=400, seed=3, org_kind="console", **rates)
     start, end = datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
-    async with client_for(sim) as api:
+    async with client_for(enterprise) as api:
         organization = await api.organization()
-        workspaces = await api.workspaces()
+        refused = await api.workspaces()
         listings = await asyncio.gather(
+            api.members(),
             api.invites(),
-            api.api_keys(),
-            api.claude_code_usage(YESTERDAY),
-            api.console_cost_report(start, end),
             api.summaries(YESTERDAY.replace(day=1)),
             api.connectors(YESTERDAY),
             api.skills(YESTERDAY),
@@ -91,16 +97,27 @@ async def test_every_analytics_and_admin_listing_completes(sim_factory: SimFacto
             api.user_cost(start, end),
             api.usage_report(start, end),
             api.cost_report(start, end),
-            api.workspace_members(workspaces.rows[0].id),
             api.analytics_users(starting_date=YESTERDAY.replace(day=1), ending_date=YESTERDAY),
         )
-    assert organization.id == sim.state.org.id
+    assert organization.id == enterprise.state.org.id
+    assert isinstance(refused.error, EndpointUnavailable) and refused.error.status == 404
+    summaries = listings[2].rows
+    assert summaries[-1].starting_date == YESTERDAY
+    assert listings[6].meta["data_refreshed_at"] == "2026-11-20T08:00:00Z"
+    async with client_for(console) as api:
+        assert not api.has_key(ApiFamily.ANALYTICS)
+        workspaces = await api.workspaces()
+        listings += await asyncio.gather(
+            api.members(),
+            api.invites(),
+            api.api_keys(),
+            api.claude_code_usage(YESTERDAY),
+            api.console_cost_report(start, end),
+            api.workspace_members(workspaces.rows[0].id),
+        )
     for listing in (workspaces, *listings):
         assert listing.completed, (listing.endpoint, listing.error)
         assert listing.rows, listing.endpoint
-    summaries = listings[4].rows
-    assert summaries[-1].starting_date == YESTERDAY
-    assert listings[8].meta["data_refreshed_at"] == "2026-11-20T08:00:00Z"
 
 
 async def test_the_simulator_accepts_bearer_keys(sim_factory: SimFactory) -> None:

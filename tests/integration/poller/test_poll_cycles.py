@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from streams.config import Settings
 from streams.poller.loop import PollerRunner
 from tests.fixtures.poller import poll_once, roster_of, settings_for, truth_roster
 from tests.fixtures.topics import read_topic
+from tests.integration.client.helpers import client_for
 
 pytestmark = pytest.mark.kafka
 
@@ -60,13 +62,19 @@ async def test_baseline_then_churn_is_exactly_what_the_simulator_did(sim_factory
     assert third.completed and third.counts.get("ADDED", 0) == 0 and "REMOVED" not in third.counts
 
 
-async def test_usage_deltas_sum_to_what_the_api_reports(sim_factory, kafka_bootstrap):
-    sim = await sim_factory(users=40, seed=3, **FAST)
+async def test_usage_deltas_sum_to_what_the_api_reports_for_thirty_days(
+    sim_factory, kafka_bootstrap
+):
+    """Restatements up to 30 days back reach the topic although the window is 3 days; members
+    on unified Chat/Cowork or Claude Tag count in full."""
+    sim = await sim_factory(users=40, seed=3, unified_chat_share=0.5, claude_tag_share=0.3, **FAST)
     settings = settings_for(sim, kafka_bootstrap)
     await poll_once(settings)
-    await sim.advance(days=1, seed=2)
+    await sim.advance(days=8, seed=2)
     await sim.advance(hours=6, seed=3)
     assert (await poll_once(settings)).completed
+    again = await poll_once(settings)
+    assert again.completed and not again.events, "the daily re-read runs once a day"
 
     sums: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
@@ -78,21 +86,59 @@ async def test_usage_deltas_sum_to_what_the_api_reports(sim_factory, kafka_boots
 
     truth = await sim.truth()
     today = date.fromisoformat(truth["now"][:10])
-    window = {(today - timedelta(days=back)).isoformat() for back in range(3)}
+    window = {(today - timedelta(days=back)).isoformat() for back in range(30)}
     checked = 0
     for user_id, days in truth["usage"].items():
         for day, metrics in days.items():
             if day not in window:
-                continue  # older days are not re-read, so later restatements are not seen
-            if (user_id, day, "MESSAGES") in sums:
-                assert sums[(user_id, day, "MESSAGES")]["messages"] == metrics["message_count"]
+                continue
+            if "message_count" in metrics:
+                messages = sums[(user_id, day, "MESSAGES")].get("messages", 0)
+                assert messages == metrics["message_count"], (user_id, day)
                 checked += 1
-            if (user_id, day, "COST") in sums:
+            if Decimal(metrics["cost_cents"]):
                 micros = int(Decimal(metrics["cost_cents"]) * 1_000_000)
-                assert sums[(user_id, day, "COST")]["usd_micros"] == micros
+                assert sums[(user_id, day, "COST")]["usd_micros"] == micros, (user_id, day)
                 assert sums[(user_id, day, "TOKENS")]["total"] == metrics["total_tokens"]
                 checked += 1
-    assert checked > 50
+    assert checked > 200
+
+
+async def test_switching_usage_source_never_counts_twice(sim_factory, kafka_bootstrap):
+    """Legacy per-user reports first (a HIPAA-ready org), then the Usage & Cost API: every
+    member series sums to the API's value once."""
+    sim = await sim_factory(users=40, seed=4, usage_cost_api="hipaa", **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    org = sim.state.org
+    assert (await poll_once(settings)).completed
+    org.config = dataclasses.replace(org.config, usage_cost_api="available")
+    await sim.advance(hours=30, seed=1)
+    assert (await poll_once(settings)).completed
+
+    sums: dict[tuple[str, str, str], int] = defaultdict(int)
+    actor_types: dict[str, str] = {}
+    sources = set()
+    for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
+        value = message.value
+        if value["family"] in ("TOKENS", "COST"):
+            metric = "total" if value["family"] == "TOKENS" else "usd_micros"
+            key = (value["user_id"], value["day"].isoformat(), value["family"])
+            sums[key] += value["delta"].get(metric, 0)
+            actor_types[value["user_id"]] = value["actor_type"]
+            sources.add(value["source"])
+    assert sources == {"USAGE_REPORT", "COST_REPORT", "USAGE_ANALYTICS", "COST_ANALYTICS"}
+    truth = await sim.truth()
+    today = date.fromisoformat(truth["now"][:10])
+    checked = 0
+    for user_id, days in truth["usage"].items():
+        for day, metrics in days.items():
+            if (today - date.fromisoformat(day)).days < 30 and "total_tokens" in metrics:
+                assert sums[(user_id, day, "TOKENS")] == metrics["total_tokens"], (user_id, day)
+                micros = int(Decimal(metrics["cost_cents"]) * 1_000_000)
+                assert sums[(user_id, day, "COST")] == micros, (user_id, day)
+                checked += 1
+    assert checked > 100
+    assert set(actor_types.values()) == {"user_actor"}, "an Enterprise org's usage is its members'"
 
 
 async def test_truncated_or_failing_roster_removes_nobody(sim_factory, kafka_bootstrap):
@@ -177,7 +223,7 @@ async def test_removed_connector_gets_a_final_deleted_status_and_keeps_history(
 async def test_one_process_polls_several_organisations_from_a_toml_file(
     sim_factory, kafka_bootstrap, tmp_path
 ):
-    console = await sim_factory(users=25, seed=31, **FAST)
+    console = await sim_factory(users=25, seed=31, org_kind="console", **FAST)
     enterprise = await sim_factory(users=35, seed=32, **FAST)
     config = tmp_path / "connectors.toml"
     config.write_text(
@@ -204,4 +250,96 @@ async def test_one_process_polls_several_organisations_from_a_toml_file(
         truth = await sim.truth()
         assert by_org[truth["organization_id"]] == {user["id"] for user in truth["users"]}
     usage = await read_topic(kafka_bootstrap, settings.topic("usage-deltas"))
-    assert {m.value["connector"] for m in usage} == {"enterprise"}, "console holds no analytics key"
+    by_connector = defaultdict(set)
+    for message in usage:
+        by_connector[message.value["connector"]].add(message.value["family"])
+    assert by_connector["console"] == {"TOKENS", "COST", "CLAUDE_CODE"}, "Admin keys read usage"
+    assert by_connector["enterprise"] >= {"TOKENS", "COST", "MESSAGES"}
+
+
+async def test_console_keys_and_invitations_are_change_events(sim_factory, kafka_bootstrap):
+    """Keys found first are the baseline; created, archived and deleted keys follow; members
+    leaving never remove a key."""
+    sim = await sim_factory(users=60, seed=6, org_kind="console", **FAST)
+    settings = settings_for(sim, kafka_bootstrap, CLAUDE_ANALYTICS_API_KEY="")
+    first = await poll_once(settings)
+    assert first.completed, first.reason
+    topic = settings.topic("credentials")
+    baseline = await read_topic(kafka_bootstrap, topic)
+    truth_keys = {record["id"] for record in sim.state.org.api_keys}
+    assert {m.value["key_id"] for m in baseline} == truth_keys
+    assert all(m.value["op"] == "CREATED" and m.value["baseline"] for m in baseline)
+    for message in baseline:
+        assert message.key == f"{message.value['org_id']}:{message.value['key_id']}"
+        assert message.headers["ce_subject"].decode() == message.value["key_id"]
+        assert message.value["credential"]["partial_key_hint"].startswith("sk-ant-api03-")
+
+    churn = await sim.advance(days=1, remove=5, key_changes=2, seed=3)
+    second = await poll_once(settings)
+    assert second.completed, second.reason
+    changes = [m.value for m in await read_topic(kafka_bootstrap, topic) if not m.value["baseline"]]
+    by_op = defaultdict(set)
+    for value in changes:
+        by_op[value["op"]].add(value["key_id"])
+    keys = churn["keys"]
+    assert by_op["CREATED"] == set(keys["created"])
+    assert by_op["REMOVED"] == set(keys["deleted"])
+    assert by_op["UPDATED"] == set(keys["archived"])
+    owners = {
+        v["key_id"]: v["credential"]["created_by_id"] for v in changes if v["op"] == "CREATED"
+    }
+    feed = [
+        r
+        for r in await sim.activities()
+        if r.get("api_key_id") in by_op["CREATED"] | by_op["UPDATED"]
+    ]
+    created = {r["api_key_id"]: r for r in feed if r["type"] == "platform_api_key_created"}
+    assert {key: row["actor"]["user_id"] for key, row in created.items()} == owners, (
+        "the feed records each created key with its creator"
+    )
+    assert {r["api_key_id"] for r in feed if r["type"] == "platform_api_key_updated"} == set(
+        keys["archived"]
+    )
+    assert all(
+        v["changed_fields"] == ["status"] and v["credential"]["status"] == "archived"
+        for v in changes
+        if v["op"] == "UPDATED"
+    )
+    assert not (await poll_once(settings)).counts.get("CREATED")
+    code: dict[tuple[str, str], int] = defaultdict(int)
+    for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
+        if message.value["family"] == "CLAUDE_CODE":
+            key = (message.value["email"], message.value["day"].isoformat())
+            code[key] += message.value["delta"].get("sessions", 0)
+    api: dict[tuple[str, str], int] = defaultdict(int)
+    async with client_for(sim) as client:
+        for day in {day for _, day in code}:
+            for row in (await client.claude_code_usage(date.fromisoformat(day))).rows:
+                api[(row.email, day)] += row.session_count
+    assert code and code == api, "Claude Code sessions per member and day, as the report says"
+    actors = {
+        (m.value["actor_type"], m.value["user_id"][:7])
+        for m in await read_topic(kafka_bootstrap, settings.topic("usage-deltas"))
+        if m.value["family"] == "TOKENS"
+    }
+    assert actors == {("user_actor", "user_01"), ("api_actor", "apikey_")}, "keys keep own usage"
+    invites = await read_topic(kafka_bootstrap, settings.topic("invites"))
+    assert {m.value["invite_id"] for m in invites} == {r["id"] for r in sim.state.org.invites}
+    assert all(m.value["op"] == "CREATED" and m.value["baseline"] for m in invites)
+
+
+async def test_members_groups_travel_on_their_user_events(sim_factory, kafka_bootstrap):
+    sim = await sim_factory(users=80, seed=7, groups=3, **FAST)
+    settings = settings_for(sim, kafka_bootstrap)
+    assert (await poll_once(settings)).completed
+    org = sim.state.org
+    names = {group["id"]: group["name"] for group in org.groups}
+    expected = {
+        person.id: {org.groups[n]["id"]: org.groups[n]["name"] for n in org.groups_of(person)}
+        for person in org.members()
+    }
+    events = await read_topic(kafka_bootstrap, settings.topic("user-events"))
+    seen = {e.value["user_id"]: e.value["after"]["groups"] for e in events}
+    assert seen == expected
+    assert any(seen.values()) and not all(seen.values())
+    assert {name for groups in seen.values() for name in groups.values()} <= set(names.values())

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.kafka
 
 def alert_events(user: str) -> list:
     """An opened PERSONAL_CREDENTIAL_CONNECTOR alert, then its resolution."""
-    state = WorkerState(Tables.empty(), Policy(corporate_domains=frozenset({"acme.com"})))
+    state = WorkerState(Tables.empty(), Policy(corporate_domains=frozenset({"acme.com"}),
+                                                 managed_connectors=frozenset({"github"})))
     member = user_event(UserOp.SNAPSHOT, user, f"{user}@acme.com", baseline=True)
     link = association(user, "github", auth=AuthKind.PERSONAL_CREDENTIAL, baseline=True)
     gone = user_event(UserOp.REMOVED, user, f"{user}@acme.com")

@@ -20,7 +20,7 @@ import pytest
 
 from streams.events.records import MetricFamily, UserOp
 from streams.kafkaio import ensure_topics
-from tests.faults.harness import eventually
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import ORG, WorkerProcess, produce, start_worker, usage_delta, user_event
 
 pytestmark = pytest.mark.kafka

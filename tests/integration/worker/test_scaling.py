@@ -127,6 +127,29 @@ async def test_a_second_worker_takes_over_a_partition_mid_stream(
                          if found.get(user) != total}
                 assert asyncio.get_running_loop().time() < deadline + 30, wrong
                 await asyncio.sleep(0.5)
+
+        # The insights and /users add up both workers' members the same way.
+        last_day = date(2026, 9, 1) + timedelta(days=DAYS - 1)
+        per_day = {
+            (date(2026, 9, 1) + timedelta(days=day)).isoformat():
+                {"all": round(sum(spend(n, day) for n in range(MEMBERS)) / USD, 2)}
+            for day in range(DAYS)
+        }
+        top = sorted(want.items(), key=lambda item: (-item[1], item[0]))[:10]
+        for worker in (first, second):
+            body = (await worker.get("/insights", days=str(DAYS),
+                                     until=last_day.isoformat())).json()
+            figures = body["data"]
+            assert body["complete"] and body["partitions"] == [0, 1]
+            assert figures["spend_usd_by_day"] == per_day
+            assert figures["seats"]["members"] == figures["seats"]["active"] == MEMBERS
+            assert figures["active_by_day"][last_day.isoformat()] == {"any": MEMBERS}
+            assert [(s["id"], s["spend_usd"]) for s in figures["top_spenders"]] == [
+                (user, round(total / USD, 2)) for user, total in top]
+            by_spend = (await worker.get("/users", sort="spend")).json()
+            assert [(u["id"], u["spend_usd"]) for u in by_spend["data"]] == [
+                (user, round(total / USD, 2))
+                for user, total in sorted(want.items(), key=lambda item: (-item[1], item[0]))]
     finally:
         first.stop()
         second.stop()

@@ -7,13 +7,11 @@ churn, poison, token), then a SIGKILL/restart and a fresh app id rebuild the sam
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from streams.events.codec import decode
 from streams.events.deadletter import read_dead_letter
 from streams.events.records import (
+    ActivityActor,
     AlertReason,
     AlertState,
     AuthKind,
@@ -33,12 +32,14 @@ from streams.events.records import (
     UserOp,
 )
 from streams.events.topics import DEAD_LETTER, SHADOW_IT_ALERTS, USAGE_DELTAS, USER_EVENTS
-from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
 from streams.worker.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.fixtures.waiting import eventually
+from tests.fixtures.webhook import Receiver
 from tests.fixtures.worker import (
     ORG,
     WorkerProcess,
+    activity,
     association,
     connector_status,
     directory_record,
@@ -48,6 +49,7 @@ from tests.fixtures.worker import (
     start_worker,
     usage_delta,
     user_event,
+    worker_on,
 )
 
 pytestmark = pytest.mark.kafka
@@ -57,7 +59,8 @@ SECRET = "webhook-secret"
 PREFIX = f"wt{uuid.uuid4().hex[:8]}."
 DAY = date(2026, 11, 1)
 USD = 100_000_000  # micro-cents
-WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100"}
+WORKER_ENV = {"CORPORATE_DOMAINS": "acme.com", "SPEND_SPIKE_DAILY_USD": "100",
+              "MANAGED_CONNECTORS": "github"}
 
 
 def scenario() -> list[Any]:
@@ -76,16 +79,28 @@ def scenario() -> list[Any]:
         association("user_alice", "github"),
         association("user_carol", "slack", auth=AuthKind.ORG_MANAGED),
         connector_status(ConnectorState.HEALTHY),
+        activity(1, "sso_login_succeeded", None, ALICE, auth_method="sso"),
+        activity(2, "integration_user_connected", None, ALICE, 1, mcp_server_id="srv_gh",
+                 mcp_server_name="GitHub", integration_type="mcp"),
+        activity(3, "claude_user_role_updated", "user_alice", ADMIN_KEY, 2, user_id="user_alice",
+                 user_email="alice@acme.com", previous_role="user", current_role="developer"),
+        activity(4, "api_key_created", None, ALICE, 3, api_key_id="key_1",
+                 scopes=["read:members"]),
     ]
 
 
+ALICE = ActivityActor(type="user_actor", user_id="user_alice", email_address="alice@acme.com")
+ADMIN_KEY = ActivityActor(type="admin_api_key_actor", admin_api_key_id="apikey_admin")
+
+
 EXPECTED_OPEN = {
-    ("user_alice", "SPEND_SPIKE", "MEDIUM", False),
-    ("user_alice", "PERSONAL_CREDENTIAL_CONNECTOR", "HIGH", False),
+    ("user_alice", "SPEND_SPIKE", "HIGH", False),  # $250 is above twice the $100 threshold
+    ("user_alice", "PERSONAL_CREDENTIAL_CONNECTOR", "HIGH", False),  # real spend: exposed
     ("user_bob", "DEPROVISIONED_ACTIVE", "HIGH", True),
-    ("user_dave", "UNMANAGED_IDENTITY", "HIGH", True),
-    ("user_dave", "PERSONAL_DOMAIN", "HIGH", True),
-    ("user_erin", "UNMANAGED_IDENTITY", "HIGH", True),
+    ("user_dave", "UNMANAGED_IDENTITY", "LOW", True),  # baseline, no role, no spend
+    ("user_dave", "PERSONAL_DOMAIN", "LOW", True),
+    ("user_erin", "UNMANAGED_IDENTITY", "LOW", True),
+    ("key_1", "ADMIN_CREDENTIAL_CREATED", "MEDIUM", False),  # the scoped key alice created
 }
 
 
@@ -123,51 +138,6 @@ def every_alert(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(alerts, key=lambda a: (a["state"], a["alert_id"], a["event_id"]))
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 45.0) -> Any:
-    """Poll an async ``check`` until it returns a truthy value; fail with the last value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"condition not met within {timeout}s; last: {last!r}")
-
-
-class Receiver(ThreadingHTTPServer):
-    """A webhook endpoint on a free port that keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                server.received.append((dict(self.headers.items()), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -175,22 +145,10 @@ def worker(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
 ) -> Iterator[WorkerProcess]:
     """The scenario on the topics before the worker starts, then one worker for the module."""
-    workdir = Path(tmp_path_factory.mktemp("worker"))
-
-    async def start() -> WorkerProcess:
-        await ensure_topics(kafka_bootstrap, PREFIX, 2)
-        await produce(kafka_bootstrap, PREFIX, scenario())
-        env = {**WORKER_ENV, "ALERT_WEBHOOK_URL": receiver.url, "ALERT_WEBHOOK_SECRET": SECRET}
-        process = start_worker(kafka_bootstrap, PREFIX, f"app-{uuid.uuid4().hex[:8]}", workdir,
-                               token=TOKEN, env=env)
-        await process.wait_ready()
-        return process
-
-    process = asyncio.run(start())
-    try:
+    env = {**WORKER_ENV, "ALERT_WEBHOOK_URL": receiver.url, "ALERT_WEBHOOK_SECRET": SECRET}
+    with worker_on(kafka_bootstrap, PREFIX, scenario(), f"app-{uuid.uuid4().hex[:8]}",
+                   Path(tmp_path_factory.mktemp("worker")), token=TOKEN, env=env) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka_bootstrap: str):
@@ -213,7 +171,7 @@ async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka
         return body if open_set(body["data"]) == EXPECTED_OPEN else None
 
     alerts = await eventually(alerts_ready)
-    assert all(alert["email"] for alert in alerts["data"])
+    assert all(alert["email"] for alert in alerts["data"] if alert["user_id"].startswith("user_"))
     events = await alert_events(kafka_bootstrap)
     seen = {(e.user_id, e.reason.value, e.severity.value, e.baseline) for e in events}
     assert seen == EXPECTED_OPEN
@@ -223,8 +181,26 @@ async def test_tables_and_alerts_match_the_scenario(worker: WorkerProcess, kafka
     assert detail["usage"]["totals"]["COST"] == {"usd_micros": 250 * USD}
     assert [item["name"] for item in detail["associations"]] == ["github"]
     assert detail["directory"]["employee_id"] == "e1"
+    facts = detail["activity"]
+    assert (facts["last_login_method"], facts["keys_created"]) == ("sso", ["key_1"])
+    assert [(c["server_id"], c["name"]) for c in facts["connectors"]] == [("srv_gh", "GitHub")]
+    change = facts["role_change"]
+    assert (change["previous"], change["current"], change["by"]["id"]) == (
+        "user", "developer", "apikey_admin"
+    )
+    keys = (await worker.get("/keys", org=ORG)).json()
+    assert [(k["key_id"], k["kind"], k["created_by"]["id"]) for k in keys["data"]] == [
+        ("key_1", "api_key", "user_alice")
+    ]
     status = (await worker.get("/status")).json()
     assert [(s["connector"], s["state"]) for s in status["data"]] == [("test", "HEALTHY")]
+    assert status["data"][0]["feed_reconciliation"] == {
+        "confirmed": 3,
+        "contradicted": 1,
+        "snapshot_only": 0,
+    }
+    metrics = (await worker.get("/metrics")).text
+    assert 'claude_connector_feed_reconciliation{connector="test",result="confirmed"} 3' in metrics
 
 
 async def test_churn_resolves_and_raises_alerts(worker: WorkerProcess, kafka_bootstrap: str):
@@ -234,10 +210,10 @@ async def test_churn_resolves_and_raises_alerts(worker: WorkerProcess, kafka_boo
         user_event(UserOp.ADDED, "user_frank", "frank@yahoo.com", poll=2),
         directory_record("dave@gmail.com", employee_id="e4"),
     ])
-    want = (EXPECTED_OPEN - {("user_erin", "UNMANAGED_IDENTITY", "HIGH", True),
-                             ("user_dave", "UNMANAGED_IDENTITY", "HIGH", True)}) | {
-        ("user_frank", "UNMANAGED_IDENTITY", "HIGH", False),
-        ("user_frank", "PERSONAL_DOMAIN", "HIGH", False),
+    want = (EXPECTED_OPEN - {("user_erin", "UNMANAGED_IDENTITY", "LOW", True),
+                             ("user_dave", "UNMANAGED_IDENTITY", "LOW", True)}) | {
+        ("user_frank", "UNMANAGED_IDENTITY", "MEDIUM", False),  # new ranks above baseline
+        ("user_frank", "PERSONAL_DOMAIN", "MEDIUM", False),
     }
 
     async def settled():

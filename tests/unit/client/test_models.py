@@ -107,18 +107,48 @@ def test_analytics_user_flattens_metrics_and_sums_families() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("odd", "left_out"),
     [
-        {"chat_metrics": {"message_count": "4"}},
-        {"chat_metrics": {"message_count": True}},
-        {"cowork_metrics": [1, 2]},
-        {"chat_metrics": None},
-        {"web_search_count": None},
+        ({"chat_metrics": {"message_count": "4"}}, "chat_metrics.message_count"),
+        ({"chat_metrics": {"message_count": True}}, "chat_metrics.message_count"),
+        ({"chat_metrics": {"message_count": 4.5}}, "chat_metrics.message_count"),
+        ({"chat_metrics": {"message_count": [4]}}, "chat_metrics.message_count"),
+        ({"cowork_metrics": [1, 2]}, "cowork_metrics"),
     ],
 )
-def test_analytics_user_refuses_wrong_types(bad: dict) -> None:
+def test_an_unexpected_metric_value_keeps_the_row(odd: dict, left_out: str) -> None:
+    row = AnalyticsUserDay.from_api(_user_row(**odd))
+    assert row.unparsed == (left_out,)
+    assert left_out not in row.metrics
+    assert row.metrics["claude_code_metrics.core_metrics.commit_count"] == 1
+    assert row.session_count == 2 + 1
+
+
+@pytest.mark.parametrize("bad", [{"user": None}, {"web_search_count": None}])
+def test_analytics_user_refuses_rows_without_identity_or_required_counts(bad: dict) -> None:
     with pytest.raises(RowError):
         AnalyticsUserDay.from_api(_user_row(**bad))
+
+
+UNIFIED_CHAT = {
+    "chat": {"message_count": 7, "distinct_conversation_count": 2},
+    "sessions": {"message_count": 0, "action_count": 3, "distinct_session_count": 1},
+}
+
+
+def test_unified_chat_and_claude_tag_count_as_activity() -> None:
+    row = AnalyticsUserDay.from_api(
+        {
+            **_user_row(chat_cowork_unified_metrics=UNIFIED_CHAT),
+            "chat_metrics": {"message_count": 0},
+            "claude_code_metrics": {"core_metrics": {"distinct_session_count": 0}},
+            "office_metrics": {},
+            "claude_tag_metrics": {"active_day_count": 1, "active_message_count": 5},
+        }
+    )
+    assert row.message_count == 7 + 5
+    assert row.session_count == 1
+    assert row.surfaces_used == {"chat", "cowork", "claude_tag"}
 
 
 COUNTS = {

@@ -13,6 +13,7 @@ import pytest
 
 from streams.client import ApiClient, ApiFamily, RateBudgets, RetryPolicy, classify
 from streams.client import endpoints as ep
+from streams.client.transport import EndpointTraits
 from streams.config import ConnectorConfig, Secret
 from streams.errors import (
     ApiError,
@@ -20,6 +21,7 @@ from streams.errors import (
     ApiResponseError,
     ConfigError,
     DataNotYetAvailable,
+    EndpointUnavailable,
     RateLimited,
     ReconnectRequired,
     TransientApiError,
@@ -112,8 +114,8 @@ async def test_requests_carry_the_documented_headers() -> None:
     [
         (400, ApiRequestRejected, 1),
         (401, ReconnectRequired, 1),
-        (403, ReconnectRequired, 1),
-        (404, ReconnectRequired, 1),
+        (403, EndpointUnavailable, 1),
+        (404, EndpointUnavailable, 1),
         (409, ApiRequestRejected, 1),
         (422, ApiRequestRejected, 1),
         (429, RateLimited, 3),
@@ -138,9 +140,9 @@ async def test_statuses_map_to_typed_errors_and_retry_only_transients(
 
 def test_every_error_status_is_classified() -> None:
     for status in range(400, 600):
-        verdict = classify(status, {}, b"", endpoint="/x")
+        verdict = classify(status, {}, b"", traits=EndpointTraits("/x"))
         assert isinstance(verdict.error, ApiError), status
-    assert classify(200, {}, b"{}", endpoint="/x").error is None
+    assert classify(200, {}, b"{}", traits=EndpointTraits("/x")).error is None
 
 
 async def test_not_found_on_a_named_resource_is_not_a_key_problem() -> None:
@@ -319,3 +321,124 @@ async def test_single_objects_are_returned_or_raise() -> None:
     async with _client(Script(_error(401, "authentication_error"))) as api:
         with pytest.raises(ReconnectRequired):
             await api.get(ep.ORGANIZATION)
+
+
+def _engagement(user_id: str, chat: object) -> dict:
+    return {
+        "user": {"id": user_id, "email_address": f"{user_id}@acme.example", "type": "user"},
+        "chat_metrics": {"message_count": chat},
+        "claude_code_metrics": {"core_metrics": {"distinct_session_count": 1}},
+        "web_search_count": 0,
+        "last_activity_date": None,
+    }
+
+
+async def test_unexpected_values_keep_the_page_are_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from streams.client.listing import UNPARSED_VALUES
+
+    page = {"data": [_engagement("user_1", 2.5), _engagement("user_2", "3")], "next_page": None}
+    field = (ep.ANALYTICS_USERS.path, "chat_metrics.message_count")
+    before = UNPARSED_VALUES.counts[field]
+    caplog.set_level(logging.WARNING)
+    async with _client(Script(_json(200, page))) as api:
+        first = await api.analytics_users(date(2026, 11, 19))
+        second = await api.analytics_users(date(2026, 11, 20))
+    assert first.completed and [row.session_count for row in first.rows] == [1, 1]
+    assert first.unparsed == {"chat_metrics.message_count": 2} == second.unparsed
+    assert UNPARSED_VALUES.counts[field] == before + 4
+    logged = [r for r in caplog.records if "chat_metrics.message_count" in r.getMessage()]
+    assert len(logged) == (0 if before else 1)
+
+
+async def test_one_refused_endpoint_names_its_scope_and_is_not_a_refused_key() -> None:
+    refusal = "Missing required scopes. Got: ['read:analytics'] Needed: ['read:members']"
+    script = Script(_error(403, "permission_error", refusal))
+    async with _client(script) as api:
+        listing = await api.members()
+    assert type(listing.error) is EndpointUnavailable
+    assert listing.error.scope == "read:members"
+    assert "needs read:members" in str(listing.error)
+    assert "endpoint=/v1/organizations/users" in str(listing.error)
+    async with _client(Script(_error(404, "not_found_error"))) as api:
+        listing = await api.api_keys()
+    assert type(listing.error) is EndpointUnavailable and "Console Admin key" in str(listing.error)
+
+
+@pytest.mark.parametrize(
+    "message", ["", "Requested date is beyond the reporting horizon.", "Données indisponibles"]
+)
+async def test_not_yet_available_is_read_from_status_and_type_not_wording(message: str) -> None:
+    async with _client(Script(_error(400, "invalid_request_error", message))) as api:
+        engagement = await api.analytics_users(date(2026, 11, 25))
+        roster = await api.members()
+    assert isinstance(engagement.error, DataNotYetAvailable)
+    assert engagement.error.latest_available is None
+    assert type(roster.error) is ApiRequestRejected
+
+
+def _sleeps(script: Script) -> tuple[ApiClient, list[float]]:
+    api = _client(script)
+    waits: list[float] = []
+    api.budget(ApiFamily.ADMIN).pause = waits.append  # type: ignore[method-assign]
+    return api, waits
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry_after_ms": "1500", "retry_after": "9"}, 1.5),
+        (
+            {
+                "retry_after": "Wed, 02 Dec 2026 10:00:07 GMT",
+                "date": "Wed, 02 Dec 2026 10:00:00 GMT",
+            },
+            7.0,
+        ),
+        ({"retry_after": "1e9"}, 300.0),
+        ({"retry_after_ms": "1e12"}, 300.0),
+    ],
+)
+async def test_retry_after_forms_are_honoured_and_capped(
+    headers: dict[str, str], expected: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    api, waits = _sleeps(Script(_error(429, "rate_limit_error", **headers), _page(MEMBER)))
+    async with api:
+        listing = await api.members()
+    assert listing.completed and waits == [expected]
+    assert ("cap" in caplog.text) is (expected == 300.0)
+
+
+async def test_the_rate_budget_belongs_to_the_organisation() -> None:
+    org = {"anthropic_organization_id": "org-shared"}
+    shared = RateBudgets({ApiFamily.ANALYTICS: 600_000, ApiFamily.ADMIN: 600_000})
+
+    def connector(name: str, key: str) -> ApiClient:
+        config = ConnectorConfig(name, "https://api.test", admin_api_key=Secret(key))
+        page = {"data": [MEMBER], "has_more": False, "first_id": None, "last_id": None}
+        transport = httpx.MockTransport(Script(_json(200, page, **org)))
+        return ApiClient(config, budgets=shared, retry=FAST, transport=transport)
+
+    same_key = connector("one", KEY), connector("two", KEY)
+    other_key = connector("three", KEY + "-other")
+    assert same_key[0].budget(ApiFamily.ADMIN) is same_key[1].budget(ApiFamily.ADMIN)
+    assert other_key.budget(ApiFamily.ADMIN) is not same_key[0].budget(ApiFamily.ADMIN)
+    for api in (*same_key, other_key):
+        async with api:
+            assert (await api.members()).completed
+    assert other_key.budget(ApiFamily.ADMIN) is same_key[0].budget(ApiFamily.ADMIN)
+    assert other_key.budget(ApiFamily.ANALYTICS) is not other_key.budget(ApiFamily.ADMIN)
+
+
+async def test_an_organisation_out_of_room_pauses_every_caller() -> None:
+    spent = {
+        "anthropic_ratelimit_requests_remaining": "0",
+        "anthropic_ratelimit_requests_reset": "2026-12-02T10:00:20Z",
+        "date": "Wed, 02 Dec 2026 10:00:00 GMT",
+    }
+    api, waits = _sleeps(Script(_json(200, {"data": [MEMBER], "has_more": False}, **spent)))
+    async with api:
+        assert (await api.members()).completed
+    assert waits == [20.0]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from streams.events.records import (
+    Activity,
+    ActivityActor,
+    AlertDecision,
     AlertReason,
     AlertState,
     AppAssociation,
@@ -14,9 +17,15 @@ from streams.events.records import (
     AvroRecord,
     ConnectorState,
     ConnectorStatus,
+    CredentialEvent,
+    CredentialImage,
     CursorState,
+    DecisionAction,
     DirectoryRecord,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
+    InviteImage,
     MemberState,
     MetricFamily,
     PollerState,
@@ -115,6 +124,16 @@ SAMPLES: tuple[AvroRecord, ...] = (
         evidence={}, baseline=False, connector=None, cause_event_id=None, opened_at=NOW,
         observed_at=NOW,
     ),
+    AlertDecision(
+        event_id="evt-decision", alert_id="alert-1", org_id=ORG, user_id=DANA.id,
+        action=DecisionAction.SNOOZE, decided_by="sec-oncall", why="travelling",
+        until=NOW, severity="HIGH", reasons=("PERSONAL_DOMAIN",), observed_at=NOW,
+    ),
+    AlertDecision(
+        event_id="evt-decision-2", alert_id="alert-1", org_id=ORG, user_id=DANA.id,
+        action=DecisionAction.ACK, decided_by="sec", why=None, until=None, severity="LOW",
+        reasons=(), observed_at=NOW,
+    ),
     DirectoryRecord(
         org_id=ORG, email="dana.ortiz@example.com", employee_id="E1001", name="Dana Ortiz",
         status=DirectoryStatus.DEPROVISIONED, source="directory.csv", updated_at=NOW,
@@ -137,4 +156,56 @@ SAMPLES: tuple[AvroRecord, ...] = (
         status=ConnectorState.HEALTHY, watermark="2026-11-27",
     )),
     _state(StateKind.CURSOR, cursor=CursorState(data_type="roster", cycle=0)),
+    Activity(
+        id="activity_01Xy", created_at=NOW, type="claude_user_role_updated", org_id=ORG,
+        organization_id="org_01Wv", organization_uuid=ORG,
+        actor=ActivityActor(
+            type="user_actor", user_id="user_01Admin", email_address="admin@example.com",
+            ip_address="192.0.2.34", user_agent="Mozilla/5.0",
+        ),
+        target_user_id=DANA.id, target_email="dana.ortiz@example.com",
+        details_json='{"current_role":"user","previous_role":null,"user_id":"user_dana"}',
+        connector="acme", poll_id="acme:3", observed_at=NOW,
+    ),
+    Activity(
+        id="activity_01Zz", created_at=NOW, type="sso_login_succeeded", org_id=ORG,
+        organization_id=None, organization_uuid=None,
+        actor=ActivityActor(
+            type="scim_directory_sync_actor", details_json='{"workos_event_id":"e"}'
+        ),
+        target_user_id=None, target_email=None, details_json="{}", connector="acme",
+        poll_id="acme:3", observed_at=NOW,
+    ),
+)
+LAPTOP_KEY = CredentialImage(
+    id="apikey_01", name="dana-laptop", status="active", created_at=NOW, scope="workspace",
+    workspace_id="wrkspc_01", principal_type="user_actor", principal_id=DANA.id,
+    created_by_type="user", created_by_id=DANA.id, partial_key_hint="sk-ant-api03-R2D...igAA",
+)
+SAMPLES += (
+    UsageDelta(
+        event_id="evt-usage-3", org_id=ORG, user_id="apikey_01", email=None,
+        day=date(2026, 11, 27), family=MetricFamily.TOKENS, delta={"total": 5},
+        totals={"total": 5}, revision=1, baseline=False, source=Source.USAGE_ANALYTICS,
+        connector="acme", poll_id="acme:7", observed_at=NOW, actor_type="api_actor",
+    ),
+    CredentialEvent(
+        event_id="evt-key", op=InventoryOp.UPDATED, org_id=ORG, key_id=LAPTOP_KEY.id,
+        credential=LAPTOP_KEY, changed_fields=("status",), baseline=False, connector="acme",
+        poll_id="acme:7", observed_at=NOW,
+    ),
+    CredentialEvent(
+        event_id="evt-key-2", op=InventoryOp.REMOVED, org_id=ORG, key_id="apikey_02",
+        credential=CredentialImage(id="apikey_02", name="ci", status="archived"),
+        changed_fields=(), baseline=True, connector="acme", poll_id="acme:1", observed_at=NOW,
+    ),
+    _state(StateKind.CREDENTIAL, credential=LAPTOP_KEY),
+    InviteEvent(
+        event_id="evt-invite", op=InventoryOp.CREATED, org_id=ORG, invite_id="invite_01",
+        invite=InviteImage(id="invite_01", email="sam@gmail.com", role="user", status="pending",
+                           invited_at=NOW, expires_at=NOW),
+        changed_fields=(), baseline=False, connector="acme", poll_id="acme:7", observed_at=NOW,
+    ),
+    _state(StateKind.INVITE, invite=InviteImage(id="invite_02", email="a@example.com",
+                                                 role="admin", status="accepted")),
 )

@@ -15,7 +15,7 @@ from streams.events.cloudevents import (
     headers_for,
     parse_headers,
 )
-from streams.events.records import ConnectorStatus
+from streams.events.records import ConnectorStatus, CredentialEvent, InviteEvent
 from tests.unit.events.samples import NOW, ORG, SAMPLES
 
 EVENTS = [record for record in SAMPLES if hasattr(record, "event_id")]
@@ -25,8 +25,15 @@ EVENTS = [record for record in SAMPLES if hasattr(record, "event_id")]
 def test_headers_carry_the_event_attributes(record: EventRecord) -> None:
     headers = headers_for(record)
     names = [name for name, _ in headers]
-    assert names == ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "ce_subject",
-                     "content-type"]
+    assert names == [
+        "ce_specversion",
+        "ce_id",
+        "ce_type",
+        "ce_source",
+        "ce_time",
+        "ce_subject",
+        "content-type",
+    ]
     assert all(isinstance(value, bytes) for _, value in headers)
     attributes = parse_headers(headers)
     assert attributes.id == record.event_id
@@ -34,8 +41,8 @@ def test_headers_carry_the_event_attributes(record: EventRecord) -> None:
     assert attributes.source == f"/claude-connector/orgs/{ORG}"
     assert attributes.time == record.observed_at
     assert attributes.content_type == CONTENT_TYPE == "application/avro"
-    expected_subject = record.connector if isinstance(record, ConnectorStatus) else record.user_id
-    assert attributes.subject == expected_subject
+    subjects = {ConnectorStatus: "connector", CredentialEvent: "key_id", InviteEvent: "invite_id"}
+    assert attributes.subject == getattr(record, subjects.get(type(record), "user_id"))
 
 
 def test_time_is_rfc3339_utc_millis() -> None:
@@ -49,10 +56,14 @@ def test_org_ids_are_percent_encoded_in_the_source() -> None:
 
 
 def test_time_and_subject_are_optional() -> None:
-    attributes = parse_headers([
-        ("ce_specversion", b"1.0"), ("ce_id", b"x"), ("ce_type", b"t"),
-        ("ce_source", b"/claude-connector/orgs/a%2Fb"),
-    ])
+    attributes = parse_headers(
+        [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", b"x"),
+            ("ce_type", b"t"),
+            ("ce_source", b"/claude-connector/orgs/a%2Fb"),
+        ]
+    )
     assert attributes.source == "/claude-connector/orgs/a%2Fb"
     assert attributes.time is None and attributes.subject is None
 
@@ -69,9 +80,14 @@ def test_missing_required_header(drop: str) -> None:
         parse_headers(headers)
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("ce_specversion", b"0.3"), ("ce_time", b"yesterday"), ("ce_id", b"\xff\xfe"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ce_specversion", b"0.3"),
+        ("ce_time", b"yesterday"),
+        ("ce_id", b"\xff\xfe"),
+    ],
+)
 def test_bad_header_values(name: str, value: bytes) -> None:
     headers = [(n, value if n == name else v) for n, v in headers_for(EVENTS[0])]
     with pytest.raises(MalformedMessage):

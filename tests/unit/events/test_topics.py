@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from streams.events.records import (
+    Activity,
+    AlertDecision,
     AppAssociation,
     ConnectorStatus,
+    CredentialEvent,
     DirectoryRecord,
+    InviteEvent,
     PollerState,
     ShadowItAlert,
     UsageDelta,
@@ -21,6 +25,10 @@ DESIGN_TABLE = {
     "claude.shadow-it-alerts": (KeyKind.ORG_USER, ShadowItAlert, Cleanup.RETAIN_FOREVER),
     "claude.poller-state": (KeyKind.ORG_STATE, PollerState, Cleanup.COMPACT),
     "claude.directory": (KeyKind.ORG_EMAIL, DirectoryRecord, Cleanup.COMPACT),
+    "claude.alert-decisions": (KeyKind.ALERT, AlertDecision, Cleanup.COMPACT),
+    "claude.activities": (KeyKind.ORG_USER, Activity, Cleanup.RETAIN_FOREVER),
+    "claude.credentials": (KeyKind.ORG_KEY, CredentialEvent, Cleanup.RETAIN_FOREVER),
+    "claude.invites": (KeyKind.ORG_INVITE, InviteEvent, Cleanup.RETAIN_FOREVER),
     "claude.dead-letter": (KeyKind.ORIGINAL, None, Cleanup.RETAIN_FOREVER),
 }
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from streams.client import ApiFamily, Listing
-from streams.errors import ApiError, ReconnectRequired, TransientApiError
+from streams.errors import ApiError, EndpointUnavailable, ReconnectRequired, TransientApiError
 from streams.events.codec import default_codec
 from streams.events.records import ConnectorState, ConnectorStatus, CursorState
 from streams.kafkaio.messages import Outgoing
@@ -36,9 +36,11 @@ class FakeClient:
         return self.time
 
     def has_key(self, family: ApiFamily) -> bool:
-        return True
+        return family is not ApiFamily.COMPLIANCE  # the feed has tests of its own
 
     async def organization(self) -> Any:
+        if "organization" in self.failures:
+            raise self.failures["organization"]
         return SimpleNamespace(id="org_1")
 
     def _listing(self, name: str, *rows: Any) -> Listing[Any]:
@@ -49,6 +51,18 @@ class FakeClient:
             id="user_1", email="p1@example.com", name="P 1", role="user", added_at=None
         )
         return self._listing("members", member)
+
+    async def claude_code_usage(self, day: date) -> Listing[Any]:
+        return self._listing("claude_code_usage")
+
+    async def invites(self) -> Listing[Any]:
+        return self._listing("invites")
+
+    async def rbac_groups(self) -> Listing[Any]:
+        return self._listing("rbac_groups")
+
+    async def api_keys(self) -> Listing[Any]:
+        return self._listing("api_keys")
 
     async def workspaces(self) -> Listing[Any]:
         return self._listing("workspaces")
@@ -61,6 +75,12 @@ class FakeClient:
 
     async def connectors(self, day: date, *, by_user: bool) -> Listing[Any]:
         return self._listing("connectors")
+
+    async def actor_usage(self, start: datetime, end: datetime) -> Listing[Any]:
+        return self._listing("actor_usage")
+
+    async def actor_cost(self, start: datetime, end: datetime) -> Listing[Any]:
+        return self._listing("actor_cost")
 
     async def user_usage(self, start: datetime, end: datetime) -> Listing[Any]:
         return self._listing("user_usage")
@@ -89,14 +109,23 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
         publisher,  # type: ignore[arg-type]
         CODEC,
         CommittedState("acme", "org_1", cursors={CONNECTOR_CURSOR: baseline_done}),
-        PollerOptions(topic_prefix="t.", guard_fraction=0.2, revision_window_days=1),
+        PollerOptions(
+            topic_prefix="t.", guard_fraction=0.2, revision_window_days=1, activity_feed=False
+        ),
     )
-    client.failures["user_cost"] = TransientApiError("503", status=503)
+    client.failures["actor_cost"] = TransientApiError("503", status=503)
     await poller.run_cycle()
     (degraded,) = publisher.statuses()
     assert degraded.state is ConnectorState.DEGRADED
     assert degraded.failing == {"usage": "usage: 503 (status=503)"}
-    assert degraded.last_success == {"roster": T1, "workspaces": T1, "analytics": T1}
+    assert degraded.last_success == {
+        "roster": T1,
+        "workspaces": T1,
+        "groups": T1,
+        "credentials": T1,
+        "invites": T1,
+        "analytics": T1,
+    }
 
     # Only the roster is due now, and its key is refused: analytics was not collected again
     # (its last success stays T1) and usage was not tried (it is not failing in this cycle).
@@ -106,4 +135,81 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
     refused = publisher.statuses()[-1]
     assert refused.state is ConnectorState.RECONNECT_REQUIRED
     assert refused.failing == {"roster": "roster: refused (status=401)"}
-    assert refused.last_success == {"roster": T1, "analytics": T1}
+    assert refused.last_success == {
+        "roster": T1,
+        "analytics": T1,
+        "credentials": T2,
+        "invites": T2,
+    }
+
+
+def _refused(endpoint: str, scope: str) -> EndpointUnavailable:
+    return EndpointUnavailable(
+        f"endpoint unavailable to this key (needs {scope})",
+        scope=scope,
+        endpoint=endpoint,
+        status=403,
+    )
+
+
+def _poller(client: FakeClient, publisher: FakePublisher) -> ConnectorPoller:
+    return ConnectorPoller(
+        client,  # type: ignore[arg-type]
+        publisher,  # type: ignore[arg-type]
+        CODEC,
+        CommittedState(
+            "acme",
+            "org_1",
+            cursors={
+                CONNECTOR_CURSOR: CursorState(
+                    CONNECTOR_CURSOR, 1, T1, True, ConnectorState.HEALTHY, None
+                )
+            },
+        ),
+        PollerOptions(topic_prefix="t.", guard_fraction=0.2, revision_window_days=1),
+    )
+
+
+async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope() -> None:
+    client, publisher = FakeClient(), FakePublisher()
+    client.failures = {
+        "organization": _refused("/v1/organizations/me", "read:members"),
+        "actor_usage": _refused("/v1/organizations/analytics/usage", "read:analytics"),
+        "user_usage": _refused("/v1/organizations/analytics/user_usage_report", "read:analytics"),
+    }
+    poller = _poller(client, publisher)
+    report = await poller.run_cycle()
+    (status,) = publisher.statuses()
+    assert status.state is ConnectorState.PARTIAL
+    assert "roster" not in status.failing, "a refused /me does not cost the roster"
+    assert "/analytics/user_usage_report" in status.failing["usage"]
+    assert "needs read:analytics" in status.failing["usage"]
+    assert report.outcomes
+
+    client.time = T2
+    client.failures = {
+        name: _refused(f"/{name}", "read:members")
+        for name in (
+            "organization",
+            "members",
+            "api_keys",
+            "invites",
+            "summaries",
+            "actor_usage",
+            "user_usage",
+        )
+    }
+    await poller.run_cycle()
+    assert publisher.statuses()[-1].state is ConnectorState.RECONNECT_REQUIRED
+
+
+async def test_a_refused_data_type_is_tried_again_on_the_slow_schedule() -> None:
+    client, publisher = FakeClient(), FakePublisher()
+    client.failures = {"actor_cost": _refused("/cost", "read:analytics")}  # scope, not source
+    poller = _poller(client, publisher)
+    await poller.run_cycle()
+    assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 21600
+    assert poller.retry_interval(DataType.ANALYTICS, 3600, 21600) == 3600
+    client.failures = {"actor_cost": TransientApiError("503", status=503)}
+    await poller.run_cycle()
+    assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 3600

@@ -6,6 +6,7 @@ import pytest
 
 from streams.errors import (
     ApiResponseError,
+    EndpointUnavailable,
     RateLimited,
     ReconnectRequired,
     TransientApiError,
@@ -22,6 +23,16 @@ THROTTLED = Outcome(
 )
 DOWN = Outcome("usage", TransientApiError("503", status=503))
 MALFORMED = Outcome("roster", ApiResponseError("bad JSON", status=200))
+NO_SCOPE = Outcome(
+    "usage",
+    EndpointUnavailable("needs read:analytics", scope="read:analytics", status=403),
+)
+NO_ROSTER = Outcome("roster", EndpointUnavailable("needs read:members", status=404))
+FEED_NOT_OFFERED = Outcome(
+    "activities",
+    EndpointUnavailable("needs read:compliance_activities", status=403),
+    optional=True,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +43,12 @@ MALFORMED = Outcome("roster", ApiResponseError("bad JSON", status=200))
         ([THROTTLED, MALFORMED], S.DEGRADED),
         ([DOWN], S.DEGRADED),
         ([MALFORMED, THROTTLED, REVOKED], S.RECONNECT_REQUIRED),
+        ([OK, NO_SCOPE], S.PARTIAL),
+        ([NO_SCOPE, NO_ROSTER], S.RECONNECT_REQUIRED),
+        ([THROTTLED, NO_SCOPE], S.DEGRADED),
+        ([OK, FEED_NOT_OFFERED], S.HEALTHY),
+        ([NO_SCOPE, FEED_NOT_OFFERED], S.RECONNECT_REQUIRED),
+        ([MALFORMED, FEED_NOT_OFFERED], S.PARTIAL),
     ],
 )
 def test_health_is_the_worst_outcome(outcomes, state):

@@ -13,9 +13,12 @@ from streams.app import App, create_app
 from streams.cli import main
 from streams.config import Settings
 from streams.errors import ConfigError
+from streams.events.records import AlertReason
 from streams.worker.rows import RowCodec
 
-EXPECTED_VIEWS = {"/", "/health", "/users", "/users/{user_id}", "/alerts", "/status", "/metrics"}
+EXPECTED_VIEWS = {"/", "/static/page.css", "/static/page.js", "/static/charts.js", "/health",
+                  "/users", "/users/{user_id}", "/keys", "/alerts", "/identities", "/status",
+                  "/metrics", "/insights", "/decisions"}
 
 
 def settings_for(tmp_path: Path, **environ: str) -> Settings:
@@ -34,10 +37,15 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
     ))
 
     assert first.conf.id == "first" and second.conf.id == "second"
-    assert first.batch_topics == {"one.user-events", "one.usage-deltas", "one.app-associations"}
-    assert second.batch_topics == {"two.user-events", "two.usage-deltas", "two.app-associations"}
+    assert first.batch_topics == {
+        "one.user-events", "one.usage-deltas", "one.app-associations", "one.activities"
+    }
+    assert second.batch_topics == {
+        "two.user-events", "two.usage-deltas", "two.app-associations", "two.activities"
+    }
     assert {agent.split(".")[-1] for agent in first.agents} == {
-        "fan_out_directory", "apply_directory", "fold_connector_status"}
+        "fan_out_directory", "apply_directory", "fold_connector_status",
+        "fold_alert_decisions"}
     # The webhook delivery is a task of its own consumer group, started with the app.
     tasks = {app: [task.__name__ for task in app._app_tasks] for app in (first, second)}
     assert "deliver_events" in tasks[second] and "deliver_events" not in tasks[first]
@@ -74,6 +82,13 @@ def test_faust_finds_the_app_by_module_path(tmp_path: Path, monkeypatch: pytest.
     assert isinstance(app, App)
     assert app.conf.id == "found-by-faust"
     assert find_app("streams.app") is app
+
+
+def test_disabled_rules_turn_rules_off_and_an_unknown_name_is_a_config_error(tmp_path: Path):
+    app = create_app(settings_for(tmp_path, DISABLED_RULES="spend_spike, PERSONAL_DOMAIN"))
+    assert app.context.policy.disabled == {AlertReason.SPEND_SPIKE, AlertReason.PERSONAL_DOMAIN}
+    with pytest.raises(ConfigError, match="DISABLED_RULES: unknown rules NOPE"):
+        create_app(settings_for(tmp_path, DISABLED_RULES="nope"))
 
 
 def test_views_beyond_loopback_without_a_token_are_refused_unless_insisted(tmp_path: Path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import logging
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,8 +213,50 @@ def test_a_value_codec_reaches_the_store_and_every_changelog_copy(app):
     assert table.changelog_topic.schema.value_serializer is codec
 
 
+def root_logger() -> logging.Logger:
+    logger = logging.Logger("seam-root", logging.WARN)
+    logger.addHandler(logging.StreamHandler())
+    return logger
+
+
+def test_the_quiet_worker_keeps_the_root_logger_level(app):
+    """``Worker.on_setup_root_logger`` and ``spinner``: Faust's own worker at WARN sets the
+    root logger to DEBUG for its spinner (the cost the quiet worker avoids); ours does not."""
+    faust_worker = faust.Worker(app, loglevel="WARN")
+    assert faust_worker.spinner is not None
+    logger = root_logger()
+    faust_worker.on_setup_root_logger(logger, logging.WARN)
+    assert logger.level == logging.DEBUG
+
+    adjusted = []
+
+    class Worker(faustseam.QuietWorker):
+        def on_root_logger(self, logger):
+            adjusted.append(logger)
+
+    worker, logger = Worker(app, loglevel="WARN"), root_logger()
+    worker.on_setup_root_logger(logger, logging.WARN)
+    assert (worker.spinner, logger.level, adjusted) == (None, logging.WARN, [logger])
+
+
+def test_recovery_completed_follows_the_table_manager(app):
+    """``TableManager.recovery.completed``: an event set when the recovery is done."""
+    assert faustseam.recovery_completed(app) is False
+    app.tables.recovery.completed.set()
+    assert faustseam.recovery_completed(app) is True
+
+
+def test_the_root_service_is_the_worker_that_runs_the_app(app):
+    """``beacon.root.data``: the app alone is its own root; under a worker, the worker."""
+    assert faustseam.root_service(app) is app
+    worker = faustseam.QuietWorker(app, loglevel="WARN")
+    list(worker.on_init_dependencies())  # what the worker does as it starts
+    assert faustseam.root_service(app) is worker
+
+
 PRIVATE_ATTRIBUTES = {"_getmany", "_committed_offset", "_add_gap", "_new_transport",
-                      "stream_inbound_time", "set_persisted_offset", "data", "value_serializer"}
+                      "stream_inbound_time", "set_persisted_offset", "data", "value_serializer",
+                      "on_setup_root_logger", "spinner", "recovery"}
 """Faust attributes the seam stands for (``data``: a table's store)."""
 
 

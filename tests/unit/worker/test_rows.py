@@ -8,15 +8,24 @@ from datetime import date
 import orjson
 import pytest
 
-from streams.events.records import ConnectorState, DirectoryStatus, UserOp
+from streams.events.records import (
+    ActivityActor,
+    AuthKind,
+    ConnectorState,
+    DecisionAction,
+    DirectoryStatus,
+    UserOp,
+)
 from streams.worker.rows import DirectoryOrgRow, RowCodec, UserRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
 from tests.fixtures.worker import (
     ORG,
     T0,
+    activity,
     association,
     connector_status,
+    decision,
     directory_record,
     image,
     usage_delta,
@@ -38,7 +47,18 @@ def busy_state() -> WorkerState:
     state.apply_usage_delta(usage_delta("user_f", DAY, {"usd_micros": 500 * MICRO_CENTS_PER_USD}),
                             0)
     state.apply_association(association("user_f", "github"), 0)
+    state.apply_association(association("user_g", "github", auth=AuthKind.ORG_MANAGED), 0)
     state.apply_status(connector_status(ConnectorState.HEALTHY), 0)
+    state.apply_decision(decision("alert-1", "user_f", DecisionAction.ACK), 0)
+    user = ActivityActor(type="user_actor", user_id="user_f", email_address="f@acme.com")
+    for item in (
+        activity(1, "magic_link_login_succeeded", None, user),
+        activity(2, "integration_user_connected", None, user, 1, mcp_server_id="srv"),
+        activity(3, "claude_user_role_updated", "user_f", user, 2, user_id="user_f",
+                 previous_role="user", current_role="developer"),
+        activity(4, "admin_api_key_created", None, user, 3, admin_api_key_id="k", scopes=[]),
+    ):
+        state.apply_activity(item, 0)
     return state
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -71,11 +72,11 @@ def test_unmanaged_needs_a_known_directory():
 @pytest.mark.parametrize(
     ("email", "policy", "severity"),
     [
-        ("a@gmail.com", ACME, Severity.HIGH),
-        ("a@contractor.io", ACME, Severity.MEDIUM),
+        ("a@gmail.com", ACME, Severity.MEDIUM),
+        ("a@contractor.io", ACME, Severity.LOW),
         ("a@eu.acme.com", ACME, None),
-        ("a@notacme.com", ACME, Severity.MEDIUM),
-        ("a@gmail.com", Policy(), Severity.HIGH),
+        ("a@notacme.com", ACME, Severity.LOW),
+        ("a@gmail.com", Policy(), Severity.MEDIUM),
         ("a@contractor.io", Policy(), None),
     ],
 )
@@ -95,14 +96,57 @@ def test_deprovisioned_member_is_high_and_critical_with_later_usage():
                                 "last_usage_day": DAY.isoformat()}
 
 
-def test_personal_credential_connector_and_its_baseline_flag():
-    found = evaluate(subject(personal_connectors={"github": True, "notion": False}), ACME)
-    finding = found[AlertReason.PERSONAL_CREDENTIAL_CONNECTOR]
-    assert finding.evidence == {"connectors": "github,notion"}
-    assert finding.baseline is False
-    assert evaluate(subject(personal_connectors={"github": True}), ACME)[
+def test_personal_credential_connector_only_where_it_bypasses_managed_auth():
+    personal = {"github": True, "notion": False}
+    assert evaluate(subject(personal_connectors=personal), ACME) == {}, "an association fact"
+    managed_in_data = subject(personal_connectors=personal,
+                              org_managed_connectors=frozenset({"github", "notion"}))
+    finding = evaluate(managed_in_data, ACME)[AlertReason.PERSONAL_CREDENTIAL_CONNECTOR]
+    assert finding.evidence == {"connectors": "github,notion", "org_auth": "managed"}
+    assert (finding.baseline, finding.severity) == (False, Severity.MEDIUM)
+    configured = replace(ACME, managed_connectors=frozenset({"github"}))
+    only_github = evaluate(subject(personal_connectors=personal), configured)[
         AlertReason.PERSONAL_CREDENTIAL_CONNECTOR
-    ].baseline is True
+    ]
+    assert only_github.evidence["connectors"] == "github"
+    assert only_github.baseline is True, "the bypassing connector predates the connection"
+    assert only_github.severity is Severity.LOW, "baseline ranks one below a new one"
+
+
+@pytest.mark.parametrize(
+    ("changes", "severity", "why"),
+    [
+        ({}, Severity.MEDIUM, {}),
+        ({"baseline": True}, Severity.LOW, {}),
+        ({"role": "owner"}, Severity.HIGH, {"role": "owner"}),
+        ({"role": "membership_admin", "baseline": True}, Severity.MEDIUM,
+         {"role": "membership_admin"}),
+        ({"role": "user", "daily_spend": {DAY: 30 * MICRO_CENTS_PER_USD,
+                                          DAY - timedelta(days=1): 25 * MICRO_CENTS_PER_USD}},
+         Severity.HIGH, {"recent_spend_usd": "55.00"}),
+        ({"daily_spend": {DAY: 49 * MICRO_CENTS_PER_USD}}, Severity.MEDIUM, {}),
+    ],
+)
+def test_unmanaged_identity_severity_follows_role_spend_and_baseline(changes, severity, why):
+    finding = evaluate(subject(directory=None, **changes), ACME)[AlertReason.UNMANAGED_IDENTITY]
+    assert finding.severity is severity
+    assert {k: v for k, v in finding.evidence.items() if k in ("role", "recent_spend_usd")} == why
+
+
+def test_deprovisioned_active_stays_critical_in_the_baseline_and_rules_turn_off():
+    entry = DirectoryEntry("a@acme.com", DirectoryStatus.DEPROVISIONED, "e1", DAY)
+    found = evaluate(subject(directory=entry, last_active_day=DAY, baseline=True), ACME)
+    assert found[AlertReason.DEPROVISIONED_ACTIVE].severity is Severity.CRITICAL
+    off = replace(ACME, disabled=frozenset({AlertReason.DEPROVISIONED_ACTIVE}))
+    assert evaluate(subject(directory=entry, last_active_day=DAY), off) == {}
+    assert AlertReason.UNMANAGED_IDENTITY not in evaluate(
+        subject(directory=None), replace(ACME, disabled=frozenset({AlertReason.UNMANAGED_IDENTITY}))
+    )
+
+
+def test_spend_spike_far_above_the_threshold_is_high():
+    assert spend_spike({DAY: usd(150)}, ACME).severity is Severity.MEDIUM
+    assert spend_spike({DAY: usd(201)}, ACME).severity is Severity.HIGH
 
 
 def usd(amount: float) -> int:

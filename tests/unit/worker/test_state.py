@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from streams.events.records import (
+    ActivityActor,
     AlertReason,
     AlertState,
     AuthKind,
@@ -20,6 +21,7 @@ from streams.worker.state import DirectoryChange, Tables, WorkerState
 from tests.fixtures.worker import (
     ORG,
     T0,
+    activity,
     association,
     connector_status,
     directory_record,
@@ -28,7 +30,8 @@ from tests.fixtures.worker import (
     user_event,
 )
 
-POLICY = Policy(corporate_domains=frozenset({"acme.com"}), spend_daily_usd=100)
+POLICY = Policy(corporate_domains=frozenset({"acme.com"}), spend_daily_usd=100,
+                managed_connectors=frozenset({"github", "notion"}))
 DAY = date(2026, 11, 1)
 
 
@@ -227,5 +230,114 @@ def test_an_alert_event_already_published_is_kept_as_published():
     assert applied(replay, github, notion, member) == [original]
     stored = replay.tables.alerts[f"{ORG}:user_p"].open["PERSONAL_CREDENTIAL_CONNECTOR"]
     assert stored.cause_event_id == original.cause_event_id
-    assert stored.evidence == dict(original.evidence)
+    assert original.evidence["connectors"] == "github"
+    assert stored.evidence["connectors"] == "github,notion", "evidence follows the member"
     assert stored.opened_at == original.opened_at.isoformat()
+
+
+def test_managed_auth_seen_later_turns_a_personal_credential_into_an_alert():
+    state = WorkerState(Tables.empty(), Policy(corporate_domains=frozenset({"acme.com"})))
+    state.apply_directory(change("quinn@acme.com"), 0)
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_q", "quinn@acme.com"), 0)
+    assert state.apply_association(association("user_q", "linear"), 0) == [], "no managed auth"
+    managed = association("user_r", "linear", auth=AuthKind.ORG_MANAGED)
+    events = state.apply_association(managed, 0)
+    assert reasons(events) == {
+        ("user_q", AlertReason.PERSONAL_CREDENTIAL_CONNECTOR, AlertState.OPENED)
+    }
+    assert state.apply_association(managed, 0) == [], "a duplicate changes nothing"
+    assert state.apply_association(managed, 1) == [], "another partition's members only"
+
+
+def test_open_alert_severity_follows_a_role_change_without_a_new_event():
+    state = state_with_directory("other@acme.com")
+    (opened,) = state.apply_user_event(user_event(UserOp.ADDED, "user_s", "sam@acme.com"), 0)
+    assert opened.severity.value == "MEDIUM"
+    promoted = user_event(UserOp.UPDATED, "user_s", "sam@acme.com", role="owner",
+                          before=image("user_s", "sam@acme.com"), poll=2)
+    assert state.apply_user_event(promoted, 0) == []
+    stored = state.tables.alerts[f"{ORG}:user_s"].open["UNMANAGED_IDENTITY"]
+    assert (stored.alert_id, stored.severity) == (opened.alert_id, "HIGH")
+    assert stored.evidence["role"] == "owner"
+
+
+def test_removed_and_re_added_member_gets_new_alerts_ranked_as_new():
+    state = state_with_directory("someone@acme.com")
+    (first,) = state.apply_user_event(
+        user_event(UserOp.SNAPSHOT, "user_t", "Tom+Work@ACME.com", baseline=True), 0)
+    assert (first.baseline, first.severity.value) == (True, "LOW")
+    tom = image("user_t", "Tom+Work@ACME.com")
+    (resolved,) = state.apply_user_event(
+        user_event(UserOp.REMOVED, "user_t", before=tom, poll=2), 0)
+    assert (resolved.state, resolved.alert_id) == (AlertState.RESOLVED, first.alert_id)
+    (again,) = state.apply_user_event(user_event(UserOp.ADDED, "user_t", "tom@acme.com", poll=3), 0)
+    assert again.alert_id != first.alert_id, "a re-raised alert has a new id"
+    assert (again.baseline, again.severity.value) == (False, "MEDIUM"), "new ranks above baseline"
+    assert state.apply_directory(change("TOM@acme.com"), 0)[0].state is AlertState.RESOLVED
+
+
+def test_sso_bypass_login_once_the_org_uses_sso_even_before_the_roster_knows_the_member():
+    state = state_with_directory("uma@acme.com", "vic@acme.com")
+    uma = ActivityActor(type="user_actor", user_id="user_u", email_address="uma@acme.com")
+    vic = ActivityActor(type="user_actor", user_id="user_v", email_address="vic@acme.com")
+    magic = activity(10, "magic_link_login_succeeded", None, uma, 1)
+    assert state.apply_activity(magic, 0) == [], "the roster does not know her yet"
+    assert state.apply_user_event(user_event(UserOp.ADDED, "user_u", "Uma@ACME.com"), 0) == [], (
+        "nobody signed in with SSO yet: a magic link is how this org signs in")
+    assert state.apply_user_event(user_event(UserOp.ADDED, "user_v", "vic@acme.com"), 0) == []
+    events = state.apply_activity(activity(11, "sso_login_succeeded", None, vic, 2), 0)
+    assert [(e.user_id, e.reason, e.severity.value) for e in events] == [
+        ("user_u", AlertReason.SSO_BYPASS_LOGIN, "MEDIUM")]
+    assert events[0].evidence["login_method"] == "magic_link"
+    again = state.apply_activity(activity(12, "sso_login_succeeded", None, uma, 3), 0)
+    assert reasons(again) == {("user_u", AlertReason.SSO_BYPASS_LOGIN, AlertState.RESOLVED)}
+
+
+def test_privilege_granted_names_who_granted_it_and_ranks_by_the_identity():
+    state = state_with_directory("ann@acme.com", "wes@acme.com")
+    ann = ActivityActor(type="user_actor", user_id="user_a", email_address="ann@acme.com")
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_w", "wes@acme.com",
+                                      baseline=True), 0)
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_x", "xan@gmail.com",
+                                      baseline=True), 0)
+    for number, user, email in ((20, "user_w", "wes@acme.com"), (21, "user_x", "xan@gmail.com")):
+        grant = activity(number, "claude_user_role_updated", user, ann, 5, user_id=user,
+                         previous_role="user", current_role="admin")
+        assert state.apply_activity(grant, 0) == [], "the roster has not shown the role yet"
+        promoted = user_event(UserOp.UPDATED, user, email, role="admin",
+                              before=image(user, email), poll=2)
+        events = state.apply_user_event(promoted, 0)
+        granted = [e for e in events if e.reason is AlertReason.PRIVILEGE_GRANTED]
+        assert len(granted) == 1 and granted[0].evidence["granted_by"] == "ann@acme.com"
+    alerts = state.tables.alerts
+    assert alerts[f"{ORG}:user_w"].open["PRIVILEGE_GRANTED"].severity == "MEDIUM"
+    assert alerts[f"{ORG}:user_x"].open["PRIVILEGE_GRANTED"].severity == "HIGH", "unmanaged"
+    demoted = user_event(UserOp.UPDATED, "user_w", "wes@acme.com", role="user",
+                         before=image("user_w", "wes@acme.com", role="admin"), poll=3)
+    assert reasons(state.apply_user_event(demoted, 0)) == {
+        ("user_w", AlertReason.PRIVILEGE_GRANTED, AlertState.RESOLVED)}
+
+
+def test_key_alerts_live_with_the_key_and_orphan_when_its_creator_leaves():
+    state = state_with_directory("kay@acme.com")
+    kay = ActivityActor(type="user_actor", user_id="user_k", email_address="kay@acme.com")
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "user_k", "kay@acme.com",
+                                      baseline=True), 0)
+    created = activity(30, "admin_api_key_created", None, kay, 1, admin_api_key_id="adminkey_1")
+    events = state.apply_activity(created, 0)
+    assert [(e.user_id, e.reason, e.severity.value) for e in events] == [
+        ("adminkey_1", AlertReason.ADMIN_CREDENTIAL_CREATED, "HIGH")]
+    assert events[0].evidence["created_by"] == "kay@acme.com"
+    assert state.apply_activity(created, 0) == [], "a redelivered activity changes nothing"
+    platform = activity(31, "platform_api_key_created", None, kay, 2, api_key_id="key_2")
+    assert state.apply_activity(platform, 0) == [], "a plain API key is no admin credential"
+    leaves = user_event(UserOp.REMOVED, "user_k", before=image("user_k", "kay@acme.com"), poll=2)
+    orphaned = reasons(state.apply_user_event(leaves, 0))
+    assert orphaned == {("adminkey_1", AlertReason.ORPHANED_CREDENTIAL, AlertState.OPENED),
+                        ("key_2", AlertReason.ORPHANED_CREDENTIAL, AlertState.OPENED)}
+    assert state.tables.alerts[f"{ORG}:adminkey_1"].open["ORPHANED_CREDENTIAL"].severity == (
+        "CRITICAL")
+    deleted = activity(32, "admin_api_key_deleted", None, kay, 3, admin_api_key_id="adminkey_1")
+    assert reasons(state.apply_activity(deleted, 0)) == {
+        ("adminkey_1", AlertReason.ADMIN_CREDENTIAL_CREATED, AlertState.RESOLVED),
+        ("adminkey_1", AlertReason.ORPHANED_CREDENTIAL, AlertState.RESOLVED)}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from streams.config import Settings
 from streams.errors import ConfigError
+from streams.worker.insightsview import window_of
 from streams.worker.rows import AlertsRow, OpenAlert, ResolvedAlert, UserRow
 from streams.worker.views import (
     BadRequest,
@@ -90,3 +93,15 @@ def test_the_host_names_a_request_may_carry():
     assert {"views.example", "*"} <= extra
     assert [host_name(h) for h in ("evil.example:6066", "LOCALHOST", "[::1]:80", "::1", None)] \
         == ["evil.example", "localhost", "::1", "::1", ""]
+
+
+def test_the_insights_window_comes_from_days_and_until():
+    today = date(2026, 11, 30)
+    window = window_of({}, idle_days=30, today=today)
+    assert (window.first, window.last, window.idle_days) == (date(2026, 11, 1), today, 30)
+    window = window_of({"days": "7", "until": "2026-10-31"}, idle_days=5, today=today)
+    assert (window.first, window.last) == (date(2026, 10, 25), date(2026, 10, 31))
+    for query in ({"days": "0"}, {"days": "367"}, {"until": "yesterday"},
+                  {"until": "0001-01-05", "days": "30"}):
+        with pytest.raises(BadRequest):
+            window_of(query, idle_days=30, today=today)

@@ -1,0 +1,273 @@
+"""The morning figures of one organisation over a window of days: pure, shared by the worker's
+``/insights`` view and ``claude-connector report``.
+
+Both build ``MemberFacts`` (a member's usage per day, surfaces, role, tenure) and ``AlertMark``s
+from what they read (the worker's tables, or the topics replayed) and call ``compute``. A
+worker computes the figures of its own partitions; ``Insights.merge`` adds another worker's
+(every figure is a sum, a union or a top-N of members, and a member lives on one partition),
+and ``finish`` derives the ratios and the estimate once everything is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+MICRO_CENTS_PER_USD = 100_000_000
+TOP_SPENDERS = 10
+MAX_DAYS = 366
+ALL_SPEND = "all"
+"""The spend series when the cost data carries no product split."""
+USER_ACTOR = "user"
+MISSING_ALWAYS = (
+    "spend by product: the cost deltas carry one total per member and day",
+    "pending invites and assigned seats: the analytics summaries are not on the topics",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """A member's day: spend (USD micro-cents), tokens, and whether any metric was non-zero."""
+
+    spend_micros: int = 0
+    tokens: int = 0
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """What the figures need of one member (or non-member actor) of the organisation."""
+
+    org_id: str
+    user_id: str
+    email: str | None
+    name: str | None
+    role: str | None
+    member: bool
+    member_since: str | None
+    last_active_day: str | None
+    days: dict[str, DayUsage]
+    surfaces: dict[str, str] = field(default_factory=dict)
+    """Surface name -> the first day it was seen in use."""
+    actor_type: str = USER_ACTOR
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMark:
+    """One alert: its reason, the day it opened and the day it resolved (if it did)."""
+
+    reason: str
+    opened_day: str
+    resolved_day: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Spender:
+    """A member or other actor and their spend over the window."""
+
+    id: str
+    email: str | None
+    name: str | None
+    actor_type: str
+    member: bool
+    spend_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdleSeat:
+    """A member with no activity for ``idle_days``."""
+
+    id: str
+    email: str | None
+    name: str | None
+    role: str | None
+    last_active_day: str | None
+    member_since: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Seats:
+    """Seat counts (``pending_invites`` and ``assigned`` stay None until the topics carry them)."""
+
+    members: int = 0
+    active: int = 0
+    idle: int = 0
+    pending_invites: int | None = None
+    assigned: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The days shown: ``days`` ending on ``last`` (inclusive); idle after ``idle_days``."""
+
+    last: date
+    days: int
+    idle_days: int
+
+    def __post_init__(self) -> None:
+        if self.last < date.min + timedelta(days=max(self.days, self.idle_days)):
+            raise ValueError(f"{self.last} leaves no room for {self.days} days before it")
+
+    @property
+    def first(self) -> date:
+        return self.last - timedelta(days=self.days - 1)
+
+    def dates(self) -> list[str]:
+        return [(self.first + timedelta(days=n)).isoformat() for n in range(self.days)]
+
+
+@dataclass(frozen=True, slots=True)
+class Insights:
+    """The figures of one organisation over a window (see the module docstring)."""
+
+    org_id: str | None
+    first_day: str
+    last_day: str
+    idle_days: int
+    spend_usd_by_day: dict[str, dict[str, float]]
+    tokens_by_day: dict[str, int]
+    active_by_day: dict[str, dict[str, int]]
+    """Day -> ``any`` and each surface -> members active that day (by the surfaces they had
+    used by then)."""
+    seats: Seats
+    top_spenders: list[Spender]
+    idle_seats: list[IdleSeat]
+    alerts_by_day: dict[str, dict[str, dict[str, int]]]
+    """Day -> reason -> ``{opened, resolved}``."""
+    adoption: float | None = None
+    seat_price_usd: float | None = None
+    idle_cost_usd_per_month: float | None = None
+    missing: list[str] = field(default_factory=lambda: list(MISSING_ALWAYS))
+
+    def merge(self, other: Insights) -> Insights:
+        """These figures and another worker's (other members) together."""
+        return replace(
+            self,
+            spend_usd_by_day=_add_nested(self.spend_usd_by_day, other.spend_usd_by_day),
+            tokens_by_day=_add(self.tokens_by_day, other.tokens_by_day),
+            active_by_day=_add_nested(self.active_by_day, other.active_by_day),
+            seats=Seats(
+                members=self.seats.members + other.seats.members,
+                active=self.seats.active + other.seats.active,
+                idle=self.seats.idle + other.seats.idle,
+            ),
+            top_spenders=_top(self.top_spenders + other.top_spenders),
+            idle_seats=sorted(self.idle_seats + other.idle_seats, key=_idle_order),
+            alerts_by_day={
+                day: _add_nested(self.alerts_by_day.get(day, {}), other.alerts_by_day.get(day, {}))
+                for day in sorted({*self.alerts_by_day, *other.alerts_by_day})
+            },
+        )
+
+    def finish(self, seat_price_usd: float | None) -> Insights:
+        """With adoption and the monthly estimate of the idle seats at ``seat_price_usd``."""
+        members = self.seats.members
+        return replace(
+            self,
+            adoption=round(self.seats.active / members, 4) if members else None,
+            seat_price_usd=seat_price_usd,
+            idle_cost_usd_per_month=(
+                None if seat_price_usd is None else round(self.seats.idle * seat_price_usd, 2)
+            ),
+        )
+
+
+def compute(
+    org_id: str | None,
+    members: Iterable[MemberFacts],
+    alerts: Iterable[AlertMark],
+    window: Window,
+) -> Insights:
+    """The figures of ``members`` and ``alerts`` over ``window`` (not finished: see ``finish``)."""
+    dates = window.dates()
+    first, last = dates[0], dates[-1]
+    spend: dict[str, dict[str, float]] = {day: {} for day in dates}
+    tokens = dict.fromkeys(dates, 0)
+    active: dict[str, dict[str, int]] = {day: {"any": 0} for day in dates}
+    spenders: list[Spender] = []
+    idle: list[IdleSeat] = []
+    current = active_members = 0
+    for facts in members:
+        spent = 0
+        was_active = False
+        for day in dates:
+            usage = facts.days.get(day)
+            if usage is None:
+                continue
+            spent += usage.spend_micros
+            tokens[day] += usage.tokens
+            if usage.spend_micros:
+                series = spend[day]
+                series[ALL_SPEND] = series.get(ALL_SPEND, 0) + usage.spend_micros
+            if usage.active:
+                was_active = True
+                counts = active[day]
+                counts["any"] += 1
+                for surface, since in facts.surfaces.items():
+                    if since <= day:
+                        counts[surface] = counts.get(surface, 0) + 1
+        if spent:
+            spenders.append(Spender(facts.user_id, facts.email, facts.name, facts.actor_type,
+                                    facts.member, _usd(spent)))
+        if not facts.member:
+            continue
+        current += 1
+        active_members += was_active
+        if is_idle(facts, window):
+            idle.append(IdleSeat(facts.user_id, facts.email, facts.name, facts.role,
+                                 facts.last_active_day, facts.member_since))
+    opened_resolved: dict[str, dict[str, dict[str, int]]] = {}
+    for mark in alerts:
+        for day, kind in ((mark.opened_day, "opened"), (mark.resolved_day, "resolved")):
+            if day is not None and first <= day <= last:
+                counts = opened_resolved.setdefault(day, {}).setdefault(
+                    mark.reason, {"opened": 0, "resolved": 0})
+                counts[kind] += 1
+    return Insights(
+        org_id=org_id,
+        first_day=first,
+        last_day=last,
+        idle_days=window.idle_days,
+        spend_usd_by_day={
+            day: {name: _usd(micros) for name, micros in series.items()}
+            for day, series in spend.items()
+        },
+        tokens_by_day=tokens,
+        active_by_day=active,
+        seats=Seats(members=current, active=active_members, idle=len(idle)),
+        top_spenders=_top(spenders),
+        idle_seats=sorted(idle, key=_idle_order),
+        alerts_by_day=dict(sorted(opened_resolved.items())),
+    )
+
+
+def is_idle(facts: MemberFacts, window: Window) -> bool:
+    """A current member without activity in the ``idle_days`` ending on the window's last day
+    (one who joined within those days and has not been active yet is not idle)."""
+    since = (window.last - timedelta(days=window.idle_days - 1)).isoformat()
+    if facts.last_active_day is not None:
+        return facts.last_active_day < since
+    return facts.member_since is None or facts.member_since[:10] < since
+
+
+def _usd(micros: float) -> float:
+    return round(micros / MICRO_CENTS_PER_USD, 2)
+
+
+def _top(spenders: list[Spender]) -> list[Spender]:
+    return sorted(spenders, key=lambda s: (-s.spend_usd, s.id))[:TOP_SPENDERS]
+
+
+def _idle_order(seat: IdleSeat) -> tuple[str, str]:
+    return (seat.last_active_day or "", seat.id)
+
+
+def _add(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    return {key: round(left.get(key, 0) + right.get(key, 0), 2) for key in sorted({*left, *right})}
+
+
+def _add_nested(left: dict[str, dict], right: dict[str, dict]) -> dict[str, dict]:
+    return {
+        key: _add(left.get(key, {}), right.get(key, {})) for key in sorted({*left, *right})
+    }

@@ -1,0 +1,92 @@
+"""Member and key facts folded from Activity events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from streams.events.activity_facts import KeyFacts, MemberFacts, fold_keys, fold_member
+from streams.events.records import Activity, ActivityActor
+
+T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
+ANA = ActivityActor(type="user_actor", user_id="user_ana", email_address="ana@x.example")
+ADMIN = ActivityActor(type="admin_api_key_actor", admin_api_key_id="apikey_admin")
+
+
+def activity(n: int, kind: str, seconds: int, actor: ActivityActor = ANA, **fields) -> Activity:
+    return Activity(
+        id=f"activity_{n}",
+        created_at=T0 + timedelta(seconds=seconds),
+        type=kind,
+        org_id="org",
+        organization_id=None,
+        organization_uuid=None,
+        actor=actor,
+        target_user_id="user_ana",
+        target_email=None,
+        details_json=json.dumps(fields),
+        connector="acme",
+        poll_id="acme:1",
+        observed_at=T0,
+    )
+
+
+def test_member_facts_keep_the_latest_login_connectors_and_role_change() -> None:
+    stream = [
+        activity(1, "social_login_succeeded", 10, provider="google", auth_method="social"),
+        activity(
+            2,
+            "integration_user_connected",
+            20,
+            mcp_server_id="srv_1",
+            mcp_server_name="GitHub",
+            integration_type="mcp",
+        ),
+        activity(
+            3,
+            "mcp_server_managed_auth_token_exchanged",
+            21,
+            mcp_server_id="srv_1",
+            managed_auth_mode="sso",
+            outcome="success",
+        ),
+        activity(4, "integration_user_connected", 30, mcp_server_id="srv_2"),
+        activity(5, "integration_user_disconnected", 40, mcp_server_id="srv_2"),
+        activity(
+            6,
+            "claude_user_role_updated",
+            50,
+            ADMIN,
+            user_id="user_ana",
+            previous_role="user",
+            current_role="managed",
+        ),
+        activity(7, "sso_login_succeeded", 5, auth_method="sso"),  # late, older
+    ]
+    facts = MemberFacts()
+    for item in [*stream, *stream]:  # replayed: nothing changes the second time
+        facts = fold_member(facts, item)
+    assert (facts.last_login_method, facts.last_login_at) == (
+        "social:google",
+        T0 + timedelta(seconds=10),
+    )
+    assert facts.connectors["srv_1"].managed_auth and facts.connectors["srv_1"].name == "GitHub"
+    assert facts.connectors["srv_1"].disconnected_at is None
+    assert facts.connectors["srv_2"].disconnected_at == T0 + timedelta(seconds=40)
+    change = facts.role_change
+    assert change and (change.previous, change.current) == ("user", "managed")
+    assert (change.by.type, change.by.id) == ("admin_api_key_actor", "apikey_admin")
+
+
+def test_key_facts_say_who_created_each_key_and_when_it_went() -> None:
+    facts = KeyFacts()
+    for item in (
+        activity(1, "api_key_created", 1, api_key_id="k1", scopes=["read:members"]),
+        activity(2, "admin_api_key_created", 2, admin_api_key_id="k2", scopes=[]),
+        activity(3, "admin_api_key_deleted", 3, admin_api_key_id="k2"),
+        activity(4, "scoped_api_key_deleted", 4, api_key_id="unknown"),
+    ):
+        facts = fold_keys(facts, item)
+    assert set(facts.keys) == {"k1", "k2"}
+    assert facts.keys["k1"].kind == "api_key" and facts.keys["k1"].created_by.id == "user_ana"
+    assert facts.keys["k2"].deleted_at == T0 + timedelta(seconds=3)

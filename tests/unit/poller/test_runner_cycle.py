@@ -1,0 +1,38 @@
+"""``PollerRunner.cycle``: a cycle that cannot commit is logged, recovered and gives None."""
+
+from __future__ import annotations
+
+from aiokafka.errors import KafkaConnectionError
+
+from streams.config import Settings
+from streams.poller.loop import PollerRunner
+
+
+class Poller:
+    """Fails its first cycle with ``error``, then reports ``"report"``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.errors = [error]
+        self.asked: list[object] = []
+
+    async def run_cycle(self, due=None):
+        self.asked.append(due)
+        if self.errors:
+            raise self.errors.pop()
+        return "report"
+
+
+async def test_a_failed_commit_recovers_the_connector_and_the_next_cycle_runs(tmp_path):
+    runner = PollerRunner(Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path)}), quiet=True)
+    poller = Poller(KafkaConnectionError("broker gone"))
+    runner.pollers = {"acme": poller}
+    recovered = []
+
+    async def recover(name: str) -> None:
+        recovered.append(name)
+
+    runner.recover = recover
+    assert await runner.cycle("acme", {"ROSTER"}) is None
+    assert recovered == ["acme"]
+    assert await runner.cycle("acme") == "report"
+    assert poller.asked == [{"ROSTER"}, None] and recovered == ["acme"]
