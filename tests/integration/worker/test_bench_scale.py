@@ -28,6 +28,7 @@ def test_bench_scale_measures_collection_workers_recovery_and_rebuild(
         (rss,) = result[f"{phase}_peak_rss_mb"]
         assert 0 < rss < 1024
         assert 0 < result[f"{phase}_ready_s"] <= result[f"{phase}_complete_s"]
+    assert result["apply_events"] > USERS and result["rebuild_events"] >= result["apply_events"]
     assert result["apply_events_per_s"] > 0 and result["rebuild_events_per_s"] > 0
     assert result["raw_fold_per_s"] > 0 and result["worker_vs_raw"] > 0
     assert result["users_list_ms"] > 0
