@@ -24,6 +24,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "streams.bench.diff",
     "streams.bench.faults",
     "streams.bench.pipeline",
+    "streams.bench.scale",
     "streams.bench.sync",
 )
 

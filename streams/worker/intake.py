@@ -53,7 +53,11 @@ from streams.worker.faustseam import (
 Handler = Callable[[Sequence[Message]], Awaitable[None]]
 
 MAX_BATCH = 10_000
-FETCH_BYTES_PER_PARTITION = 4 << 20
+FETCH_BYTES_PER_PARTITION = 1 << 20
+FETCH_BYTES = 8 << 20
+"""What a reader fetches ahead, per partition and per request: the records fetched ahead (as
+Python objects, several times their size on the wire) were the largest part of a worker's
+peak memory while it caught up on a backlog."""
 IDLE_SECONDS = 1.0
 REBALANCE_POLL_SECONDS = 0.05
 
@@ -90,6 +94,7 @@ class BatchReader:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
+            fetch_max_bytes=FETCH_BYTES,
             **client_auth(app),
         )
         await reader.start()

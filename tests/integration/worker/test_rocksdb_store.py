@@ -1,8 +1,10 @@
-"""The worker with ``WORKER_STORE=rocksdb://``: tables on disk survive a SIGKILL and a restart.
+"""The worker with ``WORKER_STORE=rocksdb://`` (tables on disk) or ``compact://`` (encoded rows
+in memory): the tables survive a SIGKILL and a restart.
 
 The batch writer puts values into the stores itself (with the causing message's partition and
 the changelog offsets it wrote), not through Faust's table API. With RocksDB, one database per
-table and partition, a restarted worker opens them from disk and recovers from the changelog.
+table and partition, a restarted worker opens them from disk and recovers from the changelog;
+the compact store recovers everything from the changelog.
 Every member gets one cost delta per day; after a SIGKILL in the middle of the stream, and again
 after a clean restart, each member's total must equal its number of days.
 """
@@ -40,7 +42,8 @@ async def totals(worker: WorkerProcess) -> dict[str, int]:
     return found
 
 
-async def test_tables_on_rocksdb_survive_a_sigkill_and_a_restart(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("store", ["rocksdb://", "compact://"])
+async def test_tables_survive_a_sigkill_and_a_restart(kafka_bootstrap, tmp_path, store):
     prefix = f"rk{uuid.uuid4().hex[:8]}."
     await ensure_topics(kafka_bootstrap, prefix, 2)
     members = [user_event(UserOp.SNAPSHOT, f"user_{n}", f"u{n}@acme.com", baseline=True)
@@ -51,7 +54,7 @@ async def test_tables_on_rocksdb_survive_a_sigkill_and_a_restart(kafka_bootstrap
     half = len(deltas) // 2
     await produce(kafka_bootstrap, prefix, members + deltas[:half])
     worker = start_worker(kafka_bootstrap, prefix, f"rocks-{uuid.uuid4().hex[:8]}", tmp_path,
-                          env={"WORKER_STORE": "rocksdb://", "CORPORATE_DOMAINS": "acme.com"})
+                          env={"WORKER_STORE": store, "CORPORATE_DOMAINS": "acme.com"})
     want = {f"user_{n}": DAYS for n in range(MEMBERS)}
     try:
         await worker.wait_ready()
@@ -65,11 +68,12 @@ async def test_tables_on_rocksdb_survive_a_sigkill_and_a_restart(kafka_bootstrap
             return await totals(worker) == want
 
         await eventually(complete, timeout=90)
-        assert list(tmp_path.rglob("*.db")), "the tables are RocksDB databases on disk"
+        on_disk = list(tmp_path.rglob("*.db"))
+        assert bool(on_disk) == (store == "rocksdb://"), "only RocksDB keeps databases on disk"
 
         worker.stop()
         worker.start()
         await worker.wait_ready()
-        assert await totals(worker) == want, "read back from disk and the changelog after it"
+        assert await totals(worker) == want, "read back (from disk and) the changelog"
     finally:
         worker.stop()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import ast
 import inspect
 import logging
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import faust
 import pytest
@@ -161,6 +163,44 @@ def test_the_persisted_offset_is_kept_by_rocksdb(tmp_path):
     tp = TP(table.changelog_topic.get_topic_name(), 0)
     faustseam.set_persisted_offset(store, tp, 41)
     assert store.persisted_offset(tp) == 41
+
+
+async def test_the_compact_store_keeps_encoded_rows_per_partition(tmp_path):
+    """``SerializedStore``: rows kept as their changelog bytes, one dict per partition; a
+    write takes the current event's partition; recovery copies the changelog's bytes and keeps
+    only the assigned partitions."""
+    settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path),
+                              "WORKER_STORE": "compact://"})
+    table = create_app(settings).context.tables.core.directory_orgs
+    store = faustseam.table_store(table)
+    assert isinstance(store, faustseam.CompactStore)
+
+    class Event:
+        def __init__(self, partition: int, key: bytes = b"", value: bytes | None = b"") -> None:
+            self.message = SimpleNamespace(partition=partition, key=key, value=value)
+
+
+
+    faustseam.write_store(store, [("0/o", DirectoryOrgRow("o", 3), Event(0)),
+                                  ("1/o", DirectoryOrgRow("o", 4), Event(1))])
+    assert table["0/o"] == DirectoryOrgRow("o", 3) and len(store) == 2
+    assert store._get(b'"1/o"') == b'{"org_id":"o","records":4}'
+    tracemalloc.start()
+    faustseam.write_store(store, [(f"3/o{n}", DirectoryOrgRow("o", n), Event(3))
+                                  for n in range(100)])
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert held < 100 * 1024, "a row takes its length, not the encoder's 4 KiB buffer"
+    with pytest.raises(RuntimeError, match="without its event"):
+        store["2/o"] = DirectoryOrgRow("o", 5)
+
+    store.apply_changelog_batch([Event(2, b'"2/o"', b'{"org_id":"o","records":7}'),
+                                 Event(1, b'"1/o"', None)], None, None)
+    assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 3), "2/o": DirectoryOrgRow("o", 7),
+                                   **{f"3/o{n}": DirectoryOrgRow("o", n) for n in range(100)}}
+    changelog = table.changelog_topic.get_topic_name()
+    await store.on_recovery_completed({TP(changelog, 2)}, set())
+    assert list(store) == ["2/o"] and "0/o" not in store
 
 
 def test_a_value_codec_reaches_the_store_and_every_changelog_copy(app):

@@ -1,0 +1,327 @@
+"""``claude-connector bench scale --users N --workers W --json``: one large org end to end.
+
+On a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free ports):
+
+1. A simulator of ``users`` members runs in its own process (as in ``bench sync``).
+   ``claude-connector poll --once`` runs as a child process: the first collection (roster,
+   ``days`` analytics days, per-user spend). Its wall time is compared with its rate-limit
+   bound, ``max over API families of requests / allowed rate`` (``ratio``), and its peak RSS
+   is the child's ``ru_maxrss``. With ``limits=both`` a first run at the demo's raised limits
+   (600/min) into a throwaway prefix exposes the CPU cost; the run at the documented limits
+   (100/min admin, 60/min analytics) feeds the workers.
+2. ``workers`` worker processes of one app id (table store ``store``) consume the backlog;
+   events/s is measured from the moment all are ready until the events they report applied
+   stop growing and ``/users`` lists every member. A raw aiokafka
+   consumer folding the usage deltas with the same ``WorkerState`` is the same-run baseline
+   (``worker_vs_raw``; the workers also apply the roster's user events, so the ratio slightly
+   understates them).
+3. ``/users?limit=10000`` latency (median of three) on the first worker.
+4. A fresh worker of the same app id with an empty cache recovers the tables from the
+   changelogs (with ``store``, then with the RocksDB store): seconds from start to complete
+   views (``recover_memory_*``, ``recover_compact_*``, ``recover_rocksdb_*``).
+5. A rebuild: ``workers`` new workers under a new app id read everything again.
+
+Peak RSS of a worker is its ``VmHWM``. ``/identities`` is not measured: no such view yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from streams.bench import benchmark
+from streams.bench.pipeline import _raw_consume, bench_broker
+from streams.bench.sync import START_DATE, _start
+from streams.events.topics import USAGE_DELTAS
+from streams.kafkaio import ensure_topics
+from streams.kafkaio.security import KafkaSecurity
+from streams.simulator import SimConfig
+from streams.worker_process import WorkerProcess, worker_environment
+
+DOCUMENTED_LIMITS = {"admin": 100.0, "analytics": 60.0}
+DEMO_LIMITS = {"admin": 600.0, "analytics": 600.0}
+TOKEN = "bench-scale-token"
+LIST_LIMIT = "10000"
+SETTLE_SECONDS = 1.0
+"""The workers are done when what they applied stays the same this long and ``/users`` is
+complete (the poller also publishes record types the worker does not count)."""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One ``poll --once`` run: what it published, how long it took, its bound and peak RSS."""
+
+    events: int
+    usage_deltas: int
+    wall_s: float
+    bound_s: float
+    requests: dict[str, int]
+    peak_rss_mb: float
+
+    def figures(self, label: str) -> dict[str, Any]:
+        return {
+            f"{label}_events": self.events,
+            f"{label}_wall_s": round(self.wall_s, 2),
+            f"{label}_bound_s": round(self.bound_s, 2),
+            f"{label}_ratio": round(self.wall_s / self.bound_s, 3),
+            f"{label}_requests": self.requests,
+            f"{label}_poller_peak_rss_mb": self.peak_rss_mb,
+        }
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident set (``VmHWM``) in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return round(int(match.group(1)) / 1024, 1) if match else float("nan")
+
+
+def _reap(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, float]:
+    """(exit code, peak RSS MB) of ``process`` from ``wait4``; killed after ``timeout``."""
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        killer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, round(usage.ru_maxrss / 1024, 1)
+
+
+async def _collect(
+    env: dict[str, str], limits: dict[str, float], users: int, days: int, timeout: float
+) -> Collection:
+    """Start a simulator at ``limits`` and run ``poll --once`` against it."""
+    config = SimConfig()
+    simulator, url = await _start(
+        [
+            "--users", str(users),
+            "--start-date", START_DATE.isoformat(),
+            "--admin-rate", f"{limits['admin']:g}",
+            "--analytics-rate", f"{limits['analytics']:g}",
+        ]
+    )
+    try:
+        poller_env = {
+            **env,
+            "CLAUDE_API_BASE_URL": url,
+            "CLAUDE_ANALYTICS_API_KEY": config.analytics_key,
+            "CLAUDE_ADMIN_API_KEY": config.admin_key,
+            "CONNECTOR_NAME": "bench",
+            "REVISION_WINDOW_DAYS": str(days),
+            "ADMIN_RATE_PER_MINUTE": f"{limits['admin']:g}",
+            "ANALYTICS_RATE_PER_MINUTE": f"{limits['analytics']:g}",
+        }
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams", "poll", "--once"],
+            env=poller_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert process.stdout is not None
+        with process.stdout:
+            out = (await asyncio.to_thread(process.stdout.read)).decode()
+        code, rss = await asyncio.to_thread(_reap, process, timeout)
+        wall = time.perf_counter() - started
+        if code != 0:
+            raise RuntimeError(f"poll --once exited {code}: {out[-2000:]}")
+        async with httpx.AsyncClient(base_url=url) as http:
+            stats = (await http.get("/_sim/stats")).json()
+    finally:
+        simulator.terminate()
+        await simulator.wait()
+    requests = {family: int(stats.get(f"requests:{family}", 0)) for family in limits}
+    bound = max(requests[family] * 60 / rate for family, rate in limits.items())
+    return Collection(
+        events=_count(out, r": (\d+) events"),
+        usage_deltas=_count(out, r"UsageDelta=(\d+)"),
+        wall_s=wall,
+        bound_s=bound,
+        requests=requests,
+        peak_rss_mb=rss,
+    )
+
+
+def _count(output: str, pattern: str) -> int:
+    return sum(int(found) for found in re.findall(pattern, output))
+
+
+async def _complete(worker: WorkerProcess, members: int) -> bool:
+    try:
+        body = (await worker.get("/users", limit="1")).json()
+    except httpx.HTTPError:
+        return False
+    return bool(body.get("complete")) and body.get("total") == members
+
+
+async def _applied(workers: list[WorkerProcess]) -> int:
+    total = 0
+    for worker in workers:
+        try:
+            health = (await worker.get("/health")).json()
+        except httpx.HTTPError:
+            continue
+        total += sum(health.get("events", {}).values())
+    return total
+
+
+async def _serve(
+    env: dict[str, str], count: int, workdir: Path, label: str, members: int, timeout: float,
+) -> dict[str, Any]:
+    """Start ``count`` workers; figures until they settled and list ``members``.
+
+    The workers are left running in the returned ``"processes"`` (the caller stops them).
+    """
+    workers = [
+        WorkerProcess(env, workdir / "logs" / label, token=TOKEN, loglevel="warn")
+        for _ in range(count)
+    ]
+    spawned = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    try:
+        await asyncio.gather(*(worker.wait_ready(timeout) for worker in workers))
+        ready = time.perf_counter()
+        applied, previous = 0, -1
+        async with asyncio.timeout(timeout):
+            while not (applied == previous and await _complete(workers[0], members)):
+                previous = applied
+                await asyncio.sleep(SETTLE_SECONDS)
+                applied = await _applied(workers)
+    except BaseException:
+        for worker in workers:
+            worker.stop()
+        raise
+    done = time.perf_counter() - SETTLE_SECONDS
+    return {
+        "processes": workers,
+        f"{label}_ready_s": round(ready - spawned, 2),
+        f"{label}_complete_s": round(done - spawned, 2),
+        f"{label}_events": applied,
+        f"{label}_events_per_s": round(applied / max(done - ready, 1e-3)),
+        f"{label}_peak_rss_mb": [peak_rss_mb(w.process.pid) for w in workers if w.process],
+    }
+
+
+async def _list_latency_ms(worker: WorkerProcess) -> float:
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        response = await worker.get("/users", limit=LIST_LIMIT)
+        response.raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 1)
+
+
+async def _recover(
+    env: dict[str, str], workdir: Path, label: str, store: str, members: int, timeout: float
+) -> dict[str, Any]:
+    """A fresh worker (empty cache) of the same app id, ``store`` as its table store."""
+    fresh = {**env, "CLAUDE_CONNECTOR_CACHE": str(workdir / label), "WORKER_STORE": store}
+    figures = await _serve(fresh, 1, workdir, label, members, timeout)
+    _stop(figures.pop("processes"))
+    figures.pop(f"{label}_events_per_s")
+    figures.pop(f"{label}_events")
+    return figures
+
+
+def _progress(figures: dict[str, Any]) -> None:
+    """The figures so far on stderr (a long run that is cut short still reports them)."""
+    print(orjson.dumps(figures).decode(), file=sys.stderr, flush=True)
+
+
+def _stop(workers: list[WorkerProcess]) -> None:
+    for worker in workers:
+        worker.stop()
+
+
+async def _measure(
+    bootstrap: str, security: KafkaSecurity, workdir: Path, *, users: int, workers: int,
+    partitions: int, days: int, limits: str, store: str, timeout: float,
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    base_env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "TOPIC_PARTITIONS": str(partitions), **security.environment()}
+    if limits == "both":
+        throwaway = f"scaledemo{uuid.uuid4().hex[:6]}."
+        await ensure_topics(bootstrap, throwaway, partitions, security=security)
+        demo = await _collect(
+            {**base_env, "TOPIC_PREFIX": throwaway}, DEMO_LIMITS, users, days, timeout
+        )
+        figures.update(demo.figures("demo_limits"))
+    label, chosen = ("demo_limits", DEMO_LIMITS) if limits == "demo" else (
+        "documented_limits", DOCUMENTED_LIMITS)
+    prefix = f"scale{uuid.uuid4().hex[:6]}."
+    await ensure_topics(bootstrap, prefix, partitions, security=security)
+    collection = await _collect(
+        {**base_env, "TOPIC_PREFIX": prefix}, chosen, users, days, timeout
+    )
+    figures.update(collection.figures(label))
+    figures["baseline"] = f"first collection's rate-limit bound at the {label.replace('_', ' ')}"
+    figures["ratio"] = round(collection.wall_s / collection.bound_s, 3)
+    _progress(figures)
+    raw_s = await _raw_consume(bootstrap, USAGE_DELTAS.name(prefix), collection.usage_deltas,
+                               apply=True, security=security)
+    figures["raw_fold_per_s"] = round(collection.usage_deltas / raw_s)
+    app_id = f"scale-{uuid.uuid4().hex[:6]}"
+    env = worker_environment(
+        bootstrap, prefix, app_id, workdir / "cache", partitions=partitions, token=TOKEN,
+        extra={**security.environment(), "WORKER_STORE": store},
+    )
+    first = await _serve(env, workers, workdir, "apply", users, timeout)
+    running = first.pop("processes")
+    try:
+        figures.update(first)
+        figures["users_list_ms"] = await _list_latency_ms(running[0])
+    finally:
+        _stop(running)
+    figures["worker_vs_raw"] = round(figures["apply_events_per_s"] / figures["raw_fold_per_s"], 3)
+    _progress(figures)
+    for recovered in dict.fromkeys((store, "rocksdb://")):
+        label = f"recover_{recovered.removesuffix('://')}"
+        figures.update(await _recover(env, workdir, label, recovered, users, timeout))
+        _progress(figures)
+    rebuild_env = {**env, "WORKER_APP_ID": f"{app_id}-rebuild",
+                   "CLAUDE_CONNECTOR_CACHE": str(workdir / "rebuild-cache")}
+    rebuild = await _serve(rebuild_env, workers, workdir, "rebuild", users, timeout)
+    _stop(rebuild.pop("processes"))
+    figures.update(rebuild)
+    return figures
+
+
+async def _run(**options: Any) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as temp:
+        workdir = Path(temp)
+        async with bench_broker(workdir) as (bootstrap, security, broker):
+            figures = await _measure(bootstrap, security, workdir, **options)
+    return {"users": options["users"], "workers": options["workers"],
+            "partitions": options["partitions"], "days": options["days"],
+            "store": options["store"], "broker": broker,
+            "identities_ms": None, **figures}
+
+
+@benchmark("scale")
+def scale(
+    users: int = 20_000, workers: int = 1, partitions: int = 6, days: int = 2,
+    limits: str = "both", store: str = "memory://", timeout: float = 1800.0,
+) -> dict[str, Any]:
+    """A first collection, workers applying it, recovery and a rebuild; see the module docstring."""
+    if limits not in ("documented", "demo", "both"):
+        raise ValueError("limits must be documented, demo or both")
+    return asyncio.run(_run(users=users, workers=workers, partitions=partitions, days=days,
+                            limits=limits, store=store, timeout=timeout))
