@@ -173,6 +173,40 @@ class Insights:
         )
 
 
+@dataclass(slots=True)
+class OrgDay:
+    """An organisation's day (one worker's partitions): spend per series (USD micro-cents),
+    tokens, and active members (``any`` and per surface used by then)."""
+
+    spend_micros: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+    active: dict[str, int] = field(default_factory=dict)
+
+    def add(self, usage: DayUsage, surfaces: Iterable[str], sign: int = 1) -> None:
+        """Count (``sign`` 1) or uncount (-1) one member's day, active on ``surfaces``."""
+        self.tokens += sign * usage.tokens
+        if usage.spend_micros:
+            _bump(self.spend_micros, ALL_SPEND, sign * usage.spend_micros)
+        if usage.active:
+            for name in ("any", *surfaces):
+                _bump(self.active, name, sign)
+
+    def merged(self, other: OrgDay) -> OrgDay:
+        """This day and the same day of other members together."""
+        return OrgDay(_add(self.spend_micros, other.spend_micros), self.tokens + other.tokens,
+                      _add(self.active, other.active))
+
+
+@dataclass(frozen=True, slots=True)
+class MemberWindow:
+    """A member (or other actor) as the figures need it once its days are summed over the
+    window: ``spend_micros`` and ``active`` are the window's."""
+
+    facts: MemberFacts
+    spend_micros: int
+    active: bool
+
+
 def compute(
     org_id: str | None,
     members: Iterable[MemberFacts],
@@ -181,13 +215,8 @@ def compute(
 ) -> Insights:
     """The figures of ``members`` and ``alerts`` over ``window`` (not finished: see ``finish``)."""
     dates = window.dates()
-    first, last = dates[0], dates[-1]
-    spend: dict[str, dict[str, float]] = {day: {} for day in dates}
-    tokens = dict.fromkeys(dates, 0)
-    active: dict[str, dict[str, int]] = {day: {"any": 0} for day in dates}
-    spenders: list[Spender] = []
-    idle: list[IdleSeat] = []
-    current = active_members = 0
+    org_days = {day: OrgDay() for day in dates}
+    summed = []
     for facts in members:
         spent = 0
         was_active = False
@@ -196,24 +225,41 @@ def compute(
             if usage is None:
                 continue
             spent += usage.spend_micros
-            tokens[day] += usage.tokens
-            if usage.spend_micros:
-                series = spend[day]
-                series[ALL_SPEND] = series.get(ALL_SPEND, 0) + usage.spend_micros
-            if usage.active:
-                was_active = True
-                counts = active[day]
-                counts["any"] += 1
-                for surface, since in facts.surfaces.items():
-                    if since <= day:
-                        counts[surface] = counts.get(surface, 0) + 1
-        if spent:
+            was_active = was_active or usage.active
+            org_days[day].add(usage, surfaces_by(facts.surfaces, day))
+        summed.append(MemberWindow(facts, spent, was_active))
+    return assemble(org_id, org_days, summed, alerts, window)
+
+
+def surfaces_by(surfaces: dict[str, str], day: str) -> list[str]:
+    """The surfaces (name -> first seen) a member had used by ``day``."""
+    return [name for name, since in surfaces.items() if since <= day]
+
+
+def assemble(
+    org_id: str | None,
+    org_days: dict[str, OrgDay],
+    members: Iterable[MemberWindow],
+    alerts: Iterable[AlertMark],
+    window: Window,
+) -> Insights:
+    """The figures from the window's days of the organisation (``org_days``, by day) and its
+    members summed over the window (not finished: see ``finish``)."""
+    dates = window.dates()
+    first, last = dates[0], dates[-1]
+    days = {day: org_days.get(day) or OrgDay() for day in dates}
+    spenders: list[Spender] = []
+    idle: list[IdleSeat] = []
+    current = active_members = 0
+    for summed in members:
+        facts = summed.facts
+        if summed.spend_micros:
             spenders.append(Spender(facts.user_id, facts.email, facts.name, facts.actor_type,
-                                    facts.member, _usd(spent)))
+                                    facts.member, _usd(summed.spend_micros)))
         if not facts.member:
             continue
         current += 1
-        active_members += was_active
+        active_members += summed.active
         if is_idle(facts, window):
             idle.append(IdleSeat(facts.user_id, facts.email, facts.name, facts.role,
                                  facts.last_active_day, facts.member_since))
@@ -230,11 +276,15 @@ def compute(
         last_day=last,
         idle_days=window.idle_days,
         spend_usd_by_day={
-            day: {name: _usd(micros) for name, micros in series.items()}
-            for day, series in spend.items()
+            day: {name: _usd(micros) for name, micros in sorted(figures.spend_micros.items())
+                  if micros}
+            for day, figures in days.items()
         },
-        tokens_by_day=tokens,
-        active_by_day=active,
+        tokens_by_day={day: figures.tokens for day, figures in days.items()},
+        active_by_day={
+            day: {"any": 0} | {name: count for name, count in figures.active.items() if count}
+            for day, figures in days.items()
+        },
         seats=Seats(members=current, active=active_members, idle=len(idle)),
         top_spenders=_top(spenders),
         idle_seats=sorted(idle, key=_idle_order),
@@ -249,6 +299,10 @@ def is_idle(facts: MemberFacts, window: Window) -> bool:
     if facts.last_active_day is not None:
         return facts.last_active_day < since
     return facts.member_since is None or facts.member_since[:10] < since
+
+
+def _bump(counts: dict[str, int], name: str, by: int) -> None:
+    counts[name] = counts.get(name, 0) + by
 
 
 def _usd(micros: float) -> float:

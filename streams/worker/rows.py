@@ -11,6 +11,7 @@ table               key                          row
 ``users``           ``org:user``                 ``UserRow``
 ``usage``           ``org:user``                 ``UsageRow`` (the days with usage)
 ``usage_days``      ``org:user:YYYY-MM-DD``      ``UsageDayRow`` (totals per family)
+``org_days``        ``{partition}/{org}:YYYY-MM-DD`` ``OrgDayRow`` (the day's figures)
 ``associations``    ``org:user``                 ``AssociationsRow``
 ``alerts``          ``org:user``                 ``AlertsRow``
 ``directory``       ``{partition}/{org}:{email}`` ``DirectoryRow``
@@ -70,6 +71,11 @@ class UsageRow:
     first_day: str
     last_day: str
     last_active_day: str | None
+    spend_micros: int = 0
+    """Spend over every day (USD micro-cents), kept as days are revised."""
+    ledger: tuple[tuple[str, int, int], ...] = ()
+    """One entry per day with usage, by day: ``(day, spend through it, active days through
+    it)``, so a window's spend and activity are two look-ups (``streams.worker.dayfold``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,19 @@ class UsageDayRow:
     """A member's day: the latest totals per metric family."""
 
     families: dict[str, FamilyTotals]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgDayRow:
+    """An organisation's day in one partition: spend per series (USD micro-cents), tokens,
+    and members active (``any`` and per surface used by then), kept as usage is applied."""
+
+    org_id: str
+    day: str
+    partition: int
+    spend_micros: dict[str, int]
+    tokens: int
+    active: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,7 @@ WORKER_RANKS: dict[str, int] = {
     "published": 0,
     "peers": 0,
     "rules": 1,
+    "dayfold": 1,
     "deadletter": 1,
     "webhook": 1,
     "state": 2,

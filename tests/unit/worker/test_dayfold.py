@@ -1,0 +1,75 @@
+"""The insight figures folded as usage is applied equal the figures summed from every day.
+
+Deltas arrive out of order and revised (also to zero), surfaces are first seen before days
+already counted, and the folded ``/insights`` and ``/users`` figures must equal
+``streams.insights.compute`` over each member's days read from ``usage_days``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import date, timedelta
+
+from streams.events.records import AppKind, AuthKind, MetricFamily, UserOp
+from streams.insights import MemberFacts, Window, compute
+from streams.worker.insightfacts import member_facts, table_insights
+from streams.worker.rules import Policy, spend_of
+from streams.worker.state import Tables, WorkerState, day_usage, usage_totals
+from tests.fixtures.worker import ORG, association, usage_delta, user_event
+
+USD = 100_000_000
+START = date(2026, 11, 1)
+DAYS = 12
+WINDOWS = [Window(START + timedelta(days=last), days, 5) for last, days in
+           ((DAYS - 1, 7), (DAYS - 1, DAYS), (5, 3), (DAYS + 3, 30))]
+
+
+def summed_from_days(tables: Tables, key: str, facts: MemberFacts) -> MemberFacts:
+    """``facts`` with every day read back from ``usage_days`` (the unfolded way)."""
+    days = {}
+    for n in range(DAYS):
+        day = (START + timedelta(days=n)).isoformat()
+        row = tables.usage_days.get(f"{key}:{day}")
+        if row is not None:
+            days[day] = day_usage(row)
+    return replace(facts, days=days)
+
+
+def test_folded_figures_equal_the_figures_of_every_day():
+    chance = random.Random(14)
+    tables = Tables.empty()
+    state = WorkerState(tables, Policy())
+    users = [f"user_{n}" for n in range(8)]
+    for user in users[:6]:  # the last two are known only from usage
+        state.apply_user_event(user_event(UserOp.SNAPSHOT, user, f"{user}@acme.com"), 0)
+    revisions: dict[tuple[str, int, MetricFamily], int] = {}
+    for step in range(400):
+        user = chance.choice(users)
+        day = chance.randrange(DAYS)
+        if step % 40 == 39:
+            surface = replace(
+                association(user, chance.choice(("chat", "claude_code")), kind=AppKind.SURFACE,
+                            auth=chance.choice(tuple(AuthKind))),
+                first_seen=START + timedelta(days=chance.randrange(DAYS)))
+            state.apply_association(surface, 0)
+            continue
+        family = chance.choice((MetricFamily.COST, MetricFamily.TOKENS))
+        revision = revisions[user, day, family] = revisions.get((user, day, family), 0) + 1
+        value = chance.choice((0, 1, 3, 250))
+        totals = {"usd_micros": value * USD} if family is MetricFamily.COST else {"total": value}
+        state.apply_usage_delta(usage_delta(user, START + timedelta(days=day), totals,
+                                            family=family, revision=revision), 0)
+
+    members = [
+        summed_from_days(tables, key, member_facts(tables, key, tables.users.get(key),
+                                                   tables.usage.get(key)))
+        for key in sorted({*tables.users, *tables.usage})
+    ]
+    for window in WINDOWS:
+        folded = table_insights(tables, ORG, {0}, window, alerts=())
+        assert folded == compute(ORG, members, (), window), window
+        assert table_insights(tables, None, None, window, alerts=()) == replace(folded, org_id=None)
+    for key, usage in tables.usage.items():
+        cost = usage_totals(tables.usage, tables.usage_days, key).get(MetricFamily.COST.value, {})
+        assert usage.spend_micros == spend_of(cost)
