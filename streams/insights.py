@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from streams.events.records import USER_ACTOR
+
 MICRO_CENTS_PER_USD = 100_000_000
 TOP_SPENDERS = 10
 MAX_DAYS = 366
 ALL_SPEND = "all"
 """The spend series when the cost data carries no product split."""
-USER_ACTOR = "user"
 MISSING_ALWAYS = (
     "spend by product: the cost deltas carry one total per member and day",
     "pending invites and assigned seats: the analytics summaries are not on the topics",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from streams.events.records import USER_ACTOR
 from streams.insights import (
     AlertMark,
     Insights,
@@ -40,6 +41,7 @@ def member_facts(tables: Tables, key: str, user: UserRow | None, usage: UsageRow
         last_active_day=None if usage is None else usage.last_active_day,
         days={},
         surfaces=surfaces_of(tables.associations.get(key)),
+        actor_type=USER_ACTOR if usage is None else usage.actor_type,
     )
 
 

@@ -34,6 +34,8 @@ import msgspec
 import orjson
 from faust.serializers.codecs import Codec
 
+from streams.events.records import USER_ACTOR
+
 MEMBER = "member"
 REMOVED = "removed"
 
@@ -76,6 +78,8 @@ class UsageRow:
     ledger: tuple[tuple[str, int, int], ...] = ()
     """One entry per day with usage, by day: ``(day, spend through it, active days through
     it)``, so a window's spend and activity are two look-ups (``streams.worker.dayfold``)."""
+    actor_type: str = USER_ACTOR
+    """Whose usage: a member (``user_actor``), an API key, a service account, ..."""
 
 
 @dataclass(frozen=True, slots=True)

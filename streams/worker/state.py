@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    USER_ACTOR,
     Activity,
     AlertDecision,
     AlertReason,
@@ -709,7 +710,14 @@ def _with_usage_day(row: UsageRow | None, delta: UsageDelta, partition: int) -> 
         first_day=min(base.first_day, day),
         last_day=max(base.last_day, day),
         last_active_day=active,
+        actor_type=_actor_type(base.actor_type, delta.actor_type),
     )
+
+
+def _actor_type(known: str, delivered: str) -> str:
+    """Whose usage a row is: a delta without the field (a member's, by default) does not
+    undo a non-member actor type known from another source."""
+    return known if delivered == USER_ACTOR else delivered
 
 
 def _days(first: str, last: str) -> list[str]:

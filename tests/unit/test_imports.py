@@ -98,7 +98,7 @@ RANKS: dict[str, int] = {
     "streams.client": 2,
     "streams.simulator": 2,
     "streams.events": 2,
-    "streams.insights": 2,
+    "streams.insights": 3,
     "streams.localkafka": 2,
     "streams.kafkaio": 3,
     "streams.worker_process": 3,

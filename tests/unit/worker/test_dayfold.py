@@ -73,3 +73,20 @@ def test_folded_figures_equal_the_figures_of_every_day():
     for key, usage in tables.usage.items():
         cost = usage_totals(tables.usage, tables.usage_days, key).get(MetricFamily.COST.value, {})
         assert usage.spend_micros == spend_of(cost)
+
+
+def test_top_spenders_name_the_actor_type_of_their_usage():
+    tables = Tables.empty()
+    state = WorkerState(tables, Policy())
+    state.apply_user_event(user_event(UserOp.SNAPSHOT, "alice", "alice@acme.com"), 0)
+    key_usage = replace(usage_delta("apikey_01", START, {"usd_micros": 9 * USD}),
+                        actor_type="api_actor")
+    for delta in (
+        usage_delta("alice", START, {"usd_micros": 2 * USD}),
+        key_usage,
+        usage_delta("apikey_01", START + timedelta(days=1), {"usd_micros": USD}),  # no type
+    ):
+        state.apply_usage_delta(delta, 0)
+    figures = table_insights(tables, ORG, {0}, WINDOWS[1], alerts=())
+    assert [(s.id, s.actor_type, s.member, s.spend_usd) for s in figures.top_spenders] == [
+        ("apikey_01", "api_actor", False, 10.0), ("alice", "user_actor", True, 2.0)]
