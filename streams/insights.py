@@ -20,20 +20,21 @@ MICRO_CENTS_PER_USD = 100_000_000
 TOP_SPENDERS = 10
 MAX_DAYS = 366
 ALL_SPEND = "all"
-"""The spend series when the cost data carries no product split."""
+"""The spend series of what the cost data does not split by product."""
 MISSING_ALWAYS = (
-    "spend by product: the cost deltas carry one total per member and day",
     "pending invites and assigned seats: the analytics summaries are not on the topics",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class DayUsage:
-    """A member's day: spend (USD micro-cents), tokens, and whether any metric was non-zero."""
+    """A member's day: spend (USD micro-cents; per product where the source split it),
+    tokens, and whether any metric was non-zero."""
 
     spend_micros: int = 0
     tokens: int = 0
     active: bool = False
+    spend_by_product: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +187,12 @@ class OrgDay:
     def add(self, usage: DayUsage, surfaces: Iterable[str], sign: int = 1) -> None:
         """Count (``sign`` 1) or uncount (-1) one member's day, active on ``surfaces``."""
         self.tokens += sign * usage.tokens
-        if usage.spend_micros:
-            _bump(self.spend_micros, ALL_SPEND, sign * usage.spend_micros)
+        unsplit = usage.spend_micros
+        for product, micros in usage.spend_by_product.items():
+            _bump(self.spend_micros, product, sign * micros)
+            unsplit -= micros
+        if unsplit:
+            _bump(self.spend_micros, ALL_SPEND, sign * unsplit)
         if usage.active:
             for name in ("any", *surfaces):
                 _bump(self.active, name, sign)

@@ -41,6 +41,7 @@ from streams.events.records import (
     UsageTotalsState,
     UserEvent,
     UserImage,
+    spend_by_product,
 )
 from streams.insights import DayUsage, surfaces_by
 from streams.worker.dayfold import fold_day, fold_surfaces, surfaces_of, with_day
@@ -674,6 +675,7 @@ def day_usage(row: UsageDayRow | None) -> DayUsage:
         spend_micros=0 if cost is None else spend_of(cost.totals),
         tokens=0 if tokens is None else tokens.totals.get("total", 0),
         active=any(any(entry.totals.values()) for entry in row.families.values()),
+        spend_by_product={} if cost is None else spend_by_product(cost.totals),
     )
 
 

@@ -57,7 +57,10 @@ def test_folded_figures_equal_the_figures_of_every_day():
         family = chance.choice((MetricFamily.COST, MetricFamily.TOKENS))
         revision = revisions[user, day, family] = revisions.get((user, day, family), 0) + 1
         value = chance.choice((0, 1, 3, 250))
-        totals = {"usd_micros": value * USD} if family is MetricFamily.COST else {"total": value}
+        totals = {"total": value}
+        if family is MetricFamily.COST:  # some of the spend split by product, the rest not
+            totals = {"usd_micros": value * USD, "usd_micros.claude_code": value * USD // 2,
+                      "usd_micros.chat": value * USD // 4 * (step % 2)}
         state.apply_usage_delta(usage_delta(user, START + timedelta(days=day), totals,
                                             family=family, revision=revision), 0)
 
@@ -90,3 +93,16 @@ def test_top_spenders_name_the_actor_type_of_their_usage():
     figures = table_insights(tables, ORG, {0}, WINDOWS[1], alerts=())
     assert [(s.id, s.actor_type, s.member, s.spend_usd) for s in figures.top_spenders] == [
         ("apikey_01", "api_actor", False, 10.0), ("alice", "user_actor", True, 2.0)]
+
+
+def test_spend_is_split_by_product_where_the_cost_data_names_it():
+    tables = Tables.empty()
+    state = WorkerState(tables, Policy())
+    for revision, split in ((1, {"usd_micros.claude_code": 6 * USD}),
+                            (2, {"usd_micros.claude_code": 5 * USD, "usd_micros.chat": 3 * USD})):
+        state.apply_usage_delta(usage_delta("alice", START, {"usd_micros": 10 * USD, **split},
+                                            revision=revision), 0)
+    state.apply_usage_delta(usage_delta("bob", START, {"usd_micros": 4 * USD}), 0)
+    figures = table_insights(tables, ORG, {0}, Window(START, 1, 5), alerts=())
+    assert figures.spend_usd_by_day == {
+        START.isoformat(): {"all": 6.0, "chat": 3.0, "claude_code": 5.0}}
