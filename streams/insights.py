@@ -22,7 +22,7 @@ MAX_DAYS = 366
 ALL_SPEND = "all"
 """The spend series of what the cost data does not split by product."""
 MISSING_ALWAYS = (
-    "pending invites and assigned seats: the analytics summaries are not on the topics",
+    "assigned seats: the analytics summaries are not on the topics",
 )
 
 
@@ -90,7 +90,8 @@ class IdleSeat:
 
 @dataclass(frozen=True, slots=True)
 class Seats:
-    """Seat counts (``pending_invites`` and ``assigned`` stay None until the topics carry them)."""
+    """Seat counts (``pending_invites`` None where invitations are not read; ``assigned``
+    stays None until the topics carry it)."""
 
     members: int = 0
     active: int = 0
@@ -153,6 +154,8 @@ class Insights:
                 members=self.seats.members + other.seats.members,
                 active=self.seats.active + other.seats.active,
                 idle=self.seats.idle + other.seats.idle,
+                pending_invites=_add_known(self.seats.pending_invites,
+                                           other.seats.pending_invites),
             ),
             top_spenders=_top(self.top_spenders + other.top_spenders),
             idle_seats=sorted(self.idle_seats + other.idle_seats, key=_idle_order),
@@ -248,6 +251,7 @@ def assemble(
     members: Iterable[MemberWindow],
     alerts: Iterable[AlertMark],
     window: Window,
+    pending_invites: int | None = None,
 ) -> Insights:
     """The figures from the window's days of the organisation (``org_days``, by day) and its
     members summed over the window (not finished: see ``finish``)."""
@@ -291,7 +295,8 @@ def assemble(
             day: {"any": 0} | {name: count for name, count in figures.active.items() if count}
             for day, figures in days.items()
         },
-        seats=Seats(members=current, active=active_members, idle=len(idle)),
+        seats=Seats(members=current, active=active_members, idle=len(idle),
+                    pending_invites=pending_invites),
         top_spenders=_top(spenders),
         idle_seats=sorted(idle, key=_idle_order),
         alerts_by_day=dict(sorted(opened_resolved.items())),
@@ -305,6 +310,10 @@ def is_idle(facts: MemberFacts, window: Window) -> bool:
     if facts.last_active_day is not None:
         return facts.last_active_day < since
     return facts.member_since is None or facts.member_since[:10] < since
+
+
+def _add_known(left: int | None, right: int | None) -> int | None:
+    return left if right is None else right if left is None else left + right
 
 
 def _bump(counts: dict[str, int], name: str, by: int) -> None:

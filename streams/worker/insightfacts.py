@@ -21,8 +21,10 @@ from streams.insights import (
     assemble,
 )
 from streams.worker.dayfold import org_day, org_day_key, surfaces_of, window_sums
-from streams.worker.rows import MEMBER, AlertsRow, OrgDayRow, UsageRow, UserRow
+from streams.worker.rows import MEMBER, AlertsRow, InviteRow, OrgDayRow, UsageRow, UserRow
 from streams.worker.state import Tables
+
+PENDING = "pending"
 
 
 def member_facts(tables: Tables, key: str, user: UserRow | None, usage: UsageRow | None
@@ -72,7 +74,7 @@ def table_insights(
     """The (unfinished) figures of ``org_id`` (every org when None) on ``partitions`` (all
     when None); the alerts are the ``alerts`` table's unless given."""
 
-    def wanted(row: UserRow | UsageRow | AlertsRow | OrgDayRow) -> bool:
+    def wanted(row: UserRow | UsageRow | AlertsRow | OrgDayRow | InviteRow) -> bool:
         return (org_id is None or row.org_id == org_id) and (
             partitions is None or row.partition in partitions)
 
@@ -91,8 +93,9 @@ def table_insights(
         alerts = (
             mark for row in tables.alerts.values() if wanted(row) for mark in alert_marks(row)
         )
+    pending = sum(1 for row in tables.invites.values() if row.status == PENDING and wanted(row))
     return assemble(org_id, org_days(tables, org_id, partitions, window, wanted), members,
-                    alerts, window)
+                    alerts, window, pending)
 
 
 def org_days(tables: Tables, org_id: str | None, partitions: set[int] | None, window: Window,

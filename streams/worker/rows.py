@@ -12,6 +12,7 @@ table               key                          row
 ``usage``           ``org:user``                 ``UsageRow`` (the days with usage)
 ``usage_days``      ``org:user:YYYY-MM-DD``      ``UsageDayRow`` (totals per family)
 ``org_days``        ``{partition}/{org}:YYYY-MM-DD`` ``OrgDayRow`` (the day's figures)
+``invites``         ``org:invite``               ``InviteRow`` (an invitation's status)
 ``associations``    ``org:user``                 ``AssociationsRow``
 ``alerts``          ``org:user``                 ``AlertsRow``
 ``directory``       ``{partition}/{org}:{email}`` ``DirectoryRow``
@@ -109,6 +110,16 @@ class OrgDayRow:
     spend_micros: dict[str, int]
     tokens: int
     active: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRow:
+    """An invitation as its newest event says it is (``removed`` once deleted)."""
+
+    org_id: str
+    invite_id: str
+    partition: int
+    status: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ worker happened to apply first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
@@ -35,6 +35,8 @@ from streams.events.records import (
     ConnectorStatus,
     DirectoryRecord,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
     MetricFamily,
     ShadowItAlert,
     UsageDelta,
@@ -57,6 +59,7 @@ from streams.worker.rows import (
     DirectoryRow,
     FamilyTotals,
     IdentityRow,
+    InviteRow,
     OpenAlert,
     OrgDayRow,
     OrgSignalRow,
@@ -110,12 +113,13 @@ class Tables:
     org_signals: MutableMapping[str, OrgSignalRow]
     decisions: MutableMapping[str, DecisionRow]
     activity: MutableMapping[str, ActivityRow]
-    org_days: MutableMapping[str, OrgDayRow]
+    org_days: MutableMapping[str, OrgDayRow] = field(default_factory=dict)
+    invites: MutableMapping[str, InviteRow] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +212,17 @@ class WorkerState:
             return []
         cause = Cause(delta.event_id, delta.observed_at, delta.connector)
         return self.evaluate(delta.org_id, delta.user_id, partition, cause)
+
+    def apply_invite(self, event: InviteEvent, partition: int) -> list[ShadowItAlert]:
+        """Keep the invitation's status as its event says it is now (for the seat counts)."""
+        self.fold_invite(event, partition)
+        return []
+
+    def fold_invite(self, event: InviteEvent, partition: int) -> None:
+        """The ``invites`` row of the event's invitation (``removed`` once it is deleted)."""
+        status = REMOVED if event.op is InventoryOp.REMOVED else event.invite.status
+        self.tables.invites[member_key(event.org_id, event.invite_id)] = InviteRow(
+            event.org_id, event.invite_id, partition, status)
 
     def _fold_insights(
         self, row: UsageRow, key: str, day: str, days: tuple[UsageDayRow | None, UsageDayRow]

@@ -21,6 +21,7 @@ from streams.worker.rows import (
     DirectoryOrgRow,
     DirectoryRow,
     IdentityRow,
+    InviteRow,
     OrgDayRow,
     OrgSignalRow,
     RowCodec,
@@ -71,5 +72,6 @@ class FaustTables:
                                help="Activity Feed facts per member: logins, connectors, keys."),
                 org_days=table("org-days", OrgDayRow,
                                help="Insight figures per org and day, per partition."),
+                invites=table("invites", InviteRow, help="Invitations and their status."),
             ),
         )

@@ -11,12 +11,20 @@ import random
 from dataclasses import replace
 from datetime import date, timedelta
 
-from streams.events.records import AppKind, AuthKind, MetricFamily, UserOp
+from streams.events.records import (
+    AppKind,
+    AuthKind,
+    InventoryOp,
+    InviteEvent,
+    InviteImage,
+    MetricFamily,
+    UserOp,
+)
 from streams.insights import MemberFacts, Window, compute
 from streams.worker.insightfacts import member_facts, table_insights
 from streams.worker.rules import Policy, spend_of
 from streams.worker.state import Tables, WorkerState, day_usage, usage_totals
-from tests.fixtures.worker import ORG, association, usage_delta, user_event
+from tests.fixtures.worker import ORG, T0, association, usage_delta, user_event
 
 USD = 100_000_000
 START = date(2026, 11, 1)
@@ -71,7 +79,9 @@ def test_folded_figures_equal_the_figures_of_every_day():
     ]
     for window in WINDOWS:
         folded = table_insights(tables, ORG, {0}, window, alerts=())
-        assert folded == compute(ORG, members, (), window), window
+        assert folded.seats.pending_invites == 0  # counted: there are none
+        unfolded = compute(ORG, members, (), window)
+        assert folded == replace(unfolded, seats=replace(unfolded.seats, pending_invites=0))
         assert table_insights(tables, None, None, window, alerts=()) == replace(folded, org_id=None)
     for key, usage in tables.usage.items():
         cost = usage_totals(tables.usage, tables.usage_days, key).get(MetricFamily.COST.value, {})
@@ -106,3 +116,32 @@ def test_spend_is_split_by_product_where_the_cost_data_names_it():
     figures = table_insights(tables, ORG, {0}, Window(START, 1, 5), alerts=())
     assert figures.spend_usd_by_day == {
         START.isoformat(): {"all": 6.0, "chat": 3.0, "claude_code": 5.0}}
+
+
+def invitation(invite_id: str, status: str, n: int, op: InventoryOp = InventoryOp.CREATED
+               ) -> InviteEvent:
+    return InviteEvent(
+        event_id=f"invite-{invite_id}-{n}", op=op, org_id=ORG, invite_id=invite_id,
+        invite=InviteImage(invite_id, f"{invite_id}@acme.com", "user", status, invited_at=T0),
+        changed_fields=(), baseline=False, connector="acme", poll_id=f"acme:{n}", observed_at=T0,
+    )
+
+
+def test_seats_count_the_invitations_pending_now_on_every_worker():
+    tables = Tables.empty()
+    state = WorkerState(tables, Policy())
+    for event, partition in (
+        (invitation("a", "pending", 1), 0),
+        (invitation("b", "pending", 1), 1),
+        (invitation("c", "pending", 1), 1),
+        (invitation("b", "accepted", 2, InventoryOp.UPDATED), 1),
+        (invitation("c", "pending", 2, InventoryOp.REMOVED), 1),
+        (invitation("d", "pending", 1), 1),
+    ):
+        assert state.apply_invite(event, partition) == []
+    window = WINDOWS[0]
+    left = table_insights(tables, ORG, {0}, window, alerts=())
+    right = table_insights(tables, ORG, {1}, window, alerts=())
+    assert (left.seats.pending_invites, right.seats.pending_invites) == (1, 1)
+    assert left.merge(right).seats.pending_invites == 2
+    assert table_insights(tables, "another", None, window, alerts=()).seats.pending_invites == 0
