@@ -14,25 +14,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from streams.events.records import USER_ACTOR
+
 MICRO_CENTS_PER_USD = 100_000_000
 TOP_SPENDERS = 10
 MAX_DAYS = 366
 ALL_SPEND = "all"
-"""The spend series when the cost data carries no product split."""
-USER_ACTOR = "user"
+"""The spend series of what the cost data does not split by product."""
 MISSING_ALWAYS = (
-    "spend by product: the cost deltas carry one total per member and day",
-    "pending invites and assigned seats: the analytics summaries are not on the topics",
+    "assigned seats: the analytics summaries are not on the topics",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class DayUsage:
-    """A member's day: spend (USD micro-cents), tokens, and whether any metric was non-zero."""
+    """A member's day: spend (USD micro-cents; per product where the source split it),
+    tokens, and whether any metric was non-zero."""
 
     spend_micros: int = 0
     tokens: int = 0
     active: bool = False
+    spend_by_product: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,8 @@ class IdleSeat:
 
 @dataclass(frozen=True, slots=True)
 class Seats:
-    """Seat counts (``pending_invites`` and ``assigned`` stay None until the topics carry them)."""
+    """Seat counts (``pending_invites`` None where invitations are not read; ``assigned``
+    stays None until the topics carry it)."""
 
     members: int = 0
     active: int = 0
@@ -151,6 +154,8 @@ class Insights:
                 members=self.seats.members + other.seats.members,
                 active=self.seats.active + other.seats.active,
                 idle=self.seats.idle + other.seats.idle,
+                pending_invites=_add_known(self.seats.pending_invites,
+                                           other.seats.pending_invites),
             ),
             top_spenders=_top(self.top_spenders + other.top_spenders),
             idle_seats=sorted(self.idle_seats + other.idle_seats, key=_idle_order),
@@ -173,6 +178,44 @@ class Insights:
         )
 
 
+@dataclass(slots=True)
+class OrgDay:
+    """An organisation's day (one worker's partitions): spend per series (USD micro-cents),
+    tokens, and active members (``any`` and per surface used by then)."""
+
+    spend_micros: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+    active: dict[str, int] = field(default_factory=dict)
+
+    def add(self, usage: DayUsage, surfaces: Iterable[str], sign: int = 1) -> None:
+        """Count (``sign`` 1) or uncount (-1) one member's day, active on ``surfaces``."""
+        self.tokens += sign * usage.tokens
+        unsplit = usage.spend_micros
+        for product, micros in usage.spend_by_product.items():
+            _bump(self.spend_micros, product, sign * micros)
+            unsplit -= micros
+        if unsplit:
+            _bump(self.spend_micros, ALL_SPEND, sign * unsplit)
+        if usage.active:
+            for name in ("any", *surfaces):
+                _bump(self.active, name, sign)
+
+    def merged(self, other: OrgDay) -> OrgDay:
+        """This day and the same day of other members together."""
+        return OrgDay(_add(self.spend_micros, other.spend_micros), self.tokens + other.tokens,
+                      _add(self.active, other.active))
+
+
+@dataclass(frozen=True, slots=True)
+class MemberWindow:
+    """A member (or other actor) as the figures need it once its days are summed over the
+    window: ``spend_micros`` and ``active`` are the window's."""
+
+    facts: MemberFacts
+    spend_micros: int
+    active: bool
+
+
 def compute(
     org_id: str | None,
     members: Iterable[MemberFacts],
@@ -181,13 +224,8 @@ def compute(
 ) -> Insights:
     """The figures of ``members`` and ``alerts`` over ``window`` (not finished: see ``finish``)."""
     dates = window.dates()
-    first, last = dates[0], dates[-1]
-    spend: dict[str, dict[str, float]] = {day: {} for day in dates}
-    tokens = dict.fromkeys(dates, 0)
-    active: dict[str, dict[str, int]] = {day: {"any": 0} for day in dates}
-    spenders: list[Spender] = []
-    idle: list[IdleSeat] = []
-    current = active_members = 0
+    org_days = {day: OrgDay() for day in dates}
+    summed = []
     for facts in members:
         spent = 0
         was_active = False
@@ -196,24 +234,42 @@ def compute(
             if usage is None:
                 continue
             spent += usage.spend_micros
-            tokens[day] += usage.tokens
-            if usage.spend_micros:
-                series = spend[day]
-                series[ALL_SPEND] = series.get(ALL_SPEND, 0) + usage.spend_micros
-            if usage.active:
-                was_active = True
-                counts = active[day]
-                counts["any"] += 1
-                for surface, since in facts.surfaces.items():
-                    if since <= day:
-                        counts[surface] = counts.get(surface, 0) + 1
-        if spent:
+            was_active = was_active or usage.active
+            org_days[day].add(usage, surfaces_by(facts.surfaces, day))
+        summed.append(MemberWindow(facts, spent, was_active))
+    return assemble(org_id, org_days, summed, alerts, window)
+
+
+def surfaces_by(surfaces: dict[str, str], day: str) -> list[str]:
+    """The surfaces (name -> first seen) a member had used by ``day``."""
+    return [name for name, since in surfaces.items() if since <= day]
+
+
+def assemble(
+    org_id: str | None,
+    org_days: dict[str, OrgDay],
+    members: Iterable[MemberWindow],
+    alerts: Iterable[AlertMark],
+    window: Window,
+    pending_invites: int | None = None,
+) -> Insights:
+    """The figures from the window's days of the organisation (``org_days``, by day) and its
+    members summed over the window (not finished: see ``finish``)."""
+    dates = window.dates()
+    first, last = dates[0], dates[-1]
+    days = {day: org_days.get(day) or OrgDay() for day in dates}
+    spenders: list[Spender] = []
+    idle: list[IdleSeat] = []
+    current = active_members = 0
+    for summed in members:
+        facts = summed.facts
+        if summed.spend_micros:
             spenders.append(Spender(facts.user_id, facts.email, facts.name, facts.actor_type,
-                                    facts.member, _usd(spent)))
+                                    facts.member, _usd(summed.spend_micros)))
         if not facts.member:
             continue
         current += 1
-        active_members += was_active
+        active_members += summed.active
         if is_idle(facts, window):
             idle.append(IdleSeat(facts.user_id, facts.email, facts.name, facts.role,
                                  facts.last_active_day, facts.member_since))
@@ -230,12 +286,17 @@ def compute(
         last_day=last,
         idle_days=window.idle_days,
         spend_usd_by_day={
-            day: {name: _usd(micros) for name, micros in series.items()}
-            for day, series in spend.items()
+            day: {name: _usd(micros) for name, micros in sorted(figures.spend_micros.items())
+                  if micros}
+            for day, figures in days.items()
         },
-        tokens_by_day=tokens,
-        active_by_day=active,
-        seats=Seats(members=current, active=active_members, idle=len(idle)),
+        tokens_by_day={day: figures.tokens for day, figures in days.items()},
+        active_by_day={
+            day: {"any": 0} | {name: count for name, count in figures.active.items() if count}
+            for day, figures in days.items()
+        },
+        seats=Seats(members=current, active=active_members, idle=len(idle),
+                    pending_invites=pending_invites),
         top_spenders=_top(spenders),
         idle_seats=sorted(idle, key=_idle_order),
         alerts_by_day=dict(sorted(opened_resolved.items())),
@@ -249,6 +310,14 @@ def is_idle(facts: MemberFacts, window: Window) -> bool:
     if facts.last_active_day is not None:
         return facts.last_active_day < since
     return facts.member_since is None or facts.member_since[:10] < since
+
+
+def _add_known(left: int | None, right: int | None) -> int | None:
+    return left if right is None else right if left is None else left + right
+
+
+def _bump(counts: dict[str, int], name: str, by: int) -> None:
+    counts[name] = counts.get(name, 0) + by
 
 
 def _usd(micros: float) -> float:

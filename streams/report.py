@@ -17,7 +17,13 @@ import orjson
 from streams import history
 from streams.config import Settings
 from streams.events.records import AlertState, ShadowItAlert
-from streams.events.topics import APP_ASSOCIATIONS, SHADOW_IT_ALERTS, USAGE_DELTAS, USER_EVENTS
+from streams.events.topics import (
+    APP_ASSOCIATIONS,
+    INVITES,
+    SHADOW_IT_ALERTS,
+    USAGE_DELTAS,
+    USER_EVENTS,
+)
 from streams.insights import AlertMark, Insights, Window
 from streams.kafkaio.security import KafkaSecurity
 from streams.worker.insightfacts import table_insights
@@ -37,6 +43,7 @@ async def read_insights(settings: Settings, org: str, window: Window) -> Insight
         (USER_EVENTS, state.apply_user_event),
         (USAGE_DELTAS, state.apply_usage_delta),
         (APP_ASSOCIATIONS, state.apply_association),
+        (INVITES, state.fold_invite),
     ):
         async for partition, record in history.records(
             bootstrap, spec.name(prefix), security=security
@@ -81,6 +88,7 @@ def figure_rows(figures: Insights) -> list[tuple[str, str, str, object]]:
         ("seats", "", "members", seats.members),
         ("seats", "", "active", seats.active),
         ("seats", "", "idle", seats.idle),
+        ("seats", "", "pending_invites", seats.pending_invites),
         ("adoption", "", "", figures.adoption),
         ("idle_cost_usd_per_month", "", "", figures.idle_cost_usd_per_month),
     ]
@@ -109,7 +117,8 @@ def markdown(figures: Insights) -> str:
         f"# Claude usage of {figures.org_id}, {figures.first_day} to {figures.last_day}",
         "",
         f"- Members: {seats.members}; active in the window: {seats.active} "
-        f"(adoption {adoption})",
+        f"(adoption {adoption}); pending invitations: "
+        f"{'n/a' if seats.pending_invites is None else seats.pending_invites}",
         f"- Spend: ${spend:,.2f}; tokens: {sum(figures.tokens_by_day.values()):,}",
         f"- Idle seats (no activity for {figures.idle_days} days): {seats.idle} ({estimate})",
         "",

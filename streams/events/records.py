@@ -147,6 +147,23 @@ class InventoryOp(StrEnum):
 USER_ACTOR = "user_actor"
 """The ``actor_type`` of a member's usage (the others name non-member actors)."""
 
+SPEND_METRIC = "usd_micros"
+"""The COST metric of the day's spend (USD micro-cents)."""
+PRODUCT_SPEND = SPEND_METRIC + "."
+"""COST totals split ``usd_micros`` by product where the source names it: one metric
+``usd_micros.<product>`` per product (what no product claims is unsplit)."""
+
+
+def product_spend_metric(product: str) -> str:
+    """The COST metric of one product's spend."""
+    return PRODUCT_SPEND + product
+
+
+def spend_by_product(totals: Mapping[str, int]) -> dict[str, int]:
+    """Product -> spend (USD micro-cents) of a COST totals map."""
+    return {name.removeprefix(PRODUCT_SPEND): value for name, value in totals.items()
+            if name.startswith(PRODUCT_SPEND)}
+
 
 class Source(StrEnum):
     """Which API listing produced an observation."""

@@ -26,6 +26,7 @@ from streams.client.models import (
 )
 from streams.errors import ApiError, ApiRequestRejected, EndpointUnavailable
 from streams.events.records import (
+    SPEND_METRIC,
     USER_ACTOR,
     AppKind,
     AuthKind,
@@ -33,6 +34,7 @@ from streams.events.records import (
     InviteImage,
     MetricFamily,
     Source,
+    product_spend_metric,
 )
 from streams.poller.inventory import credential_image, invite_image
 from streams.poller.snapshot import (
@@ -393,9 +395,10 @@ def _token_fields(tokens: TokenCounts) -> dict[str, int]:
 
 
 def _actor_totals(usage: Iterable[ActorUsage], cost: Iterable[ActorCost]) -> list[UsageObservation]:
-    """TOKENS and COST per (actor, day), summed over products and models."""
+    """TOKENS and COST per (actor, day), summed over products and models (COST also per
+    product)."""
     tokens: dict[tuple[str, date], dict[str, int]] = {}
-    micros: dict[tuple[str, date], int] = defaultdict(int)
+    micros: dict[tuple[str, date], dict[str, int]] = {}
     actors: dict[str, UsageActor] = {}
     for row in usage:
         totals = tokens.setdefault((row.actor.key, row.day), defaultdict(int))
@@ -403,7 +406,8 @@ def _actor_totals(usage: Iterable[ActorUsage], cost: Iterable[ActorCost]) -> lis
             totals[name] += value
         actors[row.actor.key] = row.actor
     for cost_row in cost:
-        micros[(cost_row.actor.key, cost_row.day)] += cents_to_micros(cost_row.amount)
+        _add_spend(micros.setdefault((cost_row.actor.key, cost_row.day), defaultdict(int)),
+                   cost_row.product, cents_to_micros(cost_row.amount))
         actors[cost_row.actor.key] = cost_row.actor
     observations = [
         UsageObservation(
@@ -422,12 +426,12 @@ def _actor_totals(usage: Iterable[ActorUsage], cost: Iterable[ActorCost]) -> lis
             key,
             day,
             MetricFamily.COST,
-            {"usd_micros": value},
+            dict(values),
             Source.COST_ANALYTICS,
             actors[key].email,
             actors[key].type,
         )
-        for (key, day), value in micros.items()
+        for (key, day), values in micros.items()
     ]
     return observations
 
@@ -454,17 +458,25 @@ def _token_totals(rows: Iterable[UserUsage]) -> list[UsageObservation]:
 
 
 def _cost_totals(rows: Iterable[UserCost]) -> list[UsageObservation]:
-    sums: dict[tuple[str, date], int] = defaultdict(int)
+    sums: dict[tuple[str, date], dict[str, int]] = {}
     emails: dict[str, str | None] = {}
     for row in rows:
-        sums[(row.actor.user_id, _bucket_day(row, DATA_FLOOR))] += cents_to_micros(row.amount)
+        key = (row.actor.user_id, _bucket_day(row, DATA_FLOOR))
+        _add_spend(sums.setdefault(key, defaultdict(int)), row.product, cents_to_micros(row.amount))
         emails[row.actor.user_id] = row.actor.email
     return [
         UsageObservation(
-            user, day, MetricFamily.COST, {"usd_micros": micros}, Source.COST_REPORT, emails[user]
+            user, day, MetricFamily.COST, dict(values), Source.COST_REPORT, emails[user]
         )
-        for (user, day), micros in sums.items()
+        for (user, day), values in sums.items()
     ]
+
+
+def _add_spend(totals: dict[str, int], product: str | None, micros: int) -> None:
+    """Add one cost row to a day's COST totals: the total, and its product's share."""
+    totals[SPEND_METRIC] += micros
+    if product is not None:
+        totals[product_spend_metric(product)] += micros
 
 
 def analytics_roster(into: Collected) -> RosterSnapshot:

@@ -1,49 +1,36 @@
 """The insight figures' inputs (``streams.insights``) read from the worker's tables.
 
 The worker's views and ``claude-connector report`` (which folds the topics into the same
-tables) both read members and alerts through here.
+tables) both read members and alerts through here. The days come folded (``org_days``) and
+each member's window is two look-ups in its ledger (``streams.worker.dayfold``), so a view
+reads O(days + members) rows, not every member's every day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from streams.events.records import AppKind, MetricFamily
-from streams.insights import AlertMark, DayUsage, Insights, MemberFacts, Window, compute
-from streams.worker.rows import MEMBER, AlertsRow, UsageRow, UserRow
-from streams.worker.rules import spend_of
+from streams.events.records import USER_ACTOR
+from streams.insights import (
+    AlertMark,
+    Insights,
+    MemberFacts,
+    MemberWindow,
+    OrgDay,
+    Window,
+    assemble,
+)
+from streams.worker.dayfold import org_day, org_day_key, surfaces_of, window_sums
+from streams.worker.rows import MEMBER, AlertsRow, InviteRow, OrgDayRow, UsageRow, UserRow
 from streams.worker.state import Tables
 
-COST, TOKENS, SURFACE = MetricFamily.COST.value, MetricFamily.TOKENS.value, AppKind.SURFACE.value
+PENDING = "pending"
 
 
-def member_facts(
-    tables: Tables, key: str, user: UserRow | None, usage: UsageRow | None, days: list[str]
-) -> MemberFacts:
-    """One member's facts over ``days`` (usage per day, surfaces, tenure); without a ``users``
+def member_facts(tables: Tables, key: str, user: UserRow | None, usage: UsageRow | None
+                 ) -> MemberFacts:
+    """One member's facts (surfaces, tenure, last activity; no days); without a ``users``
     row, an actor known only from usage (not a member)."""
-    found: dict[str, DayUsage] = {}
-    if usage is not None:
-        for day in days:
-            if not usage.first_day <= day <= usage.last_day:
-                continue
-            row = tables.usage_days.get(key + ":" + day)
-            if row is None:
-                continue
-            cost = row.families.get(COST)
-            tokens = row.families.get(TOKENS)
-            found[day] = DayUsage(
-                spend_micros=0 if cost is None else spend_of(cost.totals),
-                tokens=0 if tokens is None else tokens.totals.get("total", 0),
-                active=any(any(entry.totals.values()) for entry in row.families.values()),
-            )
-    associations = tables.associations.get(key)
-    surfaces = {} if associations is None else {
-        item.name: item.first_seen
-        for item in sorted(associations.items.values(), key=lambda item: item.first_seen,
-                           reverse=True)
-        if item.kind == SURFACE
-    }
     org_id, _, user_id = key.partition(":")
     return MemberFacts(
         org_id=org_id,
@@ -54,9 +41,19 @@ def member_facts(
         member=user is not None and user.status == MEMBER,
         member_since=user and (user.added_at or user.first_seen)[:10],
         last_active_day=None if usage is None else usage.last_active_day,
-        days=found,
-        surfaces=surfaces,
+        days={},
+        surfaces=surfaces_of(tables.associations.get(key)),
+        actor_type=USER_ACTOR if usage is None else usage.actor_type,
     )
+
+
+def member_window(facts: MemberFacts, usage: UsageRow | None, span: tuple[str, str]
+                  ) -> MemberWindow:
+    """A member's spend and whether they were active over the days ``span`` (first, last)."""
+    if usage is None:
+        return MemberWindow(facts, 0, False)
+    spend, active = window_sums(usage.ledger, *span)
+    return MemberWindow(facts, spend, active > 0)
 
 
 def alert_marks(row: AlertsRow) -> Iterator[AlertMark]:
@@ -76,23 +73,44 @@ def table_insights(
 ) -> Insights:
     """The (unfinished) figures of ``org_id`` (every org when None) on ``partitions`` (all
     when None); the alerts are the ``alerts`` table's unless given."""
-    days = window.dates()
 
-    def wanted(row: UserRow | UsageRow | AlertsRow) -> bool:
+    def wanted(row: UserRow | UsageRow | AlertsRow | OrgDayRow | InviteRow) -> bool:
         return (org_id is None or row.org_id == org_id) and (
             partitions is None or row.partition in partitions)
 
+    dates = window.dates()
+    span = (dates[0], dates[-1])
     members = [
-        member_facts(tables, key, user, tables.usage.get(key), days)
+        member_window(member_facts(tables, key, user, usage), usage, span)
         for key, user in tables.users.items() if wanted(user)
+        for usage in (tables.usage.get(key),)
     ]
     members += [
-        member_facts(tables, key, None, usage, days)
+        member_window(member_facts(tables, key, None, usage), usage, span)
         for key, usage in tables.usage.items() if key not in tables.users and wanted(usage)
     ]
     if alerts is None:
         alerts = (
             mark for row in tables.alerts.values() if wanted(row) for mark in alert_marks(row)
         )
-    return compute(org_id, members, alerts, window)
+    pending = sum(1 for row in tables.invites.values() if row.status == PENDING and wanted(row))
+    return assemble(org_id, org_days(tables, org_id, partitions, window, wanted), members,
+                    alerts, window, pending)
 
+
+def org_days(tables: Tables, org_id: str | None, partitions: set[int] | None, window: Window,
+             wanted: Callable[[OrgDayRow], bool]) -> dict[str, OrgDay]:
+    """The window's days of ``org_id`` on ``partitions``, added up (looked up by key when the
+    org and partitions are known, else read through)."""
+    dates = window.dates()
+    if org_id is not None and partitions is not None:
+        rows = (tables.org_days.get(org_day_key(partition, org_id, day))
+                for partition in partitions for day in dates)
+    else:
+        rows = (row for row in tables.org_days.values()
+                if dates[0] <= row.day <= dates[-1] and wanted(row))
+    days: dict[str, OrgDay] = {}
+    for row in rows:
+        if row is not None:
+            days[row.day] = days[row.day].merged(org_day(row)) if row.day in days else org_day(row)
+    return days

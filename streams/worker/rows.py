@@ -11,6 +11,8 @@ table               key                          row
 ``users``           ``org:user``                 ``UserRow``
 ``usage``           ``org:user``                 ``UsageRow`` (the days with usage)
 ``usage_days``      ``org:user:YYYY-MM-DD``      ``UsageDayRow`` (totals per family)
+``org_days``        ``{partition}/{org}:YYYY-MM-DD`` ``OrgDayRow`` (the day's figures)
+``invites``         ``org:invite``               ``InviteRow`` (an invitation's status)
 ``associations``    ``org:user``                 ``AssociationsRow``
 ``alerts``          ``org:user``                 ``AlertsRow``
 ``directory``       ``{partition}/{org}:{email}`` ``DirectoryRow``
@@ -32,6 +34,8 @@ from typing import Any, Generic, TypeVar
 import msgspec
 import orjson
 from faust.serializers.codecs import Codec
+
+from streams.events.records import USER_ACTOR
 
 MEMBER = "member"
 REMOVED = "removed"
@@ -70,6 +74,13 @@ class UsageRow:
     first_day: str
     last_day: str
     last_active_day: str | None
+    spend_micros: int = 0
+    """Spend over every day (USD micro-cents), kept as days are revised."""
+    ledger: tuple[tuple[str, int, int], ...] = ()
+    """One entry per day with usage, by day: ``(day, spend through it, active days through
+    it)``, so a window's spend and activity are two look-ups (``streams.worker.dayfold``)."""
+    actor_type: str = USER_ACTOR
+    """Whose usage: a member (``user_actor``), an API key, a service account, ..."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +97,29 @@ class UsageDayRow:
     """A member's day: the latest totals per metric family."""
 
     families: dict[str, FamilyTotals]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgDayRow:
+    """An organisation's day in one partition: spend per series (USD micro-cents), tokens,
+    and members active (``any`` and per surface used by then), kept as usage is applied."""
+
+    org_id: str
+    day: str
+    partition: int
+    spend_micros: dict[str, int]
+    tokens: int
+    active: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRow:
+    """An invitation as its newest event says it is (``removed`` once deleted)."""
+
+    org_id: str
+    invite_id: str
+    partition: int
+    status: str
 
 
 @dataclass(frozen=True, slots=True)

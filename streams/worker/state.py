@@ -20,12 +20,13 @@ worker happened to apply first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
 from streams.events.apply import apply_usage_delta, apply_user_event
 from streams.events.records import (
+    USER_ACTOR,
     Activity,
     AlertDecision,
     AlertReason,
@@ -34,13 +35,18 @@ from streams.events.records import (
     ConnectorStatus,
     DirectoryRecord,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
     MetricFamily,
     ShadowItAlert,
     UsageDelta,
     UsageTotalsState,
     UserEvent,
     UserImage,
+    spend_by_product,
 )
+from streams.insights import DayUsage, surfaces_by
+from streams.worker.dayfold import fold_day, fold_surfaces, surfaces_of, with_day
 from streams.worker.rows import (
     MEMBER,
     REMOVED,
@@ -53,7 +59,9 @@ from streams.worker.rows import (
     DirectoryRow,
     FamilyTotals,
     IdentityRow,
+    InviteRow,
     OpenAlert,
+    OrgDayRow,
     OrgSignalRow,
     ResolvedAlert,
     StatusRow,
@@ -105,6 +113,8 @@ class Tables:
     org_signals: MutableMapping[str, OrgSignalRow]
     decisions: MutableMapping[str, DecisionRow]
     activity: MutableMapping[str, ActivityRow]
+    org_days: MutableMapping[str, OrgDayRow] = field(default_factory=dict)
+    invites: MutableMapping[str, InviteRow] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -188,11 +198,12 @@ class WorkerState:
         relevant = not applied or delta.family is MetricFamily.COST
         if applied:
             totals = FamilyTotals(delta.revision, dict(delta.totals), delta.baseline)
-            self.tables.usage_days[day_key] = UsageDayRow(
-                {**families, delta.family.value: totals}
-            )
+            new_day = UsageDayRow({**families, delta.family.value: totals})
+            self.tables.usage_days[day_key] = new_day
             row = self.tables.usage.get(key)
-            new_row = _with_usage_day(row, delta, partition)
+            new_row = self._fold_insights(
+                _with_usage_day(row, delta, partition), key, delta.day.isoformat(),
+                (day_row, new_day))
             if new_row != row:
                 self.tables.usage[key] = new_row
                 active_before = None if row is None else row.last_active_day
@@ -201,6 +212,35 @@ class WorkerState:
             return []
         cause = Cause(delta.event_id, delta.observed_at, delta.connector)
         return self.evaluate(delta.org_id, delta.user_id, partition, cause)
+
+    def apply_invite(self, event: InviteEvent, partition: int) -> list[ShadowItAlert]:
+        """Keep the invitation's status as its event says it is now (for the seat counts)."""
+        self.fold_invite(event, partition)
+        return []
+
+    def fold_invite(self, event: InviteEvent, partition: int) -> None:
+        """The ``invites`` row of the event's invitation (``removed`` once it is deleted)."""
+        status = REMOVED if event.op is InventoryOp.REMOVED else event.invite.status
+        self.tables.invites[member_key(event.org_id, event.invite_id)] = InviteRow(
+            event.org_id, event.invite_id, partition, status)
+
+    def _fold_insights(
+        self, row: UsageRow, key: str, day: str, days: tuple[UsageDayRow | None, UsageDayRow]
+    ) -> UsageRow:
+        """``row`` with a revised ``day`` (``days``: its rows before and after) in its ledger;
+        the organisation's day revised too."""
+        before, after = day_usage(days[0]), day_usage(days[1])
+        ledger = with_day(row.ledger, day, after)
+        surfaces = surfaces_by(surfaces_of(self.tables.associations.get(key)), day)
+        fold_day(self.tables.org_days, (row.partition, row.org_id, day), (before, after), surfaces)
+        return replace(row, ledger=ledger, spend_micros=ledger[-1][1])
+
+    def _fold_surfaces(self, key: str, old: AssociationsRow, new: AssociationsRow) -> None:
+        """Count the member's active days for a surface first seen earlier than known."""
+        usage = self.tables.usage.get(key)
+        if usage is not None:
+            fold_surfaces(self.tables.org_days, usage.partition, usage.org_id, usage.ledger,
+                          (surfaces_of(old), surfaces_of(new)))
 
     def usage_totals(self, key: str) -> dict[str, dict[str, int]]:
         """A member's totals per metric family (see ``usage_totals``)."""
@@ -224,7 +264,9 @@ class WorkerState:
                 connector=item.connector,
                 event_id=item.event_id,
             )
-            self.tables.associations[key] = replace(row, items={**row.items, item_key: entry})
+            new_row = replace(row, items={**row.items, item_key: entry})
+            self.tables.associations[key] = new_row
+            self._fold_surfaces(key, row, new_row)
         cause = Cause(item.event_id, item.observed_at, item.connector)
         events = self.evaluate(item.org_id, item.user_id, partition, cause)
         if item.kind.value == "CONNECTOR" and item.auth.value == "ORG_MANAGED":
@@ -638,6 +680,20 @@ def lookup_directory(
     return None
 
 
+def day_usage(row: UsageDayRow | None) -> DayUsage:
+    """A member's day as the figures count it (spend, tokens, any metric non-zero)."""
+    if row is None:
+        return DayUsage()
+    cost = row.families.get(MetricFamily.COST.value)
+    tokens = row.families.get(MetricFamily.TOKENS.value)
+    return DayUsage(
+        spend_micros=0 if cost is None else spend_of(cost.totals),
+        tokens=0 if tokens is None else tokens.totals.get("total", 0),
+        active=any(any(entry.totals.values()) for entry in row.families.values()),
+        spend_by_product={} if cost is None else spend_by_product(cost.totals),
+    )
+
+
 def _directory_row(record: DirectoryRecord, email: str) -> DirectoryRow:
     return DirectoryRow(
         org_id=record.org_id,
@@ -671,7 +727,14 @@ def _with_usage_day(row: UsageRow | None, delta: UsageDelta, partition: int) -> 
         first_day=min(base.first_day, day),
         last_day=max(base.last_day, day),
         last_active_day=active,
+        actor_type=_actor_type(base.actor_type, delta.actor_type),
     )
+
+
+def _actor_type(known: str, delivered: str) -> str:
+    """Whose usage a row is: a delta without the field (a member's, by default) does not
+    undo a non-member actor type known from another source."""
+    return known if delivered == USER_ACTOR else delivered
 
 
 def _days(first: str, last: str) -> list[str]:

@@ -21,6 +21,8 @@ from streams.worker.rows import (
     DirectoryOrgRow,
     DirectoryRow,
     IdentityRow,
+    InviteRow,
+    OrgDayRow,
     OrgSignalRow,
     RowCodec,
     StatusRow,
@@ -68,5 +70,8 @@ class FaustTables:
                                 help="The latest triage decision per alert."),
                 activity=table("activity", ActivityRow,
                                help="Activity Feed facts per member: logins, connectors, keys."),
+                org_days=table("org-days", OrgDayRow,
+                               help="Insight figures per org and day, per partition."),
+                invites=table("invites", InviteRow, help="Invitations and their status."),
             ),
         )

@@ -62,7 +62,7 @@ from faust.web import Request, Response, View
 
 from streams.config import Settings
 from streams.errors import ConfigError
-from streams.events.records import AlertReason, AppKind, MetricFamily
+from streams.events.records import AlertReason, AppKind
 from streams.insights import MICRO_CENTS_PER_USD, Window, is_idle
 from streams.worker.channels import active_partitions
 from streams.worker.context import WorkerContext
@@ -72,7 +72,6 @@ from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, Peers, peer_urls
 from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
-from streams.worker.rules import spend_of
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_WINDOW = 10_000
@@ -424,14 +423,13 @@ def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[s
     associations = tables.associations.get(key)
     items = sorted(() if associations is None else associations.items.values(),
                    key=lambda item: (item.kind, item.name, item.auth))
-    cost = usage_totals(tables.usage, tables.usage_days, key).get(MetricFamily.COST.value, {})
-    facts = member_facts(tables, key, row, usage, [])
+    facts = member_facts(tables, key, row, usage)
     return {
         **user_view(row),
         "surfaces": sorted({item.name for item in items if item.kind == AppKind.SURFACE.value}),
         "connectors": [{"name": item.name, "auth": item.auth}
                        for item in items if item.kind == AppKind.CONNECTOR.value],
-        "spend_usd": round(spend_of(cost) / MICRO_CENTS_PER_USD, 2),
+        "spend_usd": round((0 if usage is None else usage.spend_micros) / MICRO_CENTS_PER_USD, 2),
         "last_active_day": None if usage is None else usage.last_active_day,
         "idle": facts.member and is_idle(facts, window),
     }

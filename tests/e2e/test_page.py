@@ -156,7 +156,8 @@ def chart_points(figures: dict[str, Any]) -> dict[str, int]:
         "spend": sum(len(series) for series in figures["spend_usd_by_day"].values()),
         "active": sum(len(series) for series in figures["active_by_day"].values()),
         "spenders": len(figures["top_spenders"]),
-        "seats": len(("members", "active", "idle")),
+        "seats": len(("members", "active", "idle"))
+        + (figures["seats"]["pending_invites"] is not None),
         "alerts": sum(1 for day in alerts for counts in day.values()
                       for value in counts.values() if value),
     }

@@ -213,7 +213,8 @@ class Pipeline:
     async def check_insights(self, truth: dict[str, Any]) -> None:
         """``/insights`` over the polled days equals the truth: spend and active members per
         day, active members by surface (a member counts for the surfaces the association
-        topic says they had used by that day), seats, adoption and the idle members."""
+        topic says they had used by that day), seats (pending invitations as the invites
+        topic last says), adoption and the idle members."""
         today = date.fromisoformat(truth["now"][:10])
         first = today - timedelta(days=WINDOW_DAYS - 1)
         days = [(first + timedelta(days=n)).isoformat() for n in range(WINDOW_DAYS)]
@@ -225,6 +226,11 @@ class Pipeline:
                 seen = value["first_seen"].isoformat()
                 known = surfaces[value["user_id"]].get(value["name"], seen)
                 surfaces[value["user_id"]][value["name"]] = min(known, seen)
+        invitations = {}
+        for message in await self.topic("invites"):
+            value = message.value
+            invitations[value["invite_id"]] = (
+                "removed" if value["op"] == "REMOVED" else value["invite"]["status"])
         spend = {day: 0 for day in days}
         active: dict[str, dict[str, int]] = {day: {"any": 0} for day in days}
         active_users = set()
@@ -248,9 +254,15 @@ class Pipeline:
         want = {
             "spend": {day: round(micros / MICRO_CENTS_PER_USD, 2) for day, micros in spend.items()},
             "active": active,
-            "seats": (len(members), len(active_users & set(members)), len(idle)),
+            "seats": (len(members), len(active_users & set(members)), len(idle),
+                      sum(status == "pending" for status in invitations.values())),
             "idle": idle,
         }
+
+        def summed(series: dict[str, float], expected: float) -> float:
+            """A day's spend over its product series (each rounded to the cent)."""
+            total = sum(series.values())
+            return expected if abs(total - expected) <= 0.01 * len(series) else round(total, 2)
 
         async def insights_agree() -> str | None:
             body = (await self.worker.get("/insights", days=str(WINDOW_DAYS),
@@ -258,17 +270,18 @@ class Pipeline:
             data = body["data"]
             seats = data["seats"]
             got = {
-                "spend": {day: series.get("all", 0) for day, series in
+                "spend": {day: summed(series, want["spend"].get(day, 0)) for day, series in
                           data["spend_usd_by_day"].items()},
                 "active": data["active_by_day"],
-                "seats": (seats["members"], seats["active"], seats["idle"]),
+                "seats": (seats["members"], seats["active"], seats["idle"],
+                          seats["pending_invites"]),
                 "idle": {seat["id"] for seat in data["idle_seats"]},
             }
             return (None if body["complete"] else "insights incomplete") or next(
                 (difference(f"/insights {name}", got[name], want[name])
                  for name in want if got[name] != want[name]), None)
 
-        await eventually(insights_agree, SETTLE_SECONDS)
+        await eventually(insights_agree, SETTLE_SECONDS, until=lambda problem: problem is None)
 
     async def check_alert_topic(self, expected: set[Pair]) -> None:
         """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""

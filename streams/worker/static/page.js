@@ -286,8 +286,9 @@ function drawInsights(body) {
   Charts.bars(chart("spenders"), data.top_spenders.map((s) =>
     [(s.email || s.id) + (s.member ? "" : " (" + s.actor_type + ")"), s.spend_usd]),
     { label: "top spenders", format: usd });
-  Charts.bars(chart("seats"), [["members", seats.members], ["active", seats.active],
-    ["idle", seats.idle]], { label: "seats", format: count });
+  const seatBars = [["members", seats.members], ["active", seats.active], ["idle", seats.idle]];
+  if (seats.pending_invites != null) seatBars.push(["pending invites", seats.pending_invites]);
+  Charts.bars(chart("seats"), seatBars, { label: "seats", format: count });
   const idle = data.idle_seats.slice(0, IDLE_SHOWN);
   fill("idle-seats", idle, (tr, seat) => {
     tr.dataset.userId = seat.id;

@@ -116,6 +116,7 @@ async def test_switching_usage_source_never_counts_twice(sim_factory, kafka_boot
     assert (await poll_once(settings)).completed
 
     sums: dict[tuple[str, str, str], int] = defaultdict(int)
+    by_product: dict[tuple[str, str, str], int] = defaultdict(int)
     actor_types: dict[str, str] = {}
     sources = set()
     for message in await read_topic(kafka_bootstrap, settings.topic("usage-deltas")):
@@ -124,6 +125,8 @@ async def test_switching_usage_source_never_counts_twice(sim_factory, kafka_boot
             metric = "total" if value["family"] == "TOKENS" else "usd_micros"
             key = (value["user_id"], value["day"].isoformat(), value["family"])
             sums[key] += value["delta"].get(metric, 0)
+            by_product[key] += sum(micros for name, micros in value["delta"].items()
+                                   if name.startswith("usd_micros."))
             actor_types[value["user_id"]] = value["actor_type"]
             sources.add(value["source"])
     assert sources == {"USAGE_REPORT", "COST_REPORT", "USAGE_ANALYTICS", "COST_ANALYTICS"}
@@ -136,6 +139,8 @@ async def test_switching_usage_source_never_counts_twice(sim_factory, kafka_boot
                 assert sums[(user_id, day, "TOKENS")] == metrics["total_tokens"], (user_id, day)
                 micros = int(Decimal(metrics["cost_cents"]) * 1_000_000)
                 assert sums[(user_id, day, "COST")] == micros, (user_id, day)
+                # the Usage & Cost API names each cost row's product: the split is complete
+                assert by_product[(user_id, day, "COST")] == micros, (user_id, day)
                 checked += 1
     assert checked > 100
     assert set(actor_types.values()) == {"user_actor"}, "an Enterprise org's usage is its members'"

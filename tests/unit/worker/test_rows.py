@@ -14,6 +14,9 @@ from streams.events.records import (
     ConnectorState,
     DecisionAction,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
+    InviteImage,
     UserOp,
 )
 from streams.worker.rows import DirectoryOrgRow, RowCodec, UserRow
@@ -49,6 +52,10 @@ def busy_state() -> WorkerState:
     state.apply_association(association("user_f", "github"), 0)
     state.apply_association(association("user_g", "github", auth=AuthKind.ORG_MANAGED), 0)
     state.apply_status(connector_status(ConnectorState.HEALTHY), 0)
+    state.fold_invite(InviteEvent(
+        event_id="invite-1", op=InventoryOp.CREATED, org_id=ORG, invite_id="invite_1",
+        invite=InviteImage("invite_1", "n@acme.com", "user", "pending"), changed_fields=(),
+        baseline=False, connector="acme", poll_id="acme:1", observed_at=T0), 0)
     state.apply_decision(decision("alert-1", "user_f", DecisionAction.ACK), 0)
     user = ActivityActor(type="user_actor", user_id="user_f", email_address="f@acme.com")
     for item in (
