@@ -11,6 +11,7 @@ here                                 Faust internal it stands for
 ==================================== ==================================================
 ``SeamApp._new_transport``           ``App._new_transport`` (the app's transport class)
 ``FetchFilteringConsumer``           ``Consumer._getmany`` (what the fetcher reads)
+``TopicTrackingProducer``            ``Producer._ensure_producer`` (its aiokafka client)
 ``committed_offset``                 ``Consumer._committed_offset``
 ``add_gap``                          ``Consumer._add_gap`` (offsets without a message)
 ``consumer_message``                 ``ConsumerMessage(...)``, positional arguments
@@ -153,10 +154,49 @@ class FetchFilteringConsumer(faust_aiokafka.Consumer):
             super().verify_event_path(now, tp)
 
 
+class TopicTrackingProducer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer whose client keeps the metadata of every topic it sends to.
+
+    aiokafka refreshes the metadata of the topics its client tracks only (of all topics while
+    it tracks none), and a send tracks a topic only when the metadata lacks it. A topic learnt
+    from a refresh of all topics (Faust's topic creation asks for one) is dropped by the
+    next refresh once another topic is tracked (one created by a worker starting beside this
+    one); a message pending for it then waits for its partition's leader for good (the
+    producer's request timeout, 20 minutes), and so does the batch that sent it. Tracking
+    every topic at its first send keeps its metadata.
+    """
+
+    _tracking: Any = None
+    _tracked: frozenset[str] = frozenset()
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Any:
+        client = self._ensure_producer().client
+        if client is not self._tracking:
+            self._tracking, self._tracked = client, frozenset()
+        if topic not in self._tracked:
+            client.add_topic(topic)
+            self._tracked |= {topic}
+        return await super().send(
+            topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
+        )
+
+
 class FetchFilteringTransport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with ``FetchFilteringConsumer``."""
+    """Faust's aiokafka transport with ``FetchFilteringConsumer`` and
+    ``TopicTrackingProducer``."""
 
     Consumer = FetchFilteringConsumer
+    Producer = TopicTrackingProducer
 
 
 class SeamApp(faust.App):

@@ -67,6 +67,13 @@ def test_the_app_makes_the_fetch_filtering_transport(consumer):
     assert isinstance(consumer, faustseam.FetchFilteringConsumer)
 
 
+def test_the_app_makes_the_topic_tracking_producer(app):
+    """``Producer._ensure_producer``: the app's producer is ours and reaches its client
+    (``tests/integration/worker/test_producer_metadata.py`` checks what it keeps)."""
+    assert isinstance(app.producer, faustseam.TopicTrackingProducer)
+    assert callable(app.producer._ensure_producer)
+
+
 async def test_the_fetcher_leaves_the_batch_topics_alone(app, consumer, monkeypatch):
     """``Consumer._getmany(active_partitions, timeout)``: the partitions Faust would fetch."""
     asked = []
