@@ -215,6 +215,9 @@ class SimConfig:
     """RBAC groups of the org (Enterprise); each member belongs to one or two of them, or to
     none (``group_share`` of the members are in some group)."""
     group_share: float = 0.8
+    spend_limit_share: float = 0.0
+    """Members with a monthly spend limit of their own (Enterprise); the others fall under no
+    limit. Some of them have spent most of it; those past it have asked for more."""
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
@@ -521,7 +524,36 @@ class Org:
                      if individual and c in self.managed_connectors]
         if bypassing and self._used_connectors(person, since, until):
             found.append("PERSONAL_CREDENTIAL_CONNECTOR")
+        if self.spend_limit_near(person):
+            found.append("SPEND_LIMIT_NEAR")
         return sorted(found)
+
+    def spend_limit(self, person: Person) -> tuple[Decimal, Decimal] | None:
+        """(limit, month-to-date spend) in cents of a member with a limit of their own, else
+        None. The limit is drawn as a share (40-120 %) of what the member spent this month
+        before today, so it holds for the day; at least 10 USD."""
+        b = activity.digest(self.key, "spend-limit", person.id)
+        if b[0] >= self.config.spend_limit_share * 256:
+            return None
+        today = self.now.date()
+        spent_before = Decimal(0)
+        spent = Decimal(0)
+        for offset in range(today.day):
+            day = today.replace(day=1) + timedelta(days=offset)
+            cost = sum(
+                (amount for amount, _ in self.costs(person, self.tokens(person, day)).values()),
+                Decimal(0),
+            )
+            spent += cost
+            if day < today:
+                spent_before += cost
+        share = Decimal(40 + b[1] % 81) / 100
+        return max(Decimal(1000), (spent_before / share).quantize(Decimal(1))), spent
+
+    def spend_limit_near(self, person: Person, share: Decimal = Decimal("0.8")) -> bool:
+        """Whether the member's month-to-date spend reached ``share`` of their own limit."""
+        limit = self.spend_limit(person)
+        return limit is not None and limit[1] >= share * limit[0]
 
     def _used_connectors(self, person: Person, since: date, until: date) -> bool:
         day = max(since, CONNECTOR_AUTH_KNOWN)
