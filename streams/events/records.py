@@ -160,6 +160,7 @@ class Source(StrEnum):
     ACTIVITY_FEED = "ACTIVITY_FEED"
     USAGE_ANALYTICS = "USAGE_ANALYTICS"
     COST_ANALYTICS = "COST_ANALYTICS"
+    SPEND_LIMITS = "SPEND_LIMITS"
 
 
 class MetricFamily(StrEnum):
@@ -171,6 +172,8 @@ class MetricFamily(StrEnum):
     TOKENS = "TOKENS"
     COST = "COST"
     CLAUDE_CODE = "CLAUDE_CODE"
+    SPEND_LIMIT = "SPEND_LIMIT"
+    """A member's effective spend limit and spend so far per period (not usage: not summed)."""
 
 
 class AppKind(StrEnum):
