@@ -449,6 +449,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SPEND_SPIKE (0 turns it off).",
     ),
     SettingSpec(
+        "spend_limit_near_share",
+        "SPEND_LIMIT_NEAR_SHARE",
+        "0.8",
+        _fraction,
+        "A member whose spend so far in a period reaches this share of their effective spend "
+        "limit raises SPEND_LIMIT_NEAR (Enterprise, read:spend_limits).",
+    ),
+    SettingSpec(
         "managed_connectors",
         "MANAGED_CONNECTORS",
         "",
@@ -581,6 +589,7 @@ class Settings:
     managed_connectors: tuple[str, ...]
     disabled_rules: tuple[str, ...]
     exposed_spend_usd: float
+    spend_limit_near_share: float
     idle_days: int
     seat_price_usd: float | None
     alert_webhook_url: Secret | None

@@ -20,7 +20,7 @@ worker happened to apply first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from streams.events.activity_facts import activity_key, facts_of, facts_row, fold_keys, fold_member
@@ -56,6 +56,7 @@ from streams.worker.rows import (
     OpenAlert,
     OrgSignalRow,
     ResolvedAlert,
+    SpendLimitRow,
     StatusRow,
     UsageDayRow,
     UsageRow,
@@ -71,6 +72,7 @@ from streams.worker.rules import (
     Login,
     Policy,
     RoleChange,
+    SpendLimitFact,
     Subject,
     canonical_email,
     evaluate,
@@ -79,6 +81,7 @@ from streams.worker.rules import (
     normalize_email,
     personal_connectors,
     reconcile,
+    spend_limit_facts,
     spend_of,
 )
 
@@ -105,6 +108,7 @@ class Tables:
     org_signals: MutableMapping[str, OrgSignalRow]
     decisions: MutableMapping[str, DecisionRow]
     activity: MutableMapping[str, ActivityRow]
+    spend_limits: MutableMapping[str, SpendLimitRow] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -173,6 +177,8 @@ class WorkerState:
         Rules are evaluated when the delta changes what they read (spend, the newest active
         day) and for a duplicate (a redelivery re-derives an alert event a crash lost).
         """
+        if delta.family is MetricFamily.SPEND_LIMIT:
+            return self.apply_spend_limit(delta, partition)
         key = member_key(delta.org_id, delta.user_id)
         day_key = f"{key}:{delta.day.isoformat()}"
         day_row = self.tables.usage_days.get(day_key)
@@ -199,6 +205,20 @@ class WorkerState:
                 relevant = relevant or active_before != new_row.last_active_day
         if not relevant:
             return []
+        cause = Cause(delta.event_id, delta.observed_at, delta.connector)
+        return self.evaluate(delta.org_id, delta.user_id, partition, cause)
+
+    def apply_spend_limit(self, delta: UsageDelta, partition: int) -> list[ShadowItAlert]:
+        """Keep a member's newest spend-limit reading (newest day, then highest revision; an
+        older one is dropped), then evaluate."""
+        key = member_key(delta.org_id, delta.user_id)
+        known = self.tables.spend_limits.get(key)
+        day = delta.day.isoformat()
+        if known is None or (day, delta.revision) > (known.day, known.revision):
+            self.tables.spend_limits[key] = SpendLimitRow(
+                delta.org_id, delta.user_id, partition, day, delta.revision,
+                dict(delta.totals), delta.event_id,
+            )
         cause = Cause(delta.event_id, delta.observed_at, delta.connector)
         return self.evaluate(delta.org_id, delta.user_id, partition, cause)
 
@@ -500,7 +520,17 @@ class WorkerState:
             )) or None,
             org_uses_sso=f"{partition}/{org_id}:{SSO_SIGNAL}" in self.tables.org_signals,
             role_change=_role_change(activity),
+            spend_limits=self._spend_limits_of(org_id, user or usage),
         )
+
+    def _spend_limits_of(
+        self, org_id: str, member: UserRow | UsageRow | None
+    ) -> tuple[SpendLimitFact, ...]:
+        """The member's newest spend-limit reading as the rules read it."""
+        row = None if member is None else self.tables.spend_limits.get(
+            member_key(org_id, member.user_id)
+        )
+        return () if row is None else spend_limit_facts(row.totals)
 
     def _recent_cost(self, usage: UsageRow | None) -> dict[date, FamilyTotals]:
         """COST entries of the ``SPEND_HISTORY_DAYS`` up to the member's newest day."""

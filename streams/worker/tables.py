@@ -23,6 +23,7 @@ from streams.worker.rows import (
     IdentityRow,
     OrgSignalRow,
     RowCodec,
+    SpendLimitRow,
     StatusRow,
     UsageDayRow,
     UsageRow,
@@ -68,5 +69,7 @@ class FaustTables:
                                 help="The latest triage decision per alert."),
                 activity=table("activity", ActivityRow,
                                help="Activity Feed facts per member: logins, connectors, keys."),
+                spend_limits=table("spend-limits", SpendLimitRow,
+                                   help="The newest effective spend limits per member."),
             ),
         )

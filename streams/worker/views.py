@@ -72,7 +72,7 @@ from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, Peers, peer_urls
 from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
-from streams.worker.rules import spend_of
+from streams.worker.rules import spend_limit_facts, spend_of
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_WINDOW = 10_000
@@ -101,6 +101,26 @@ def user_view(row: UserRow) -> dict[str, Any]:
     """A ``users`` row as the views show it (``id`` is the user id)."""
     shown = {"id": row.user_id, **asdict(row)}
     return {name: shown.get(name) for name in USER_FIELDS}
+
+
+def spend_limit_view(tables: Tables, key: str) -> dict[str, Any]:
+    """A member's effective spend limits per period (USD; ``limit_usd`` None: no limit) and
+    the day they were read on (empty without the Spend Limits API)."""
+    row = tables.spend_limits.get(key)
+    if row is None:
+        return {}
+    return {
+        "day": row.day,
+        "periods": {
+            fact.period: {
+                "spent_usd": round(fact.spent / MICRO_CENTS_PER_USD, 2),
+                "limit_usd": None if fact.limit is None
+                else round(fact.limit / MICRO_CENTS_PER_USD, 2),
+                "increase_requested": fact.increase_requested,
+            }
+            for fact in spend_limit_facts(row.totals)
+        },
+    }
 
 
 def alert_views(row: AlertsRow, state: str) -> list[dict[str, Any]]:
@@ -434,6 +454,7 @@ def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[s
         "spend_usd": round(spend_of(cost) / MICRO_CENTS_PER_USD, 2),
         "last_active_day": None if usage is None else usage.last_active_day,
         "idle": facts.member and is_idle(facts, window),
+        "spend_limits": spend_limit_view(tables, key),
     }
 
 
@@ -495,6 +516,7 @@ class UserView(JsonView):
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
             "activity": activity_view(tables.activity.get(key)),
+            "spend_limits": spend_limit_view(tables, key),
         }
 
 

@@ -341,3 +341,44 @@ def test_key_alerts_live_with_the_key_and_orphan_when_its_creator_leaves():
     assert reasons(state.apply_activity(deleted, 0)) == {
         ("adminkey_1", AlertReason.ADMIN_CREDENTIAL_CREATED, AlertState.RESOLVED),
         ("adminkey_1", AlertReason.ORPHANED_CREDENTIAL, AlertState.RESOLVED)}
+
+
+def _limit(spent_usd: float, limit_usd: float | None, **more: int) -> dict[str, int]:
+    totals = {"monthly.spend_micros": int(spent_usd * MICRO_CENTS_PER_USD), **more}
+    if limit_usd is not None:
+        totals["monthly.limit_micros"] = int(limit_usd * MICRO_CENTS_PER_USD)
+    return totals
+
+
+def test_spend_limit_near_follows_the_newest_reading_and_never_sums_days():
+    state = state_with_directory("a@acme.com")
+    state.apply_user_event(user_event(UserOp.ADDED, "user_a", "a@acme.com"), 0)
+
+    def limit(day: date, totals: dict[str, int], revision: int = 1):
+        return state.apply_usage_delta(usage_delta(
+            "user_a", day, totals, family=MetricFamily.SPEND_LIMIT, revision=revision
+        ), 0)
+
+    assert limit(DAY, _limit(70, 100)) == []
+    (opened,) = limit(DAY, _limit(85, 100), revision=2)
+    assert (opened.reason, opened.state, opened.severity.value) == (
+        AlertReason.SPEND_LIMIT_NEAR, AlertState.OPENED, "LOW"
+    )
+    assert opened.evidence == {"period": "monthly", "spent_usd": "85.00", "limit_usd": "100.00",
+                               "share": "0.85"}
+    assert limit(DAY, _limit(10, 100)) == [], "an older revision changes nothing"
+    assert limit(DAY - timedelta(days=1), _limit(0, 100), revision=9) == []
+    assert not state.usage_totals(f"{ORG}:user_a"), "a limit is no usage"
+    assert state.tables.usage.get(f"{ORG}:user_a") is None, "nor an active day"
+
+    limit(DAY + timedelta(days=1), _limit(120, 100, **{"monthly.increase_requested": 1}))
+    alert = state.tables.alerts[f"{ORG}:user_a"].open["SPEND_LIMIT_NEAR"]
+    assert alert.severity == "MEDIUM" and alert.evidence["increase_requested"] == "pending"
+    (resolved,) = limit(DAY + timedelta(days=2), _limit(5, None))
+    assert resolved.state is AlertState.RESOLVED
+
+    off = WorkerState(Tables.empty(), Policy(disabled=frozenset({AlertReason.SPEND_LIMIT_NEAR})))
+    off.apply_user_event(user_event(UserOp.ADDED, "user_a", "a@acme.com"), 0)
+    assert off.apply_usage_delta(usage_delta(
+        "user_a", DAY, _limit(99, 100), family=MetricFamily.SPEND_LIMIT
+    ), 0) == []
