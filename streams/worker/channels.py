@@ -20,6 +20,7 @@ from streams.events.topics import (
     CONNECTOR_STATUS,
     DEAD_LETTER,
     DIRECTORY,
+    INVITES,
     SHADOW_IT_ALERTS,
     USAGE_DELTAS,
     USER_EVENTS,
@@ -53,6 +54,7 @@ class Channels:
     alert_decisions: faust.TopicT
     activities: faust.TopicT
     topic_partitions: int
+    invites: faust.TopicT
 
     @classmethod
     def declare(cls, app: faust.App, settings: Settings) -> Channels:
@@ -78,6 +80,7 @@ class Channels:
             ),
             alert_decisions=raw(ALERT_DECISIONS),
             topic_partitions=settings.topic_partitions,
+            invites=raw(INVITES),
         )
 
     def partition_count(self, topic: str) -> int:

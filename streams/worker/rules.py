@@ -44,6 +44,10 @@ kind (never below LOW; DEPROVISIONED_ACTIVE is never lowered).
   or above ``Policy.spend_limit_near_share`` of their effective spend limit (Spend Limits API;
   the period with the highest share is named). LOW; MEDIUM once the limit is reached (the
   member is stopped, and may have asked for more: ``increase_requested``).
+- ``PERSONAL_INVITE`` (an invitation, not a member: ``evaluate_invite``): a pending invitation
+  to an address outside the corporate domains (the same test as PERSONAL_DOMAIN). MEDIUM for a
+  known personal mail provider, LOW for another domain; HIGH when it invites an admin-class
+  role; one level lower when it predates the connection.
 - ``SPEND_SPIKE``: within the 7 days ending at the member's newest day with cost data,
   a day whose spend is above the absolute threshold, or above ``factor`` times the mean of the
   up to 7 earlier days with data (at least 3 such days and at least $10 that day). MEDIUM;
@@ -390,6 +394,35 @@ def spend_limit_near(facts: Iterable[SpendLimitFact], share: float) -> Finding |
     if fact.increase_requested:
         evidence["increase_requested"] = "pending"
     return Finding(Severity.MEDIUM if used >= 1 else Severity.LOW, evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteSubject:
+    """An invitation as the invites topic last said it."""
+
+    invite_id: str
+    email: str
+    role: str
+    status: str
+    invited_at: str | None
+    removed: bool = False
+    baseline: bool = False
+
+
+def evaluate_invite(invite: InviteSubject, policy: Policy) -> dict[AlertReason, Finding]:
+    """PERSONAL_INVITE while the invitation is pending to a non-corporate address."""
+    pending = not invite.removed and invite.status == "pending"
+    if not pending or AlertReason.PERSONAL_INVITE in policy.disabled:
+        return {}
+    address = normalize_email(invite.email)
+    personal = _personal_domain(email_domain(address), policy)
+    if personal is None:
+        return {}
+    evidence = {**personal.evidence, "email": address, "role": invite.role,
+                "invited_at": invite.invited_at or ""}
+    severity = Severity.HIGH if invite.role in ADMIN_ROLES else personal.severity
+    found = Finding(severity, evidence, invite.baseline)
+    return {AlertReason.PERSONAL_INVITE: _graded(AlertReason.PERSONAL_INVITE, found, {})}
 
 
 def _privilege_granted(

@@ -34,6 +34,8 @@ from streams.events.records import (
     ConnectorStatus,
     DirectoryRecord,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
     MetricFamily,
     ShadowItAlert,
     UsageDelta,
@@ -68,6 +70,7 @@ from streams.worker.rules import (
     Cause,
     DirectoryEntry,
     Finding,
+    InviteSubject,
     KeySubject,
     Login,
     Policy,
@@ -76,6 +79,7 @@ from streams.worker.rules import (
     Subject,
     canonical_email,
     evaluate,
+    evaluate_invite,
     evaluate_key,
     managed_connectors,
     normalize_email,
@@ -396,6 +400,24 @@ class WorkerState:
         if activity.type in SSO_LOGINS:
             events += self._mark_sso(org_id, partition, cause)
         return events
+
+    def apply_invite(self, event: InviteEvent, partition: int) -> list[ShadowItAlert]:
+        """Evaluate an invitation as the event says it is now; its alerts are kept under
+        ``org:invite_id``, on the partition of the invites topic that key lands on, so a replay
+        re-derives them in the same place."""
+        invite = event.invite
+        subject = InviteSubject(
+            invite_id=event.invite_id,
+            email=invite.email,
+            role=invite.role,
+            status=invite.status,
+            invited_at=_iso(invite.invited_at),
+            removed=event.op is InventoryOp.REMOVED,
+            baseline=event.baseline,
+        )
+        cause = Cause(event.event_id, event.observed_at, event.connector)
+        return self._record(event.org_id, event.invite_id, invite.email, partition, cause,
+                            evaluate_invite(subject, self.policy))
 
     # --- rules ---
 

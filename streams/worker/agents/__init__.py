@@ -12,7 +12,15 @@ consumer group.
 
 from __future__ import annotations
 
-from streams.worker.agents import activities, decisions, directory, members, status, webhook
+from streams.worker.agents import (
+    activities,
+    decisions,
+    directory,
+    invites,
+    members,
+    status,
+    webhook,
+)
 from streams.worker.context import WorkerContext
 
 
@@ -23,4 +31,5 @@ def register_agents(context: WorkerContext) -> None:
     status.register(context)
     decisions.register(context)
     activities.register(context)
+    invites.register(context)
     webhook.register(context)

@@ -38,10 +38,12 @@ def test_create_app_builds_everything_from_its_settings(tmp_path: Path):
 
     assert first.conf.id == "first" and second.conf.id == "second"
     assert first.batch_topics == {
-        "one.user-events", "one.usage-deltas", "one.app-associations", "one.activities"
+        "one.user-events", "one.usage-deltas", "one.app-associations", "one.activities",
+        "one.invites",
     }
     assert second.batch_topics == {
-        "two.user-events", "two.usage-deltas", "two.app-associations", "two.activities"
+        "two.user-events", "two.usage-deltas", "two.app-associations", "two.activities",
+        "two.invites",
     }
     assert {agent.split(".")[-1] for agent in first.agents} == {
         "fan_out_directory", "apply_directory", "fold_connector_status",

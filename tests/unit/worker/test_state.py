@@ -11,6 +11,9 @@ from streams.events.records import (
     AuthKind,
     ConnectorState,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
+    InviteImage,
     MetricFamily,
     UserEvent,
     UserOp,
@@ -382,3 +385,36 @@ def test_spend_limit_near_follows_the_newest_reading_and_never_sums_days():
     assert off.apply_usage_delta(usage_delta(
         "user_a", DAY, _limit(99, 100), family=MetricFamily.SPEND_LIMIT
     ), 0) == []
+
+
+def _invite(status: str, email: str, *, op: InventoryOp = InventoryOp.CREATED, n: int = 1,
+            role: str = "user", baseline: bool = False) -> InviteEvent:
+    return InviteEvent(
+        event_id=f"invite-{n}", op=op, org_id=ORG, invite_id="invite_1",
+        invite=InviteImage("invite_1", email, role, status, invited_at=T0),
+        changed_fields=(), baseline=baseline, connector="acme", poll_id=f"acme:{n}",
+        observed_at=T0,
+    )
+
+
+def test_a_pending_invite_to_a_personal_address_is_an_alert_until_it_is_no_longer_pending():
+    state = WorkerState(Tables.empty(), POLICY)
+    assert state.apply_invite(_invite("pending", "new@acme.com"), 3) == []
+    (opened,) = state.apply_invite(_invite("pending", "Someone@Gmail.com", n=2), 3)
+    assert (opened.user_id, opened.reason, opened.severity.value) == (
+        "invite_1", AlertReason.PERSONAL_INVITE, "MEDIUM"
+    )
+    assert opened.evidence["email"] == "someone@gmail.com"
+    assert state.apply_invite(_invite("pending", "Someone@Gmail.com", n=2), 3) == [], "replay"
+    assert state.tables.alerts[f"{ORG}:invite_1"].partition == 3
+    (resolved,) = state.apply_invite(_invite("accepted", "someone@gmail.com", n=3), 3)
+    assert resolved.state is AlertState.RESOLVED
+
+    admin = WorkerState(Tables.empty(), POLICY)
+    (high,) = admin.apply_invite(_invite("pending", "x@example.org", role="admin"), 0)
+    assert high.severity.value == "HIGH"
+    assert admin.apply_invite(_invite("pending", "x@example.org", n=2, baseline=True), 0) == []
+    regraded = admin.tables.alerts[f"{ORG}:invite_1"].open["PERSONAL_INVITE"]
+    assert regraded.severity == "LOW", "another domain, a user role, before the connection"
+    off = WorkerState(Tables.empty(), Policy(disabled=frozenset({AlertReason.PERSONAL_INVITE})))
+    assert off.apply_invite(_invite("pending", "x@gmail.com"), 0) == []
