@@ -453,6 +453,7 @@ class Org:
                     if status == "accepted"
                     else None,
                     "status": status,
+                    "personal": personal,
                 }
             )
         invites.sort(key=lambda invite: (invite["invited_at"], invite["id"]), reverse=True)
@@ -833,6 +834,17 @@ class Org:
                     "risks": self.risks(p, since, min(until, latest)),
                 }
                 for p in self.members()
+            ],
+            "invites": [
+                {
+                    "id": record["id"],
+                    "email": record["email"],
+                    "status": record["status"],
+                    "risks": ["PERSONAL_INVITE"]
+                    if record["personal"] and record["status"] == "pending"
+                    else [],
+                }
+                for record in self.invites
             ],
             "removed": [
                 {

@@ -58,6 +58,8 @@ class UserRow:
     partition: int
     applied: tuple[str, ...]
     """The newest applied event ids (a redelivered event is dropped)."""
+    groups: dict[str, str] = field(default_factory=dict)
+    """RBAC group id → group name (Enterprise; empty when unknown)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -436,8 +436,8 @@ class WorkerState:
         email = user.email if user else usage.email if usage else None
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition,
                                self.tables.activity.get(key))
-        return events + self._record(org_id, user_id, email, partition, cause,
-                                     evaluate(subject, self.policy))
+        findings = with_groups(evaluate(subject, self.policy), user)
+        return events + self._record(org_id, user_id, email, partition, cause, findings)
 
     def evaluate_keys(self, owner: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
         """Run the key rules for the keys created by ``owner`` (``org:user``, or ``org`` for
@@ -613,6 +613,7 @@ class WorkerState:
             source=event.source.value,
             partition=partition,
             applied=_remember(() if row is None else row.applied, event.event_id),
+            groups=_groups_of(source, row),
         )
 
     def _reindex(self, old: UserRow | None, new: UserRow, partition: int) -> None:
@@ -648,6 +649,26 @@ class WorkerState:
             for row in self.tables.users.values()
             if row.org_id == org_id and row.partition == partition and row.status == MEMBER
         ]
+
+
+def _groups_of(source: UserImage | None, row: UserRow | None) -> dict[str, str]:
+    """The member's groups: the event's image, else what the row knew."""
+    if source is not None:
+        return dict(source.groups)
+    return {} if row is None else row.groups
+
+
+def with_groups(
+    findings: Mapping[AlertReason, Finding], user: UserRow | None
+) -> Mapping[AlertReason, Finding]:
+    """``findings`` with the member's group names as context (``groups``), when they have any."""
+    if user is None or not user.groups:
+        return findings
+    names = ",".join(sorted(user.groups.values()))
+    return {
+        reason: replace(finding, evidence={**finding.evidence, "groups": names})
+        for reason, finding in findings.items()
+    }
 
 
 def _role_change(activity: ActivityRow | None) -> RoleChange | None:

@@ -82,7 +82,7 @@ DEFAULT_LIMIT = 1_000
 SORTS = ("email", "spend", "last_active")
 USER_FIELDS = (
     "id", "org_id", "email", "name", "role", "workspaces", "added_at", "status",
-    "first_seen", "last_seen", "baseline", "connector", "source",
+    "first_seen", "last_seen", "baseline", "connector", "source", "groups",
 )
 
 
@@ -405,13 +405,14 @@ class UsersView(ListView):
     """Members (by default only current ones) with their surfaces, connectors, spend and last
     active day; sorted by org and e-mail, or ``sort=spend`` (highest first) or
     ``sort=last_active`` (most recent first); ``idle=true|false`` keeps idle members (no
-    activity for ``IDLE_DAYS``) or the others."""
+    activity for ``IDLE_DAYS``) or the others; ``group=NAME_OR_ID`` keeps the members of an
+    RBAC group."""
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
         choice(query, "sort", SORTS, "email")
         idle = choice(query, "idle", ("true", "false", "any"), "any")
-        org, role = query.get("org"), query.get("role")
+        org, role, group = query.get("org"), query.get("role"), query.get("group")
         window = Window(datetime.now(UTC).date(), 1, self.context.settings.idle_days)
         found = []
         for key, row in self.tables.users.items():
@@ -420,6 +421,7 @@ class UsersView(ListView):
                 and (status == "all" or row.status == status)
                 and (org is None or row.org_id == org)
                 and (role is None or row.role == role)
+                and (group is None or in_group(row, group))
             ):
                 item = member_row(self.tables, key, row, window)
                 if idle == "any" or item["idle"] == (idle == "true"):
@@ -436,6 +438,11 @@ class UsersView(ListView):
         if sort == "last_active":
             return (lambda item: (item["last_active_day"] or "", item["id"])), True
         return self.order, False
+
+
+def in_group(row: UserRow, group: str) -> bool:
+    """Whether the member belongs to the group named or identified by ``group``."""
+    return group in row.groups or group in row.groups.values()
 
 
 def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from streams.events.records import (
@@ -18,9 +19,11 @@ from streams.events.records import (
     UserEvent,
     UserOp,
 )
+from streams.insights import Window
 from streams.worker.rows import IdentityRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
+from streams.worker.views import in_group, member_row
 from tests.fixtures.worker import (
     ORG,
     T0,
@@ -418,3 +421,22 @@ def test_a_pending_invite_to_a_personal_address_is_an_alert_until_it_is_no_longe
     assert regraded.severity == "LOW", "another domain, a user role, before the connection"
     off = WorkerState(Tables.empty(), Policy(disabled=frozenset({AlertReason.PERSONAL_INVITE})))
     assert off.apply_invite(_invite("pending", "x@gmail.com"), 0) == []
+
+
+def test_a_members_groups_are_on_the_row_in_the_views_and_in_alert_evidence():
+    state = WorkerState(Tables.empty(), POLICY)
+    event = user_event(UserOp.ADDED, "user_g", "g@gmail.com")
+    groups = {"rbac_group_1": "Engineering", "rbac_group_2": "Admins"}
+    event = replace(event, after=replace(event.after, groups=groups))
+    (opened,) = state.apply_user_event(event, 0)
+    assert opened.evidence["groups"] == "Admins,Engineering"
+    key = f"{ORG}:user_g"
+    row = state.tables.users[key]
+    assert row.groups == groups
+    assert in_group(row, "Engineering") and in_group(row, "rbac_group_2")
+    assert not in_group(row, "Sales")
+    shown = member_row(state.tables, key, row, Window(DAY, 1, 30))
+    assert shown["groups"] == groups and shown["spend_limits"] == {}
+    removed = replace(user_event(UserOp.REMOVED, "user_g", poll=2), before=event.after)
+    state.apply_user_event(removed, 0)
+    assert state.tables.users[key].groups == groups, "a removed member keeps what was known"
