@@ -246,25 +246,35 @@ ACTOR_COST = _analytics(
     either_key=True,
 )
 READ_SPEND_LIMITS = "read:spend_limits"
-EFFECTIVE_SPEND_LIMITS = _admin(
+
+
+def _spend_limits(
+    name: str, path: str, parse: Callable[[Mapping[str, Any]], T], doc: str
+) -> EndpointSpec[T]:
+    """A spend-limit listing: Enterprise, opaque cursors, its own rate limit."""
+    return _admin(
+        name,
+        path,
+        parse,
+        doc,
+        family=ApiFamily.SPEND_LIMITS,
+        paging=PagingStyle.PAGE_TOKEN,
+        max_limit=100,
+        scope=READ_SPEND_LIMITS,
+    )
+
+
+EFFECTIVE_SPEND_LIMITS = _spend_limits(
     "effective_spend_limits",
     "spend_limits/effective",
     models.SpendSummary.from_api,
     "spend_limits/effective/list",
-    family=ApiFamily.SPEND_LIMITS,
-    paging=PagingStyle.PAGE_TOKEN,
-    max_limit=100,
-    scope=READ_SPEND_LIMITS,
 )
-SPEND_LIMIT_INCREASE_REQUESTS = _admin(
+SPEND_LIMIT_INCREASE_REQUESTS = _spend_limits(
     "spend_limit_increase_requests",
     "spend_limit_increase_requests",
     models.SpendLimitIncreaseRequest.from_api,
     "spend_limit_increase_requests/list",
-    family=ApiFamily.SPEND_LIMITS,
-    paging=PagingStyle.PAGE_TOKEN,
-    max_limit=100,
-    scope=READ_SPEND_LIMITS,
 )
 ACTIVITIES = EndpointSpec(
     name="activities",
