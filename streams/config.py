@@ -356,6 +356,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Analytics API request budget per organisation per minute.",
     ),
     SettingSpec(
+        "spend_limits_rate_per_minute",
+        "SPEND_LIMITS_RATE_PER_MINUTE",
+        "60",
+        _positive_float,
+        "Spend Limits API request budget per organisation per minute.",
+    ),
+    SettingSpec(
         "admin_rate_per_minute",
         "ADMIN_RATE_PER_MINUTE",
         "100",
@@ -573,6 +580,7 @@ class Settings:
     unavailable_retry_seconds: float
     removal_guard_fraction: float
     analytics_rate_per_minute: float
+    spend_limits_rate_per_minute: float
     admin_rate_per_minute: float
     compliance_rate_per_minute: float
     directory_file: Path | None

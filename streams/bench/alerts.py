@@ -103,7 +103,7 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     directory = workdir / "directory.jsonl"
     sim = await start_simulator(
         SimConfig(), users=users, seed=11, start_date=START_DATE, directory_out=directory,
-        spend_limit_share=SPEND_LIMIT_SHARE,
+        spend_limit_share=SPEND_LIMIT_SHARE, spend_limits_rate=API_RATE_PER_MINUTE,
         analytics_rate=API_RATE_PER_MINUTE, admin_rate=API_RATE_PER_MINUTE,
     )
     first = await sim.truth(usage="false")
@@ -121,6 +121,7 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     worker.start()
     settings = poller_settings(sim, bootstrap, prefix, partitions, 1.0, security, "roster",
                                ANALYTICS_POLL_SECONDS="1", COST_POLL_SECONDS="1",
+                               SPEND_LIMITS_RATE_PER_MINUTE=str(API_RATE_PER_MINUTE),
                                REVISION_WINDOW_DAYS=str(WINDOW_DAYS))
     task: asyncio.Task[None] | None = None
     try:

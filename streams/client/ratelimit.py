@@ -148,7 +148,7 @@ class RateBudgets:
                 ApiFamily.ANALYTICS: settings.analytics_rate_per_minute,
                 ApiFamily.ADMIN: settings.admin_rate_per_minute,
                 ApiFamily.COMPLIANCE: settings.compliance_rate_per_minute,
-                ApiFamily.SPEND_LIMITS: DEFAULT_RATES[ApiFamily.SPEND_LIMITS],
+                ApiFamily.SPEND_LIMITS: settings.spend_limits_rate_per_minute,
             }
         )
 

@@ -50,8 +50,6 @@ API_VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
 """The ``anthropic-version`` values the documentation and SDK 2.17.0 send."""
 READ_COMPLIANCE = "read:compliance_activities"
 READ_SPEND_LIMITS = "read:spend_limits"
-SPEND_LIMITS_RATE = 60.0
-"""Every spend-limit endpoint shares 60 requests per minute per organisation."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +173,7 @@ class SimState:
                 "analytics": SlidingWindow(config.analytics_rate, window=config.rate_window),
                 "admin": SlidingWindow(config.admin_rate, window=config.rate_window),
                 "compliance": SlidingWindow(config.compliance_rate, window=config.rate_window),
-                "spend_limits": SlidingWindow(SPEND_LIMITS_RATE, window=config.rate_window),
+                "spend_limits": SlidingWindow(config.spend_limits_rate, window=config.rate_window),
             },
         )
 

@@ -278,7 +278,7 @@ class Pipeline:
                 (difference(f"/insights {name}", got[name], want[name])
                  for name in want if got[name] != want[name]), None)
 
-        await eventually(insights_agree, SETTLE_SECONDS)
+        await eventually(insights_agree, SETTLE_SECONDS, until=settled)
 
     async def check_alert_topic(self, expected: set[Pair]) -> None:
         """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""
@@ -382,6 +382,7 @@ async def test_simulated_org_through_poller_and_worker(
         analytics_rate=3000.0,
         admin_rate=3000.0,
         spend_limit_share=SPEND_LIMIT_SHARE,
+        spend_limits_rate=3000.0,
     )
     truth = await sim.truth(usage="false")
     prefix = f"e2e{uuid.uuid4().hex[:8]}."
@@ -396,6 +397,7 @@ async def test_simulated_org_through_poller_and_worker(
             "TOPIC_PARTITIONS": str(PARTITIONS),
             "ANALYTICS_RATE_PER_MINUTE": "3000",
             "ADMIN_RATE_PER_MINUTE": "3000",
+            "SPEND_LIMITS_RATE_PER_MINUTE": "3000",
             "REVISION_WINDOW_DAYS": str(WINDOW_DAYS),
         }
     )
