@@ -22,9 +22,10 @@ from streams.events.topics import SHADOW_IT_ALERTS
 from streams.kafkaio import ensure_topics
 from streams.localkafka import free_port
 from streams.worker.webhook import EVENT_ID_HEADER
-from tests.faults.harness import eventually, fault_worker, worker_logs
+from tests.faults.harness import fault_worker, worker_logs
 from tests.faults.ledger import SECRETS, leaks_in
 from tests.fixtures.topics import read_topic
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import produce, user_event
 
 pytestmark = pytest.mark.kafka
