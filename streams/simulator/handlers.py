@@ -310,11 +310,11 @@ class Api:
         def build() -> list[tuple[Person, dict[str, Any], bool]]:
             rows = []
             for person in self.org.members():
-                limit = self.org.spend_limit(person)
+                limit, spent = self.org.spend_limit(person)
                 rows.append((
                     person,
-                    shapes.spend_summary(person, limit, self.org.id),
-                    limit is not None and limit[1] >= limit[0],
+                    shapes.spend_summary(person, limit, spent, self.org.id),
+                    limit is not None and spent >= limit,
                 ))
             return rows
 

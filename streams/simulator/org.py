@@ -531,13 +531,11 @@ class Org:
             found.append("SPEND_LIMIT_NEAR")
         return sorted(found)
 
-    def spend_limit(self, person: Person) -> tuple[Decimal, Decimal] | None:
-        """(limit, month-to-date spend) in cents of a member with a limit of their own, else
-        None. The limit is drawn as a share (40-120 %) of what the member spent this month
+    def spend_limit(self, person: Person) -> tuple[Decimal | None, Decimal]:
+        """(limit, month-to-date spend) in cents; the limit is None unless the member has one
+        of their own. It is drawn as a share (40-120 %) of what the member spent this month
         before today, so it holds for the day; at least 10 USD."""
         b = activity.digest(self.key, "spend-limit", person.id)
-        if b[0] >= self.config.spend_limit_share * 256:
-            return None
         today = self.now.date()
         spent_before = Decimal(0)
         spent = Decimal(0)
@@ -550,13 +548,15 @@ class Org:
             spent += cost
             if day < today:
                 spent_before += cost
+        if b[0] >= self.config.spend_limit_share * 256:
+            return None, spent
         share = Decimal(40 + b[1] % 81) / 100
         return max(Decimal(1000), (spent_before / share).quantize(Decimal(1))), spent
 
     def spend_limit_near(self, person: Person, share: Decimal = Decimal("0.8")) -> bool:
         """Whether the member's month-to-date spend reached ``share`` of their own limit."""
-        limit = self.spend_limit(person)
-        return limit is not None and limit[1] >= share * limit[0]
+        limit, spent = self.spend_limit(person)
+        return limit is not None and spent >= share * limit
 
     def _used_connectors(self, person: Person, since: date, until: date) -> bool:
         day = max(since, CONNECTOR_AUTH_KNOWN)

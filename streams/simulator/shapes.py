@@ -358,7 +358,7 @@ def cost_fields(amount: Decimal, listed: Decimal, requests: int | None) -> dict[
 
 
 def spend_summary(
-    person: Person, limit: tuple[Decimal, Decimal] | None, org_id: str
+    person: Person, limit: Decimal | None, spent: Decimal, org_id: str
 ) -> dict[str, Any]:
     """One member's monthly effective-limit row: their own limit, or none (the org's)."""
     scope = (
@@ -372,10 +372,10 @@ def spend_summary(
             "name": person.name,
             "deleted": False,
         },
-        "amount": None if limit is None else str(limit[0]),
+        "amount": None if limit is None else str(limit),
         "currency": "USD",
         "period": "monthly",
-        "period_to_date_spend": "0" if limit is None else f"{limit[1]:.3f}".rstrip("0").rstrip("."),
+        "period_to_date_spend": f"{spent:.3f}".rstrip("0").rstrip("."),
         "scope": scope,
         "source": scope,
         "spend_limit_id": f"spl_{person.id[5:]}" if limit is not None else f"spl_{org_id[4:]}",
