@@ -356,6 +356,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Analytics API request budget per organisation per minute.",
     ),
     SettingSpec(
+        "spend_limits_rate_per_minute",
+        "SPEND_LIMITS_RATE_PER_MINUTE",
+        "60",
+        _positive_float,
+        "Spend Limits API request budget per organisation per minute.",
+    ),
+    SettingSpec(
         "admin_rate_per_minute",
         "ADMIN_RATE_PER_MINUTE",
         "100",
@@ -447,6 +454,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _non_negative_float,
         "Daily spend above this multiple of the member's trailing 7-day average raises "
         "SPEND_SPIKE (0 turns it off).",
+    ),
+    SettingSpec(
+        "spend_limit_near_share",
+        "SPEND_LIMIT_NEAR_SHARE",
+        "0.8",
+        _fraction,
+        "A member whose spend so far in a period reaches this share of their effective spend "
+        "limit raises SPEND_LIMIT_NEAR (Enterprise, read:spend_limits).",
     ),
     SettingSpec(
         "managed_connectors",
@@ -565,6 +580,7 @@ class Settings:
     unavailable_retry_seconds: float
     removal_guard_fraction: float
     analytics_rate_per_minute: float
+    spend_limits_rate_per_minute: float
     admin_rate_per_minute: float
     compliance_rate_per_minute: float
     directory_file: Path | None
@@ -581,6 +597,7 @@ class Settings:
     managed_connectors: tuple[str, ...]
     disabled_rules: tuple[str, ...]
     exposed_spend_usd: float
+    spend_limit_near_share: float
     idle_days: int
     seat_price_usd: float | None
     alert_webhook_url: Secret | None

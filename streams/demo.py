@@ -273,6 +273,7 @@ class Demo:
                     seed=options.seed,
                     analytics_rate=RATE_PER_MINUTE,
                     admin_rate=RATE_PER_MINUTE,
+                    spend_limits_rate=RATE_PER_MINUTE,
                     directory_out=self.run_dir / "directory.jsonl",
                 )
             )
@@ -336,6 +337,7 @@ class Demo:
             corporate_domains=CORPORATE_DOMAINS,
             analytics_rate_per_minute=RATE_PER_MINUTE,
             admin_rate_per_minute=RATE_PER_MINUTE,
+            spend_limits_rate_per_minute=RATE_PER_MINUTE,
             worker_app_id=APP_ID,
             directory_file=None,
         )

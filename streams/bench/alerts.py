@@ -13,6 +13,11 @@
    alert / labelled members (1.0 when there is nothing to find).
    ``findings_per_1000`` = identities with an open alert per 1,000 members.
 
+SPEND_LIMIT_NEAR is labelled from the limit the simulator drew for a member (a share of
+their spend) and the default share 0.8; PERSONAL_INVITE from the invitations it drew to a
+personal mail domain that are still pending (``/_sim/truth``'s ``invites``), compared with the
+open alerts whose subject is an invitation.
+
 SPEND_SPIKE has no label (the simulator draws spend, not spikes): its open count is reported
 as ``unlabelled``. ``ratio`` = the lowest precision or recall over the labelled reasons
 (target >= 0.95).
@@ -41,7 +46,9 @@ from streams.worker_process import WorkerProcess, worker_environment
 START_DATE = date(2026, 11, 20)
 WINDOW_DAYS = 7
 LABELLED = ("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "DEPROVISIONED_ACTIVE",
-            "PERSONAL_CREDENTIAL_CONNECTOR")
+            "PERSONAL_CREDENTIAL_CONNECTOR", "SPEND_LIMIT_NEAR")
+INVITE_LABELLED = "PERSONAL_INVITE"
+SPEND_LIMIT_SHARE = 0.3
 SETTLE_TIMEOUT_SECONDS = 300.0
 QUIET_CHECKS = 4
 
@@ -58,11 +65,12 @@ def score(fired: set[str], labelled: set[str]) -> dict[str, Any]:
 
 
 async def _open_alerts(worker: WorkerProcess) -> dict[str, set[str]]:
-    """Members with an open alert, per reason (current members only: ``/users``)."""
+    """Members with an open alert, per reason (current members only: ``/users``), and the
+    invitations with one."""
     members = {row["id"] for row in (await worker.get("/users", limit="10000")).json()["data"]}
     found: dict[str, set[str]] = {}
     for alert in (await worker.get("/alerts", state="open", limit="10000")).json()["data"]:
-        if alert["user_id"] in members:
+        if alert["user_id"] in members or alert["reason"] == INVITE_LABELLED:
             found.setdefault(alert["reason"], set()).add(alert["user_id"])
     return found
 
@@ -95,6 +103,7 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     directory = workdir / "directory.jsonl"
     sim = await start_simulator(
         SimConfig(), users=users, seed=11, start_date=START_DATE, directory_out=directory,
+        spend_limit_share=SPEND_LIMIT_SHARE, spend_limits_rate=API_RATE_PER_MINUTE,
         analytics_rate=API_RATE_PER_MINUTE, admin_rate=API_RATE_PER_MINUTE,
     )
     first = await sim.truth(usage="false")
@@ -112,6 +121,7 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     worker.start()
     settings = poller_settings(sim, bootstrap, prefix, partitions, 1.0, security, "roster",
                                ANALYTICS_POLL_SECONDS="1", COST_POLL_SECONDS="1",
+                               SPEND_LIMITS_RATE_PER_MINUTE=str(API_RATE_PER_MINUTE),
                                REVISION_WINDOW_DAYS=str(WINDOW_DAYS))
     task: asyncio.Task[None] | None = None
     try:
@@ -138,6 +148,8 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     labels = {reason: {u["id"] for u in truth["users"] if reason in u["risks"]}
               for reason in LABELLED}
     reasons = {reason: score(fired.get(reason, set()), labels[reason]) for reason in LABELLED}
+    invites = {item["id"] for item in truth["invites"] if INVITE_LABELLED in item["risks"]}
+    reasons[INVITE_LABELLED] = score(fired.get(INVITE_LABELLED, set()), invites)
     open_identities = sum(1 for item in identities["data"] if item["reasons"])
     worst = min(min(r["precision"], r["recall"]) for r in reasons.values())
     return {

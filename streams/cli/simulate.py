@@ -92,6 +92,13 @@ def _announce(simulator: RunningSimulator) -> None:
     help="RBAC groups of an Enterprise org (members belong to one or two, or none).",
 )
 @click.option(
+    "--spend-limit-share",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.spend_limit_share,
+    show_default=True,
+    help="Share of members with a monthly spend limit of their own (Enterprise).",
+)
+@click.option(
     "--directory-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -138,6 +145,7 @@ def simulate(
     unified_chat_share: float,
     claude_tag_share: float,
     groups: int,
+    spend_limit_share: float,
     directory_out: Path | None,
     start_date: datetime | None,
     analytics_key: str,
@@ -164,6 +172,7 @@ def simulate(
         unified_chat_share=unified_chat_share,
         claude_tag_share=claude_tag_share,
         groups=groups,
+        spend_limit_share=spend_limit_share,
         analytics_key=analytics_key,
         admin_key=admin_key,
         compliance_key=compliance_key,

@@ -437,6 +437,17 @@ class ApiClient:
         """USD cost (cents) per actor, product, model and day (Usage & Cost Analytics API)."""
         return await self.fetch(ep.ACTOR_COST, _actor_day_query(starting_at, ending_at))
 
+    async def effective_spend_limits(self) -> Listing[models.SpendSummary]:
+        """Every member's effective spend limit and period-to-date spend, per period
+        (Enterprise, ``read:spend_limits``)."""
+        return await self.fetch(ep.EFFECTIVE_SPEND_LIMITS)
+
+    async def spend_limit_increase_requests(
+        self, *, statuses: Iterable[str] = ()
+    ) -> Listing[models.SpendLimitIncreaseRequest]:
+        """Members' requests for a higher limit, newest first."""
+        return await self.fetch(ep.SPEND_LIMIT_INCREASE_REQUESTS, _params(status__=tuple(statuses)))
+
     async def _report(
         self,
         spec: EndpointSpec[T],

@@ -83,10 +83,10 @@ def _admin(
 ) -> EndpointSpec[T]:
     options.setdefault("paging", PagingStyle.ID_CURSOR)
     options.setdefault("scope", READ_MEMBERS)
+    options.setdefault("family", ApiFamily.ADMIN)
     return EndpointSpec(
         name=name,
         path=f"/v1/organizations/{path}",
-        family=ApiFamily.ADMIN,
         parse_row=parse,
         doc=_REF + doc,
         **options,
@@ -245,6 +245,37 @@ ACTOR_COST = _analytics(
     beta=USAGE_COST_BETA,
     either_key=True,
 )
+READ_SPEND_LIMITS = "read:spend_limits"
+
+
+def _spend_limits(
+    name: str, path: str, parse: Callable[[Mapping[str, Any]], T], doc: str
+) -> EndpointSpec[T]:
+    """A spend-limit listing: Enterprise, opaque cursors, its own rate limit."""
+    return _admin(
+        name,
+        path,
+        parse,
+        doc,
+        family=ApiFamily.SPEND_LIMITS,
+        paging=PagingStyle.PAGE_TOKEN,
+        max_limit=100,
+        scope=READ_SPEND_LIMITS,
+    )
+
+
+EFFECTIVE_SPEND_LIMITS = _spend_limits(
+    "effective_spend_limits",
+    "spend_limits/effective",
+    models.SpendSummary.from_api,
+    "spend_limits/effective/list",
+)
+SPEND_LIMIT_INCREASE_REQUESTS = _spend_limits(
+    "spend_limit_increase_requests",
+    "spend_limit_increase_requests",
+    models.SpendLimitIncreaseRequest.from_api,
+    "spend_limit_increase_requests/list",
+)
 ACTIVITIES = EndpointSpec(
     name="activities",
     path="/v1/compliance/activities",
@@ -281,6 +312,8 @@ ENDPOINTS: Mapping[str, EndpointSpec[Any]] = {
         COST_REPORT,
         ACTOR_USAGE,
         ACTOR_COST,
+        EFFECTIVE_SPEND_LIMITS,
+        SPEND_LIMIT_INCREASE_REQUESTS,
         ACTIVITIES,
     )
 }

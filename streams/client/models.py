@@ -859,3 +859,58 @@ class ClaudeCodeUsage:
             lines_removed=_int(lines, "removed"),
             estimated_cost=cost,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SpendSummary:
+    """One member's effective spend limit for one period (``/spend_limits/effective``), cents.
+
+    ``amount`` None means no limit for the period; ``scope`` is the kind of limit that applies
+    (``user``, ``rbac_group``, ``seat_tier``, ``organization``, ...).
+    """
+
+    user_id: str | None
+    email: str | None
+    period: str
+    amount: Decimal | None
+    spent: Decimal
+    currency: str
+    scope: str
+    spend_limit_id: str
+
+    @classmethod
+    def from_api(cls, row: Row) -> SpendSummary:
+        actor = _obj(row, "actor")
+        user = _str(actor, "type") == "user_actor"
+        return cls(
+            user_id=_str(actor, "user_id") if user else None,
+            email=_opt_str(actor, "email_address") if user else None,
+            period=_str(row, "period"),
+            amount=_opt_cents(row, "amount"),
+            spent=_cents(row, "period_to_date_spend"),
+            currency=_str(row, "currency"),
+            scope=_str(_obj(row, "scope"), "type"),
+            spend_limit_id=_str(row, "spend_limit_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SpendLimitIncreaseRequest:
+    """One request of a member for a higher spend limit (``/spend_limit_increase_requests``)."""
+
+    id: str
+    user_id: str | None
+    period: str
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def from_api(cls, row: Row) -> SpendLimitIncreaseRequest:
+        actor = _obj(row, "actor")
+        return cls(
+            id=_str(row, "id"),
+            user_id=_opt_str(actor, "user_id"),
+            period=_str(row, "period"),
+            status=_str(row, "status"),
+            created_at=_datetime(row, "created_at"),
+        )

@@ -51,12 +51,16 @@ class ApiFamily(StrEnum):
     ANALYTICS = "analytics"
     ADMIN = "admin"
     COMPLIANCE = "compliance"
+    SPEND_LIMITS = "spend_limits"
+    """Spend limits: their own 60 requests per minute per organisation, read with the admin
+    (Enterprise ``read:spend_limits``) key."""
 
 
 DEFAULT_RATES: Mapping[ApiFamily, float] = {
     ApiFamily.ANALYTICS: 60.0,
     ApiFamily.ADMIN: 100.0,
     ApiFamily.COMPLIANCE: 600.0,
+    ApiFamily.SPEND_LIMITS: 60.0,
 }
 
 
@@ -144,6 +148,7 @@ class RateBudgets:
                 ApiFamily.ANALYTICS: settings.analytics_rate_per_minute,
                 ApiFamily.ADMIN: settings.admin_rate_per_minute,
                 ApiFamily.COMPLIANCE: settings.compliance_rate_per_minute,
+                ApiFamily.SPEND_LIMITS: settings.spend_limits_rate_per_minute,
             }
         )
 

@@ -177,6 +177,7 @@ class Source(StrEnum):
     ACTIVITY_FEED = "ACTIVITY_FEED"
     USAGE_ANALYTICS = "USAGE_ANALYTICS"
     COST_ANALYTICS = "COST_ANALYTICS"
+    SPEND_LIMITS = "SPEND_LIMITS"
 
 
 class MetricFamily(StrEnum):
@@ -188,6 +189,8 @@ class MetricFamily(StrEnum):
     TOKENS = "TOKENS"
     COST = "COST"
     CLAUDE_CODE = "CLAUDE_CODE"
+    SPEND_LIMIT = "SPEND_LIMIT"
+    """A member's effective spend limit and spend so far per period (not usage: not summed)."""
 
 
 class AppKind(StrEnum):
@@ -240,6 +243,8 @@ class AlertReason(StrEnum):
     PRIVILEGE_GRANTED = "PRIVILEGE_GRANTED"
     ADMIN_CREDENTIAL_CREATED = "ADMIN_CREDENTIAL_CREATED"
     ORPHANED_CREDENTIAL = "ORPHANED_CREDENTIAL"
+    SPEND_LIMIT_NEAR = "SPEND_LIMIT_NEAR"
+    PERSONAL_INVITE = "PERSONAL_INVITE"
 
 
 class Severity(StrEnum):

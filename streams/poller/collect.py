@@ -19,6 +19,7 @@ from streams.client.models import (
     ActorUsage,
     AnalyticsUserDay,
     ConnectorUsage,
+    SpendSummary,
     TokenCounts,
     UsageActor,
     UserCost,
@@ -64,6 +65,8 @@ CREDENTIALS = "credentials"
 """The outcome name of the Console API key inventory read with the roster."""
 INVITES = "invites"
 """The outcome name of the invitations read with the roster."""
+SPEND_LIMITS = "spend_limits"
+"""The outcome name of the effective spend limits (Enterprise, ``read:spend_limits``)."""
 
 
 @dataclass
@@ -317,6 +320,52 @@ async def collect_spend(
         if row.actor.deleted:
             into.deleted.add(row.actor.user_id)
     progress(f"usage: {len(legacy_usage.rows)} token rows, {len(legacy_cost.rows)} cost rows")
+
+
+async def collect_spend_limits(
+    client: ApiClient, today: date, into: Collected, progress: Progress
+) -> None:
+    """Each member's effective spend limit, spend so far and pending increase request per
+    period, as one SPEND_LIMIT observation for ``today``.
+
+    An org or key without spend limits (Console: 400; no ``read:spend_limits``: 403) is an
+    optional outcome: said, never a failure.
+    """
+    limits = await client.effective_spend_limits()
+    if limits.error is not None and _source_missing(limits.error):
+        into.outcomes.append(Outcome(SPEND_LIMITS, limits.error, optional=True))
+        return
+    into.record(SPEND_LIMITS, limits)
+    pending = await client.spend_limit_increase_requests(statuses=("pending",))
+    into.record(SPEND_LIMITS, pending)
+    asked = {(row.user_id, row.period) for row in pending.rows if row.user_id is not None}
+    into.usage.extend(spend_limit_observations(limits.rows, asked, today))
+    progress(f"spend limits: {len(limits.rows)} rows, {len(asked)} pending increase requests")
+
+
+def spend_limit_observations(
+    rows: Iterable[SpendSummary], asked: set[tuple[str, str]], today: date
+) -> list[UsageObservation]:
+    """One SPEND_LIMIT observation per member: per period ``P.spend_micros``,
+    ``P.limit_micros`` (absent without a limit) and ``P.increase_requested`` (1 when pending)."""
+    values: dict[str, dict[str, int]] = defaultdict(dict)
+    emails: dict[str, str | None] = {}
+    for row in rows:
+        if row.user_id is None:
+            continue
+        member = values[row.user_id]
+        member[f"{row.period}.spend_micros"] = cents_to_micros(row.spent)
+        if row.amount is not None:
+            member[f"{row.period}.limit_micros"] = cents_to_micros(row.amount)
+        if (row.user_id, row.period) in asked:
+            member[f"{row.period}.increase_requested"] = 1
+        emails[row.user_id] = row.email
+    return [
+        UsageObservation(
+            user, today, MetricFamily.SPEND_LIMIT, found, Source.SPEND_LIMITS, emails[user]
+        )
+        for user, found in values.items()
+    ]
 
 
 async def collect_claude_code(

@@ -52,6 +52,7 @@ from streams.poller.collect import (
     collect_inventories,
     collect_roster,
     collect_spend,
+    collect_spend_limits,
     latest_analytics_day,
 )
 from streams.poller.diff import diff_associations, diff_roster, diff_usage
@@ -220,6 +221,7 @@ class ConnectorPoller:
                 self.client, now, window[DataType.USAGE], collected, self.progress
             )
             if self.client.has_key(ApiFamily.ADMIN):
+                await collect_spend_limits(self.client, today, collected, self.progress)
                 await collect_claude_code(
                     self.client,
                     now,

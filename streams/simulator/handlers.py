@@ -302,6 +302,49 @@ class Api:
         chunk, token = _offset_page(rows, state["o"] if state else 0, limit, {"q": fingerprint})
         return {"data": chunk, "has_more": token is not None, "next_page": token}
 
+    # --- Spend limits (opaque cursors) -------------------------------------------------------
+
+    def _spend_rows(self) -> list[tuple[Person, dict[str, Any], bool]]:
+        """Per member: the monthly effective row and whether they are past their own limit."""
+
+        def build() -> list[tuple[Person, dict[str, Any], bool]]:
+            rows = []
+            for person in self.org.members():
+                limit, spent = self.org.spend_limit(person)
+                rows.append((
+                    person,
+                    shapes.spend_summary(person, limit, spent, self.org.id),
+                    limit is not None and spent >= limit,
+                ))
+            return rows
+
+        return self._reports.remember(("spend", self.org.now, len(self.org.people)), build)
+
+    def effective_spend_limits(self, query: Query) -> dict[str, Any]:
+        periods = query.getall("period[]", [])
+        users = set(query.getall("user_ids[]", []))
+        if len(users) > 100:
+            raise bad_request("user_ids[] takes at most 100 ids")
+        rows = [
+            summary
+            for person, summary, _ in self._spend_rows()
+            if (not users or person.id in users) and (not periods or "monthly" in periods)
+        ]
+        return self._opaque_page(query, rows)
+
+    def spend_limit_increase_requests(self, query: Query) -> dict[str, Any]:
+        statuses = query.getall("status[]", [])
+        actors = set(query.getall("actor_ids[]", []))
+        created = rfc3339(day_start(self.org.now.date()))
+        rows = [
+            shapes.spend_limit_increase_request(person, summary, created)
+            for person, summary, past in self._spend_rows()
+            if past
+            and (not statuses or "pending" in statuses)
+            and (not actors or person.id in actors)
+        ]
+        return self._opaque_page(query, rows)
+
     def rbac_groups(self, query: Query) -> dict[str, Any]:
         return self._opaque_page(query, [shapes.rbac_group(group) for group in self.org.groups])
 

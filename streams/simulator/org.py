@@ -215,6 +215,11 @@ class SimConfig:
     """RBAC groups of the org (Enterprise); each member belongs to one or two of them, or to
     none (``group_share`` of the members are in some group)."""
     group_share: float = 0.8
+    spend_limit_share: float = 0.0
+    spend_limits_rate: float = 60.0
+    """Requests per minute every spend-limit endpoint shares (the documented 60)."""
+    """Members with a monthly spend limit of their own (Enterprise); the others fall under no
+    limit. Some of them have spent most of it; those past it have asked for more."""
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
@@ -450,6 +455,7 @@ class Org:
                     if status == "accepted"
                     else None,
                     "status": status,
+                    "personal": personal,
                 }
             )
         invites.sort(key=lambda invite: (invite["invited_at"], invite["id"]), reverse=True)
@@ -521,7 +527,36 @@ class Org:
                      if individual and c in self.managed_connectors]
         if bypassing and self._used_connectors(person, since, until):
             found.append("PERSONAL_CREDENTIAL_CONNECTOR")
+        if self.spend_limit_near(person):
+            found.append("SPEND_LIMIT_NEAR")
         return sorted(found)
+
+    def spend_limit(self, person: Person) -> tuple[Decimal | None, Decimal]:
+        """(limit, month-to-date spend) in cents; the limit is None unless the member has one
+        of their own. It is drawn as a share (40-120 %) of what the member spent this month
+        before today, so it holds for the day; at least 10 USD."""
+        b = activity.digest(self.key, "spend-limit", person.id)
+        today = self.now.date()
+        spent_before = Decimal(0)
+        spent = Decimal(0)
+        for offset in range(today.day):
+            day = today.replace(day=1) + timedelta(days=offset)
+            cost = sum(
+                (amount for amount, _ in self.costs(person, self.tokens(person, day)).values()),
+                Decimal(0),
+            )
+            spent += cost
+            if day < today:
+                spent_before += cost
+        if b[0] >= self.config.spend_limit_share * 256:
+            return None, spent
+        share = Decimal(40 + b[1] % 81) / 100
+        return max(Decimal(1000), (spent_before / share).quantize(Decimal(1))), spent
+
+    def spend_limit_near(self, person: Person, share: Decimal = Decimal("0.8")) -> bool:
+        """Whether the member's month-to-date spend reached ``share`` of their own limit."""
+        limit, spent = self.spend_limit(person)
+        return limit is not None and spent >= share * limit
 
     def _used_connectors(self, person: Person, since: date, until: date) -> bool:
         day = max(since, CONNECTOR_AUTH_KNOWN)
@@ -801,6 +836,17 @@ class Org:
                     "risks": self.risks(p, since, min(until, latest)),
                 }
                 for p in self.members()
+            ],
+            "invites": [
+                {
+                    "id": record["id"],
+                    "email": record["email"],
+                    "status": record["status"],
+                    "risks": ["PERSONAL_INVITE"]
+                    if record["personal"] and record["status"] == "pending"
+                    else [],
+                }
+                for record in self.invites
             ],
             "removed": [
                 {

@@ -29,7 +29,7 @@ from streams.simulator.handlers import Api, SimError, cursor_expired
 from streams.simulator.org import Org, OrgKind, SimConfig, tagged_id
 from streams.simulator.ratelimit import SlidingWindow
 
-Family = Literal["analytics", "admin", "compliance"]
+Family = Literal["analytics", "admin", "compliance", "spend_limits"]
 ANALYTICS = "/v1/organizations/analytics"
 _ERROR_TYPES = {
     500: "api_error",
@@ -49,6 +49,7 @@ USAGE_COST = "analytics-usage-cost-2026-08-24"
 API_VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
 """The ``anthropic-version`` values the documentation and SDK 2.17.0 send."""
 READ_COMPLIANCE = "read:compliance_activities"
+READ_SPEND_LIMITS = "read:spend_limits"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,22 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(f"{ANALYTICS}/cost", "analytics", Api.actor_cost, BOTH, READ_ANALYTICS, beta=USAGE_COST),
     Route(
+        "/v1/organizations/spend_limits/effective",
+        "spend_limits",
+        Api.effective_spend_limits,
+        ENTERPRISE,
+        READ_SPEND_LIMITS,
+        offload=True,
+    ),
+    Route(
+        "/v1/organizations/spend_limit_increase_requests",
+        "spend_limits",
+        Api.spend_limit_increase_requests,
+        ENTERPRISE,
+        READ_SPEND_LIMITS,
+        offload=True,
+    ),
+    Route(
         "/v1/compliance/activities", "compliance", ActivityFeed.activities, BOTH, READ_COMPLIANCE
     ),
 )
@@ -156,6 +173,7 @@ class SimState:
                 "analytics": SlidingWindow(config.analytics_rate, window=config.rate_window),
                 "admin": SlidingWindow(config.admin_rate, window=config.rate_window),
                 "compliance": SlidingWindow(config.compliance_rate, window=config.rate_window),
+                "spend_limits": SlidingWindow(config.spend_limits_rate, window=config.rate_window),
             },
         )
 
@@ -171,7 +189,7 @@ class SimState:
         if key == self.config.analytics_key:
             scopes.add(READ_ANALYTICS)
         if key == self.config.admin_key:
-            scopes |= {READ_MEMBERS, READ_GROUPS, "read:spend_limits"}
+            scopes |= {READ_MEMBERS, READ_GROUPS, READ_SPEND_LIMITS}
         if key == self.config.compliance_key:
             scopes.add(READ_COMPLIANCE)
         return frozenset(scopes) if scopes else None
@@ -194,6 +212,11 @@ def _authorise(state: SimState, route: Route, request: web.Request) -> None:
         if legacy_404:
             raise SimError(404, "not_found_error", "API key not found or lacks read:analytics")
         raise SimError(401, "authentication_error", message)
+    if kind not in route.kinds and route.family == "spend_limits":
+        raise SimError(
+            400, "invalid_request_error", "organization_type_not_supported: spend limits "
+            f"are not available to {kind} organizations"
+        )
     if kind not in route.kinds:
         raise SimError(
             404, "not_found_error", f"{route.path} is not available to {kind} organizations"
@@ -217,7 +240,7 @@ def _authorise(state: SimState, route: Route, request: web.Request) -> None:
             f"This endpoint requires the beta header anthropic-beta: {route.beta}",
         )
     version = request.headers.get("anthropic-version")
-    if route.family == "admin" and version is None:
+    if route.family in ("admin", "spend_limits") and version is None:
         raise SimError(400, "invalid_request_error", "anthropic-version: header is required")
     if version is not None and version not in API_VERSIONS:
         raise SimError(

@@ -357,6 +357,48 @@ def cost_fields(amount: Decimal, listed: Decimal, requests: int | None) -> dict[
     }
 
 
+def spend_summary(
+    person: Person, limit: Decimal | None, spent: Decimal, org_id: str
+) -> dict[str, Any]:
+    """One member's monthly effective-limit row: their own limit, or none (the org's)."""
+    scope = (
+        {"type": "user", "user_id": person.id} if limit is not None else {"type": "organization"}
+    )
+    return {
+        "actor": {
+            "type": "user_actor",
+            "user_id": person.id,
+            "email_address": person.email,
+            "name": person.name,
+            "deleted": False,
+        },
+        "amount": None if limit is None else str(limit),
+        "currency": "USD",
+        "period": "monthly",
+        "period_to_date_spend": f"{spent:.3f}".rstrip("0").rstrip("."),
+        "scope": scope,
+        "source": scope,
+        "spend_limit_id": f"spl_{person.id[5:]}" if limit is not None else f"spl_{org_id[4:]}",
+    }
+
+
+def spend_limit_increase_request(
+    person: Person, summary: dict[str, Any], created_at: str
+) -> dict[str, Any]:
+    """The pending request of a member past their limit."""
+    return {
+        "type": "spend_limit_increase_request",
+        "id": f"slir_{person.id[5:]}",
+        "actor": summary["actor"],
+        "created_at": created_at,
+        "period": "monthly",
+        "status": "pending",
+        "resolved_at": None,
+        "resolved_by": None,
+        "spend_summary": summary,
+    }
+
+
 def organization(org: Org) -> dict[str, Any]:
     return {"id": org.id, "name": org.name, "type": "organization"}
 

@@ -33,6 +33,7 @@ def policy_for(settings: Settings) -> Policy:
         managed_connectors=frozenset(settings.managed_connectors),
         disabled=disabled_rules(settings.disabled_rules),
         real_spend_usd=settings.exposed_spend_usd,
+        spend_limit_near_share=settings.spend_limit_near_share,
     )
 
 

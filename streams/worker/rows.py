@@ -23,6 +23,7 @@ table               key                          row
                     managed auth, ``login:sso``)
 ``decisions``       alert id                     ``DecisionRow`` (the latest decision)
 ``activity``        ``org:user`` (or ``org``)    ``ActivityRow`` (Activity Feed facts)
+``spend_limits``    ``org:user``                 ``SpendLimitRow`` (the newest reading)
 =================== ============================ =================================
 """
 
@@ -61,6 +62,8 @@ class UserRow:
     partition: int
     applied: tuple[str, ...]
     """The newest applied event ids (a redelivered event is dropped)."""
+    groups: dict[str, str] = field(default_factory=dict)
+    """RBAC group id → group name (Enterprise; empty when unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +274,20 @@ class ActivityRow:
     connectors: dict[str, dict[str, Any]]
     role_change: dict[str, Any] | None
     keys_created: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SpendLimitRow:
+    """A member's newest effective spend limits (the SPEND_LIMIT totals of its newest day and
+    revision): per period ``P.spend_micros``, ``P.limit_micros``, ``P.increase_requested``."""
+
+    org_id: str
+    user_id: str
+    partition: int
+    day: str
+    revision: int
+    totals: dict[str, int]
+    event_id: str
 
 
 R = TypeVar("R")

@@ -40,6 +40,14 @@ kind (never below LOW; DEPROVISIONED_ACTIVE is never lowered).
   (HIGH) or a scoped API key (MEDIUM) was created (Activity Feed) and not deleted.
 - ``ORPHANED_CREDENTIAL`` (a key): a key not deleted whose creator left the organisation or is
   deprovisioned in the directory. HIGH; CRITICAL for an Admin key.
+- ``SPEND_LIMIT_NEAR``: in some period (daily, weekly, monthly) the member's spend so far is at
+  or above ``Policy.spend_limit_near_share`` of their effective spend limit (Spend Limits API;
+  the period with the highest share is named). LOW; MEDIUM once the limit is reached (the
+  member is stopped, and may have asked for more: ``increase_requested``).
+- ``PERSONAL_INVITE`` (an invitation, not a member: ``evaluate_invite``): a pending invitation
+  to an address outside the corporate domains (the same test as PERSONAL_DOMAIN). MEDIUM for a
+  known personal mail provider, LOW for another domain; HIGH when it invites an admin-class
+  role; one level lower when it predates the connection.
 - ``SPEND_SPIKE``: within the 7 days ending at the member's newest day with cost data,
   a day whose spend is above the absolute threshold, or above ``factor`` times the mean of the
   up to 7 earlier days with data (at least 3 such days and at least $10 that day). MEDIUM;
@@ -155,6 +163,8 @@ class Policy:
     """Rules turned off."""
     real_spend_usd: float = REAL_SPEND_USD
     """Recent spend (USD) from which a member counts as exposed; 0: spend never exposes."""
+    spend_limit_near_share: float = 0.8
+    """Share of the effective spend limit from which SPEND_LIMIT_NEAR holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +200,32 @@ BYPASS_METHODS = ("social", "magic_link")
 
 
 @dataclass(frozen=True, slots=True)
+class SpendLimitFact:
+    """A member's effective spend limit in one period and what they spent in it (USD
+    micro-cents; ``limit`` None: no limit applies)."""
+
+    period: str
+    spent: int
+    limit: int | None
+    increase_requested: bool = False
+
+
+def spend_limit_facts(totals: Mapping[str, int]) -> tuple[SpendLimitFact, ...]:
+    """The periods of SPEND_LIMIT totals (``P.spend_micros``, ``P.limit_micros``,
+    ``P.increase_requested``), by period name."""
+    periods = sorted({name.partition(".")[0] for name in totals if "." in name})
+    return tuple(
+        SpendLimitFact(
+            period,
+            totals.get(f"{period}.spend_micros", 0),
+            totals.get(f"{period}.limit_micros"),
+            bool(totals.get(f"{period}.increase_requested", 0)),
+        )
+        for period in periods
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Subject:
     """Everything the rules look at for one member."""
 
@@ -217,6 +253,8 @@ class Subject:
     """True once some member of the organisation was seen signing in with SSO."""
     role_change: RoleChange | None = None
     """The member's last role change, from the Activity Feed."""
+    spend_limits: tuple[SpendLimitFact, ...] = ()
+    """The member's effective spend limits per period, from the Spend Limits API."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +342,9 @@ def _raw_findings(subject: Subject, policy: Policy) -> dict[AlertReason, Finding
     granted = _privilege_granted(subject, findings)
     if granted is not None:
         findings[AlertReason.PRIVILEGE_GRANTED] = granted
+    near = spend_limit_near(subject.spend_limits, policy.spend_limit_near_share)
+    if near is not None:
+        findings[AlertReason.SPEND_LIMIT_NEAR] = near
     spike = spend_spike(subject.daily_spend, policy)
     if spike is not None:
         day = date.fromisoformat(spike.evidence["day"])
@@ -331,6 +372,57 @@ def evaluate_key(key: KeySubject, policy: Policy) -> dict[AlertReason, Finding]:
             {**evidence, "creator": key.creator_gone},
         )
     return {reason: found for reason, found in findings.items() if reason not in policy.disabled}
+
+
+def spend_limit_near(facts: Iterable[SpendLimitFact], share: float) -> Finding | None:
+    """SPEND_LIMIT_NEAR for the period whose spend is the highest share (at least ``share``)
+    of its limit; a zero limit (included usage only) is never near."""
+    shares = [
+        (fact.spent / fact.limit, fact)
+        for fact in facts
+        if fact.limit and fact.spent >= share * fact.limit
+    ]
+    if not shares:
+        return None
+    used, fact = max(shares, key=lambda pair: (pair[0], pair[1].period))
+    evidence = {
+        "period": fact.period,
+        "spent_usd": f"{fact.spent / MICRO_CENTS_PER_USD:.2f}",
+        "limit_usd": f"{(fact.limit or 0) / MICRO_CENTS_PER_USD:.2f}",
+        "share": f"{used:.2f}",
+    }
+    if fact.increase_requested:
+        evidence["increase_requested"] = "pending"
+    return Finding(Severity.MEDIUM if used >= 1 else Severity.LOW, evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteSubject:
+    """An invitation as the invites topic last said it."""
+
+    invite_id: str
+    email: str
+    role: str
+    status: str
+    invited_at: str | None
+    removed: bool = False
+    baseline: bool = False
+
+
+def evaluate_invite(invite: InviteSubject, policy: Policy) -> dict[AlertReason, Finding]:
+    """PERSONAL_INVITE while the invitation is pending to a non-corporate address."""
+    pending = not invite.removed and invite.status == "pending"
+    if not pending or AlertReason.PERSONAL_INVITE in policy.disabled:
+        return {}
+    address = normalize_email(invite.email)
+    personal = _personal_domain(email_domain(address), policy)
+    if personal is None:
+        return {}
+    evidence = {**personal.evidence, "email": address, "role": invite.role,
+                "invited_at": invite.invited_at or ""}
+    severity = Severity.HIGH if invite.role in ADMIN_ROLES else personal.severity
+    found = Finding(severity, evidence, invite.baseline)
+    return {AlertReason.PERSONAL_INVITE: _graded(AlertReason.PERSONAL_INVITE, found, {})}
 
 
 def _privilege_granted(

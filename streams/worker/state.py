@@ -64,6 +64,7 @@ from streams.worker.rows import (
     OrgDayRow,
     OrgSignalRow,
     ResolvedAlert,
+    SpendLimitRow,
     StatusRow,
     UsageDayRow,
     UsageRow,
@@ -75,18 +76,22 @@ from streams.worker.rules import (
     Cause,
     DirectoryEntry,
     Finding,
+    InviteSubject,
     KeySubject,
     Login,
     Policy,
     RoleChange,
+    SpendLimitFact,
     Subject,
     canonical_email,
     evaluate,
+    evaluate_invite,
     evaluate_key,
     managed_connectors,
     normalize_email,
     personal_connectors,
     reconcile,
+    spend_limit_facts,
     spend_of,
 )
 
@@ -115,6 +120,7 @@ class Tables:
     activity: MutableMapping[str, ActivityRow]
     org_days: MutableMapping[str, OrgDayRow] = field(default_factory=dict)
     invites: MutableMapping[str, InviteRow] = field(default_factory=dict)
+    spend_limits: MutableMapping[str, SpendLimitRow] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -183,6 +189,8 @@ class WorkerState:
         Rules are evaluated when the delta changes what they read (spend, the newest active
         day) and for a duplicate (a redelivery re-derives an alert event a crash lost).
         """
+        if delta.family is MetricFamily.SPEND_LIMIT:
+            return self.apply_spend_limit(delta, partition)
         key = member_key(delta.org_id, delta.user_id)
         day_key = f"{key}:{delta.day.isoformat()}"
         day_row = self.tables.usage_days.get(day_key)
@@ -213,10 +221,19 @@ class WorkerState:
         cause = Cause(delta.event_id, delta.observed_at, delta.connector)
         return self.evaluate(delta.org_id, delta.user_id, partition, cause)
 
-    def apply_invite(self, event: InviteEvent, partition: int) -> list[ShadowItAlert]:
-        """Keep the invitation's status as its event says it is now (for the seat counts)."""
-        self.fold_invite(event, partition)
-        return []
+    def apply_spend_limit(self, delta: UsageDelta, partition: int) -> list[ShadowItAlert]:
+        """Keep a member's newest spend-limit reading (newest day, then highest revision; an
+        older one is dropped), then evaluate."""
+        key = member_key(delta.org_id, delta.user_id)
+        known = self.tables.spend_limits.get(key)
+        day = delta.day.isoformat()
+        if known is None or (day, delta.revision) > (known.day, known.revision):
+            self.tables.spend_limits[key] = SpendLimitRow(
+                delta.org_id, delta.user_id, partition, day, delta.revision,
+                dict(delta.totals), delta.event_id,
+            )
+        cause = Cause(delta.event_id, delta.observed_at, delta.connector)
+        return self.evaluate(delta.org_id, delta.user_id, partition, cause)
 
     def fold_invite(self, event: InviteEvent, partition: int) -> None:
         """The ``invites`` row of the event's invitation (``removed`` once it is deleted)."""
@@ -419,6 +436,25 @@ class WorkerState:
             events += self._mark_sso(org_id, partition, cause)
         return events
 
+    def apply_invite(self, event: InviteEvent, partition: int) -> list[ShadowItAlert]:
+        """Evaluate an invitation as the event says it is now; its alerts are kept under
+        ``org:invite_id``, on the partition of the invites topic that key lands on, so a replay
+        re-derives them in the same place."""
+        self.fold_invite(event, partition)
+        invite = event.invite
+        subject = InviteSubject(
+            invite_id=event.invite_id,
+            email=invite.email,
+            role=invite.role,
+            status=invite.status,
+            invited_at=_iso(invite.invited_at),
+            removed=event.op is InventoryOp.REMOVED,
+            baseline=event.baseline,
+        )
+        cause = Cause(event.event_id, event.observed_at, event.connector)
+        return self._record(event.org_id, event.invite_id, invite.email, partition, cause,
+                            evaluate_invite(subject, self.policy))
+
     # --- rules ---
 
     def evaluate(
@@ -436,8 +472,8 @@ class WorkerState:
         email = user.email if user else usage.email if usage else None
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition,
                                self.tables.activity.get(key))
-        return events + self._record(org_id, user_id, email, partition, cause,
-                                     evaluate(subject, self.policy))
+        findings = with_groups(evaluate(subject, self.policy), user)
+        return events + self._record(org_id, user_id, email, partition, cause, findings)
 
     def evaluate_keys(self, owner: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
         """Run the key rules for the keys created by ``owner`` (``org:user``, or ``org`` for
@@ -542,7 +578,17 @@ class WorkerState:
             )) or None,
             org_uses_sso=f"{partition}/{org_id}:{SSO_SIGNAL}" in self.tables.org_signals,
             role_change=_role_change(activity),
+            spend_limits=self._spend_limits_of(org_id, user or usage),
         )
+
+    def _spend_limits_of(
+        self, org_id: str, member: UserRow | UsageRow | None
+    ) -> tuple[SpendLimitFact, ...]:
+        """The member's newest spend-limit reading as the rules read it."""
+        row = None if member is None else self.tables.spend_limits.get(
+            member_key(org_id, member.user_id)
+        )
+        return () if row is None else spend_limit_facts(row.totals)
 
     def _recent_cost(self, usage: UsageRow | None) -> dict[date, FamilyTotals]:
         """COST entries of the ``SPEND_HISTORY_DAYS`` up to the member's newest day."""
@@ -603,6 +649,7 @@ class WorkerState:
             source=event.source.value,
             partition=partition,
             applied=_remember(() if row is None else row.applied, event.event_id),
+            groups=_groups_of(source, row),
         )
 
     def _reindex(self, old: UserRow | None, new: UserRow, partition: int) -> None:
@@ -638,6 +685,26 @@ class WorkerState:
             for row in self.tables.users.values()
             if row.org_id == org_id and row.partition == partition and row.status == MEMBER
         ]
+
+
+def _groups_of(source: UserImage | None, row: UserRow | None) -> dict[str, str]:
+    """The member's groups: the event's image, else what the row knew."""
+    if source is not None:
+        return dict(source.groups)
+    return {} if row is None else row.groups
+
+
+def with_groups(
+    findings: Mapping[AlertReason, Finding], user: UserRow | None
+) -> Mapping[AlertReason, Finding]:
+    """``findings`` with the member's group names as context (``groups``), when they have any."""
+    if user is None or not user.groups:
+        return findings
+    names = ",".join(sorted(user.groups.values()))
+    return {
+        reason: replace(finding, evidence={**finding.evidence, "groups": names})
+        for reason, finding in findings.items()
+    }
 
 
 def _role_change(activity: ActivityRow | None) -> RoleChange | None:

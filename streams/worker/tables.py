@@ -25,6 +25,7 @@ from streams.worker.rows import (
     OrgDayRow,
     OrgSignalRow,
     RowCodec,
+    SpendLimitRow,
     StatusRow,
     UsageDayRow,
     UsageRow,
@@ -73,5 +74,7 @@ class FaustTables:
                 org_days=table("org-days", OrgDayRow,
                                help="Insight figures per org and day, per partition."),
                 invites=table("invites", InviteRow, help="Invitations and their status."),
+                spend_limits=table("spend-limits", SpendLimitRow,
+                                   help="The newest effective spend limits per member."),
             ),
         )

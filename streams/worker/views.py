@@ -72,6 +72,7 @@ from streams.worker.insightfacts import member_facts
 from streams.worker.metrics import METRICS
 from streams.worker.peers import LOCAL, Peers, peer_urls
 from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
+from streams.worker.rules import spend_limit_facts
 from streams.worker.state import Tables, lookup_directory, usage_totals
 
 MAX_WINDOW = 10_000
@@ -81,7 +82,7 @@ DEFAULT_LIMIT = 1_000
 SORTS = ("email", "spend", "last_active")
 USER_FIELDS = (
     "id", "org_id", "email", "name", "role", "workspaces", "added_at", "status",
-    "first_seen", "last_seen", "baseline", "connector", "source",
+    "first_seen", "last_seen", "baseline", "connector", "source", "groups",
 )
 
 
@@ -100,6 +101,26 @@ def user_view(row: UserRow) -> dict[str, Any]:
     """A ``users`` row as the views show it (``id`` is the user id)."""
     shown = {"id": row.user_id, **asdict(row)}
     return {name: shown.get(name) for name in USER_FIELDS}
+
+
+def spend_limit_view(tables: Tables, key: str) -> dict[str, Any]:
+    """A member's effective spend limits per period (USD; ``limit_usd`` None: no limit) and
+    the day they were read on (empty without the Spend Limits API)."""
+    row = tables.spend_limits.get(key)
+    if row is None:
+        return {}
+    return {
+        "day": row.day,
+        "periods": {
+            fact.period: {
+                "spent_usd": round(fact.spent / MICRO_CENTS_PER_USD, 2),
+                "limit_usd": None if fact.limit is None
+                else round(fact.limit / MICRO_CENTS_PER_USD, 2),
+                "increase_requested": fact.increase_requested,
+            }
+            for fact in spend_limit_facts(row.totals)
+        },
+    }
 
 
 def alert_views(row: AlertsRow, state: str) -> list[dict[str, Any]]:
@@ -384,13 +405,14 @@ class UsersView(ListView):
     """Members (by default only current ones) with their surfaces, connectors, spend and last
     active day; sorted by org and e-mail, or ``sort=spend`` (highest first) or
     ``sort=last_active`` (most recent first); ``idle=true|false`` keeps idle members (no
-    activity for ``IDLE_DAYS``) or the others."""
+    activity for ``IDLE_DAYS``) or the others; ``group=NAME_OR_ID`` keeps the members of an
+    RBAC group."""
 
     def items(self, query: Mapping[str, str], partitions: set[int]) -> list[dict[str, Any]]:
         status = choice(query, "status", (MEMBER, REMOVED, "all"), MEMBER)
         choice(query, "sort", SORTS, "email")
         idle = choice(query, "idle", ("true", "false", "any"), "any")
-        org, role = query.get("org"), query.get("role")
+        org, role, group = query.get("org"), query.get("role"), query.get("group")
         window = Window(datetime.now(UTC).date(), 1, self.context.settings.idle_days)
         found = []
         for key, row in self.tables.users.items():
@@ -399,6 +421,7 @@ class UsersView(ListView):
                 and (status == "all" or row.status == status)
                 and (org is None or row.org_id == org)
                 and (role is None or row.role == role)
+                and (group is None or in_group(row, group))
             ):
                 item = member_row(self.tables, key, row, window)
                 if idle == "any" or item["idle"] == (idle == "true"):
@@ -417,6 +440,11 @@ class UsersView(ListView):
         return self.order, False
 
 
+def in_group(row: UserRow, group: str) -> bool:
+    """Whether the member belongs to the group named or identified by ``group``."""
+    return group in row.groups or group in row.groups.values()
+
+
 def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[str, Any]:
     """A member as ``/users`` lists it: the user fields, surfaces, connectors, spend, idle."""
     usage = tables.usage.get(key)
@@ -432,6 +460,7 @@ def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[s
         "spend_usd": round((0 if usage is None else usage.spend_micros) / MICRO_CENTS_PER_USD, 2),
         "last_active_day": None if usage is None else usage.last_active_day,
         "idle": facts.member and is_idle(facts, window),
+        "spend_limits": spend_limit_view(tables, key),
     }
 
 
@@ -493,6 +522,7 @@ class UserView(JsonView):
             "directory": directory,
             "alerts": alert_views(alerts, "all") if alerts else [],
             "activity": activity_view(tables.activity.get(key)),
+            "spend_limits": spend_limit_view(tables, key),
         }
 
 

@@ -13,7 +13,9 @@ and after each churn step the worker must agree exactly with the simulator's gro
   truth's ``managed_connectors``, configured as ``MANAGED_CONNECTORS``), and SPEND_SPIKE
   (absolute threshold only; the relative rule is off here) for a member whose summed COST
   deltas exceed the threshold on a day within the 7 days ending at their newest cost day
-  (both from the topics);
+  (both from the topics), SPEND_LIMIT_NEAR for a member whose spend so far reached 0.8 of
+  the limit the simulator drew for them, and PERSONAL_INVITE for a pending invitation the
+  simulator drew to a personal mail domain (both from ``/_sim/truth``);
 - every member's usage totals equal the sums of the usage-delta topic, and the recent days
   equal the API's figures in the truth;
 - no alert was ever raised that the truth did not call for (no transient alerts), none twice;
@@ -75,7 +77,10 @@ SEVERITIES = {
     "DEPROVISIONED_ACTIVE": {"HIGH", "CRITICAL"},  # CRITICAL once they also used Claude
     "PERSONAL_CREDENTIAL_CONNECTOR": {"LOW", "MEDIUM", "HIGH"},
     "SPEND_SPIKE": {"LOW", "MEDIUM", "HIGH"},
+    "SPEND_LIMIT_NEAR": {"LOW", "MEDIUM"},  # MEDIUM once the limit is reached
+    "PERSONAL_INVITE": {"LOW", "MEDIUM", "HIGH"},
 }
+SPEND_LIMIT_SHARE = 0.3
 
 
 def settled(difference: str | None) -> bool:
@@ -143,6 +148,11 @@ class Pipeline:
                 expected.add((user["id"], "PERSONAL_DOMAIN"))
             if user["deprovisioned"]:
                 expected.add((user["id"], "DEPROVISIONED_ACTIVE"))
+            if "SPEND_LIMIT_NEAR" in user["risks"]:
+                expected.add((user["id"], "SPEND_LIMIT_NEAR"))
+        for invite in truth["invites"]:
+            if "PERSONAL_INVITE" in invite["risks"]:
+                expected.add((invite["id"], "PERSONAL_INVITE"))
         for message in await self.topic("app-associations"):
             value = message.value
             personal = (value["kind"], value["auth"]) == ("CONNECTOR", "PERSONAL_CREDENTIAL")
@@ -310,10 +320,23 @@ class Pipeline:
             for user in truth["users"]:
                 detail = (await client.get(f"/users/{user['id']}")).json()["data"]
                 totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-                for (_, family), metrics in sums.get(user["id"], {}).items():
+                limits: dict[date, dict[str, int]] = {}
+                for (day, family), metrics in sums.get(user["id"], {}).items():
+                    if family == "SPEND_LIMIT":  # not usage: the newest reading is shown
+                        limits[day] = metrics
+                        continue
                     for metric, value in metrics.items():
                         totals[family][metric] += value
                 assert nonzero(detail["usage"]["totals"]) == nonzero(totals), user["id"]
+                newest = limits[max(limits)] if limits else {}
+                shown_limits = detail["spend_limits"].get("periods", {}).get("monthly", {})
+                assert shown_limits.get("spent_usd", 0) == round(
+                    newest.get("monthly.spend_micros", 0) / MICRO_CENTS_PER_USD, 2
+                ), user["id"]
+                limit = newest.get("monthly.limit_micros")
+                assert shown_limits.get("limit_usd") == (
+                    None if not limit else round(limit / MICRO_CENTS_PER_USD, 2)
+                ), user["id"]
                 for day, figures in truth["usage"].get(user["id"], {}).items():
                     shown = detail["usage"]["days"].get(day, {})
                     if date.fromisoformat(day) not in window or "cost_cents" not in figures:
@@ -371,6 +394,8 @@ async def test_simulated_org_through_poller_and_worker(
         directory_out=directory_file,
         analytics_rate=3000.0,
         admin_rate=3000.0,
+        spend_limit_share=SPEND_LIMIT_SHARE,
+        spend_limits_rate=3000.0,
     )
     truth = await sim.truth(usage="false")
     prefix = f"e2e{uuid.uuid4().hex[:8]}."
@@ -385,6 +410,7 @@ async def test_simulated_org_through_poller_and_worker(
             "TOPIC_PARTITIONS": str(PARTITIONS),
             "ANALYTICS_RATE_PER_MINUTE": "3000",
             "ADMIN_RATE_PER_MINUTE": "3000",
+            "SPEND_LIMITS_RATE_PER_MINUTE": "3000",
             "REVISION_WINDOW_DAYS": str(WINDOW_DAYS),
         }
     )
@@ -419,7 +445,9 @@ async def test_simulated_org_through_poller_and_worker(
         await pipeline.load_directory(org_id)
         await pipeline.poll()
         baseline = await pipeline.check("baseline")
-        assert {reason for _, reason in baseline} == set(SEVERITIES), "every rule is exercised"
+        # The seed draws no pending invitation to a personal address: PERSONAL_INVITE is held
+        # to raising nothing here (the alerts benchmark and the unit tests raise it).
+        assert {reason for _, reason in baseline} == set(SEVERITIES) - {"PERSONAL_INVITE"}
 
         joined = await sim.advance(days=1, add=15, role_changes=6, seed=14)
         await pipeline.load_directory(org_id)

@@ -281,3 +281,32 @@ async def test_both_documented_api_versions_are_accepted(
         headers={"x-api-key": sim.config.admin_key, "anthropic-version": "1999-01-01"},
     )
     _error_shape(response, 400, "invalid_request_error")
+
+
+async def test_spend_limits_are_enterprise_only_and_agree_with_the_requests(
+    sim_factory: SimFactory,
+) -> None:
+    console = await sim_factory(users=20, seed=1, org_kind="console")
+    message = _error_shape(
+        await _call(console, ep.EFFECTIVE_SPEND_LIMITS.path, console.config.admin_key),
+        400,
+        "invalid_request_error",
+    )
+    assert "organization_type_not_supported" in message
+    sim = await sim_factory(users=120, seed=4, spend_limit_share=0.5)
+    admin = sim.config.admin_key
+    rows = await _walk(sim, ep.EFFECTIVE_SPEND_LIMITS.path, admin, "page", limit=7)
+    assert len(rows) == len({row["actor"]["user_id"] for row in rows}) == 120
+    own = [row for row in rows if row["scope"]["type"] == "user"]
+    assert 40 <= len(own) <= 80 and all(row["amount"] is not None for row in own)
+    assert all(row["amount"] is None for row in rows if row not in own)
+    requests = await _walk(sim, ep.SPEND_LIMIT_INCREASE_REQUESTS.path, admin, "page")
+    past = {
+        row["actor"]["user_id"]
+        for row in own
+        if float(row["period_to_date_spend"]) >= int(row["amount"])
+    }
+    assert past and {row["actor"]["user_id"] for row in requests} == past
+    truth = await sim.truth(usage="false")
+    near = {u["id"] for u in truth["users"] if "SPEND_LIMIT_NEAR" in u["risks"]}
+    assert past <= near <= {row["actor"]["user_id"] for row in own}

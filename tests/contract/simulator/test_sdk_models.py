@@ -28,10 +28,12 @@ from anthropic.types.organization import (
     OrganizationInvite,
     OrganizationUser,
     RBACGroup,
+    SpendSummary,
     Workspace,
     WorkspaceMember,
 )
 from anthropic.types.organization.rbac_groups import RBACGroupMember
+from anthropic.types.organization.spend_limits import SpendLimitIncreaseRequest
 from anthropic.types.organization_info import OrganizationInfo
 
 from streams.client import endpoints as ep
@@ -62,6 +64,8 @@ SDK_MODELS: dict[str, tuple[type[pydantic.BaseModel], dict[str, Any]]] = {
     ep.COST_REPORT.name: (BetaAnalyticsCostReportTimeBucket, RANGE),
     ep.ACTOR_USAGE.name: (BetaAnalyticsUsageItem, BY_ACTOR),
     ep.ACTOR_COST.name: (BetaAnalyticsCostItem, BY_ACTOR),
+    ep.EFFECTIVE_SPEND_LIMITS.name: (SpendSummary, {}),
+    ep.SPEND_LIMIT_INCREASE_REQUESTS.name: (SpendLimitIncreaseRequest, {}),
 }
 NOT_IN_SDK = {
     ep.MEMBER.name: "one member: the same OrganizationUser, covered by members",
@@ -124,7 +128,7 @@ async def test_the_simulator_answers_what_the_sdk_models(
 ) -> None:
     model, query = SDK_MODELS[name]
     kind = org_kind_for(ep.ENDPOINTS[name].path)
-    sim = await sim_factory(users=150, seed=9, org_kind=kind, groups=4)
+    sim = await sim_factory(users=150, seed=9, org_kind=kind, groups=4, spend_limit_share=0.5)
     for row in await _rows(sim, ep.ENDPOINTS[name], query):
         validate(model, row)
 

@@ -66,8 +66,12 @@ async def test_usage_deltas_sum_to_what_the_api_reports_for_thirty_days(
     sim_factory, kafka_bootstrap
 ):
     """Restatements up to 30 days back reach the topic although the window is 3 days; members
-    on unified Chat/Cowork or Claude Tag count in full."""
-    sim = await sim_factory(users=40, seed=3, unified_chat_share=0.5, claude_tag_share=0.3, **FAST)
+    on unified Chat/Cowork or Claude Tag count in full. Each member's effective spend limit
+    and spend so far are today's SPEND_LIMIT totals, as the spend-limits endpoint reads."""
+    sim = await sim_factory(
+        users=40, seed=3, unified_chat_share=0.5, claude_tag_share=0.3, spend_limit_share=0.5,
+        **FAST,
+    )
     settings = settings_for(sim, kafka_bootstrap)
     await poll_once(settings)
     await sim.advance(days=8, seed=2)
@@ -102,6 +106,20 @@ async def test_usage_deltas_sum_to_what_the_api_reports_for_thirty_days(
                 assert sums[(user_id, day, "TOKENS")]["total"] == metrics["total_tokens"]
                 checked += 1
     assert checked > 200
+    effective = await sim.http.get(
+        "/v1/organizations/spend_limits/effective",
+        params={"limit": 100},
+        headers={"x-api-key": sim.config.admin_key, "anthropic-version": "2023-06-01"},
+    )
+    limited = 0
+    for row in effective.json()["data"]:
+        totals = sums[(row["actor"]["user_id"], today.isoformat(), "SPEND_LIMIT")]
+        spent = int(Decimal(row["period_to_date_spend"]) * 1_000_000)
+        assert totals.get("monthly.spend_micros", 0) == spent
+        limit = row["amount"] and int(row["amount"]) * 1_000_000
+        assert totals.get("monthly.limit_micros") == limit
+        limited += limit is not None
+    assert limited >= 10
 
 
 async def test_switching_usage_source_never_counts_twice(sim_factory, kafka_bootstrap):

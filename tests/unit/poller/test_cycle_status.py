@@ -58,6 +58,12 @@ class FakeClient:
     async def invites(self) -> Listing[Any]:
         return self._listing("invites")
 
+    async def effective_spend_limits(self) -> Listing[Any]:
+        return self._listing("effective_spend_limits")
+
+    async def spend_limit_increase_requests(self, *, statuses: Any = ()) -> Listing[Any]:
+        return self._listing("spend_limit_increase_requests")
+
     async def rbac_groups(self) -> Listing[Any]:
         return self._listing("rbac_groups")
 
@@ -125,6 +131,7 @@ async def test_a_cycle_reports_only_what_it_fetched() -> None:
         "credentials": T1,
         "invites": T1,
         "analytics": T1,
+        "spend_limits": T1,
     }
 
     # Only the roster is due now, and its key is refused: analytics was not collected again
@@ -197,6 +204,7 @@ async def test_an_endpoint_the_key_lacks_is_partial_and_names_endpoint_and_scope
             "summaries",
             "actor_usage",
             "user_usage",
+            "effective_spend_limits",
         )
     }
     await poller.run_cycle()

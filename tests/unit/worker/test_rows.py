@@ -17,6 +17,7 @@ from streams.events.records import (
     InventoryOp,
     InviteEvent,
     InviteImage,
+    MetricFamily,
     UserOp,
 )
 from streams.worker.rows import DirectoryOrgRow, RowCodec, UserRow
@@ -49,6 +50,8 @@ def busy_state() -> WorkerState:
                                       before=image("user_f", "f@gmail.com"), poll=2), 0)
     state.apply_usage_delta(usage_delta("user_f", DAY, {"usd_micros": 500 * MICRO_CENTS_PER_USD}),
                             0)
+    state.apply_usage_delta(usage_delta("user_f", DAY, {"monthly.spend_micros": 1},
+                                        family=MetricFamily.SPEND_LIMIT), 0)
     state.apply_association(association("user_f", "github"), 0)
     state.apply_association(association("user_g", "github", auth=AuthKind.ORG_MANAGED), 0)
     state.apply_status(connector_status(ConnectorState.HEALTHY), 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from streams.events.records import (
@@ -11,13 +12,18 @@ from streams.events.records import (
     AuthKind,
     ConnectorState,
     DirectoryStatus,
+    InventoryOp,
+    InviteEvent,
+    InviteImage,
     MetricFamily,
     UserEvent,
     UserOp,
 )
+from streams.insights import Window
 from streams.worker.rows import IdentityRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
+from streams.worker.views import in_group, member_row
 from tests.fixtures.worker import (
     ORG,
     T0,
@@ -341,3 +347,96 @@ def test_key_alerts_live_with_the_key_and_orphan_when_its_creator_leaves():
     assert reasons(state.apply_activity(deleted, 0)) == {
         ("adminkey_1", AlertReason.ADMIN_CREDENTIAL_CREATED, AlertState.RESOLVED),
         ("adminkey_1", AlertReason.ORPHANED_CREDENTIAL, AlertState.RESOLVED)}
+
+
+def _limit(spent_usd: float, limit_usd: float | None, **more: int) -> dict[str, int]:
+    totals = {"monthly.spend_micros": int(spent_usd * MICRO_CENTS_PER_USD), **more}
+    if limit_usd is not None:
+        totals["monthly.limit_micros"] = int(limit_usd * MICRO_CENTS_PER_USD)
+    return totals
+
+
+def test_spend_limit_near_follows_the_newest_reading_and_never_sums_days():
+    state = state_with_directory("a@acme.com")
+    state.apply_user_event(user_event(UserOp.ADDED, "user_a", "a@acme.com"), 0)
+
+    def limit(day: date, totals: dict[str, int], revision: int = 1):
+        return state.apply_usage_delta(usage_delta(
+            "user_a", day, totals, family=MetricFamily.SPEND_LIMIT, revision=revision
+        ), 0)
+
+    assert limit(DAY, _limit(70, 100)) == []
+    (opened,) = limit(DAY, _limit(85, 100), revision=2)
+    assert (opened.reason, opened.state, opened.severity.value) == (
+        AlertReason.SPEND_LIMIT_NEAR, AlertState.OPENED, "LOW"
+    )
+    assert opened.evidence == {"period": "monthly", "spent_usd": "85.00", "limit_usd": "100.00",
+                               "share": "0.85"}
+    assert limit(DAY, _limit(10, 100)) == [], "an older revision changes nothing"
+    assert limit(DAY - timedelta(days=1), _limit(0, 100), revision=9) == []
+    assert not state.usage_totals(f"{ORG}:user_a"), "a limit is no usage"
+    assert state.tables.usage.get(f"{ORG}:user_a") is None, "nor an active day"
+
+    limit(DAY + timedelta(days=1), _limit(120, 100, **{"monthly.increase_requested": 1}))
+    alert = state.tables.alerts[f"{ORG}:user_a"].open["SPEND_LIMIT_NEAR"]
+    assert alert.severity == "MEDIUM" and alert.evidence["increase_requested"] == "pending"
+    (resolved,) = limit(DAY + timedelta(days=2), _limit(5, None))
+    assert resolved.state is AlertState.RESOLVED
+
+    off = WorkerState(Tables.empty(), Policy(disabled=frozenset({AlertReason.SPEND_LIMIT_NEAR})))
+    off.apply_user_event(user_event(UserOp.ADDED, "user_a", "a@acme.com"), 0)
+    assert off.apply_usage_delta(usage_delta(
+        "user_a", DAY, _limit(99, 100), family=MetricFamily.SPEND_LIMIT
+    ), 0) == []
+
+
+def _invite(status: str, email: str, *, op: InventoryOp = InventoryOp.CREATED, n: int = 1,
+            role: str = "user", baseline: bool = False) -> InviteEvent:
+    return InviteEvent(
+        event_id=f"invite-{n}", op=op, org_id=ORG, invite_id="invite_1",
+        invite=InviteImage("invite_1", email, role, status, invited_at=T0),
+        changed_fields=(), baseline=baseline, connector="acme", poll_id=f"acme:{n}",
+        observed_at=T0,
+    )
+
+
+def test_a_pending_invite_to_a_personal_address_is_an_alert_until_it_is_no_longer_pending():
+    state = WorkerState(Tables.empty(), POLICY)
+    assert state.apply_invite(_invite("pending", "new@acme.com"), 3) == []
+    (opened,) = state.apply_invite(_invite("pending", "Someone@Gmail.com", n=2), 3)
+    assert (opened.user_id, opened.reason, opened.severity.value) == (
+        "invite_1", AlertReason.PERSONAL_INVITE, "MEDIUM"
+    )
+    assert opened.evidence["email"] == "someone@gmail.com"
+    assert state.apply_invite(_invite("pending", "Someone@Gmail.com", n=2), 3) == [], "replay"
+    assert state.tables.alerts[f"{ORG}:invite_1"].partition == 3
+    (resolved,) = state.apply_invite(_invite("accepted", "someone@gmail.com", n=3), 3)
+    assert resolved.state is AlertState.RESOLVED
+
+    admin = WorkerState(Tables.empty(), POLICY)
+    (high,) = admin.apply_invite(_invite("pending", "x@example.org", role="admin"), 0)
+    assert high.severity.value == "HIGH"
+    assert admin.apply_invite(_invite("pending", "x@example.org", n=2, baseline=True), 0) == []
+    regraded = admin.tables.alerts[f"{ORG}:invite_1"].open["PERSONAL_INVITE"]
+    assert regraded.severity == "LOW", "another domain, a user role, before the connection"
+    off = WorkerState(Tables.empty(), Policy(disabled=frozenset({AlertReason.PERSONAL_INVITE})))
+    assert off.apply_invite(_invite("pending", "x@gmail.com"), 0) == []
+
+
+def test_a_members_groups_are_on_the_row_in_the_views_and_in_alert_evidence():
+    state = WorkerState(Tables.empty(), POLICY)
+    event = user_event(UserOp.ADDED, "user_g", "g@gmail.com")
+    groups = {"rbac_group_1": "Engineering", "rbac_group_2": "Admins"}
+    event = replace(event, after=replace(event.after, groups=groups))
+    (opened,) = state.apply_user_event(event, 0)
+    assert opened.evidence["groups"] == "Admins,Engineering"
+    key = f"{ORG}:user_g"
+    row = state.tables.users[key]
+    assert row.groups == groups
+    assert in_group(row, "Engineering") and in_group(row, "rbac_group_2")
+    assert not in_group(row, "Sales")
+    shown = member_row(state.tables, key, row, Window(DAY, 1, 30))
+    assert shown["groups"] == groups and shown["spend_limits"] == {}
+    removed = replace(user_event(UserOp.REMOVED, "user_g", poll=2), before=event.after)
+    state.apply_user_event(removed, 0)
+    assert state.tables.users[key].groups == groups, "a removed member keeps what was known"
