@@ -193,7 +193,9 @@ def audit_usage(deltas: Iterable[Message], truth: Mapping[str, Any], window_days
     in_window = {"MESSAGES": engagement_days, "SESSIONS": engagement_days,
                  "TOKENS": spend_days, "COST": spend_days}
     for key, metrics in sums.items():
-        if key not in expected and key[1] in in_window[key[2]] and any(metrics.values()):
+        # Only usage families are sums of deltas (SPEND_LIMIT holds readings of a period).
+        days = in_window.get(key[2], set())
+        if key not in expected and key[1] in days and any(metrics.values()):
             findings.duplicate_effects.append(f"{key}: deltas {dict(metrics)} for no API figure")
     return findings
 
