@@ -291,7 +291,7 @@ class Pipeline:
                 (difference(f"/insights {name}", got[name], want[name])
                  for name in want if got[name] != want[name]), None)
 
-        await eventually(insights_agree, SETTLE_SECONDS, until=lambda problem: problem is None)
+        await eventually(insights_agree, SETTLE_SECONDS, until=settled)
 
     async def check_alert_topic(self, expected: set[Pair]) -> None:
         """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""
