@@ -5,7 +5,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY schemas ./schemas
-RUN pip install --no-cache-dir .
+# `--build-arg CONNECTOR_EXTRAS=rocksdb` adds the extra the worker's `rocksdb://` store needs.
+ARG CONNECTOR_EXTRAS=
+RUN pip install --no-cache-dir ".${CONNECTOR_EXTRAS:+[$CONNECTOR_EXTRAS]}"
 
 # An unprivileged user whose data dir (the cache: Faust's table files) is writable; Compose
 # mounts a volume there, which starts with this ownership.

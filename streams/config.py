@@ -100,16 +100,19 @@ def _port(raw: str) -> int:
     return value
 
 
-def _domains(raw: str) -> tuple[str, ...]:
-    return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
+def _comma_list(case: Callable[[str], str] = str) -> Callable[[str], tuple[str, ...]]:
+    """A parser of a comma-separated list into its distinct non-empty parts, each ``case``-d,
+    sorted."""
+
+    def parse(raw: str) -> tuple[str, ...]:
+        return tuple(sorted({case(part.strip()) for part in raw.split(",") if part.strip()}))
+
+    return parse
 
 
-def _names(raw: str) -> tuple[str, ...]:
-    return tuple(sorted({part.strip() for part in raw.split(",") if part.strip()}))
-
-
-def _upper_names(raw: str) -> tuple[str, ...]:
-    return tuple(sorted({part.strip().upper() for part in raw.split(",") if part.strip()}))
+_domains = _comma_list(str.lower)
+_names = _comma_list()
+_upper_names = _comma_list(str.upper)
 
 
 def _optional_secret(raw: str) -> Secret | None:
@@ -273,14 +276,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "topic_partitions",
         "TOPIC_PARTITIONS",
         "6",
-        int,
+        _positive_int,
         "Partitions of the per-member topics when the connector creates them.",
     ),
     SettingSpec(
         "topic_replication_factor",
         "TOPIC_REPLICATION_FACTOR",
         "1",
-        int,
+        _positive_int,
         "Replication factor of topics the connector creates (use 3 on a production cluster).",
     ),
     SettingSpec(
@@ -436,7 +439,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "WORKER_STORE",
         "memory://",
         _text,
-        "Faust table store: `memory://` or `rocksdb://` (tables on disk under the cache "
+        "Faust table store: `memory://`, `compact://` (rows in memory as their encoded JSON) "
+        "or `rocksdb://` (tables on disk under the cache "
         "directory, so a restart reads them back instead of the whole changelog; needs the "
         "`rocksdb` extra).",
     ),

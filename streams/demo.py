@@ -29,6 +29,7 @@ import math
 import os
 import shutil
 import signal
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,7 +41,6 @@ import httpx
 from streams.config import Secret, Settings
 from streams.directory import load_directory, read_directory_file
 from streams.errors import DemoError
-from streams.events.records import AlertReason
 from streams.events.topics import APP_ASSOCIATIONS, DIRECTORY, USAGE_DELTAS, USER_EVENTS
 from streams.kafkaio import ensure_topics
 from streams.localkafka import LocalKafka, free_port, port_in_use
@@ -100,7 +100,8 @@ class ChurnPlan:
         return due
 
 
-ALERT_REASONS = tuple(reason.value for reason in AlertReason if reason is not AlertReason.UNKNOWN)
+VIEW_LIMIT = "10000"
+"""The page size of the list views the demo reads whole (the views' largest window)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def summarize(
     findings: Mapping[str, int] | None = None,
 ) -> Summary:
     """The summary from the worker's ``/users`` answer (its ``total``: the members), the open
-    alerts per reason (each ``/alerts`` answer's ``total``), the ``/status`` answer and the
+    alerts per reason (see ``alerts_by_reason``), the ``/status`` answer and the
     ``/insights`` answer (adoption and idle seats)."""
     rows = [row for row in status.get("data", []) if row.get("connector") == CONNECTOR]
     state = rows[0]["state"] if rows else "no status yet"
@@ -153,6 +154,11 @@ def summarize(
                    dict(sorted(alerts.items(), key=lambda a: -a[1])), state, report,
                    figures.get("adoption"), figures.get("seats", {}).get("idle"),
                    dict(findings or {}))
+
+
+def alerts_by_reason(alerts: Mapping[str, Any]) -> dict[str, int]:
+    """How many alerts of an ``/alerts`` answer have each reason."""
+    return dict(Counter(item["reason"] for item in alerts.get("data", [])))
 
 
 def applied_events(health: Mapping[str, Any], topic: str) -> int:
@@ -426,15 +432,16 @@ class Demo:
         while loop.time() < deadline:
             health = await self._view(worker, "/health")
             applied = {topic: applied_events(health, topic) for topic in want}
-            summary = await self._summary(worker, "", None)
-            if summary.members == members and all(
+            users = await self._view(worker, "/users", limit="1")
+            if users.get("total", 0) == members and all(
                 applied[topic] >= count for topic, count in want.items()
             ):
                 # Counters move before a batch's table writes land: wait for two equal reads.
-                if summary.open_alerts == settled:
+                open_alerts = await self._open_alerts(worker)
+                if open_alerts == settled:
                     self.out(f"worker: applied the first collection ({total} events)")
                     return
-                settled = summary.open_alerts
+                settled = open_alerts
             if loop.time() - shown >= 3:
                 done = sum(min(applied[topic], count) for topic, count in want.items())
                 self.out(f"worker: applying the first collection: {done} of {total} events")
@@ -521,17 +528,18 @@ class Demo:
     ) -> Summary:
         """Members, open alerts per reason and the connector's status, from the JSON views."""
         users = await self._view(worker, "/users", limit="1")
-        open_alerts = {
-            reason: (await self._view(worker, "/alerts", state="open", reason=reason,
-                                      limit="1")).get("total", 0)
-            for reason in ALERT_REASONS
-        }
+        open_alerts = await self._open_alerts(worker)
         status = await self._view(worker, "/status")
         window = {"until": sim_time[:10]} if sim_time else {}
         insights = await self._view(worker, "/insights", **window)
-        identities = await self._view(worker, "/identities", state="open", limit="10000")
+        identities = await self._view(worker, "/identities", state="open", limit=VIEW_LIMIT)
         return summarize(users, open_alerts, status, sim_time, report, insights,
                          findings_by_severity(identities))
+
+    async def _open_alerts(self, worker: WorkerProcess) -> dict[str, int]:
+        """The open alerts per reason, from one ``/alerts`` page."""
+        return alerts_by_reason(await self._view(worker, "/alerts", state="open",
+                                                 limit=VIEW_LIMIT))
 
     async def _show(
         self, worker: WorkerProcess, simulator: RunningSimulator, report: CycleReport | None

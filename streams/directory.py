@@ -205,7 +205,7 @@ async def load_directory(
         await read_compacted(
             bootstrap,
             topic,
-            key_filter=lambda key: key.split(b":", 1)[0].decode() in orgs,
+            key_filter=lambda key: _org_of(key) in orgs,
             security=security,
         )
     ).items():

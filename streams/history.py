@@ -284,14 +284,7 @@ async def roster_as_of(
     workspaces, added_at}``.
     """
     fold = UserFold()
-    codec = default_codec()
-    async for record in _consume(bootstrap, USER_EVENTS.name(prefix), security=security):
-        if record is None or record.value is None:
-            continue
-        try:
-            event = codec.decode(record.value)
-        except CodecError:
-            continue  # the worker dead-letters it; history shows it with ``replay --topic``
+    async for _, event in records(bootstrap, USER_EVENTS.name(prefix), security=security):
         if not isinstance(event, UserEvent) or event.observed_at > as_of:
             continue
         if org is None or event.org_id == org:

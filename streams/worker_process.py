@@ -131,6 +131,15 @@ class WorkerProcess:
         async with httpx.AsyncClient(timeout=10.0) as client:
             return await client.get(f"{self.url}{path}", params=params, headers=headers)
 
+    async def holds_members(self, members: int) -> bool:
+        """Whether ``/users`` is complete (every partition answered) with ``members`` members;
+        False while the worker does not answer."""
+        try:
+            body = (await self.get("/users", limit="1")).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return bool(body.get("complete")) and body.get("total") == members
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit."""
         if self.alive():

@@ -83,9 +83,8 @@ async def _settled(worker: WorkerProcess, sim: RunningSimulator) -> dict[str, se
     async with asyncio.timeout(SETTLE_TIMEOUT_SECONDS):
         while quiet < QUIET_CHECKS:
             await asyncio.sleep(1.0)
-            users = (await worker.get("/users", limit="1")).json()
+            held = await worker.holds_members(want)
             current = await _open_alerts(worker)
-            held = users["total"] == want and users["complete"]
             quiet = quiet + 1 if held and current == last else 0
             last = current
     assert last is not None

@@ -150,10 +150,7 @@ async def _members_held(worker: WorkerProcess, sim: RunningSimulator, timeout: f
     """Wait until the worker's ``/users`` lists as many members as the simulator has."""
     want = len((await sim.truth(usage="false"))["users"])
     async with asyncio.timeout(timeout):
-        while True:
-            body = (await worker.get("/users", limit="10000")).json()
-            if body["count"] == want and body["complete"]:
-                return
+        while not await worker.holds_members(want):
             await asyncio.sleep(0.2)
 
 

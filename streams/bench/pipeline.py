@@ -109,7 +109,7 @@ async def _produce(
     return time.perf_counter() - started
 
 
-async def _raw_consume(
+async def raw_consume(
     bootstrap: str, topic: str, count: int, *, apply: bool, security: KafkaSecurity
 ) -> float:
     """Seconds for a raw consumer to read ``count`` messages (decoding and folding if ``apply``)."""
@@ -207,8 +207,8 @@ async def _run(events: int, users: int, partitions: int, timeout: float) -> dict
             await ensure_topics(bootstrap, prefix, partitions, security=security)
             records = deltas(events, users)
             produce_s = await _produce(bootstrap, topic, records, security)
-            read_s = await _raw_consume(bootstrap, topic, events, apply=False, security=security)
-            baseline_s = await _raw_consume(bootstrap, topic, events, apply=True, security=security)
+            read_s = await raw_consume(bootstrap, topic, events, apply=False, security=security)
+            baseline_s = await raw_consume(bootstrap, topic, events, apply=True, security=security)
             worker_s = await _worker_run(
                 bootstrap, prefix, topic, events, partitions, workdir, timeout, security
             )

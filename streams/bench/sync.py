@@ -44,7 +44,7 @@ DAY = date(2026, 11, 19)
 _STARTUP_SECONDS = 180
 
 
-async def _start(options: list[str]) -> tuple[asyncio.subprocess.Process, str]:
+async def spawn_simulator(options: list[str]) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -78,7 +78,7 @@ async def _timed(*listings: Any) -> tuple[list[Listing[Any]], float]:
 
 async def _run(users: int, seed: int, admin_rate: float, analytics_rate: float) -> dict[str, Any]:
     config = SimConfig()
-    process, url = await _start(
+    process, url = await spawn_simulator(
         [
             "--users",
             str(users),

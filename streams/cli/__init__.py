@@ -31,6 +31,7 @@ class LazySettings:
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
+        self._security: KafkaSecurity | None = None
         self._kafka_checked = False
 
     def get(self) -> Settings:
@@ -41,14 +42,18 @@ class LazySettings:
                 raise click.ClickException(f"configuration: {exc}") from None
         return self._settings
 
+    def kafka_security(self) -> KafkaSecurity:
+        """How the Kafka clients connect, from the settings."""
+        if self._security is None:
+            self._security = KafkaSecurity.from_settings(self.get())
+        return self._security
+
     def for_kafka(self) -> Settings:
         """The settings, once one connection to Kafka with them worked (else a one-line error)."""
         settings = self.get()
         if not self._kafka_checked:
             asyncio.run(
-                check_connection(
-                    settings.kafka_bootstrap_servers, KafkaSecurity.from_settings(settings)
-                )
+                check_connection(settings.kafka_bootstrap_servers, self.kafka_security())
             )
             self._kafka_checked = True
         return settings

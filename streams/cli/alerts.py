@@ -18,7 +18,6 @@ from streams.config import Settings
 from streams.errors import TriageError
 from streams.events.records import DecisionAction
 from streams.events.topics import ALERT_DECISIONS
-from streams.kafkaio.security import KafkaSecurity
 from streams.triage import findings, publish, targets
 from streams.worker.decisions import decide, parse_until
 
@@ -89,10 +88,11 @@ def _action(action: DecisionAction, doc: str, *, needs_until: bool = False) -> c
         try:
             moment = parse_until(until, now) if until else None
             found = targets(_read(settings, worker_url, "all"), alert_ids, user)
-            decisions = decide(found, action, by=by or _who(), why=why, until=moment, now=now)
+            decisions = decide(found, action, by=by or getpass.getuser(), why=why,
+                               until=moment, now=now)
             asyncio.run(publish(decisions, settings.kafka_bootstrap_servers,
                                 ALERT_DECISIONS.name(settings.topic_prefix),
-                                KafkaSecurity.from_settings(settings)))
+                                ctx.obj.kafka_security()))
         except TriageError as exc:
             raise click.ClickException(str(exc)) from None
         for decision in decisions:
@@ -104,10 +104,6 @@ def _action(action: DecisionAction, doc: str, *, needs_until: bool = False) -> c
         command = click.option("--until", required=True,
                                help="When it comes back: ISO 8601, or 30m, 4h, 2d, 1w.")(command)
     return click.command(action.value.lower())(command)
-
-
-def _who() -> str:
-    return getpass.getuser()
 
 
 alerts.add_command(_action(DecisionAction.ACK, "Acknowledge: seen and being handled."))

@@ -13,7 +13,6 @@ from streams.errors import ConfigError, DirectoryFileError, OrganisationNeeded
 from streams.events.codec import default_codec
 from streams.events.records import DirectoryRecord
 from streams.events.topics import DIRECTORY
-from streams.kafkaio.security import KafkaSecurity
 from streams.poller.loop import load_state
 
 
@@ -77,12 +76,11 @@ def load(
     Without FILE, the file named by ``DIRECTORY_FILE``. A malformed line is an error naming
     it, and then nothing is published.
     """
-    settings: Settings = ctx.obj.get()
-    file = file or settings.directory_file
+    file = file or ctx.obj.get().directory_file
     if file is None:
         raise click.UsageError("give FILE or set DIRECTORY_FILE")
     records = _records(ctx, file, org_id)
-    settings = ctx.obj.for_kafka()
+    settings: Settings = ctx.obj.for_kafka()
     topic = DIRECTORY.name(settings.topic_prefix)
     result = asyncio.run(
         load_directory(
@@ -92,7 +90,7 @@ def load(
             prune=prune,
             prune_fraction=settings.directory_prune_fraction,
             force=force,
-            security=KafkaSecurity.from_settings(settings),
+            security=ctx.obj.kafka_security(),
         )
     )
     click.echo(

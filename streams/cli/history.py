@@ -77,7 +77,7 @@ def tail(ctx: click.Context, topic: str, lines: int, from_beginning: bool, follo
         lines=lines,
         from_beginning=from_beginning,
         follow=follow,
-        security=KafkaSecurity.from_settings(settings),
+        security=ctx.obj.kafka_security(),
     )
     _print_entries(entries, flush=follow)
 
@@ -140,11 +140,11 @@ def replay(
     if rebuild:
         if not app_id:
             raise click.UsageError("--rebuild needs --app-id NEW")
-        _rebuild(settings, app_id, web_port)
+        _rebuild(settings, ctx.obj.kafka_security(), app_id, web_port)
     elif as_of is not None:
         if view is None:
             raise click.UsageError(f"--as-of needs a VIEW: {', '.join(AS_OF_VIEWS)}")
-        _as_of(settings, _time(as_of, "--as-of"), org)
+        _as_of(settings, ctx.obj.kafka_security(), _time(as_of, "--as-of"), org)
     else:
         assert topic is not None
         try:
@@ -158,12 +158,14 @@ def replay(
             until=_time(until, "--to"),
             org=org,
             partition=partition,
-            security=KafkaSecurity.from_settings(settings),
+            security=ctx.obj.kafka_security(),
         )
         _print_entries(entries)
 
 
-def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None:
+def _as_of(
+    settings: Settings, security: KafkaSecurity, moment: datetime | None, org: str | None
+) -> None:
     assert moment is not None
     rows = asyncio.run(
         history.roster_as_of(
@@ -171,7 +173,7 @@ def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None
             settings.topic_prefix,
             moment,
             org=org,
-            security=KafkaSecurity.from_settings(settings),
+            security=security,
         )
     )
     for row in rows:
@@ -180,13 +182,15 @@ def _as_of(settings: Settings, moment: datetime | None, org: str | None) -> None
     click.echo(f"{len(rows)} members at {moment.isoformat()}", err=True)
 
 
-def _rebuild(settings: Settings, app_id: str, web_port: int | None) -> None:
+def _rebuild(
+    settings: Settings, security: KafkaSecurity, app_id: str, web_port: int | None
+) -> None:
     """Check the app id is new, then become ``claude-connector worker`` under it."""
     asyncio.run(
         history.check_new_app_id(
             settings.kafka_bootstrap_servers,
             app_id,
-            security=KafkaSecurity.from_settings(settings),
+            security=security,
         )
     )
     click.echo(

@@ -74,6 +74,7 @@ from streams.worker.peers import LOCAL, Peers, peer_urls
 from streams.worker.rows import MEMBER, REMOVED, ActivityRow, AlertsRow, UsageRow, UserRow
 from streams.worker.rules import spend_limit_facts
 from streams.worker.state import Tables, lookup_directory, usage_totals
+from streams.worker_process import WILDCARD_HOSTS
 
 MAX_WINDOW = 10_000
 """The most items one list request may reach (``offset + limit``)."""
@@ -224,7 +225,7 @@ def allowed_hosts(settings: Settings) -> frozenset[str]:
     (``*``: any)."""
     names = set(LOOPBACK_NAMES) | set(settings.web_allowed_hosts)
     bind = settings.web_host.strip().strip("[]").lower()
-    if bind and bind not in ("0.0.0.0", "::"):
+    if bind and bind not in WILDCARD_HOSTS:
         names.add(bind)
     advertised = urlsplit(settings.advertised_web_url() or "").hostname
     if advertised:

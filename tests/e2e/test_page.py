@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +20,7 @@ from streams.events.records import (
     UserOp,
 )
 from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import (
     WorkerProcess,
     association,
@@ -77,14 +77,8 @@ async def api_alerts(worker: WorkerProcess) -> set[tuple[str, str]]:
 
 async def settled(worker: WorkerProcess, want: int, timeout: float = 45.0) -> set[tuple[str, str]]:
     """The open alerts once there are ``want`` of them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        found = await api_alerts(worker)
-        if len(found) >= want:
-            return found
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"the worker did not open {want} alerts: {found}")
+    return await eventually(lambda: api_alerts(worker), timeout,
+                            until=lambda found: len(found) >= want, interval=0.5)
 
 
 @pytest.fixture(scope="module")

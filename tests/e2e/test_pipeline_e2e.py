@@ -16,6 +16,12 @@ and after each churn step the worker must agree exactly with the simulator's gro
   (both from the topics), SPEND_LIMIT_NEAR for a member whose spend so far reached 0.8 of
   the limit the simulator drew for them, and PERSONAL_INVITE for a pending invitation the
   simulator drew to a personal mail domain (both from ``/_sim/truth``);
+- each open alert's severity: exactly the rules table's for UNMANAGED_IDENTITY, PERSONAL_DOMAIN
+  and PERSONAL_CREDENTIAL_CONNECTOR (MEDIUM, one higher for an admin-class role in the truth or
+  a spend exposure the alert's evidence names, one lower for baseline) and SPEND_SPIKE (HIGH
+  when the newest spiking day on the usage topic is above twice the threshold, else MEDIUM;
+  one lower for baseline); DEPROVISIONED_ACTIVE, SPEND_LIMIT_NEAR and PERSONAL_INVITE only
+  within the severities their rule can give (``SEVERITIES``);
 - every member's usage totals equal the sums of the usage-delta topic, and the recent days
   equal the API's figures in the truth;
 - no alert was ever raised that the truth did not call for (no transient alerts), none twice;
@@ -72,20 +78,47 @@ Pair = tuple[str, str]
 FEED_AND_KEY_RULES = ("SSO_BYPASS_LOGIN", "PRIVILEGE_GRANTED", "ADMIN_CREDENTIAL_CREATED",
                       "ORPHANED_CREDENTIAL")
 SEVERITIES = {
-    "UNMANAGED_IDENTITY": {"LOW", "MEDIUM", "HIGH"},  # by role, spend and baseline
-    "PERSONAL_DOMAIN": {"LOW", "MEDIUM", "HIGH"},
     "DEPROVISIONED_ACTIVE": {"HIGH", "CRITICAL"},  # CRITICAL once they also used Claude
-    "PERSONAL_CREDENTIAL_CONNECTOR": {"LOW", "MEDIUM", "HIGH"},
-    "SPEND_SPIKE": {"LOW", "MEDIUM", "HIGH"},
     "SPEND_LIMIT_NEAR": {"LOW", "MEDIUM"},  # MEDIUM once the limit is reached
     "PERSONAL_INVITE": {"LOW", "MEDIUM", "HIGH"},
 }
+"""The severities allowed for the rules whose severity the test does not derive exactly."""
+LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+ADMIN_ROLES = {"owner", "primary_owner", "admin", "membership_admin"}
+EXPOSURE_RAISES = {"UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "PERSONAL_CREDENTIAL_CONNECTOR"}
+"""Rules at MEDIUM, one level higher for an exposed member (the README's rules table; every
+personal domain the simulator draws is a known personal mail provider)."""
 SPEND_LIMIT_SHARE = 0.3
 
 
 def settled(difference: str | None) -> bool:
     """No difference left."""
     return difference is None
+
+
+def graded(base: str, *, raised: bool, lowered: bool) -> str:
+    """``base`` one level up when ``raised``, one down when ``lowered``; never below LOW."""
+    return LEVELS[max(0, min(LEVELS.index(base) + raised - lowered, len(LEVELS) - 1))]
+
+
+def expected_severity(
+    alert: dict[str, Any], roles: dict[str, str], spikes: dict[str, int]
+) -> str | None:
+    """The severity the README's rules table gives ``alert`` (None: not derived exactly).
+
+    Exposure by role comes from the truth's roster; exposure by spend from the alert's
+    evidence (``recent_spend_usd``); ``baseline`` from the alert (the caller checks it against
+    the truth for the identity rules); a spike's level from the newest spiking day's cost.
+    """
+    reason, lowered = alert["reason"], alert["baseline"]
+    if reason in EXPOSURE_RAISES:
+        role = roles.get(alert["user_id"], "")
+        exposed = role in ADMIN_ROLES or "recent_spend_usd" in alert["evidence"]
+        return graded("MEDIUM", raised=exposed, lowered=lowered)
+    if reason == "SPEND_SPIKE":
+        far_above = spikes.get(alert["user_id"], 0) > 2 * SPEND_SPIKE_USD * MICRO_CENTS_PER_USD
+        return graded("HIGH" if far_above else "MEDIUM", raised=False, lowered=lowered)
+    return None
 
 
 def difference(name: str, got: Any, want: Any) -> str | None:
@@ -158,14 +191,21 @@ class Pipeline:
             personal = (value["kind"], value["auth"]) == ("CONNECTOR", "PERSONAL_CREDENTIAL")
             if personal and value["user_id"] in members and value["name"] in managed_auth:
                 expected.add((value["user_id"], "PERSONAL_CREDENTIAL_CONNECTOR"))
+        spiking = await self.spikes()
+        expected |= {(user_id, "SPEND_SPIKE") for user_id in spiking if user_id in members}
+        return expected
+
+    async def spikes(self) -> dict[str, int]:
+        """user → the cost (micro-cents) of their newest day above the threshold within the
+        spike window ending at their newest cost day, for the members with such a day."""
+        found = {}
         for user_id, days in (await self.cost_per_day()).items():
             newest = max(days)
             window = [day for day in days if day > newest - timedelta(days=SPIKE_WINDOW_DAYS)]
-            if user_id in members and any(
-                days[day] > SPEND_SPIKE_USD * MICRO_CENTS_PER_USD for day in window
-            ):
-                expected.add((user_id, "SPEND_SPIKE"))
-        return expected
+            spiking = [day for day in window if days[day] > SPEND_SPIKE_USD * MICRO_CENTS_PER_USD]
+            if spiking:
+                found[user_id] = days[max(spiking)]
+        return found
 
     async def delta_sums(self) -> dict[str, dict[tuple[date, str], dict[str, int]]]:
         """user → (day, family) → metric → sum of the deltas on the usage topic."""
@@ -196,15 +236,25 @@ class Pipeline:
         expected = await self.expected_alerts(truth)
         self.expected_history |= expected
         roster = {user["id"]: (user["email"], user["role"]) for user in truth["users"]}
+        roles = {user["id"]: user["role"] for user in truth["users"]}
+        spikes = await self.spikes()
 
         async def views_agree() -> str | None:
             users = (await self.worker.get("/users")).json()
             shown = {u["id"]: (u["email"], u["role"]) for u in users["data"]}
             alerts = (await self.worker.get("/alerts", state="open")).json()
             opened = {(a["user_id"], a["reason"]) for a in alerts["data"]}
+            graded_as = {(a["user_id"], a["reason"]): a["severity"] for a in alerts["data"]}
+            derived = {
+                (a["user_id"], a["reason"]): expected_severity(a, roles, spikes)
+                for a in alerts["data"]
+            }
             return (
                 difference(f"{phase} /users", shown, roster)
                 or difference(f"{phase} /alerts", opened, expected)
+                or difference(f"{phase} severities",
+                              {pair: graded_as[pair] for pair, want in derived.items() if want},
+                              {pair: want for pair, want in derived.items() if want})
                 or (None if users["complete"] and alerts["complete"] else "views incomplete")
             )
 
@@ -212,7 +262,11 @@ class Pipeline:
         alerts = (await self.worker.get("/alerts", state="open")).json()["data"]
         for alert in alerts:
             assert alert["email"], alert
-            assert alert["severity"] in SEVERITIES[alert["reason"]], alert
+            derived = expected_severity(alert, roles, spikes)
+            if derived is None:
+                assert alert["severity"] in SEVERITIES[alert["reason"]], alert
+            else:
+                assert alert["severity"] == derived, alert
             if alert["reason"] in ("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN"):
                 assert alert["baseline"] is (alert["user_id"] in self.baseline_users), alert
         await self.check_alert_topic(expected)
@@ -291,7 +345,7 @@ class Pipeline:
                 (difference(f"/insights {name}", got[name], want[name])
                  for name in want if got[name] != want[name]), None)
 
-        await eventually(insights_agree, SETTLE_SECONDS, until=lambda problem: problem is None)
+        await eventually(insights_agree, SETTLE_SECONDS, until=settled)
 
     async def check_alert_topic(self, expected: set[Pair]) -> None:
         """Folding the alert topic gives ``expected``; nothing else was ever raised or doubled."""

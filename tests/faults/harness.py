@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from streams.worker_process import WorkerProcess
 from tests.faults.ledger import (
@@ -21,8 +20,6 @@ from tests.faults.ledger import (
     CANARY_WEBHOOK_SECRET,
 )
 from tests.fixtures.worker import start_worker
-
-T = TypeVar("T")
 
 WORKER_ENV = {
     "CORPORATE_DOMAINS": "acme.com",

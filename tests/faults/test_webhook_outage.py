@@ -120,7 +120,7 @@ async def test_a_webhook_outage_across_a_worker_restart_loses_no_alert(
         worker.start()
         await worker.wait_ready()
         await produce(kafka_bootstrap, prefix, wave(3))
-        raised = await eventually(lambda: wave_raised(3))
+        await eventually(lambda: wave_raised(3))
         await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (loop.time() - down_since)))
         outage = loop.time() - down_since
         assert not endpoint.accepted, "nothing was taken while the endpoint was away"

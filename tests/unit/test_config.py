@@ -102,6 +102,8 @@ def test_toml_keys_are_the_variables_in_lower_case(tmp_path):
         ({"REVISION_WINDOW_DAYS": "0"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
         ({"REVISION_WINDOW_DAYS": "32"}, "REVISION_WINDOW_DAYS: must be a number of days from 1"),
         ({"UNAVAILABLE_RETRY_SECONDS": "-1"}, "UNAVAILABLE_RETRY_SECONDS: must be greater"),
+        ({"TOPIC_PARTITIONS": "0"}, "TOPIC_PARTITIONS: must be a whole number greater than 0"),
+        ({"TOPIC_REPLICATION_FACTOR": "-1"}, "TOPIC_REPLICATION_FACTOR: must be a whole number"),
         (
             {"CLAUDE_CONNECTOR_CONFIG": "/nonexistent/connector.toml"},
             "configuration file not found",
@@ -158,9 +160,22 @@ def test_keys_never_show_in_reprs():
     assert settings.admin_api_key.reveal() == key
 
 
-def test_readme_documents_every_variable():
-    missing = [spec.env for spec in SETTINGS if f"`{spec.env}`" not in README]
+def _readme_defaults() -> dict[str, str]:
+    """The configuration table of the README: variable → its default cell (backticks off)."""
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \|([^|]*)\|", README, flags=re.MULTILINE)
+    return {variable: cell.strip().strip("`") for variable, cell in rows}
+
+
+def test_readme_documents_every_variable_with_its_default():
+    documented = _readme_defaults()
+    missing = [spec.env for spec in SETTINGS if spec.env not in documented]
     assert not missing, f"README configuration table lacks {missing}"
+    wrong = {
+        spec.env: (documented[spec.env], spec.default)
+        for spec in SETTINGS
+        if documented[spec.env] != (spec.default or "")
+    }
+    assert not wrong, f"README defaults (README, code) disagree: {wrong}"
 
 
 def test_the_advertised_web_url_names_this_host_when_asked():

@@ -11,6 +11,7 @@ import pytest
 from streams.demo import (
     CHURN_PER_DAY,
     ChurnPlan,
+    alerts_by_reason,
     applied_events,
     clean_stale_runs,
     findings_by_severity,
@@ -45,6 +46,13 @@ def test_applied_events_come_from_the_health_view():
     assert applied_events(HEALTH, "claude.user-events") == 205
     assert applied_events(HEALTH, "claude.nothing") == 0
     assert applied_events({"status": "starting"}, "claude.user-events") == 0
+
+
+def test_open_alerts_are_counted_per_reason_from_one_alerts_page():
+    page = {"data": [{"reason": "PERSONAL_DOMAIN"}, {"reason": "SPEND_SPIKE"},
+                     {"reason": "PERSONAL_DOMAIN"}], "total": 3}
+    assert alerts_by_reason(page) == {"PERSONAL_DOMAIN": 2, "SPEND_SPIKE": 1}
+    assert alerts_by_reason({"data": []}) == {}
 
 
 def test_summary_counts_open_alerts_by_reason_biggest_first():
