@@ -130,7 +130,7 @@ class Rebalance:
 # collected here (see the end), not in whichever test runs next.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_gaps_rebalance_and_a_failing_handler(
-    kafka_bootstrap: str, new_topic: NewTopicFactory, tmp_path: Path, monkeypatch
+    kafka_bootstrap: str, new_topic: NewTopicFactory, tmp_path: Path, monkeypatch, caplog
 ):
     topic, other = await new_topic("batch-path"), await new_topic("batch-path-other")
     tp = TopicPartition(topic, 0)
@@ -166,6 +166,11 @@ async def test_gaps_rebalance_and_a_failing_handler(
             await asyncio.wait_for(terminated.wait(), timeout=15)
             assert isinstance(app.crash_reason, BatchHandlerFailed), "the worker exits with it"
             assert handler.values[-1] == b"e"
+            logged = [record for record in caplog.records
+                      if "a batch handler failed" in record.getMessage()]
+            assert logged and "RuntimeError: handler failed" in logged[0].getMessage()
+            assert all(record.exc_info is None for record in logged), (
+                "logged as text: a record's traceback would keep the batch alive")
         # up to the failed batch (10), not past it (the marker at 9 may or may not be passed)
         assert await committed(kafka_bootstrap, group, tp) in (9, 10), "the failed batch is unacked"
 
