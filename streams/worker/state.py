@@ -106,18 +106,18 @@ RESOLVED_KEPT = 20
 class Tables:
     """The worker's tables, by name."""
 
-    users: MutableMapping[str, UserRow]
-    usage: MutableMapping[str, UsageRow]
-    usage_days: MutableMapping[str, UsageDayRow]
-    associations: MutableMapping[str, AssociationsRow]
-    alerts: MutableMapping[str, AlertsRow]
-    directory: MutableMapping[str, DirectoryRow]
-    directory_orgs: MutableMapping[str, DirectoryOrgRow]
-    identities: MutableMapping[str, IdentityRow]
-    status: MutableMapping[str, StatusRow]
-    org_signals: MutableMapping[str, OrgSignalRow]
-    decisions: MutableMapping[str, DecisionRow]
-    activity: MutableMapping[str, ActivityRow]
+    users: MutableMapping[str, UserRow] = field(default_factory=dict)
+    usage: MutableMapping[str, UsageRow] = field(default_factory=dict)
+    usage_days: MutableMapping[str, UsageDayRow] = field(default_factory=dict)
+    associations: MutableMapping[str, AssociationsRow] = field(default_factory=dict)
+    alerts: MutableMapping[str, AlertsRow] = field(default_factory=dict)
+    directory: MutableMapping[str, DirectoryRow] = field(default_factory=dict)
+    directory_orgs: MutableMapping[str, DirectoryOrgRow] = field(default_factory=dict)
+    identities: MutableMapping[str, IdentityRow] = field(default_factory=dict)
+    status: MutableMapping[str, StatusRow] = field(default_factory=dict)
+    org_signals: MutableMapping[str, OrgSignalRow] = field(default_factory=dict)
+    decisions: MutableMapping[str, DecisionRow] = field(default_factory=dict)
+    activity: MutableMapping[str, ActivityRow] = field(default_factory=dict)
     org_days: MutableMapping[str, OrgDayRow] = field(default_factory=dict)
     invites: MutableMapping[str, InviteRow] = field(default_factory=dict)
     spend_limits: MutableMapping[str, SpendLimitRow] = field(default_factory=dict)
@@ -125,7 +125,7 @@ class Tables:
     @classmethod
     def empty(cls) -> Tables:
         """Plain dicts (tests, benchmarks)."""
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +247,8 @@ class WorkerState:
         """``row`` with a revised ``day`` (``days``: its rows before and after) in its ledger;
         the organisation's day revised too."""
         before, after = day_usage(days[0]), day_usage(days[1])
+        if before == after:
+            return row
         ledger = with_day(row.ledger, day, after)
         surfaces = surfaces_by(surfaces_of(self.tables.associations.get(key)), day)
         fold_day(self.tables.org_days, (row.partition, row.org_id, day), (before, after), surfaces)
@@ -363,10 +365,7 @@ class WorkerState:
             )
             user_ids = [] if index is None else list(index.users)
         cause = Cause(change.cause_id, change.observed_at)
-        events: list[ShadowItAlert] = []
-        for user_id in user_ids:
-            events.extend(self.evaluate(change.org_id, user_id, partition, cause))
-        return events
+        return self._evaluate_all(change.org_id, partition, cause, user_ids)
 
     def apply_status(self, status: ConnectorStatus, partition: int) -> list[ShadowItAlert]:
         """Keep the connector's latest status (a duplicate changes nothing); no alert events.
@@ -430,7 +429,7 @@ class WorkerState:
         org_id, member_of, user_id = key.partition(":")
         cause = Cause(activity.id, activity.observed_at, activity.connector)
         if not member_of:
-            return self.evaluate_keys(key, partition, cause)
+            return self.evaluate_keys(key, row, partition, cause)
         events = self.evaluate(org_id, user_id, partition, cause)
         if activity.type in SSO_LOGINS:
             events += self._mark_sso(org_id, partition, cause)
@@ -464,22 +463,25 @@ class WorkerState:
         events that follow."""
         key = member_key(org_id, user_id)
         user = self.tables.users.get(key)
-        events = self.evaluate_keys(key, partition, cause)
+        activity = self.tables.activity.get(key)
+        events = self.evaluate_keys(key, activity, partition, cause)
         alerts = self.tables.alerts.get(key)
         if (user is None or user.status != MEMBER) and not (alerts and alerts.open):
             return events  # non-members have no alerts: nothing to open, nothing to resolve
         usage = self.tables.usage.get(key)
         email = user.email if user else usage.email if usage else None
         subject = self.subject(org_id, user, usage, self.tables.associations.get(key), partition,
-                               self.tables.activity.get(key))
+                               activity)
         findings = with_groups(evaluate(subject, self.policy), user)
         return events + self._record(org_id, user_id, email, partition, cause, findings)
 
-    def evaluate_keys(self, owner: str, partition: int, cause: Cause) -> list[ShadowItAlert]:
+    def evaluate_keys(
+        self, owner: str, row: ActivityRow | None, partition: int, cause: Cause
+    ) -> list[ShadowItAlert]:
         """Run the key rules for the keys created by ``owner`` (``org:user``, or ``org`` for
-        actors that are not members); each key's alerts are kept under ``org:key_id`` in the
-        partition of its creator, so they replay in the same place."""
-        row = self.tables.activity.get(owner)
+        actors that are not members; ``row``: its activity row); each key's alerts are kept
+        under ``org:key_id`` in the partition of its creator, so they replay in the same
+        place."""
         if row is None or not row.keys_created:
             return []
         org_id, _, user_id = owner.partition(":")

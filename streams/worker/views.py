@@ -50,7 +50,7 @@ from __future__ import annotations
 import heapq
 import hmac
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Protocol
@@ -241,8 +241,8 @@ def host_name(header: str | None) -> str:
     return text.rpartition(":")[0] if text.count(":") == 1 else text
 
 
-def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> list[PartitionedRow]:
-    return [row for row in table.values() if row.partition in partitions]
+def _rows(table: Mapping[str, PartitionedRow], partitions: set[int]) -> Iterator[PartitionedRow]:
+    return (row for row in table.values() if row.partition in partitions)
 
 
 def ready(app: faust.App) -> bool:
@@ -627,18 +627,16 @@ class MetricsView(JsonView):
 
     async def answer(self, request: Request, **match: str) -> Response:
         answered = set(self.active_partitions(self.context.channels.user_events))
-        rows = {name: _rows(getattr(self.tables, name), answered)
-                for name in ("users", "usage", "associations", "alerts")}
         gauges: list[tuple[str, str, tuple[tuple[str, str], ...], float]] = [
             ("claude_worker_table_rows", "Table rows on this worker's partitions.",
-             (("table", name),), len(found))
-            for name, found in rows.items()
+             (("table", name),), sum(1 for _ in _rows(getattr(self.tables, name), answered)))
+            for name in ("users", "usage", "associations", "alerts")
         ]
-        members = sum(1 for row in rows["users"] if row.status == MEMBER)
+        members = sum(1 for row in _rows(self.tables.users, answered) if row.status == MEMBER)
         gauges.append(("claude_worker_members", "Current members on this worker's partitions.",
                        (), members))
         open_by_reason: dict[str, int] = {}
-        for row in rows["alerts"]:
+        for row in _rows(self.tables.alerts, answered):
             for reason in row.open:
                 open_by_reason[reason] = open_by_reason.get(reason, 0) + 1
         for reason, count in sorted(open_by_reason.items()):

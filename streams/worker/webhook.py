@@ -29,11 +29,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 import orjson
 
+from streams.client import transport
 from streams.config import Secret
 from streams.events.records import AvroRecord
 from streams.events.topics import ALERT_DECISIONS, SHADOW_IT_ALERTS, TopicSpec
@@ -86,21 +86,10 @@ def outcome_of(status: int) -> Outcome:
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a ``Retry-After`` header asks to wait (delay seconds or an HTTP date)."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        seconds = float(text)
-    else:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - now).total_seconds()
-    return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS)
+    """Seconds a ``Retry-After`` header asks to wait (delay seconds or an HTTP date), read as
+    the API client reads it, at most ``RETRY_AFTER_MAX_SECONDS``."""
+    wait = None if value is None else transport.retry_after({"retry-after": value}, now)
+    return None if wait is None else min(wait, RETRY_AFTER_MAX_SECONDS)
 
 
 def backoff(attempt: int, cap: float) -> float:

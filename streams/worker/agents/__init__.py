@@ -4,8 +4,9 @@ The per-member topics (user events, usage deltas, associations; ``members``) are
 batches by ``batch_agent`` handlers (``streams.worker.intake``); the low-volume ones
 (``directory``, ``status``) are Faust agents at concurrency 1 that take
 ``BATCH_SIZE`` events or whatever arrived within ``BATCH_SECONDS``. Every batch goes through
-the context's shared ``BatchRunner``; the per-member handlers wait for the context's
-``barrier`` (see ``streams.worker.barrier``). ``register_agents`` registers them all on the
+the context's shared ``BatchRunner``; the per-member handlers and the activities (both
+evaluated against the directory) wait for the context's ``barrier`` (see
+``streams.worker.barrier``). ``register_agents`` registers them all on the
 context's app, and with them the webhook delivery (``webhook``), a task with its own
 consumer group.
 """

@@ -21,4 +21,6 @@ def register(context: WorkerContext) -> None:
     async def handle(messages: Sequence[Message]) -> None:
         await context.runner.run(messages, decode, WorkerState.apply_activity)
 
-    batch_agent(context, context.channels.activities, handle)
+    # Activities are evaluated against the directory, as the member topics are: they wait
+    # for it too.
+    batch_agent(context, context.channels.activities, handle, ready=context.barrier.wait)
