@@ -182,15 +182,17 @@ class FeedStep:
     read: FeedRead | None = None
     counters: Reconciliation = field(default_factory=Reconciliation)
     pending: dict[str, UserOp] = field(default_factory=dict)
-    fast: FastPath | None = None
     judged: set[str] = field(default_factory=set)
     """The pending changes the roster judged this cycle (not snapshot-only)."""
+    committed_counters: dict[str, int] = field(init=False)
+    """The counters as committed, to tell whether this cycle moved them."""
 
     def __post_init__(self) -> None:
         self.position = FeedPosition.from_cursor(self.committed)
         if self.position is not None:
             self.counters = Reconciliation(**self.position.reconciliation)
             self.pending = dict(self.position.pending)
+        self.committed_counters = self.counters.as_dict()
 
     async def fetch(self, client: ApiClient, now: datetime) -> Outcome:
         """Read the feed from the committed position."""
@@ -241,20 +243,18 @@ class FeedStep:
             self.position = replace(self.position, membership_from=start)
         if start is None:
             return None
-        self.fast = apply_feed(
+        fast = apply_feed(
             members, self.read.new, self.pending, context=context, membership_from=start
         )
-        self.pending = self.fast.pending
-        return self.fast
+        self.pending = fast.pending
+        return fast
 
     def reconciliation(self) -> tuple[dict[str, int], bool]:
         """The counters (empty when the feed is not read) and whether this cycle moved them."""
         if self.position is None:
             return {}, False
-        committed = FeedPosition.from_cursor(self.committed)
-        before = Reconciliation(**committed.reconciliation) if committed else Reconciliation()
         counters = self.counters.as_dict()
-        return counters, counters != before.as_dict()
+        return counters, counters != self.committed_counters
 
     def messages(self, context: PollContext, codec: Codec, prefix: str) -> list[Outgoing]:
         """The ``Activity`` messages of this read's new rows."""
