@@ -332,7 +332,7 @@ async def collect_spend_limits(
     optional outcome: said, never a failure.
     """
     limits = await client.effective_spend_limits()
-    if limits.error is not None and _source_missing(limits.error):
+    if _source_missing(limits.error):
         into.outcomes.append(Outcome(SPEND_LIMITS, limits.error, optional=True))
         return
     into.record(SPEND_LIMITS, limits)
