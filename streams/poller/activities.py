@@ -23,7 +23,7 @@ from streams.client.activities import ACTOR_FIELDS
 from streams.client.activities import Activity as FeedRow
 from streams.client.compliance import ActivityQuery, list_activities
 from streams.events.activity_facts import activity_key
-from streams.events.cloudevents import CONTENT_TYPE, SPEC_VERSION, format_time, source_for
+from streams.events.cloudevents import headers_for
 from streams.events.codec import Codec
 from streams.events.records import (
     Activity,
@@ -167,7 +167,7 @@ def activity_messages(records: Sequence[Activity], codec: Codec, prefix: str) ->
     """The ``<prefix>activities`` messages (Avro value, CloudEvents headers) of ``records``."""
     topic = ACTIVITIES.name(prefix)
     return [
-        Outgoing(topic, activity_key(record), codec.encode(record), _headers(record))
+        Outgoing(topic, activity_key(record), codec.encode(record), headers_for(record))
         for record in records
     ]
 
@@ -274,19 +274,6 @@ class FeedStep:
         completed = self.read is not None and self.read.outcome.completed
         last = now if completed else self.committed and self.committed.last_success
         return CursorState(DATA_TYPE, cycle, last, False, None, text)
-
-
-def _headers(record: Activity) -> list[tuple[str, bytes]]:
-    subject = record.target_user_id or record.actor.user_id or record.org_id
-    return [
-        ("ce_specversion", SPEC_VERSION.encode()),
-        ("ce_id", record.id.encode()),
-        ("ce_type", record.SCHEMA.encode()),
-        ("ce_source", source_for(record.org_id).encode()),
-        ("ce_time", format_time(record.created_at).encode()),
-        ("ce_subject", subject.encode()),
-        ("content-type", CONTENT_TYPE.encode()),
-    ]
 
 
 def _json(value: Mapping[str, object]) -> str:
