@@ -57,6 +57,13 @@ def _announce(simulator: RunningSimulator) -> None:
     help="Admin API requests per minute for the org.",
 )
 @click.option(
+    "--spend-limits-rate",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Spend-limit requests per minute for the org (their own limit).",
+)
+@click.option(
     "--unmanaged-fraction",
     type=click.FloatRange(0, 1),
     default=_DEFAULTS.unmanaged_fraction,
@@ -140,6 +147,7 @@ def simulate(
     plan: str,
     analytics_rate: float,
     admin_rate: float,
+    spend_limits_rate: float,
     unmanaged_fraction: float,
     org_kind: str,
     unified_chat_share: float,
@@ -167,6 +175,7 @@ def simulate(
         start_date=start,
         analytics_rate=analytics_rate,
         admin_rate=admin_rate,
+        spend_limits_rate=spend_limits_rate,
         unmanaged_fraction=unmanaged_fraction,
         org_kind=org_kind,  # type: ignore[arg-type]
         unified_chat_share=unified_chat_share,

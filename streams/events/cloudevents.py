@@ -13,6 +13,9 @@ Every event record travels as the Avro single-object-encoded value plus these he
 ``content-type``   ``application/avro`` (the value is Avro single-object encoding)
 ============== =====================================================================
 
+An ``Activity`` carries the feed's own id and ``created_at``, and as subject its target user,
+else its actor's user id, else the org id.
+
 Poller-state and directory records are not events and carry no CloudEvents headers.
 """
 
@@ -25,6 +28,7 @@ from urllib.parse import quote
 
 from streams.errors import MalformedMessage
 from streams.events.records import (
+    Activity,
     AlertDecision,
     AppAssociation,
     ConnectorStatus,
@@ -75,22 +79,27 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def headers_for(record: EventRecord) -> Headers:
-    """The binary-mode headers for one event record."""
-    if isinstance(record, ConnectorStatus):
-        subject = record.connector
-    elif isinstance(record, CredentialEvent):
-        subject = record.key_id
-    elif isinstance(record, InviteEvent):
-        subject = record.invite_id
+def headers_for(record: EventRecord | Activity) -> Headers:
+    """The binary-mode headers for one event record (an activity: the feed's id and time)."""
+    if isinstance(record, Activity):
+        event_id, moment = record.id, record.created_at
+        subject = record.target_user_id or record.actor.user_id or record.org_id
     else:
-        subject = record.user_id
+        event_id, moment = record.event_id, record.observed_at
+        if isinstance(record, ConnectorStatus):
+            subject = record.connector
+        elif isinstance(record, CredentialEvent):
+            subject = record.key_id
+        elif isinstance(record, InviteEvent):
+            subject = record.invite_id
+        else:
+            subject = record.user_id
     return [
         ("ce_specversion", SPEC_VERSION.encode()),
-        ("ce_id", record.event_id.encode()),
+        ("ce_id", event_id.encode()),
         ("ce_type", record.SCHEMA.encode()),
         ("ce_source", source_for(record.org_id).encode()),
-        ("ce_time", format_time(record.observed_at).encode()),
+        ("ce_time", format_time(moment).encode()),
         ("ce_subject", subject.encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]

@@ -23,7 +23,7 @@ from streams.client.activities import ACTOR_FIELDS
 from streams.client.activities import Activity as FeedRow
 from streams.client.compliance import ActivityQuery, list_activities
 from streams.events.activity_facts import activity_key
-from streams.events.cloudevents import CONTENT_TYPE, SPEC_VERSION, format_time, source_for
+from streams.events.cloudevents import headers_for
 from streams.events.codec import Codec
 from streams.events.records import (
     Activity,
@@ -167,7 +167,7 @@ def activity_messages(records: Sequence[Activity], codec: Codec, prefix: str) ->
     """The ``<prefix>activities`` messages (Avro value, CloudEvents headers) of ``records``."""
     topic = ACTIVITIES.name(prefix)
     return [
-        Outgoing(topic, activity_key(record), codec.encode(record), _headers(record))
+        Outgoing(topic, activity_key(record), codec.encode(record), headers_for(record))
         for record in records
     ]
 
@@ -182,15 +182,17 @@ class FeedStep:
     read: FeedRead | None = None
     counters: Reconciliation = field(default_factory=Reconciliation)
     pending: dict[str, UserOp] = field(default_factory=dict)
-    fast: FastPath | None = None
     judged: set[str] = field(default_factory=set)
     """The pending changes the roster judged this cycle (not snapshot-only)."""
+    committed_counters: dict[str, int] = field(init=False)
+    """The counters as committed, to tell whether this cycle moved them."""
 
     def __post_init__(self) -> None:
         self.position = FeedPosition.from_cursor(self.committed)
         if self.position is not None:
             self.counters = Reconciliation(**self.position.reconciliation)
             self.pending = dict(self.position.pending)
+        self.committed_counters = self.counters.as_dict()
 
     async def fetch(self, client: ApiClient, now: datetime) -> Outcome:
         """Read the feed from the committed position."""
@@ -241,20 +243,18 @@ class FeedStep:
             self.position = replace(self.position, membership_from=start)
         if start is None:
             return None
-        self.fast = apply_feed(
+        fast = apply_feed(
             members, self.read.new, self.pending, context=context, membership_from=start
         )
-        self.pending = self.fast.pending
-        return self.fast
+        self.pending = fast.pending
+        return fast
 
     def reconciliation(self) -> tuple[dict[str, int], bool]:
         """The counters (empty when the feed is not read) and whether this cycle moved them."""
         if self.position is None:
             return {}, False
-        committed = FeedPosition.from_cursor(self.committed)
-        before = Reconciliation(**committed.reconciliation) if committed else Reconciliation()
         counters = self.counters.as_dict()
-        return counters, counters != before.as_dict()
+        return counters, counters != self.committed_counters
 
     def messages(self, context: PollContext, codec: Codec, prefix: str) -> list[Outgoing]:
         """The ``Activity`` messages of this read's new rows."""
@@ -274,19 +274,6 @@ class FeedStep:
         completed = self.read is not None and self.read.outcome.completed
         last = now if completed else self.committed and self.committed.last_success
         return CursorState(DATA_TYPE, cycle, last, False, None, text)
-
-
-def _headers(record: Activity) -> list[tuple[str, bytes]]:
-    subject = record.target_user_id or record.actor.user_id or record.org_id
-    return [
-        ("ce_specversion", SPEC_VERSION.encode()),
-        ("ce_id", record.id.encode()),
-        ("ce_type", record.SCHEMA.encode()),
-        ("ce_source", source_for(record.org_id).encode()),
-        ("ce_time", format_time(record.created_at).encode()),
-        ("ce_subject", subject.encode()),
-        ("content-type", CONTENT_TYPE.encode()),
-    ]
 
 
 def _json(value: Mapping[str, object]) -> str:

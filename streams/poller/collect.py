@@ -8,7 +8,7 @@ incomplete, so the diff never concludes a removal from it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
@@ -55,6 +55,8 @@ RESTATEMENT_DAYS = 30
 Progress = Callable[[str], None]
 P = TypeVar("P")
 M = TypeVar("M")
+R = TypeVar("R")
+L = TypeVar("L", UserUsage, UserCost)
 WORKSPACES = "workspaces"
 """The outcome name of the Console workspace memberships read with the roster."""
 USAGE = "usage"
@@ -332,7 +334,7 @@ async def collect_spend_limits(
     optional outcome: said, never a failure.
     """
     limits = await client.effective_spend_limits()
-    if limits.error is not None and _source_missing(limits.error):
+    if _source_missing(limits.error):
         into.outcomes.append(Outcome(SPEND_LIMITS, limits.error, optional=True))
         return
     into.record(SPEND_LIMITS, limits)
@@ -443,82 +445,77 @@ def _token_fields(tokens: TokenCounts) -> dict[str, int]:
     }
 
 
-def _actor_totals(usage: Iterable[ActorUsage], cost: Iterable[ActorCost]) -> list[UsageObservation]:
+def _actor_totals(usage: Sequence[ActorUsage], cost: Sequence[ActorCost]) -> list[UsageObservation]:
     """TOKENS and COST per (actor, day), summed over products and models (COST also per
     product)."""
-    tokens: dict[tuple[str, date], dict[str, int]] = {}
-    micros: dict[tuple[str, date], dict[str, int]] = {}
-    actors: dict[str, UsageActor] = {}
-    for row in usage:
-        totals = tokens.setdefault((row.actor.key, row.day), defaultdict(int))
-        for name, value in _token_fields(row.tokens).items():
-            totals[name] += value
-        actors[row.actor.key] = row.actor
-    for cost_row in cost:
-        _add_spend(micros.setdefault((cost_row.actor.key, cost_row.day), defaultdict(int)),
-                   cost_row.product, cents_to_micros(cost_row.amount))
-        actors[cost_row.actor.key] = cost_row.actor
-    observations = [
+    actors: dict[str, UsageActor] = {row.actor.key: row.actor for row in (*usage, *cost)}
+    tokens = _day_sums(usage, _actor_day, _add_tokens)
+    micros = _day_sums(cost, _actor_day, _add_cost)
+    return [
         UsageObservation(
-            key,
-            day,
-            MetricFamily.TOKENS,
-            dict(values),
-            Source.USAGE_ANALYTICS,
-            actors[key].email,
-            actors[key].type,
+            key, day, family, dict(values), source, actors[key].email, actors[key].type
         )
-        for (key, day), values in tokens.items()
-    ]
-    observations += [
-        UsageObservation(
-            key,
-            day,
-            MetricFamily.COST,
-            dict(values),
-            Source.COST_ANALYTICS,
-            actors[key].email,
-            actors[key].type,
+        for family, source, sums in (
+            (MetricFamily.TOKENS, Source.USAGE_ANALYTICS, tokens),
+            (MetricFamily.COST, Source.COST_ANALYTICS, micros),
         )
-        for (key, day), values in micros.items()
+        for (key, day), values in sums.items()
     ]
-    return observations
 
 
 def _bucket_day(row: UserUsage | UserCost, fallback: date) -> date:
     return row.starting_at.astimezone(UTC).date() if row.starting_at else fallback
 
 
-def _token_totals(rows: Iterable[UserUsage]) -> list[UsageObservation]:
-    sums: dict[tuple[str, date], dict[str, int]] = {}
-    emails: dict[str, str | None] = {}
-    for row in rows:
-        key = (row.actor.user_id, _bucket_day(row, DATA_FLOOR))
-        totals = sums.setdefault(key, defaultdict(int))
-        for name, value in _token_fields(row.tokens).items():
-            totals[name] += value
-        emails[row.actor.user_id] = row.actor.email
+def _token_totals(rows: Sequence[UserUsage]) -> list[UsageObservation]:
+    return _user_totals(rows, _add_tokens, MetricFamily.TOKENS, Source.USAGE_REPORT)
+
+
+def _cost_totals(rows: Sequence[UserCost]) -> list[UsageObservation]:
+    return _user_totals(rows, _add_cost, MetricFamily.COST, Source.COST_REPORT)
+
+
+def _user_totals(
+    rows: Sequence[L],
+    add: Callable[[dict[str, int], L], None],
+    family: MetricFamily,
+    source: Source,
+) -> list[UsageObservation]:
+    """``family`` per (member, day) of the legacy per-user reports."""
+    emails = {row.actor.user_id: row.actor.email for row in rows}
     return [
-        UsageObservation(
-            user, day, MetricFamily.TOKENS, dict(values), Source.USAGE_REPORT, emails[user]
-        )
-        for (user, day), values in sums.items()
+        UsageObservation(user, day, family, dict(values), source, emails[user])
+        for (user, day), values in _day_sums(rows, _user_day, add).items()
     ]
 
 
-def _cost_totals(rows: Iterable[UserCost]) -> list[UsageObservation]:
+def _actor_day(row: ActorUsage | ActorCost) -> tuple[str, date]:
+    return row.actor.key, row.day
+
+
+def _user_day(row: UserUsage | UserCost) -> tuple[str, date]:
+    return row.actor.user_id, _bucket_day(row, DATA_FLOOR)
+
+
+def _day_sums(
+    rows: Iterable[R],
+    key: Callable[[R], tuple[str, date]],
+    add: Callable[[dict[str, int], R], None],
+) -> dict[tuple[str, date], dict[str, int]]:
+    """Each row's values added (``add``) into the totals of its (actor, day) ``key``."""
     sums: dict[tuple[str, date], dict[str, int]] = {}
-    emails: dict[str, str | None] = {}
     for row in rows:
-        key = (row.actor.user_id, _bucket_day(row, DATA_FLOOR))
-        _add_spend(sums.setdefault(key, defaultdict(int)), row.product, cents_to_micros(row.amount))
-        emails[row.actor.user_id] = row.actor.email
-    return [
-        UsageObservation(
-            user, day, MetricFamily.COST, dict(values), Source.COST_REPORT, emails[user]
-        )
-        for (user, day), values in sums.items()
-    ]
+        add(sums.setdefault(key(row), defaultdict(int)), row)
+    return sums
+
+
+def _add_tokens(totals: dict[str, int], row: ActorUsage | UserUsage) -> None:
+    for name, value in _token_fields(row.tokens).items():
+        totals[name] += value
+
+
+def _add_cost(totals: dict[str, int], row: ActorCost | UserCost) -> None:
+    _add_spend(totals, row.product, cents_to_micros(row.amount))
 
 
 def _add_spend(totals: dict[str, int], product: str | None, micros: int) -> None:

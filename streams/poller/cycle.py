@@ -196,9 +196,12 @@ class ConnectorPoller:
             for data_type in (DataType.ANALYTICS, DataType.USAGE)
             if data_type in due_types and self._restatements_due(data_type, today)
         }
+        # The first collection reads the revision window only (its size sets how long the
+        # first collection takes); it still counts as today's re-read, so the days up to
+        # RESTATEMENT_DAYS back are first re-read the next day.
         window = {
             data_type: RESTATEMENT_DAYS
-            if data_type in restating
+            if data_type in restating and not baseline
             else self.options.revision_window_days
             for data_type in (DataType.ANALYTICS, DataType.USAGE)
         }

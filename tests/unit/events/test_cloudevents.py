@@ -15,7 +15,15 @@ from streams.events.cloudevents import (
     headers_for,
     parse_headers,
 )
-from streams.events.records import ConnectorStatus, CredentialEvent, InviteEvent
+from streams.events.codec import default_codec
+from streams.events.records import (
+    Activity,
+    ActivityActor,
+    ConnectorStatus,
+    CredentialEvent,
+    InviteEvent,
+)
+from streams.poller.activities import activity_messages
 from tests.unit.events.samples import NOW, ORG, SAMPLES
 
 EVENTS = [record for record in SAMPLES if hasattr(record, "event_id")]
@@ -98,3 +106,43 @@ def test_parsed_time_is_aware() -> None:
     parsed = parse_headers(headers_for(EVENTS[0])).time
     assert parsed is not None and parsed.utcoffset() == timedelta(0)
     assert parsed == datetime(2026, 11, 28, 9, 15, 30, 123000, tzinfo=UTC)
+
+
+def _activity(target: str | None, actor_user: str | None) -> Activity:
+    return Activity(
+        id="activity_0001",
+        created_at=datetime(2026, 11, 1, 12, 30, 15, 123456, tzinfo=UTC),
+        type="user_invited",
+        org_id="org 1/a",
+        organization_id=None,
+        organization_uuid=None,
+        actor=ActivityActor(type="user_actor", user_id=actor_user),
+        target_user_id=target,
+        target_email=None,
+        details_json="{}",
+        connector="acme",
+        poll_id="acme:1",
+        observed_at=datetime(2026, 11, 1, 13, 0, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "actor_user", "subject"),
+    [("user_t", "user_a", "user_t"), (None, "user_a", "user_a"), (None, None, "org 1/a")],
+)
+def test_an_activity_carries_its_feed_id_time_and_subject(target, actor_user, subject):
+    """An activity's id and time are the feed's; its subject the target, else the actor, else
+    the organisation."""
+    record = _activity(target, actor_user)
+    expected = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"activity_0001"),
+        ("ce_type", b"com.claudeconnector.events.Activity"),
+        ("ce_source", b"/claude-connector/orgs/org%201%2Fa"),
+        ("ce_time", b"2026-11-01T12:30:15.123Z"),
+        ("ce_subject", subject.encode()),
+        ("content-type", b"application/avro"),
+    ]
+    assert headers_for(record) == expected
+    (message,) = activity_messages([record], default_codec(), "t.")
+    assert message.headers == expected

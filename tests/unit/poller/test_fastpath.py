@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from streams.client.activities import Activity as FeedRow
-from streams.events.records import Source, UserImage, UserOp
-from streams.poller.activities import OVERLAP, FeedPosition, select_new
+from streams.events.records import CursorState, Source, UserEvent, UserImage, UserOp
+from streams.poller.activities import DATA_TYPE as FEED_CURSOR
+from streams.poller.activities import OVERLAP, FeedPosition, FeedRead, FeedStep, select_new
 from streams.poller.fastpath import Reconciliation, apply_feed, reconcile
 from streams.poller.snapshot import PollContext, RosterSnapshot, SnapshotUser
+from streams.poller.status import Outcome
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 CONTEXT = PollContext("org", "acme", "acme:5", T0 + timedelta(minutes=2))
@@ -138,3 +140,57 @@ def test_overlap_reread_drops_what_was_published_and_forgets_old_ids() -> None:
         type("Cursor", (), {"watermark": position.to_text()})()  # type: ignore[arg-type]
     )
     assert restored == position
+
+
+def _roster_event(op: UserOp, user: str) -> UserEvent:
+    image = UserImage(id=user, email=f"{user}@x.example", role="user")
+    return UserEvent(
+        event_id=f"event_{user}",
+        op=op,
+        org_id="org",
+        user_id=user,
+        before=None if op is UserOp.ADDED else image,
+        after=None if op is UserOp.REMOVED else image,
+        changed_fields=(),
+        baseline=op is UserOp.SNAPSHOT,
+        source=Source.ROSTER,
+        connector="acme",
+        poll_id="acme:5",
+        observed_at=CONTEXT.observed_at,
+    )
+
+
+def _feed_step(membership_from: datetime | None, *new: FeedRow) -> FeedStep:
+    """A step whose committed counters are 2 confirmed, 1 contradicted, and whose read (this
+    cycle) found ``new``."""
+    position = FeedPosition(
+        since=T0,
+        membership_from=membership_from,
+        reconciliation={"confirmed": 2, "contradicted": 1, "snapshot_only": 0},
+    )
+    committed = CursorState(FEED_CURSOR, 4, T0, False, None, position.to_text())
+    step = FeedStep(committed)
+    step.read = FeedRead(new, position, Outcome(FEED_CURSOR, None))
+    return step
+
+
+def test_roster_changes_the_feed_missed_or_saw_in_the_same_cycle_are_counted() -> None:
+    step = _feed_step(T0, role(1, "user_bo", None, "user"), row(2, "sso_login_succeeded"))
+    step.judged = {"user_cy"}
+    step.count_snapshot_only(
+        [
+            _roster_event(UserOp.SNAPSHOT, "user_ed"),
+            _roster_event(UserOp.ADDED, "user_bo"),  # the feed read it this cycle too
+            _roster_event(UserOp.REMOVED, "user_dee"),  # the feed never said so
+            _roster_event(UserOp.REMOVED, "user_cy"),  # judged by the roster already
+        ]
+    )
+    counters, moved = step.reconciliation()
+    assert counters == {"confirmed": 3, "contradicted": 1, "snapshot_only": 1}
+    assert moved
+
+
+def test_roster_changes_count_only_once_the_feed_is_the_fast_path() -> None:
+    step = _feed_step(None, role(1, "user_bo", None, "user"))
+    step.count_snapshot_only([_roster_event(UserOp.REMOVED, "user_dee")])
+    assert step.reconciliation() == ({"confirmed": 2, "contradicted": 1, "snapshot_only": 0}, False)

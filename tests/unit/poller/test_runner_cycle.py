@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiokafka.errors import KafkaConnectionError
 
 from streams.config import Settings
+from streams.poller import loop
 from streams.poller.loop import PollerRunner
 
 
@@ -22,7 +25,7 @@ class Poller:
         return "report"
 
 
-async def test_a_failed_commit_recovers_the_connector_and_the_next_cycle_runs(tmp_path):
+async def test_a_failed_commit_recovers_the_connector_and_the_next_cycle_runs(tmp_path, caplog):
     runner = PollerRunner(Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path)}), quiet=True)
     poller = Poller(KafkaConnectionError("broker gone"))
     runner.pollers = {"acme": poller}
@@ -32,7 +35,13 @@ async def test_a_failed_commit_recovers_the_connector_and_the_next_cycle_runs(tm
         recovered.append(name)
 
     runner.recover = recover
-    assert await runner.cycle("acme", {"ROSTER"}) is None
+    with caplog.at_level(logging.ERROR, logger=loop.__name__):
+        assert await runner.cycle("acme", {"ROSTER"}) is None
     assert recovered == ["acme"]
+    (logged,) = [r for r in caplog.records if r.name == loop.__name__]
+    assert logged.levelno == logging.ERROR
+    assert logged.getMessage() == (
+        "[acme] could not commit the cycle (KafkaConnectionError: broker gone); retrying in 0.0s"
+    )
     assert await runner.cycle("acme") == "report"
     assert poller.asked == [{"ROSTER"}, None] and recovered == ["acme"]
