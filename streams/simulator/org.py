@@ -216,10 +216,10 @@ class SimConfig:
     none (``group_share`` of the members are in some group)."""
     group_share: float = 0.8
     spend_limit_share: float = 0.0
-    spend_limits_rate: float = 60.0
-    """Requests per minute every spend-limit endpoint shares (the documented 60)."""
     """Members with a monthly spend limit of their own (Enterprise); the others fall under no
     limit. Some of them have spent most of it; those past it have asked for more."""
+    spend_limits_rate: float = 60.0
+    """Requests per minute every spend-limit endpoint shares (the documented 60)."""
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
