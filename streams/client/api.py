@@ -27,7 +27,7 @@ from streams import __version__
 from streams.client import endpoints as ep
 from streams.client import models
 from streams.client.endpoints import EndpointSpec
-from streams.client.listing import UNPARSED_VALUES, Listing, Page, parse_page
+from streams.client.listing import Listing, Page, parse_page, warn_unparsed
 from streams.client.pagination import Pager, PaginationBroken
 from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_budgets
 from streams.client.transport import DEFAULT_RETRY, RequestStats, RetryPolicy, Sender, send
@@ -245,7 +245,7 @@ class ApiClient:
                     pages += 1
                     meta = page.envelope
                     unparsed.update(page.unparsed)
-                    UNPARSED_VALUES.add(spec.path, page.unparsed)
+                    warn_unparsed(spec.path, page.unparsed)
             except ApiError as exc:
                 if (
                     exc.status == 410
