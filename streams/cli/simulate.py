@@ -18,12 +18,17 @@ def _announce(simulator: RunningSimulator) -> None:
     config = simulator.config
     click.echo(f"simulator: {simulator.url}", nl=True)
     click.echo(
-        f"org: {config.users} users, seed {config.seed}, plan {config.plan}, "
+        f"org: {config.org_kind}, {config.users} users, seed {config.seed}, plan {config.plan}, "
         f"today {config.start_date}, dialect {config.dialect}"
     )
-    click.echo(f"analytics key (read:analytics): {config.analytics_key}")
-    click.echo(f"admin key (read:members, Console admin): {config.admin_key}")
-    click.echo(f"compliance key (read:compliance_activities): {config.compliance_key}")
+    keys = {
+        "analytics": config.analytics_key,
+        "admin": config.admin_key,
+        "compliance": config.compliance_key,
+    }
+    for label, key in keys.items():
+        if scopes := simulator.state.scopes(key):
+            click.echo(f"{label} key ({', '.join(sorted(scopes))}): {key}")
     click.echo(f"activity feed lag: {config.feed_lag:g} s")
     click.echo(
         f"rate limits per minute: analytics {config.analytics_rate:g}, admin {config.admin_rate:g}"
@@ -128,7 +133,7 @@ def _announce(simulator: RunningSimulator) -> None:
 @click.option(
     "--feed-lag",
     type=click.FloatRange(min=0),
-    default=0.0,
+    default=_DEFAULTS.feed_lag,
     show_default=True,
     help="Wall-clock seconds before an activity shows in the feed (a few show later still).",
 )

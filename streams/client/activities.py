@@ -10,29 +10,13 @@ field of any of the several hundred activity types is lost.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from streams.client.models import Row, RowError, _datetime, _obj, _opt_str, _str
 
 COMMON_FIELDS = frozenset({"id", "created_at", "type", "organization_id", "organization_uuid"})
-ACTOR_FIELDS = (
-    "user_id",
-    "email_address",
-    "ip_address",
-    "user_agent",
-    "api_key_id",
-    "admin_api_key_id",
-    "service_account_id",
-    "directory_id",
-    "idp_connection_type",
-    "service",
-    "issuer",
-    "subject",
-    "unauthenticated_email_address",
-)
-"""The actor fields typed on ``Actor`` (strings or null); the rest go to ``Actor.details``."""
 
 TARGET_USER_FIELDS = ("user_id", "deleted_user_id")
 """Type-specific fields naming the member an activity concerns, in order of preference."""
@@ -65,6 +49,10 @@ class Actor:
         typed = {name: _opt_str(row, name) for name in ACTOR_FIELDS}
         details = {k: v for k, v in row.items() if k != "type" and k not in ACTOR_FIELDS}
         return cls(type=_str(row, "type"), details=details, **typed)
+
+
+ACTOR_FIELDS = tuple(f.name for f in fields(Actor) if f.name not in ("type", "details"))
+"""The actor fields typed on ``Actor`` (strings or null); the rest go to ``Actor.details``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from streams import __version__
 from streams.client import endpoints as ep
 from streams.client import models
 from streams.client.endpoints import EndpointSpec
-from streams.client.listing import UNPARSED_VALUES, Listing, Page, parse_page
+from streams.client.listing import Listing, Page, parse_page, warn_unparsed
 from streams.client.pagination import Pager, PaginationBroken
 from streams.client.ratelimit import ApiFamily, RateBudget, RateBudgets, shared_budgets
 from streams.client.transport import DEFAULT_RETRY, RequestStats, RetryPolicy, Sender, send
@@ -142,19 +142,20 @@ class ApiClient:
         """Whether this connector holds a key for ``family``'s endpoints."""
         return self._secret(family) is not None
 
-    def budget(self, family: ApiFamily) -> RateBudget:
-        """The process-wide budget of this key's organisation for ``family`` requests."""
-        return self._budgets.budget(self._identity(family), family)
+    def budget(self, family: ApiFamily, key: str | None = None) -> RateBudget:
+        """The process-wide budget for ``family`` requests sent with ``key`` (by default this
+        connector's key for ``family``): the budget of the key's organisation, once known."""
+        return self._budgets.budget(self._identity(key or self._secret(family)), family)
 
-    def _identity(self, family: ApiFamily) -> str:
+    def _identity(self, secret: str | None) -> str:
         """Who a budget belongs to before the organisation is known: the key (a digest)."""
-        digest = hashlib.sha256((self._secret(family) or "").encode()).hexdigest()[:16]
+        digest = hashlib.sha256((secret or "").encode()).hexdigest()[:16]
         return f"{self.connector.api_base_url}#key:{digest}"
 
     def _bind_organisation(self, org_id: str) -> None:
         for family in ApiFamily:
             if self.has_key(family):
-                self._budgets.bind(self._identity(family), org_id)
+                self._budgets.bind(self._identity(self._secret(family)), org_id)
 
     def _secret(self, family: ApiFamily) -> str | None:
         connector = self.connector
@@ -196,7 +197,7 @@ class ApiClient:
         while True:
             exchange = await send(
                 self._sender,
-                self.budget(spec.family),
+                self.budget(spec.family, key),
                 key=key,
                 path=path,
                 params=query,
@@ -244,7 +245,7 @@ class ApiClient:
                     pages += 1
                     meta = page.envelope
                     unparsed.update(page.unparsed)
-                    UNPARSED_VALUES.add(spec.path, page.unparsed)
+                    warn_unparsed(spec.path, page.unparsed)
             except ApiError as exc:
                 if (
                     exc.status == 410

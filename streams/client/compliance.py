@@ -17,10 +17,10 @@ from streams.client import endpoints as ep
 from streams.client.activities import Activity
 from streams.client.api import ApiClient, _params
 from streams.client.listing import Listing
-from streams.errors import EndpointUnavailable, FeedUnavailable, ReconnectRequired
+from streams.errors import EndpointUnavailable, FeedUnavailable
 
 Order = Literal["asc", "desc"]
-MAX_LIMIT = 5000
+MAX_LIMIT = ep.ACTIVITIES_MAX_LIMIT
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,6 @@ class ActivityQuery:
                 query[f"created_at.{bound}"] = value
         return query
 
-    def since(self, moment: datetime) -> ActivityQuery:
-        """The same query from ``moment`` on (inclusive)."""
-        return replace(self, created_gte=moment, created_gt=None, after_id=None)
-
 
 async def list_activities(client: ApiClient, query: ActivityQuery) -> Listing[Activity]:
     """Every activity ``query`` matches, all pages; never raises an ``ApiError``.
@@ -82,8 +78,7 @@ async def list_activities(client: ApiClient, query: ActivityQuery) -> Listing[Ac
     """
     listing = await client.fetch(ep.ACTIVITIES, query.params())
     error = listing.error
-    refused = isinstance(error, ReconnectRequired | EndpointUnavailable)
-    if refused and error.status in (403, 404) and not isinstance(error, FeedUnavailable):
+    if isinstance(error, EndpointUnavailable):
         unavailable = FeedUnavailable(
             "activity feed not enabled for the organisation, or the key lacks "
             "read:compliance_activities",

@@ -276,6 +276,7 @@ SPEND_LIMIT_INCREASE_REQUESTS = _spend_limits(
     models.SpendLimitIncreaseRequest.from_api,
     "spend_limit_increase_requests/list",
 )
+ACTIVITIES_MAX_LIMIT = 5000
 ACTIVITIES = EndpointSpec(
     name="activities",
     path="/v1/compliance/activities",
@@ -283,7 +284,7 @@ ACTIVITIES = EndpointSpec(
     paging=PagingStyle.ID_CURSOR,
     parse_row=Activity.from_api,
     doc="https://platform.claude.com/docs/en/api/compliance/activities/list",
-    max_limit=5000,
+    max_limit=ACTIVITIES_MAX_LIMIT,
     scope="read:compliance_activities",
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -23,28 +23,20 @@ T = TypeVar("T")
 log = logging.getLogger("streams.client")
 
 
-class UnparsedValues:
-    """Values the API sent that did not parse and were left out, by (endpoint, field).
-
-    Process-wide counters (a ``/metrics`` source); the first of each pair is logged once, so a
-    field that changed shape says so without flooding the log every page.
-    """
-
-    def __init__(self) -> None:
-        self.counts: Counter[tuple[str, str]] = Counter()
-
-    def add(self, endpoint: str, fields: Mapping[str, int]) -> None:
-        for name, count in fields.items():
-            if (endpoint, name) not in self.counts:
-                log.warning(
-                    "%s: %r is not a count; the rows are kept without it (logged once)",
-                    endpoint,
-                    name,
-                )
-            self.counts[(endpoint, name)] += count
+_WARNED: set[tuple[str, str]] = set()
 
 
-UNPARSED_VALUES = UnparsedValues()
+def warn_unparsed(endpoint: str, fields: Iterable[str]) -> None:
+    """Log each (endpoint, field) whose values did not parse once per process, so a field that
+    changed shape says so without flooding the log every page."""
+    for name in fields:
+        if (endpoint, name) not in _WARNED:
+            _WARNED.add((endpoint, name))
+            log.warning(
+                "%s: %r is not a count; the rows are kept without it (logged once)",
+                endpoint,
+                name,
+            )
 
 
 @dataclass(frozen=True)

@@ -385,18 +385,16 @@ class AnalyticsUserDay:
     @property
     def message_count(self) -> int:
         """Messages across every surface (chat, Cowork, Claude Tag, Office, Design, Science)."""
-        return sum(
-            value or 0 for name, value in self.metrics.items() if name.endswith(_MESSAGE_COUNTS)
-        )
+        return self._sum(_MESSAGE_COUNTS)
 
     @property
     def session_count(self) -> int:
         """Distinct sessions across Claude Code, Cowork, Office, Design and Science."""
-        return sum(
-            value or 0
-            for name, value in self.metrics.items()
-            if name.endswith(".distinct_session_count")
-        )
+        return self._sum((".distinct_session_count",))
+
+    def _sum(self, suffixes: tuple[str, ...]) -> int:
+        """The sum of the metrics whose names end with one of ``suffixes`` (nulls as 0)."""
+        return sum(value or 0 for name, value in self.metrics.items() if name.endswith(suffixes))
 
     @property
     def surfaces_used(self) -> frozenset[str]:

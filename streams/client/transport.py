@@ -136,6 +136,12 @@ def _error_text(body: bytes) -> tuple[str | None, str | None]:
     return (kind if isinstance(kind, str) else None, message if isinstance(message, str) else None)
 
 
+def _served_at(headers: Mapping[str, str], now: datetime | None = None) -> datetime:
+    """When the answer was served: its own ``Date`` header, else ``now`` (else our clock)."""
+    served = headers.get("date")
+    return parsedate_to_datetime(served) if served else now or datetime.now(UTC)
+
+
 def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
     """Seconds a 429 asks to wait: ``retry-after-ms``, else ``retry-after`` as seconds or as an
     HTTP date (read against the answer's own ``Date``, else ``now``); None when absent or
@@ -152,9 +158,7 @@ def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> floa
         return value if math.isfinite(value) and value >= 0 else None
     with contextlib.suppress(TypeError, ValueError, IndexError):
         until = parsedate_to_datetime(raw)
-        served = headers.get("date")
-        reference = parsedate_to_datetime(served) if served else now or datetime.now(UTC)
-        return max(0.0, (until - reference).total_seconds())
+        return max(0.0, (until - _served_at(headers, now)).total_seconds())
     return None
 
 
@@ -168,9 +172,7 @@ def exhausted_for(headers: Mapping[str, str]) -> float | None:
         return None
     with contextlib.suppress(TypeError, ValueError):
         reset = datetime.fromisoformat(headers.get("anthropic-ratelimit-requests-reset", ""))
-        served = headers.get("date")
-        reference = parsedate_to_datetime(served) if served else datetime.now(UTC)
-        return min(MAX_WAIT_SECONDS, max(0.0, (reset - reference).total_seconds()))
+        return min(MAX_WAIT_SECONDS, max(0.0, (reset - _served_at(headers)).total_seconds()))
     return None
 
 

@@ -60,11 +60,15 @@ class ActivityFeed:
     rows: list[Recorded] = field(default_factory=list)
     _by_id: dict[str, Recorded] = field(default_factory=dict)
     _recorded: int = 0
+    _admins: list[Person] = field(default_factory=list)
+    """The org's admins as of the advance being recorded (who performs admin activities)."""
 
     # --- recording ------------------------------------------------------------------------
 
     def record_advance(self, churn: Churn, background: int, rng: random.Random) -> list[dict]:
         """Record the activities of one advance (its churn plus ``background`` others)."""
+        members = list(self.org.members())
+        self._admins = [person for person in members if person.role in _ADMIN_ROLES]
         pending: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         for person in churn.added:
             pending.extend(self._joined(person, rng))
@@ -73,7 +77,6 @@ class ActivityFeed:
         for person, before, after in churn.role_changes:
             pending.append(self._role(self._admin_actor(rng), person, before, after))
         pending.extend(self._key_changes(churn.keys, rng))
-        members = list(self.org.members())
         for _ in range(background if members else 0):
             pending.extend(self._background(rng.choice(members), rng))
         # Spread over the last 50 s before now, whole seconds (ties are broken by id).
@@ -248,8 +251,7 @@ class ActivityFeed:
         return rows
 
     def _admin_actor(self, rng: random.Random) -> dict[str, Any]:
-        admins = [p for p in self.org.members() if p.role in _ADMIN_ROLES]
-        return _user_actor(rng.choice(admins), rng)
+        return _user_actor(rng.choice(self._admins), rng)
 
     def _admin_key_actor(self) -> dict[str, Any]:
         return {

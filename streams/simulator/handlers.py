@@ -29,6 +29,7 @@ from streams.simulator.org import (
 )
 
 _CACHE_SIZE = 16
+_ACTOR_DAYS = 32
 _SUMMARY_PRODUCTS = {
     "chat": "chat_",
     "claude_code": "code_",
@@ -169,12 +170,16 @@ def _add_totals(
 
 
 class _Lru(OrderedDict[Any, Any]):
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        super().__init__()
+        self.size = size
+
     def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
         if key in self:
             self.move_to_end(key)
             return self[key]
         value = self[key] = compute()
-        if len(self) > _CACHE_SIZE:
+        if len(self) > self.size:
             self.popitem(last=False)
         return value
 
@@ -185,10 +190,15 @@ class Api:
     def __init__(self, org: Org) -> None:
         self.org = org
         self._reports = _Lru()
-        self._actor_reports = _Lru()
-        self._actor_lock = threading.Lock()
-        """Usage & Cost reports are built off the event loop (``Route.offload``): one at a
-        time, in their own cache, so the other endpoints keep answering meanwhile."""
+        self._offloaded = _Lru()
+        self._offloaded_lock = threading.Lock()
+        """Usage & Cost reports and spend limits are built off the event loop
+        (``Route.offload``): one at a time, in their own cache, so the other endpoints keep
+        answering meanwhile."""
+        self._actor_days = _Lru(_ACTOR_DAYS)
+        self._actor_days_at: datetime | None = None
+        """Per-day actor usage (under the lock) for the org time ``_actor_days_at``: a month
+        of days fits, so a 30-day report does not evict its own days."""
         self._active: dict[date, dict[str, int]] = {}
         self.invite_index = self._index(org.invites)
         self.workspace_index = self._index(org.workspaces, by_id=True)
@@ -318,7 +328,10 @@ class Api:
                 ))
             return rows
 
-        return self._reports.remember(("spend", self.org.now, len(self.org.people)), build)
+        with self._offloaded_lock:
+            return self._offloaded.remember(  # type: ignore[no-any-return]
+                ("spend", self.org.now, len(self.org.people)), build
+            )
 
     def effective_spend_limits(self, query: Query) -> dict[str, Any]:
         periods = query.getall("period[]", [])
@@ -922,13 +935,7 @@ class Api:
                         product if "product" in group_by else None,
                         model if "model" in group_by else None,
                     )
-                    slot = merged.get(key)
-                    if slot is None:
-                        merged[key] = [tokens, amount, listed]
-                    else:
-                        slot[0] = [a + b for a, b in zip(slot[0], tokens, strict=True)]
-                        slot[1] += amount
-                        slot[2] += listed
+                    _add_totals(merged, key, tokens, amount, listed)
                 ranked = sorted(
                     merged.items(),
                     key=lambda item: -(item[1][1] if cost else sum(item[1][0][:5])),
@@ -939,8 +946,8 @@ class Api:
                 )
             return rows
 
-        with self._actor_lock:
-            rows = self._actor_reports.remember((kind, fingerprint, self.org.now), build)
+        with self._offloaded_lock:
+            rows = self._offloaded.remember((kind, fingerprint, self.org.now), build)
         page = self._report_envelope(rows, query, fingerprint, limit)
         page["data"] = [row(*compact) for compact in page["data"]]
         return page
@@ -950,7 +957,8 @@ class Api:
     ) -> list[tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]]:
         """(actor, product, model, tokens, amount, list amount) of everything used on ``day``:
         each member's products, then the usage attributed to API keys themselves (computed
-        once per day and clock for both the usage and the cost report)."""
+        once per day and clock for both the usage and the cost report; the caller holds
+        ``_offloaded_lock``)."""
 
         def build() -> list[
             tuple[dict[str, Any], str | None, str, Sequence[int], Decimal, Decimal]
@@ -974,7 +982,10 @@ class Api:
                     entries.append((actor, None, activity.MODELS[0], *usage, usage[1]))
             return entries
 
-        return self._actor_reports.remember(("day", day, self.org.now), build)  # type: ignore[no-any-return]
+        if self._actor_days_at != self.org.now:
+            self._actor_days.clear()
+            self._actor_days_at = self.org.now
+        return self._actor_days.remember(day, build)  # type: ignore[no-any-return]
 
     def actor_usage(self, query: Query) -> dict[str, Any]:
         return self._actor_report(query, "usage")

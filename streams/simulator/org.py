@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -216,10 +217,10 @@ class SimConfig:
     none (``group_share`` of the members are in some group)."""
     group_share: float = 0.8
     spend_limit_share: float = 0.0
-    spend_limits_rate: float = 60.0
-    """Requests per minute every spend-limit endpoint shares (the documented 60)."""
     """Members with a monthly spend limit of their own (Enterprise); the others fall under no
     limit. Some of them have spent most of it; those past it have asked for more."""
+    spend_limits_rate: float = 60.0
+    """Requests per minute every spend-limit endpoint shares (the documented 60)."""
 
     def resolved(self) -> SimConfig:
         """A copy whose ``start_date`` is set (today, UTC, when not given)."""
@@ -498,7 +499,7 @@ class Org:
 
     # --- reading --------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def managed_connectors(self) -> frozenset[int]:
         """Connectors (indexes into ``CONNECTORS``) the org runs on managed auth: about half,
         drawn from the seed. Members authorise every other connector with their own
@@ -535,7 +536,7 @@ class Org:
         """(limit, month-to-date spend) in cents; the limit is None unless the member has one
         of their own. It is drawn as a share (40-120 %) of what the member spent this month
         before today, so it holds for the day; at least 10 USD."""
-        b = activity.digest(self.key, "spend-limit", person.id)
+        b = self._own_limit_draw(person)
         today = self.now.date()
         spent_before = Decimal(0)
         spent = Decimal(0)
@@ -548,15 +549,22 @@ class Org:
             spent += cost
             if day < today:
                 spent_before += cost
-        if b[0] >= self.config.spend_limit_share * 256:
+        if b is None:
             return None, spent
         share = Decimal(40 + b[1] % 81) / 100
         return max(Decimal(1000), (spent_before / share).quantize(Decimal(1))), spent
 
     def spend_limit_near(self, person: Person, share: Decimal = Decimal("0.8")) -> bool:
         """Whether the member's month-to-date spend reached ``share`` of their own limit."""
+        if self._own_limit_draw(person) is None:
+            return False
         limit, spent = self.spend_limit(person)
         return limit is not None and spent >= share * limit
+
+    def _own_limit_draw(self, person: Person) -> bytes | None:
+        """The member's spend-limit draw when they have a limit of their own, else None."""
+        draw = activity.digest(self.key, "spend-limit", person.id)
+        return draw if draw[0] < self.config.spend_limit_share * 256 else None
 
     def _used_connectors(self, person: Person, since: date, until: date) -> bool:
         day = max(since, CONNECTOR_AUTH_KNOWN)

@@ -121,9 +121,23 @@ ROUTES: tuple[Route, ...] = (
     _analytics("usage_report", Api.usage_report, engagement=False),
     _analytics("cost_report", Api.cost_report, engagement=False),
     Route(
-        f"{ANALYTICS}/usage", "analytics", Api.actor_usage, BOTH, READ_ANALYTICS, beta=USAGE_COST
+        f"{ANALYTICS}/usage",
+        "analytics",
+        Api.actor_usage,
+        BOTH,
+        READ_ANALYTICS,
+        beta=USAGE_COST,
+        offload=True,
     ),
-    Route(f"{ANALYTICS}/cost", "analytics", Api.actor_cost, BOTH, READ_ANALYTICS, beta=USAGE_COST),
+    Route(
+        f"{ANALYTICS}/cost",
+        "analytics",
+        Api.actor_cost,
+        BOTH,
+        READ_ANALYTICS,
+        beta=USAGE_COST,
+        offload=True,
+    ),
     Route(
         "/v1/organizations/spend_limits/effective",
         "spend_limits",

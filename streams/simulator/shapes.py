@@ -322,13 +322,11 @@ def usage_metrics(tokens: Sequence[int]) -> dict[str, Any]:
 
 
 def cost_metrics(amount: Decimal, listed: Decimal, requests: int | None) -> dict[str, Any]:
-    """The ``cost`` block of an ``/analytics/cost`` row (cents as strings)."""
-    return {
-        "amount": f"{amount:.6f}",
-        "list_amount": f"{listed:.6f}",
-        "currency": "USD",
-        "requests": requests,
-    }
+    """The ``cost`` block of an ``/analytics/cost`` row (cents as strings): the cost report's
+    fields without its ``cost_type``/``token_type`` grouping."""
+    fields = cost_fields(amount, listed, requests)
+    del fields["cost_type"], fields["token_type"]
+    return fields
 
 
 def token_fields(tokens: TokenTuple) -> dict[str, Any]:

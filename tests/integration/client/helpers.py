@@ -26,6 +26,7 @@ def budgets_for(sim: RunningSimulator) -> RateBudgets:
             ApiFamily.ANALYTICS: config.analytics_rate,
             ApiFamily.ADMIN: config.admin_rate,
             ApiFamily.COMPLIANCE: config.compliance_rate,
+            ApiFamily.SPEND_LIMITS: config.spend_limits_rate,
         },
         window=config.rate_window,
     )

@@ -96,3 +96,10 @@ def test_from_avro_returns_enum_members_and_tuples() -> None:
 def test_image_defaults() -> None:
     image = UserImage(id="user_1", email="a@example.com")
     assert (image.name, image.role, image.workspaces, image.added_at) == (None, None, {}, None)
+
+
+def test_the_activity_actor_record_carries_every_typed_actor_field() -> None:
+    from streams.client.activities import ACTOR_FIELDS
+
+    names = {f.name for f in fields(records.ActivityActor)}
+    assert names == {"type", *ACTOR_FIELDS, "details_json"}

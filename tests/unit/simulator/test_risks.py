@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from multidict import MultiDict
+
 from streams.simulator import Org, SimConfig
+from streams.simulator.handlers import Api
 from streams.simulator.org import CONNECTORS, PERSONAL_DOMAINS
 
 TODAY = date(2026, 11, 20)
@@ -31,6 +34,17 @@ def test_risks_follow_the_generated_traits() -> None:
 
 def test_connectors_off_managed_auth_have_no_managed_users() -> None:
     org = Org(SimConfig(users=300, seed=4, start_date=TODAY))
+    since = org.latest_analytics_date - timedelta(days=13)
+    query = MultiDict(starting_date=since.isoformat(), limit="1000")
+    rows = Api(org).connectors(query)["data"]
+    managed = {CONNECTORS[n][0] for n in org.managed_connectors}
+    off = [row for row in rows if row["connector_name"] not in managed]
+    on = [row for row in rows if row["connector_name"] in managed]
+    assert off and on, "rows for connectors on and off managed auth"
+    assert all(row["managed_auth_distinct_user_count"] == 0 for row in off)
+    assert all(row["individual_auth_distinct_user_count"] == row["distinct_user_count"]
+               for row in off)
+    assert any(row["managed_auth_distinct_user_count"] for row in on)
     for n in range(len(CONNECTORS)):
         assert org.individual_auth(n, False) is (n not in org.managed_connectors)
         assert org.individual_auth(n, True) is True
