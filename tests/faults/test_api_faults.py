@@ -79,9 +79,9 @@ MODES = {
         "DEGRADED",
     ),
     "timeouts": Mode(
-        tuple({"timeout_rate": rate, "timeout_seconds": 0.45} for rate in (1.0, 0.15, 0.1)),
+        tuple({"timeout_rate": rate, "timeout_seconds": 0.3} for rate in (1.0, 0.15, 0.1)),
         "DEGRADED",
-        client_timeout=0.25,
+        client_timeout=0.12,
     ),
     "malformed JSON": Mode(
         tuple({"malformed_rate": r, "malformed_mode": "truncated"} for r in (1.0, 0.3, 0.2)),
