@@ -812,13 +812,16 @@ def _days(first: str, last: str) -> list[str]:
 
 
 def _regraded(row: AlertsRow, findings: Mapping[AlertReason, Finding]) -> AlertsRow:
-    """``row`` with each open alert's severity and evidence as its finding has them now (the
-    same row when nothing changed); the alert keeps its id and the topic its OPENED event."""
+    """``row`` with each open alert's severity, evidence and baseline flag as its finding has
+    them now (the same row when nothing changed); the alert keeps its id and the topic its
+    OPENED event."""
     changed = {
-        reason: replace(alert, severity=finding.severity.value, evidence=dict(finding.evidence))
+        reason: replace(alert, severity=finding.severity.value, evidence=dict(finding.evidence),
+                        baseline=finding.baseline)
         for reason, alert in row.open.items()
         if (finding := findings.get(AlertReason(reason))) is not None
-        and (alert.severity, alert.evidence) != (finding.severity.value, finding.evidence)
+        and (alert.severity, alert.evidence, alert.baseline)
+        != (finding.severity.value, finding.evidence, finding.baseline)
     }
     return replace(row, open={**row.open, **changed}) if changed else row
 

@@ -128,6 +128,10 @@ def difference(name: str, got: Any, want: Any) -> str | None:
         return None
     if isinstance(got, set) and isinstance(want, set):
         return f"{name}: extra {sorted(got - want)[:5]}, missing {sorted(want - got)[:5]}"
+    if isinstance(got, dict) and isinstance(want, dict):
+        differing = sorted(key for key in got.keys() | want.keys() if got.get(key) != want.get(key))
+        return f"{name}: " + ", ".join(
+            f"{key}: got {got.get(key)!r}, want {want.get(key)!r}" for key in differing[:5])
     return f"{name}: got {got!r:.300}, want {want!r:.300}"
 
 

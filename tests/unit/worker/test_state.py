@@ -166,6 +166,19 @@ def test_spend_restated_down_resolves_the_spike():
     assert reasons(restated) == {("user_h", AlertReason.SPEND_SPIKE, AlertState.RESOLVED)}
 
 
+def test_a_spike_on_a_new_day_ranks_the_open_baseline_spike_as_new():
+    state = state_with_directory("h@acme.com")
+    state.apply_user_event(user_event(UserOp.ADDED, "user_h", "h@acme.com"), 0)
+    (old,) = state.apply_usage_delta(
+        usage_delta("user_h", DAY, {"usd_micros": 150 * 10**8}, baseline=True), 0)
+    assert (old.baseline, old.severity.value) == (True, "LOW")
+    assert state.apply_usage_delta(
+        usage_delta("user_h", DAY + timedelta(days=1), {"usd_micros": 150 * 10**8}), 0) == []
+    stored = state.tables.alerts[f"{ORG}:user_h"].open["SPEND_SPIKE"]
+    assert (stored.alert_id, stored.baseline, stored.severity) == (old.alert_id, False, "MEDIUM")
+    assert stored.evidence["day"] == (DAY + timedelta(days=1)).isoformat()
+
+
 def test_org_managed_connectors_and_surfaces_raise_nothing():
     state = state_with_directory("i@acme.com")
     state.apply_user_event(user_event(UserOp.ADDED, "user_i", "i@acme.com"), 0)
