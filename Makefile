@@ -22,8 +22,12 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check streams tests
 
+# The suite mostly waits on brokers and processes: three pytest workers (each with its own
+# broker) share the two cores; a test module stays on one worker.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

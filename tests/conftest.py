@@ -6,7 +6,12 @@ import pytest
 
 from streams.config import SETTINGS
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.simulator", "tests.fixtures.webhook"]
+pytest_plugins = [
+    "tests.fixtures.kafka",
+    "tests.fixtures.simulator",
+    "tests.fixtures.webhook",
+    "tests.faults.summary",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -3,11 +3,13 @@
 Maven (strict checksums, ``-C``) resolves ``org.apache.kafka:kafka_2.13`` with its runtime
 dependencies plus a log4j2 SLF4J binding (the Maven artifacts ship none, and without one the
 broker logs nothing).
-A finished download is marked with a file, so an interrupted one is fetched again.
+A finished download is marked with a file, so an interrupted one is fetched again; processes
+starting brokers at once take turns on a lock file, so one fetches and the others reuse it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -68,6 +70,15 @@ def ensure_jars(cache_dir: Path, progress: Callable[[str], None] = lambda _: Non
     libs = cached_libs(cache_dir)
     if (libs / _COMPLETE_MARKER).exists():
         return libs
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    with open(libs.parent / ".fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (libs / _COMPLETE_MARKER).exists():
+            return libs
+        return _fetch(libs, progress)
+
+
+def _fetch(libs: Path, progress: Callable[[str], None]) -> Path:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise LocalKafkaError(

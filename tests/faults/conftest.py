@@ -1,24 +1,16 @@
 """Fixtures of the fault suite: the ledger, simulators holding the canary keys, a worker the
-hostile-input, secrets and views scenarios share, and the table.
-
-At the end of a session that ran fault scenarios the ledger is printed, and written as JSON to
-the file named by ``FAULTS_REPORT`` when that is set.
-"""
+hostile-input, secrets and views scenarios share (the table is ``tests.faults.summary``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from streams.bench.faults import REPORT_ENV
 from streams.kafkaio import ensure_topics
 from streams.simulator import RunningSimulator
 from streams.worker_process import WorkerProcess
@@ -75,14 +67,3 @@ def shared_worker(
         yield SharedWorker(process, kafka_bootstrap, prefix)
     finally:
         process.stop()
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not LEDGER.scenarios:
-        return
-    terminalreporter.section("fault scenarios")
-    for line in LEDGER.table():
-        terminalreporter.write_line(line)
-    target = os.environ.get(REPORT_ENV, "").strip()
-    if target:
-        Path(target).write_text(json.dumps(LEDGER.to_json(), indent=2, sort_keys=True))

@@ -57,6 +57,11 @@ class Ledger:
             setattr(tally, name, getattr(tally, name) + value)
         return tally
 
+    def merge(self, other: dict[str, dict[str, int]]) -> None:
+        """Add the tallies of another ledger's ``to_json()``."""
+        for scenario, figures in other.items():
+            self.add(scenario, **figures)
+
     def to_json(self) -> dict[str, Any]:
         return {name: asdict(tally) for name, tally in self.scenarios.items()}
 

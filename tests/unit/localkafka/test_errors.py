@@ -116,3 +116,27 @@ def test_a_data_dir_keeps_its_security_mode(tmp_path, monkeypatch):
     assert (data.stat().st_mode & 0o777) == 0o700
     with pytest.raises(LocalKafkaError, match="security must be one of plaintext, sasl_ssl"):
         LocalKafka(data, tmp_path / "cache", security="ssl")
+
+
+def test_processes_starting_brokers_together_fetch_the_jars_once(tmp_path, monkeypatch):
+    """Test runs in parallel share the cache: the second waits for the first's fetch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "mvn-calls"
+    fake_mvn = bin_dir / "mvn"
+    fake_mvn.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> {calls}\n"
+        "sleep 0.5\n"
+        'for arg in "$@"; do case "$arg" in -DoutputDirectory=*) out="${arg#*=}";; esac; done\n'
+        'touch "$out/kafka_2.13-4.1.1.jar"\n'
+    )
+    fake_mvn.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("KAFKA_HOME", raising=False)
+    with ThreadPoolExecutor(3) as pool:
+        folders = list(pool.map(lambda _: ensure_jars(tmp_path / "cache"), range(3)))
+    assert len(set(folders)) == 1 and any(folders[0].glob("kafka_2.13-*.jar"))
+    assert calls.read_text().splitlines() == ["run"]
