@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from streams.simulator import RunningSimulator, SimConfig, serve
 
 _DEFAULTS = SimConfig()
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _announce(simulator: RunningSimulator) -> None:
@@ -41,32 +44,23 @@ def _announce(simulator: RunningSimulator) -> None:
     )
 
 
+def _rate_option(flag: str, default: float, help_text: str) -> Callable[[F], F]:
+    """A requests-per-minute option (at least 1)."""
+    return click.option(
+        flag, type=click.FloatRange(min=1), default=default, show_default=True, help=help_text
+    )
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port (0 = any free).")
 @click.option("--users", type=click.IntRange(1), default=_DEFAULTS.users, show_default=True)
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True)
 @click.option("--plan", type=click.Choice(["usage", "seat"]), default="usage", show_default=True)
-@click.option(
-    "--analytics-rate",
-    type=click.FloatRange(min=1),
-    default=60.0,
-    show_default=True,
-    help="Analytics requests per minute for the org.",
-)
-@click.option(
-    "--admin-rate",
-    type=click.FloatRange(min=1),
-    default=100.0,
-    show_default=True,
-    help="Admin API requests per minute for the org.",
-)
-@click.option(
-    "--spend-limits-rate",
-    type=click.FloatRange(min=1),
-    default=60.0,
-    show_default=True,
-    help="Spend-limit requests per minute for the org (their own limit).",
+@_rate_option("--analytics-rate", 60.0, "Analytics requests per minute for the org.")
+@_rate_option("--admin-rate", 100.0, "Admin API requests per minute for the org.")
+@_rate_option(
+    "--spend-limits-rate", 60.0, "Spend-limit requests per minute for the org (their own limit)."
 )
 @click.option(
     "--unmanaged-fraction",
