@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from streams.events.records import (
+    ActivityActor,
     AppKind,
     AuthKind,
     ConnectorState,
@@ -23,6 +24,7 @@ from tests.fixtures.browser import Browser, chromium_or_skip, headless_chromium
 from tests.fixtures.waiting import eventually
 from tests.fixtures.worker import (
     WorkerProcess,
+    activity,
     association,
     connector_status,
     directory_record,
@@ -54,6 +56,12 @@ MARKS = """const counts = {};
     return counts;"""
 
 
+ALICE = ActivityActor(type="user_actor", user_id="user_alice", email_address="alice@acme.com")
+ANN = ActivityActor(type="user_actor", user_id="user_ann", email_address="ann@acme.com")
+MEMBER_FACTS = """return Array.from(document.querySelectorAll('#member-facts tr'))
+    .map(tr => [tr.cells[0].textContent, tr.cells[1].textContent]);"""
+
+
 def scenario() -> list[Any]:
     return [
         directory_record("alice@acme.com", employee_id="e1"),
@@ -67,6 +75,11 @@ def scenario() -> list[Any]:
         association("user_alice", "github"),
         association("user_alice", "chat", kind=AppKind.SURFACE, auth=AuthKind.UNKNOWN),
         connector_status(ConnectorState.HEALTHY),
+        activity(1, "magic_link_login_succeeded", "user_alice", ALICE, 5),
+        activity(2, "claude_user_role_updated", "user_alice", ANN, 6, user_id="user_alice",
+                 previous_role="user", current_role="developer"),
+        activity(3, "integration_user_connected", "user_alice", ALICE, 7,
+                 mcp_server_id="mcpsrv_1", mcp_server_name="Linear"),
     ]
 
 
@@ -131,6 +144,18 @@ async def test_the_page_shows_what_the_api_says_and_follows_new_alerts(
     assert "github (personal credential)" in alice
     status = await browser.run("return document.querySelector('#status tbody').innerText;")
     assert "HEALTHY" in status and "org_test" in status
+
+    # A member's e-mail opens what the roster and the Activity Feed say about them.
+    await browser.run("document.querySelector('#users [data-user-id=user_alice] button').click();")
+    facts = dict(await browser.wait_for(MEMBER_FACTS, lambda found: len(found) >= 7))
+    assert facts["last sign-in"] == "2026-11-01 12:05:00 UTC by magic_link"
+    assert facts["role change"] == "user to developer by ann@acme.com at 2026-11-01 12:06:00 UTC"
+    assert facts["connector Linear"] == "own credential, connected 2026-11-01 12:07:00 UTC"
+    alerts = (await worker.get("/alerts", state="open")).json()["data"]
+    (graded,) = [a["severity"] for a in alerts if a["user_id"] == "user_alice"]
+    assert facts["alert PERSONAL_CREDENTIAL_CONNECTOR"] == graded
+    await browser.run("document.getElementById('member-close').click();")
+    assert await browser.run("return document.getElementById('member').hidden;") is True
 
     await produce(kafka_bootstrap, PREFIX,
                   [user_event(UserOp.ADDED, "user_frank", "frank@yahoo.com", poll=2)])

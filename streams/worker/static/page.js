@@ -7,7 +7,7 @@ const IDLE_SHOWN = 8;
 const TOKEN_KEY = "claude-connector-token";
 const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem(TOKEN_KEY), users: [], page: 0, refreshes: 0,
-  reasons: {} };
+  reasons: {}, member: null };
 let timer = null;
 
 const fragment = new URLSearchParams(location.hash.slice(1));
@@ -209,7 +209,12 @@ function visibleUsers() {
 function drawUsers() {
   fill("users", visibleUsers(), (tr, u) => {
     tr.dataset.userId = u.id;
-    cell(tr, u.email);
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "member-link";
+    open.textContent = u.email;
+    open.addEventListener("click", () => { state.member = u.org_id + ":" + u.id; refresh(); });
+    cell(tr, "").append(open);
     cell(tr, u.name);
     cell(tr, u.role);
     cell(tr, u.idle ? u.status + " (idle)" : u.status);
@@ -217,6 +222,60 @@ function drawUsers() {
     cell(tr, u.spend_usd.toFixed(2), "num");
     cell(tr, u.last_active_day);
     cell(tr, when(u.first_seen));
+  });
+}
+
+function actorName(actor) {
+  if (!actor) return "";
+  return actor.email || actor.id || actor.type;
+}
+
+/* The rows of the member panel: [label, text] for each fact the worker knows. */
+function memberFacts(member) {
+  const facts = [["role", member.role], ["status", member.status],
+    ["groups", Object.values(member.groups || {}).join(", ")],
+    ["first seen", when(member.first_seen)]];
+  const activity = member.activity || {};
+  if (activity.last_login_at) {
+    facts.push(["last sign-in", when(activity.last_login_at) + " by " + activity.last_login_method]);
+  }
+  const change = activity.role_change;
+  if (change) {
+    facts.push(["role change", (change.previous || "none") + " to " + (change.current || "none") +
+      " by " + actorName(change.by) + " at " + when(change.at)]);
+  }
+  for (const link of activity.connectors || []) {
+    facts.push(["connector " + (link.name || link.server_id),
+      (link.managed_auth ? "managed auth" : "own credential") + ", connected " +
+      when(link.connected_at) + (link.disconnected_at ?
+        ", disconnected " + when(link.disconnected_at) : "")]);
+  }
+  for (const key of activity.keys_created || []) {
+    facts.push(["created " + key.kind, key.key_id + " at " + when(key.created_at) +
+      (key.deleted_at ? ", deleted " + when(key.deleted_at) : "")]);
+  }
+  for (const [period, limit] of Object.entries((member.spend_limits || {}).periods || {})) {
+    facts.push(["spend limit (" + period + ")", usd(limit.spent_usd) + " of " +
+      (limit.limit_usd == null ? "no limit" : usd(limit.limit_usd)) +
+      (limit.increase_requested ? ", increase requested" : "")]);
+  }
+  for (const alert of (member.alerts || []).filter((a) => a.state === "OPENED")) {
+    facts.push(["alert " + alert.reason, alert.severity]);
+  }
+  return facts;
+}
+
+function drawMember(member) {
+  $("member").hidden = member == null;
+  if (member == null) return;
+  $("member-name").textContent = member.email;
+  $("member").dataset.userId = member.id;
+  fill("member-facts", memberFacts(member), (tr, [label, text]) => {
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = label;
+    tr.append(th);
+    cell(tr, text);
   });
 }
 
@@ -242,7 +301,20 @@ const SECTIONS = [
   { name: "alerts", load: () => listAll("/alerts?state=open"), draw: (found) => drawAlerts(found.rows) },
   { name: "insights", load: () => getJson(insightsPath()), draw: drawInsights },
   { name: "users", load: () => listAll(usersPath()), draw: drawUserList },
+  { name: "member", load: loadMember, draw: drawMember },
 ];
+
+/* The chosen member's detail, or null (none chosen, or no longer known: the panel closes). */
+async function loadMember() {
+  if (!state.member) return null;
+  try {
+    return (await getJson("/users/" + encodeURIComponent(state.member))).data;
+  } catch (error) {
+    if (error instanceof Unauthorized) throw error;
+    state.member = null;
+    return null;
+  }
+}
 
 function insightsPath() {
   const query = new URLSearchParams({ days: params.get("days") || "30" });
@@ -362,4 +434,5 @@ $("prev").addEventListener("click", () => {
   drawUsers();
 });
 $("next").addEventListener("click", () => { state.page += 1; drawUsers(); });
+$("member-close").addEventListener("click", () => { state.member = null; drawMember(null); });
 refresh();
