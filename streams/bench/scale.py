@@ -8,7 +8,9 @@ On a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free por
    bound, ``max over API families of requests / allowed rate`` (``ratio``), and its peak RSS
    is the child's ``ru_maxrss``. With ``limits=both`` a first run at the demo's raised limits
    (600/min) into a throwaway prefix exposes the CPU cost; the run at the documented limits
-   (100/min admin, 60/min analytics) feeds the workers.
+   (100/min admin, 60/min analytics, 60/min spend limits) feeds the workers. Each family has
+   its own limit and they are read concurrently, so the bound is the slowest family's; from
+   about 6,000 members on that is the spend limits (100 members a page).
 2. ``workers`` worker processes of one app id (table store ``store``) consume the backlog;
    events/s is measured from the moment all are ready until the events they report applied
    stop growing and ``/users`` lists every member. A raw aiokafka
@@ -54,7 +56,7 @@ from streams.kafkaio.security import KafkaSecurity
 from streams.simulator import SimConfig
 from streams.worker_process import WorkerProcess, worker_environment
 
-DEMO_LIMITS = {"admin": 600.0, "analytics": 600.0}
+DEMO_LIMITS = {"admin": 600.0, "analytics": 600.0, "spend_limits": 600.0}
 TOKEN = "bench-scale-token"
 LIST_LIMIT = "10000"
 SETTLE_SECONDS = 1.0
@@ -114,6 +116,7 @@ async def _collect(
             "--start-date", START_DATE.isoformat(),
             "--admin-rate", f"{limits['admin']:g}",
             "--analytics-rate", f"{limits['analytics']:g}",
+            "--spend-limits-rate", f"{limits['spend_limits']:g}",
         ]
     )
     try:
@@ -126,6 +129,7 @@ async def _collect(
             "REVISION_WINDOW_DAYS": str(days),
             "ADMIN_RATE_PER_MINUTE": f"{limits['admin']:g}",
             "ANALYTICS_RATE_PER_MINUTE": f"{limits['analytics']:g}",
+            "SPEND_LIMITS_RATE_PER_MINUTE": f"{limits['spend_limits']:g}",
         }
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -215,7 +219,8 @@ def documented_limits() -> dict[str, float]:
     """The documented rate limits per minute: the settings' defaults."""
     defaults = Settings.load({})
     return {"admin": defaults.admin_rate_per_minute,
-            "analytics": defaults.analytics_rate_per_minute}
+            "analytics": defaults.analytics_rate_per_minute,
+            "spend_limits": defaults.spend_limits_rate_per_minute}
 
 
 async def _list_latency_ms(worker: WorkerProcess, path: str, **params: str) -> float:

@@ -18,7 +18,10 @@ def test_bench_scale_measures_collection_workers_recovery_and_rebuild(
     result = registry()["scale"](users=USERS, workers=1, partitions=2, days=1, limits="demo",
                                  timeout=120)
     assert result["broker"] == "given" and result["identities_ms"] > 0
-    assert result["demo_limits_requests"]["admin"] >= 1
+    requests = result["demo_limits_requests"]
+    assert requests["admin"] >= 1 and requests["spend_limits"] >= USERS // 100
+    bound = max(requests[family] * 60 / 600 for family in ("admin", "analytics", "spend_limits"))
+    assert result["demo_limits_bound_s"] == pytest.approx(bound, abs=0.01)
     assert result["demo_limits_events"] > USERS and result["demo_limits_bound_s"] > 0
     assert result["ratio"] == pytest.approx(
         result["demo_limits_wall_s"] / result["demo_limits_bound_s"], rel=0.01
