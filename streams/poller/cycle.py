@@ -4,7 +4,8 @@
 
 1. number the cycle (``poll_id = {connector}:{committed cycle + 1}``) so that a cycle re-run
    after a crash derives the same event ids;
-2. collect what the keys allow and is due (roster, analytics days, per-user spend);
+2. collect what the keys allow and is due (roster, analytics days, per-user spend), each API
+   family (each with its own rate limit) at the same time as the others;
 3. diff each against the committed state (the pure ``diff`` module enforces the removal rules);
 4. derive the connector status change;
 5. commit events and the new state in one transaction; only then adopt the new state.
@@ -12,10 +13,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time as wallclock
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -135,6 +137,19 @@ class CycleReport:
         return "; ".join(o.reason for o in self.outcomes if o.reason) or None
 
 
+async def together(*steps: Awaitable[None]) -> None:
+    """Run ``steps`` concurrently; the first that fails cancels the others and its error is
+    raised as it is."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 class ConnectorPoller:
     """Polls one connector; holds its committed state between cycles."""
 
@@ -206,33 +221,46 @@ class ConnectorPoller:
             for data_type in (DataType.ANALYTICS, DataType.USAGE)
         }
 
-        if DataType.ROSTER in due_types:
-            await collect_roster(self.client, collected, self.progress)
-            await collect_inventories(self.client, collected, self.progress)
-            for part in (WORKSPACES, GROUPS, CREDENTIALS, INVITES):
-                if not any(o.data_type == part for o in collected.outcomes):
-                    # Not read this time (the roster failed, or the org has no such thing):
-                    # its older outcome says nothing now.
-                    self.latest_outcomes.pop(part, None)
-        if latest is not None:
-            days = analytics_days(latest, window[DataType.ANALYTICS])
-            if baseline:
-                self._announce_eta(len(days), window[DataType.USAGE], collected)
-            await collect_analytics(self.client, days, collected, self.progress)
-        if DataType.USAGE in due_types:
-            await collect_spend(
-                self.client, now, window[DataType.USAGE], collected, self.progress
-            )
-            if self.client.has_key(ApiFamily.ADMIN):
-                await collect_spend_limits(self.client, today, collected, self.progress)
+        async def roster_then_usage() -> None:
+            if DataType.ROSTER in due_types:
+                await collect_roster(self.client, collected, self.progress)
+                await collect_inventories(self.client, collected, self.progress)
+                for part in (WORKSPACES, GROUPS, CREDENTIALS, INVITES):
+                    if not any(o.data_type == part for o in collected.outcomes):
+                        # Not read this time (the roster failed, or the org has no such
+                        # thing): its older outcome says nothing now.
+                        self.latest_outcomes.pop(part, None)
+            await together(analytics_and_spend(), claude_code())
+
+        async def analytics_and_spend() -> None:
+            if latest is not None:
+                days = analytics_days(latest, window[DataType.ANALYTICS])
+                if baseline:
+                    self._announce_eta(len(days), window[DataType.USAGE], collected)
+                await collect_analytics(self.client, days, collected, self.progress)
+            if DataType.USAGE in due_types:
+                await collect_spend(
+                    self.client, now, window[DataType.USAGE], collected, self.progress
+                )
+
+        async def claude_code() -> None:
+            if DataType.USAGE in due_types and self.client.has_key(ApiFamily.ADMIN):
                 await collect_claude_code(
                     self.client,
                     now,
                     window[DataType.USAGE],
-                    self._member_ids_by_email(collected),
+                    self._member_ids_by_email(collected),  # needs this cycle's roster
                     collected,
                     self.progress,
                 )
+
+        async def spend_limits() -> None:
+            if DataType.USAGE in due_types and self.client.has_key(ApiFamily.ADMIN):
+                await collect_spend_limits(self.client, today, collected, self.progress)
+
+        # Each API family has its own rate limit: the families are read at the same time, so
+        # a first collection takes about as long as its slowest family needs.
+        await together(roster_then_usage(), spend_limits())
 
         feed = FeedStep(state.cursors.get(FEED_CURSOR))
         if DataType.ACTIVITIES in due_types:
