@@ -13,7 +13,8 @@ On a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free por
    about 6,000 members on that is the spend limits (100 members a page).
 2. ``workers`` worker processes of one app id (table store ``store``) consume the backlog;
    events/s is measured from the moment all are ready until the events they report applied
-   stop growing and ``/users`` lists every member. A raw aiokafka
+   last grew, once their consumer group has committed every message of the per-member input
+   topics and ``/users`` lists every member. A raw aiokafka
    consumer folding the usage deltas with the same ``WorkerState`` is the same-run baseline
    (``worker_vs_raw``; the workers also apply the roster's user events, so the ratio slightly
    understates them).
@@ -50,18 +51,19 @@ from streams.bench import benchmark
 from streams.bench.pipeline import bench_broker, raw_consume
 from streams.bench.sync import START_DATE, spawn_simulator
 from streams.config import Settings
-from streams.events.topics import USAGE_DELTAS
+from streams.events.topics import APP_ASSOCIATIONS, USAGE_DELTAS, USER_EVENTS
 from streams.kafkaio import ensure_topics
+from streams.kafkaio.reader import topic_ends
 from streams.kafkaio.security import KafkaSecurity
 from streams.simulator import SimConfig
+from streams.worker.barrier import committed_offsets
 from streams.worker_process import WorkerProcess, worker_environment
 
 DEMO_LIMITS = {"admin": 600.0, "analytics": 600.0, "spend_limits": 600.0}
 TOKEN = "bench-scale-token"
 LIST_LIMIT = "10000"
 SETTLE_SECONDS = 1.0
-"""The workers are done when what they applied stays the same this long and ``/users`` is
-complete (the poller also publishes record types the worker does not count)."""
+"""How often the workers' progress is read while they apply the backlog."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +179,30 @@ async def _applied(workers: list[WorkerProcess]) -> int:
     return total
 
 
+async def _committed_all(env: dict[str, str], security: KafkaSecurity) -> bool:
+    """Whether the workers' group committed every message of the per-member input topics.
+
+    The poller writes in transactions, so a partition's last offset is a commit marker and
+    the group's commit may stop one short of the end.
+    """
+    bootstrap, prefix = env["KAFKA_BOOTSTRAP_SERVERS"], env["TOPIC_PREFIX"]
+    for spec in (USER_EVENTS, USAGE_DELTAS, APP_ASSOCIATIONS):
+        topic = spec.name(prefix)
+        ends = await topic_ends(bootstrap, topic, security=security)
+        committed = await committed_offsets(bootstrap, env["WORKER_APP_ID"], topic,
+                                            security=security)
+        if any(committed.get(partition, 0) < end - 1 for partition, end in ends.items() if end):
+            return False
+    return True
+
+
 async def _serve(
-    env: dict[str, str], count: int, workdir: Path, label: str, members: int, timeout: float,
+    env: dict[str, str], security: KafkaSecurity, count: int, workdir: Path, label: str,
+    members: int, timeout: float,
 ) -> dict[str, Any]:
-    """Start ``count`` workers; figures until they settled and list ``members``.
+    """Start ``count`` workers; figures until they committed every input message and list
+    ``members``. Events/s counts until the applied count last grew; complete is when all of
+    that held.
 
     The workers are left running in the returned ``"processes"`` (the caller stops them).
     """
@@ -193,13 +215,16 @@ async def _serve(
         worker.start()
     try:
         await asyncio.gather(*(worker.wait_ready(timeout) for worker in workers))
-        ready = time.perf_counter()
+        ready = last_growth = time.perf_counter()
         applied, previous = 0, -1
         async with asyncio.timeout(timeout):
-            while not (applied == previous and await workers[0].holds_members(members)):
+            while not (applied == previous and await _committed_all(env, security)
+                       and await workers[0].holds_members(members)):
                 previous = applied
                 await asyncio.sleep(SETTLE_SECONDS)
                 applied = await _applied(workers)
+                if applied != previous:
+                    last_growth = time.perf_counter()
     except BaseException:
         for worker in workers:
             worker.stop()
@@ -210,7 +235,7 @@ async def _serve(
         f"{label}_ready_s": round(ready - spawned, 2),
         f"{label}_complete_s": round(done - spawned, 2),
         f"{label}_events": applied,
-        f"{label}_events_per_s": round(applied / max(done - ready, 1e-3)),
+        f"{label}_events_per_s": round(applied / max(last_growth - ready, 1e-3)),
         f"{label}_peak_rss_mb": [peak_rss_mb(w.process.pid) for w in workers if w.process],
     }
 
@@ -235,11 +260,12 @@ async def _list_latency_ms(worker: WorkerProcess, path: str, **params: str) -> f
 
 
 async def _recover(
-    env: dict[str, str], workdir: Path, label: str, store: str, members: int, timeout: float
+    env: dict[str, str], security: KafkaSecurity, workdir: Path, label: str, store: str,
+    members: int, timeout: float,
 ) -> dict[str, Any]:
     """A fresh worker (empty cache) of the same app id, ``store`` as its table store."""
     fresh = {**env, "CLAUDE_CONNECTOR_CACHE": str(workdir / label), "WORKER_STORE": store}
-    figures = await _serve(fresh, 1, workdir, label, members, timeout)
+    figures = await _serve(fresh, security, 1, workdir, label, members, timeout)
     _stop(figures.pop("processes"))
     figures.pop(f"{label}_events_per_s")
     figures.pop(f"{label}_events")
@@ -289,7 +315,7 @@ async def _measure(
         bootstrap, prefix, app_id, workdir / "cache", partitions=partitions, token=TOKEN,
         extra={**security.environment(), "WORKER_STORE": store},
     )
-    first = await _serve(env, workers, workdir, "apply", users, timeout)
+    first = await _serve(env, security, workers, workdir, "apply", users, timeout)
     running = first.pop("processes")
     try:
         figures.update(first)
@@ -301,11 +327,11 @@ async def _measure(
     _progress(figures)
     for recovered in dict.fromkeys((store, "rocksdb://")):
         label = f"recover_{recovered.removesuffix('://')}"
-        figures.update(await _recover(env, workdir, label, recovered, users, timeout))
+        figures.update(await _recover(env, security, workdir, label, recovered, users, timeout))
         _progress(figures)
     rebuild_env = {**env, "WORKER_APP_ID": f"{app_id}-rebuild",
                    "CLAUDE_CONNECTOR_CACHE": str(workdir / "rebuild-cache")}
-    rebuild = await _serve(rebuild_env, workers, workdir, "rebuild", users, timeout)
+    rebuild = await _serve(rebuild_env, security, workers, workdir, "rebuild", users, timeout)
     _stop(rebuild.pop("processes"))
     figures.update(rebuild)
     return figures
