@@ -2,10 +2,11 @@
 
 No key is needed, so they answer only callers on the loopback interface. JSON in and out:
 
-* ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]`` (each member with the
-  ``risks``: the alert reasons that should hold, from how the member was generated)
+* ``GET /_sim/truth[?since=YYYY-MM-DD&until=YYYY-MM-DD&usage=false]`` (each member, invite
+  and key the Activity Feed recorded with its ``risks``: the alert reasons that should hold,
+  from how it was generated)
 * ``POST /_sim/advance`` ``{"hours", "days", "add", "remove", "role_changes", "key_changes",
-  "seed", "activities"}``: ``activities`` is the number of background actions (logins,
+  "promotions", "seed", "activities"}``: ``activities`` is the number of background actions (logins,
   connectors, keys, groups) recorded in the Activity Feed besides the churn (default 3)
 * ``GET /_sim/activities``: every Activity Feed row recorded, oldest first, visible or not
 * ``GET|POST|DELETE /_sim/faults`` (see ``faults.FaultSettings``)
@@ -17,7 +18,6 @@ No key is needed, so they answer only callers on the loopback interface. JSON in
 from __future__ import annotations
 
 import ipaddress
-import random
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -77,12 +77,13 @@ def setup_control(app: web.Application, state: SimState) -> None:
         except ValueError:
             return _json({"error": "since/until must be YYYY-MM-DD"}, 400)
         usage = query.get("usage", "true").lower() != "false"
-        return _json(org.truth(since=since, until=until, usage=usage))
+        return _json(state.truth(since=since, until=until, usage=usage))
 
     async def advance(request: web.Request) -> web.Response:
         payload = await _body(request)
         allowed = {
-            "hours", "days", "add", "remove", "role_changes", "key_changes", "seed", "activities"
+            "hours", "days", "add", "remove", "role_changes", "key_changes", "promotions", "seed",
+            "activities",
         }
         if set(payload) - allowed:
             return _json({"error": f"unknown fields: {sorted(set(payload) - allowed)}"}, 400)
@@ -90,11 +91,9 @@ def setup_control(app: web.Application, state: SimState) -> None:
         if not isinstance(background, int) or background < 0:
             return _json({"error": "activities must be a non-negative integer"}, 400)
         try:
-            churn = org.advance(**payload)
+            churn, recorded = state.advance(background, **payload)
         except (TypeError, ValueError) as exc:
             return _json({"error": str(exc)}, 400)
-        rng = random.Random(f"feed:{state.config.seed}:{rfc3339(org.now)}:{len(state.feed.rows)}")
-        recorded = state.feed.record_advance(churn, background, rng)
         if state.config.directory_out is not None:
             org.write_directory(state.config.directory_out)
         return _json(

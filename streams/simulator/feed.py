@@ -7,6 +7,11 @@ themselves or by SCIM; role changes by an admin. Each advance also records backg
 activity: logins (SSO, magic link, social), connectors connected and disconnected (with or
 without managed auth), API and Admin keys created and deleted, group membership.
 
+What it recorded is also kept as facts for the ground truth (``risks``, ``keys_truth``):
+each member's last sign-in method, whether anyone signed in with SSO, the admin-class role a
+member's last role change granted, and each key created (its kind, its creator, whether it
+was deleted). The truth reads these facts, never the rows.
+
 Visibility: a row is served ``feed_lag`` wall-clock seconds after it was recorded, and a few
 rows later still (``late_fraction``), so later rows can be seen before earlier ones. A row is
 always visible once the simulated clock is a minute past its ``created_at`` (the documented
@@ -24,13 +29,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from streams.simulator.handlers import Query, SimError, _moment, bad_request
-from streams.simulator.org import CONNECTORS, Churn, Org, Person, rfc3339, tagged_id
+from streams.simulator.org import (
+    ADMIN_ROLES,
+    CONNECTORS,
+    Churn,
+    Org,
+    Person,
+    rfc3339,
+    tagged_id,
+)
 
 VISIBLE_WITHIN = timedelta(minutes=1)
 LATE_FACTOR = 3
 """Late rows show this many times ``feed_lag`` after they were recorded."""
 DEFAULT_LIMIT, MAX_LIMIT = 100, 5000
-_ADMIN_ROLES = ("primary_owner", "owner", "membership_admin")
+BYPASS_LOGINS = ("magic_link", "social")
+"""Sign-in methods that do not go through the organisation's SSO."""
 _USER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15"
 _SCIM_KINDS = ("OktaSCIMV2", "AzureSCIMV2")
 _GROUPS = ("grp_01Engineering", "grp_01Sales", "grp_01Finance")
@@ -49,6 +63,18 @@ class Recorded:
         return self.created_at, self.row["id"]
 
 
+@dataclass(slots=True)
+class KeyRecord:
+    """A key whose creation the feed recorded: its kind (the activity type without
+    ``_created``), who created it, and whether the feed recorded its deletion. ``console``:
+    a key of the org's key inventory (``Org.api_keys``), whose status lives there."""
+
+    kind: str
+    creator: Person
+    console: bool = False
+    deleted: bool = False
+
+
 @dataclass
 class ActivityFeed:
     """The org's activity log and the ``/v1/compliance/activities`` handler."""
@@ -62,13 +88,22 @@ class ActivityFeed:
     _recorded: int = 0
     _admins: list[Person] = field(default_factory=list)
     """The org's admins as of the advance being recorded (who performs admin activities)."""
+    uses_sso: bool = False
+    """True once some member was recorded signing in with SSO."""
+    last_login: dict[str, str] = field(default_factory=dict)
+    """Member id → the method of the last sign-in recorded for them."""
+    granted: dict[str, str] = field(default_factory=dict)
+    """Member id → the admin-class role their last recorded role change granted (absent when
+    that change granted none, or the member already had one)."""
+    keys: dict[str, KeyRecord] = field(default_factory=dict)
+    """Key id → the key whose creation was recorded."""
 
     # --- recording ------------------------------------------------------------------------
 
     def record_advance(self, churn: Churn, background: int, rng: random.Random) -> list[dict]:
         """Record the activities of one advance (its churn plus ``background`` others)."""
         members = list(self.org.members())
-        self._admins = [person for person in members if person.role in _ADMIN_ROLES]
+        self._admins = [person for person in members if person.role in ADMIN_ROLES]
         pending: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         for person in churn.added:
             pending.extend(self._joined(person, rng))
@@ -119,7 +154,7 @@ class ActivityFeed:
 
     def _joined(self, person: Person, rng: random.Random) -> list[tuple[str, dict, dict]]:
         how = rng.choice(("invite", "invite", "scim", "scim", "admin_key"))
-        role = self._role_fields(person, None, person.role)
+        role = self._role_change(person, None, person.role)
         if how == "invite":
             admin = self._admin_actor(rng)
             sent = {"invited_email": person.email, "invited_role": person.role}
@@ -140,7 +175,7 @@ class ActivityFeed:
 
     def _left(self, person: Person, rng: random.Random) -> list[tuple[str, dict, dict]]:
         how = rng.choice(("admin", "admin", "self", "scim"))
-        role = self._role_fields(person, person.role, None)
+        role = self._role_change(person, person.role, None)
         if how == "self":
             return [("org_user_left", _user_actor(person, rng), {"previous_role": person.role})]
         if how == "scim":
@@ -156,10 +191,14 @@ class ActivityFeed:
     def _role(
         self, actor: dict[str, Any], person: Person, before: str | None, after: str | None
     ) -> tuple[str, dict, dict]:
-        return ("claude_user_role_updated", actor, self._role_fields(person, before, after))
+        return ("claude_user_role_updated", actor, self._role_change(person, before, after))
 
-    @staticmethod
-    def _role_fields(person: Person, before: str | None, after: str | None) -> dict[str, Any]:
+    def _role_change(self, person: Person, before: str | None, after: str | None) -> dict[str, Any]:
+        """The fields of a role change, noting whether it granted an admin-class role."""
+        if after in ADMIN_ROLES and before not in ADMIN_ROLES:
+            self.granted[person.id] = after
+        else:
+            self.granted.pop(person.id, None)
         return {
             "user_id": person.id,
             "user_email": person.email,
@@ -172,6 +211,8 @@ class ActivityFeed:
         roll = rng.randrange(6)
         if roll == 0:
             how = rng.choice(("sso", "magic_link", "social"))
+            self.last_login[person.id] = how
+            self.uses_sso = self.uses_sso or how == "sso"
             fields: dict[str, Any] = {"auth_method": how, "mfa_method": None}
             if how == "social":
                 fields["provider"] = rng.choice(("apple", "google", "microsoft"))
@@ -203,17 +244,15 @@ class ActivityFeed:
                 "scoped_api_key_deleted" if kind == "api_key_created" else ("admin_api_key_deleted")
             )
             rows = [(kind, me, {field_name: key_id, **scopes})]
+            self.keys[key_id] = KeyRecord(kind.removesuffix("_created"), person)
             if rng.random() < 0.3:
                 rows.append((deleted, me, {field_name: key_id}))
+                self.keys[key_id].deleted = True
             return rows
         if roll == 4:
-            return [
-                (
-                    "platform_api_key_created",
-                    me,
-                    {"api_key_id": tagged_id("apikey_", self.org.key, "platform", self._recorded)},
-                )
-            ]
+            key_id = tagged_id("apikey_", self.org.key, "platform", self._recorded)
+            self.keys[key_id] = KeyRecord("platform_api_key", person)
+            return [("platform_api_key_created", me, {"api_key_id": key_id})]
         kind = rng.choice(("group_member_added", "group_member_removed"))
         return [
             (
@@ -230,15 +269,14 @@ class ActivityFeed:
         documents no type for a deleted Console key)."""
         owners = {person.id: person for person in self.org.members()}
         created = set(keys.get("created", ()))
-        rows: list[tuple[str, dict, dict]] = [
-            (
-                "platform_api_key_created",
-                _user_actor(owners[key["user_id"]], rng),
-                {"api_key_id": key["id"]},
-            )
-            for key in self.org.api_keys
-            if key["id"] in created and key["user_id"] in owners
-        ]
+        rows: list[tuple[str, dict, dict]] = []
+        for key in self.org.api_keys:
+            if key["id"] in created and key["user_id"] in owners:
+                owner = owners[key["user_id"]]
+                self.keys[key["id"]] = KeyRecord("platform_api_key", owner, console=True)
+                rows.append(
+                    ("platform_api_key_created", _user_actor(owner, rng), {"api_key_id": key["id"]})
+                )
         status = {"type": "status", "previous_value": "active", "current_value": "archived"}
         rows.extend(
             (
@@ -268,6 +306,37 @@ class ActivityFeed:
             "workos_event_id": tagged_id("event_", self.org.key, self._recorded, rng.random()),
             "idp_connection_type": _SCIM_KINDS[self.org.config.seed % 2],
         }
+
+    # --- ground truth -----------------------------------------------------------------------
+
+    def risks(self, person: Person) -> list[str]:
+        """The member alert reasons that hold for ``person`` from what the feed recorded: their
+        last sign-in bypassed SSO in an org where members sign in with SSO; their last role
+        change granted the admin-class role they still hold."""
+        found = []
+        if self.uses_sso and self.last_login.get(person.id) in BYPASS_LOGINS:
+            found.append("SSO_BYPASS_LOGIN")
+        if person.removed_at is None and self.granted.get(person.id) == person.role:
+            found.append("PRIVILEGE_GRANTED")
+        return found
+
+    def keys_truth(self) -> list[dict[str, Any]]:
+        """Every key whose creation was recorded, with the reasons that hold for it: an Admin
+        or scoped key still active (ADMIN_CREDENTIAL_CREATED); an active key whose creator was
+        removed or is deprovisioned (ORPHANED_CREDENTIAL)."""
+        listed = {record["id"]: record["status"] for record in self.org.api_keys}
+        truth = []
+        for key_id, key in sorted(self.keys.items()):
+            active = listed.get(key_id) == "active" if key.console else not key.deleted
+            creator = key.creator
+            risks = []
+            if active and key.kind in ("admin_api_key", "api_key"):
+                risks.append("ADMIN_CREDENTIAL_CREATED")
+            if active and (creator.removed_at is not None or creator.deprovisioned):
+                risks.append("ORPHANED_CREDENTIAL")
+            truth.append({"id": key_id, "kind": key.kind, "created_by": creator.id,
+                          "active": active, "risks": risks})
+        return truth
 
     # --- serving --------------------------------------------------------------------------
 

@@ -37,6 +37,10 @@ CORPORATE_DOMAINS = ("acme.example", "labs.acme.example")
 CONNECTOR_AUTH_KNOWN = date(2026, 7, 1)
 """The first day the connector analytics say how each connector was authorised."""
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me")
+ADMIN_ROLES = frozenset({"primary_owner", "owner", "membership_admin"})
+"""The simulated org's roles that can change members, keys or settings."""
+PROMOTED_ROLES = ("owner", "membership_admin")
+"""Roles ``advance(promotions=...)`` grants."""
 _FIRST = [
     "Ada",
     "Alex",
@@ -706,14 +710,18 @@ class Org:
         remove: int = 0,
         role_changes: int = 0,
         key_changes: int = 0,
+        promotions: int = 0,
         seed: int | None = None,
     ) -> Churn:
         """Move the clock forward and apply seeded churn at the new ``now``.
 
-        ``key_changes`` API keys are each created, archived and deleted; members removed by
-        ``remove`` keep the keys they created (keys outlive their creators).
+        ``role_changes`` members swap between ``user`` and ``managed`` (an admin-class member
+        becomes a ``user``); ``promotions`` other members without an admin-class role are
+        granted one (``PROMOTED_ROLES``). ``key_changes`` API keys are each created, archived
+        and deleted; members removed by ``remove`` keep the keys they created (keys outlive
+        their creators).
         """
-        if min(hours, days, add, remove, role_changes, key_changes) < 0:
+        if min(hours, days, add, remove, role_changes, key_changes, promotions) < 0:
             raise ValueError("advance takes non-negative amounts")
         self._advances += 1
         rng = random.Random(f"{self.config.seed}:{self._advances if seed is None else seed}")
@@ -732,6 +740,12 @@ class Org:
             before = person.role
             person.role = {"user": "managed", "managed": "user"}.get(before, "user")
             churn.role_changes.append((person, before, person.role))
+        if promotions:
+            changed = {person.id for person, _, _ in churn.role_changes}
+            eligible = [p for p in remaining if p.id not in changed and p.role not in ADMIN_ROLES]
+            for person in rng.sample(eligible, min(promotions, len(eligible))):
+                before, person.role = person.role, rng.choice(PROMOTED_ROLES)
+                churn.role_changes.append((person, before, person.role))
         if key_changes:
             churn.keys = self._change_keys(rng, key_changes)
         self._reindex()

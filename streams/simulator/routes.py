@@ -12,6 +12,7 @@ and a ``request-id`` header.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from streams.simulator import shapes
 from streams.simulator.faults import MALFORMED_MODES, TRUNCATE_MODES, Faults, wrong_type
 from streams.simulator.feed import ActivityFeed, feed_disabled
 from streams.simulator.handlers import Api, SimError, cursor_expired
-from streams.simulator.org import Org, OrgKind, SimConfig, tagged_id
+from streams.simulator.org import Churn, Org, OrgKind, SimConfig, rfc3339, tagged_id
 from streams.simulator.ratelimit import SlidingWindow
 
 Family = Literal["analytics", "admin", "compliance", "spend_limits"]
@@ -190,6 +191,24 @@ class SimState:
                 "spend_limits": SlidingWindow(config.spend_limits_rate, window=config.rate_window),
             },
         )
+
+    def advance(self, background: int, **churn: Any) -> tuple[Churn, list[dict[str, Any]]]:
+        """``Org.advance(**churn)``, then its activities and ``background`` others recorded in
+        the Activity Feed (the feed's draws are seeded by the org's seed and clock)."""
+        done = self.org.advance(**churn)
+        clock = rfc3339(self.org.now)
+        rng = random.Random(f"feed:{self.config.seed}:{clock}:{len(self.feed.rows)}")
+        return done, self.feed.record_advance(done, background, rng)
+
+    def truth(self, **window: Any) -> dict[str, Any]:
+        """``GET /_sim/truth``: the org's truth (``Org.truth``, ``window`` its arguments) with
+        the reasons the Activity Feed's record adds to each member's ``risks``, and the keys
+        it recorded (``keys``: each with its ``risks``)."""
+        result = self.org.truth(**window)
+        for user in result["users"]:
+            user["risks"] = sorted(user["risks"] + self.feed.risks(self.org.by_id[user["id"]]))
+        result["keys"] = self.feed.keys_truth()
+        return result
 
     def next_request_id(self) -> str:
         self._requests += 1
