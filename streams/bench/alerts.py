@@ -2,16 +2,26 @@
 
 1. A real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free ports), a
    simulator of ``users`` members, its directory loaded, ``claude-connector worker`` with the
-   simulator's corporate domains, and the poller's own loop.
+   simulator's corporate domains, and the poller's own loop, reading the Compliance Activity
+   Feed too.
 2. After the baseline, ``rounds`` of churn: each advances simulated time by a day, adds,
-   removes and re-roles members, and loads the directory file again (``--prune``), as a
-   company's directory sync would.
+   removes, re-roles and promotes members (to an admin-class role), records ``users / 5``
+   other activities in the feed (sign-ins, connectors, keys created and deleted, groups), and
+   loads the directory file again (``--prune``), as a company's directory sync would.
 3. Once the worker holds every member and its open alerts stop changing, each reason's open
    alerts (members only) are compared with ``/_sim/truth``'s ``risks``, which the simulator
    derives from how it generated each member, never from the worker's rules:
    ``precision`` = alerts that are labelled / alerts, ``recall`` = labelled members with the
    alert / labelled members (1.0 when there is nothing to find).
    ``findings_per_1000`` = identities with an open alert per 1,000 members.
+
+PERSONAL_CREDENTIAL_CONNECTOR is labelled over the days the poller read the connector
+analytics: the revision window at the baseline, and from the first new day on the daily
+re-read that reaches ``RESTATEMENT_DAYS`` back (a personal credential seen there is still
+one). SSO_BYPASS_LOGIN and PRIVILEGE_GRANTED are labelled from what the simulator recorded in
+the feed (a member's last sign-in and last role change); ADMIN_CREDENTIAL_CREATED and
+ORPHANED_CREDENTIAL from the keys it recorded (``/_sim/truth``'s ``keys``), compared with the
+open alerts whose subject is that key.
 
 SPEND_LIMIT_NEAR is labelled from the limit the simulator drew for a member (a share of
 their spend) and the default share 0.8; PERSONAL_INVITE from the invitations it drew to a
@@ -39,6 +49,7 @@ from streams.directory import load_directory, read_directory_file
 from streams.events.topics import DIRECTORY
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.security import KafkaSecurity
+from streams.poller.collect import RESTATEMENT_DAYS
 from streams.poller.loop import PollerRunner
 from streams.simulator import RunningSimulator, SimConfig, start_simulator
 from streams.worker_process import WorkerProcess, worker_environment
@@ -46,8 +57,12 @@ from streams.worker_process import WorkerProcess, worker_environment
 START_DATE = date(2026, 11, 20)
 WINDOW_DAYS = 7
 LABELLED = ("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "DEPROVISIONED_ACTIVE",
-            "PERSONAL_CREDENTIAL_CONNECTOR", "SPEND_LIMIT_NEAR")
+            "PERSONAL_CREDENTIAL_CONNECTOR", "SPEND_LIMIT_NEAR", "SSO_BYPASS_LOGIN",
+            "PRIVILEGE_GRANTED")
 INVITE_LABELLED = "PERSONAL_INVITE"
+KEY_LABELLED = ("ADMIN_CREDENTIAL_CREATED", "ORPHANED_CREDENTIAL")
+ACTIVITIES_PER_MEMBER = 0.2
+"""Feed activities recorded besides the churn each round, per member."""
 SPEND_LIMIT_SHARE = 0.3
 SETTLE_TIMEOUT_SECONDS = 300.0
 QUIET_CHECKS = 4
@@ -66,11 +81,12 @@ def score(fired: set[str], labelled: set[str]) -> dict[str, Any]:
 
 async def _open_alerts(worker: WorkerProcess) -> dict[str, set[str]]:
     """Members with an open alert, per reason (current members only: ``/users``), and the
-    invitations with one."""
+    invitations and keys with one."""
     members = {row["id"] for row in (await worker.get("/users", limit="10000")).json()["data"]}
     found: dict[str, set[str]] = {}
     for alert in (await worker.get("/alerts", state="open", limit="10000")).json()["data"]:
-        if alert["user_id"] in members or alert["reason"] == INVITE_LABELLED:
+        subject_of_its_own = alert["reason"] in (INVITE_LABELLED, *KEY_LABELLED)
+        if alert["user_id"] in members or subject_of_its_own:
             found.setdefault(alert["reason"], set()).add(alert["user_id"])
     return found
 
@@ -104,10 +120,11 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
         SimConfig(), users=users, seed=11, start_date=START_DATE, directory_out=directory,
         spend_limit_share=SPEND_LIMIT_SHARE, spend_limits_rate=API_RATE_PER_MINUTE,
         analytics_rate=API_RATE_PER_MINUTE, admin_rate=API_RATE_PER_MINUTE,
+        compliance_rate=API_RATE_PER_MINUTE,
     )
     first = await sim.truth(usage="false")
     org_id = first["organization_id"]
-    since = date.fromisoformat(first["latest_analytics_date"]) - timedelta(days=WINDOW_DAYS - 1)
+    since = connectors_read_since(date.fromisoformat(first["latest_analytics_date"]), rounds)
     prefix = f"alerts{uuid.uuid4().hex[:8]}."
     await ensure_topics(bootstrap, prefix, partitions, security=security)
     await _load_directory(directory, org_id, bootstrap, prefix, security)
@@ -121,7 +138,10 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     settings = poller_settings(sim, bootstrap, prefix, partitions, 1.0, security, "roster",
                                ANALYTICS_POLL_SECONDS="1", COST_POLL_SECONDS="1",
                                SPEND_LIMITS_RATE_PER_MINUTE=str(API_RATE_PER_MINUTE),
-                               REVISION_WINDOW_DAYS=str(WINDOW_DAYS))
+                               REVISION_WINDOW_DAYS=str(WINDOW_DAYS),
+                               CLAUDE_COMPLIANCE_API_KEY=sim.config.compliance_key,
+                               ACTIVITY_POLL_SECONDS="1",
+                               COMPLIANCE_RATE_PER_MINUTE=str(API_RATE_PER_MINUTE))
     task: asyncio.Task[None] | None = None
     try:
         await worker.wait_ready()
@@ -131,6 +151,8 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
             churn = max(1, users // 100)
             for number in range(rounds):
                 await sim.advance(days=1, add=churn, remove=churn, role_changes=churn,
+                                  promotions=max(1, churn // 2),
+                                  activities=round(users * ACTIVITIES_PER_MEMBER),
                                   seed=100 + number)
                 await _load_directory(directory, org_id, bootstrap, prefix, security)
                 await _settled(worker, sim)
@@ -147,8 +169,10 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
     labels = {reason: {u["id"] for u in truth["users"] if reason in u["risks"]}
               for reason in LABELLED}
     reasons = {reason: score(fired.get(reason, set()), labels[reason]) for reason in LABELLED}
-    invites = {item["id"] for item in truth["invites"] if INVITE_LABELLED in item["risks"]}
-    reasons[INVITE_LABELLED] = score(fired.get(INVITE_LABELLED, set()), invites)
+    for reason, subjects in ((INVITE_LABELLED, "invites"),
+                             *((reason, "keys") for reason in KEY_LABELLED)):
+        labelled = {item["id"] for item in truth[subjects] if reason in item["risks"]}
+        reasons[reason] = score(fired.get(reason, set()), labelled)
     open_identities = sum(1 for item in identities["data"] if item["reasons"])
     worst = min(min(r["precision"], r["recall"]) for r in reasons.values())
     return {
@@ -162,6 +186,14 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
         "target": "precision and recall >= 0.95 for every labelled reason",
         "ratio": worst,
     }
+
+
+def connectors_read_since(first_latest: date, rounds: int) -> date:
+    """The first day whose connector analytics the poller read: the revision window of the
+    baseline, then (from the first new day on) ``RESTATEMENT_DAYS`` back from the next day."""
+    if not rounds:
+        return first_latest - timedelta(days=WINDOW_DAYS - 1)
+    return first_latest + timedelta(days=1) - timedelta(days=RESTATEMENT_DAYS - 1)
 
 
 async def _run(users: int, rounds: int, partitions: int) -> dict[str, Any]:

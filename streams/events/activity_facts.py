@@ -5,8 +5,9 @@ into ``MemberFacts``: the last login and its method, the connectors they connect
 whether with managed auth), and who last changed their role and when. ``fold_keys`` folds an
 organisation's key activities into ``KeyFacts``: each API or Admin key created, by whom, and
 when it was deleted. Both are idempotent (an activity folded twice changes nothing); a late
-login or role change older than the one known does not replace it. A key deletion whose
-creation was never seen is ignored.
+login or role change older than the one known does not replace it. A key deletion can come
+before its creation (rows of the same second, or a creation row shown late): the key is then
+known as deleted, and the creation fills in its kind, creator and time when it comes.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ KEY_CREATED = {
     "platform_api_key_created": "api_key_id",
 }
 KEY_DELETED = {
-    "scoped_api_key_deleted": "api_key_id",
-    "admin_api_key_deleted": "admin_api_key_id",
+    "scoped_api_key_deleted": ("api_key_id", "api_key"),
+    "admin_api_key_deleted": ("admin_api_key_id", "admin_api_key"),
 }
+"""Deletion type → the field naming the key, and the kind of key it deletes."""
 
 
 ACTOR_ID_FIELDS = (
@@ -158,21 +160,28 @@ def fold_keys(facts: KeyFacts, activity: Activity) -> KeyFacts:
     fields = details(activity)
     if activity.type in KEY_CREATED:
         key_id = fields.get(KEY_CREATED[activity.type])
-        if not isinstance(key_id, str) or key_id in facts.keys:
+        if not isinstance(key_id, str):
             return facts
+        known = facts.keys.get(key_id)
         created = KeyCreated(
             key_id,
             activity.type.removesuffix("_created"),
             activity.created_at,
             change_actor(activity.actor),
+            None if known is None else known.deleted_at,
         )
-        return KeyFacts({**facts.keys, key_id: created})
+        return facts if created == known else KeyFacts({**facts.keys, key_id: created})
     if activity.type in KEY_DELETED:
-        key_id = fields.get(KEY_DELETED[activity.type])
-        key = facts.keys.get(key_id) if isinstance(key_id, str) else None
-        if key is None or key.deleted_at is not None:
+        name, kind = KEY_DELETED[activity.type]
+        key_id = fields.get(name)
+        if not isinstance(key_id, str):
             return facts
-        return KeyFacts({**facts.keys, key.key_id: replace(key, deleted_at=activity.created_at)})
+        key = facts.keys.get(key_id) or KeyCreated(
+            key_id, kind, activity.created_at, change_actor(activity.actor)
+        )
+        if key.deleted_at is not None:
+            return facts
+        return KeyFacts({**facts.keys, key_id: replace(key, deleted_at=activity.created_at)})
     return facts
 
 

@@ -79,14 +79,21 @@ def test_member_facts_keep_the_latest_login_connectors_and_role_change() -> None
 
 
 def test_key_facts_say_who_created_each_key_and_when_it_went() -> None:
-    facts = KeyFacts()
-    for item in (
+    stream = (
         activity(1, "api_key_created", 1, api_key_id="k1", scopes=["read:members"]),
         activity(2, "admin_api_key_created", 2, admin_api_key_id="k2", scopes=[]),
         activity(3, "admin_api_key_deleted", 3, admin_api_key_id="k2"),
-        activity(4, "scoped_api_key_deleted", 4, api_key_id="unknown"),
-    ):
+        # k3's deletion is folded before its creation (same second, or the creation late).
+        activity(4, "scoped_api_key_deleted", 4, api_key_id="k3"),
+        activity(5, "api_key_created", 4, ADMIN, api_key_id="k3", scopes=[]),
+    )
+    facts = KeyFacts()
+    for item in (*stream, *stream):  # replayed: nothing changes the second time
         facts = fold_keys(facts, item)
-    assert set(facts.keys) == {"k1", "k2"}
+    assert set(facts.keys) == {"k1", "k2", "k3"}
     assert facts.keys["k1"].kind == "api_key" and facts.keys["k1"].created_by.id == "user_ana"
+    assert facts.keys["k1"].deleted_at is None
     assert facts.keys["k2"].deleted_at == T0 + timedelta(seconds=3)
+    late = facts.keys["k3"]
+    assert (late.kind, late.created_by.id, late.deleted_at) == (
+        "api_key", "apikey_admin", T0 + timedelta(seconds=4))
