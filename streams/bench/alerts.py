@@ -9,10 +9,12 @@
    other activities in the feed (sign-ins, connectors, keys created and deleted, groups), and
    loads the directory file again (``--prune``), as a company's directory sync would.
 3. Once the worker holds every member and its open alerts stop changing, each reason's open
-   alerts (members only) are compared with ``/_sim/truth``'s ``risks``, which the simulator
-   derives from how it generated each member, never from the worker's rules:
-   ``precision`` = alerts that are labelled / alerts, ``recall`` = labelled members with the
-   alert / labelled members (1.0 when there is nothing to find).
+   alerts (on current members, or on the invitation or key that is its subject) are compared
+   with ``/_sim/truth``'s ``risks``, which the simulator derives from how it generated each
+   member, invitation, activity and key, never from the worker's rules:
+   ``precision`` = alerts that are labelled / alerts, ``recall`` = labelled subjects with the
+   alert / labelled subjects (1.0 when there is nothing to find); ``unlabelled`` and
+   ``missed`` name up to five subjects of each kind of miss.
    ``findings_per_1000`` = identities with an open alert per 1,000 members.
 
 PERSONAL_CREDENTIAL_CONNECTOR is labelled over the days the poller read the connector
@@ -56,11 +58,17 @@ from streams.worker_process import WorkerProcess, worker_environment
 
 START_DATE = date(2026, 11, 20)
 WINDOW_DAYS = 7
-LABELLED = ("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "DEPROVISIONED_ACTIVE",
-            "PERSONAL_CREDENTIAL_CONNECTOR", "SPEND_LIMIT_NEAR", "SSO_BYPASS_LOGIN",
-            "PRIVILEGE_GRANTED")
-INVITE_LABELLED = "PERSONAL_INVITE"
-KEY_LABELLED = ("ADMIN_CREDENTIAL_CREATED", "ORPHANED_CREDENTIAL")
+LABELLED = {
+    **dict.fromkeys(("UNMANAGED_IDENTITY", "PERSONAL_DOMAIN", "DEPROVISIONED_ACTIVE",
+                     "PERSONAL_CREDENTIAL_CONNECTOR", "SPEND_LIMIT_NEAR", "SSO_BYPASS_LOGIN",
+                     "PRIVILEGE_GRANTED"), "users"),
+    "PERSONAL_INVITE": "invites",
+    **dict.fromkeys(("ADMIN_CREDENTIAL_CREATED", "ORPHANED_CREDENTIAL"), "keys"),
+}
+"""Each labelled reason → the list of ``/_sim/truth`` that holds its subjects."""
+OWN_SUBJECTS = frozenset(reason for reason, subjects in LABELLED.items() if subjects != "users")
+"""Reasons raised on a subject of its own (an invitation, a key), not on a member."""
+SAMPLE = 5
 ACTIVITIES_PER_MEMBER = 0.2
 """Feed activities recorded besides the churn each round, per member."""
 SPEND_LIMIT_SHARE = 0.3
@@ -69,13 +77,30 @@ QUIET_CHECKS = 4
 
 
 def score(fired: set[str], labelled: set[str]) -> dict[str, Any]:
-    """Precision and recall of the members ``fired`` for a reason against the ``labelled``."""
+    """Precision and recall of the subjects ``fired`` for a reason against the ``labelled``
+    (with up to ``SAMPLE`` of the unlabelled alerts and of the labelled subjects missed)."""
     hits = len(fired & labelled)
-    return {
+    result: dict[str, Any] = {
         "open": len(fired),
         "labelled": len(labelled),
         "precision": round(hits / len(fired), 4) if fired else 1.0,
         "recall": round(hits / len(labelled), 4) if labelled else 1.0,
+    }
+    for name, ids in (("unlabelled", fired - labelled), ("missed", labelled - fired)):
+        if ids:
+            result[name] = sorted(ids)[:SAMPLE]
+    return result
+
+
+def scored(truth: dict[str, Any], fired: dict[str, set[str]]) -> dict[str, dict[str, Any]]:
+    """``score`` of every labelled reason: the subjects with an open alert for it against
+    those whose ``risks`` in the truth name it."""
+    return {
+        reason: score(
+            fired.get(reason, set()),
+            {item["id"] for item in truth[subjects] if reason in item["risks"]},
+        )
+        for reason, subjects in LABELLED.items()
     }
 
 
@@ -85,8 +110,7 @@ async def _open_alerts(worker: WorkerProcess) -> dict[str, set[str]]:
     members = {row["id"] for row in (await worker.get("/users", limit="10000")).json()["data"]}
     found: dict[str, set[str]] = {}
     for alert in (await worker.get("/alerts", state="open", limit="10000")).json()["data"]:
-        subject_of_its_own = alert["reason"] in (INVITE_LABELLED, *KEY_LABELLED)
-        if alert["user_id"] in members or subject_of_its_own:
+        if alert["user_id"] in members or alert["reason"] in OWN_SUBJECTS:
             found.setdefault(alert["reason"], set()).add(alert["user_id"])
     return found
 
@@ -166,13 +190,7 @@ async def _measure(bootstrap: str, security: KafkaSecurity, workdir: Path, users
         worker.stop()
         await sim.aclose()
     members = len(truth["users"])
-    labels = {reason: {u["id"] for u in truth["users"] if reason in u["risks"]}
-              for reason in LABELLED}
-    reasons = {reason: score(fired.get(reason, set()), labels[reason]) for reason in LABELLED}
-    for reason, subjects in ((INVITE_LABELLED, "invites"),
-                             *((reason, "keys") for reason in KEY_LABELLED)):
-        labelled = {item["id"] for item in truth[subjects] if reason in item["risks"]}
-        reasons[reason] = score(fired.get(reason, set()), labelled)
+    reasons = scored(truth, fired)
     open_identities = sum(1 for item in identities["data"] if item["reasons"])
     worst = min(min(r["precision"], r["recall"]) for r in reasons.values())
     return {
