@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from streams.bench.alerts import LABELLED, scored
+from streams.bench.alerts import LABELLED, connectors_read_since, scored
 from streams.simulator import SimConfig
 from streams.simulator.routes import SimState
 
@@ -35,3 +35,11 @@ def test_every_labelled_reason_is_found_in_the_truth_and_scored_on_its_subject()
     sso = result["SSO_BYPASS_LOGIN"]
     assert sso["unlabelled"] == [key] and sso["open"] == sso["labelled"] + 1
     assert member not in sso.get("missed", [])
+
+
+def test_connector_labels_span_the_days_the_poller_read() -> None:
+    """The baseline reads the 7-day revision window; the first new day re-reads 30 days back
+    (a personal credential seen there raises an alert, so it is labelled too)."""
+    first_latest = date(2026, 11, 26)
+    assert connectors_read_since(first_latest, rounds=0) == date(2026, 11, 20)
+    assert connectors_read_since(first_latest, rounds=3) == date(2026, 10, 29)
