@@ -6,8 +6,9 @@ whether with managed auth), and who last changed their role and when. ``fold_key
 organisation's key activities into ``KeyFacts``: each API or Admin key created, by whom, and
 when it was deleted. Both are idempotent (an activity folded twice changes nothing); a late
 login or role change older than the one known does not replace it. A key deletion can come
-before its creation (rows of the same second, or a creation row shown late): the key is then
-known as deleted, and the creation fills in its kind, creator and time when it comes.
+before its creation (rows of the same second, or a creation row shown late): the deletion is
+kept aside (``KeyFacts.deleted``), and the key is known as deleted once its creation comes. A
+deletion whose creation never comes to these facts (someone else's key) names no key created.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ KEY_CREATED = {
     "platform_api_key_created": "api_key_id",
 }
 KEY_DELETED = {
-    "scoped_api_key_deleted": ("api_key_id", "api_key"),
-    "admin_api_key_deleted": ("admin_api_key_id", "admin_api_key"),
+    "scoped_api_key_deleted": "api_key_id",
+    "admin_api_key_deleted": "admin_api_key_id",
 }
-"""Deletion type → the field naming the key, and the kind of key it deletes."""
+"""Deletion type → the field naming the key."""
 
 
 ACTOR_ID_FIELDS = (
@@ -100,9 +101,11 @@ class KeyCreated:
 
 @dataclass(frozen=True, slots=True)
 class KeyFacts:
-    """Keys created in one organisation, by key id."""
+    """Keys created in one organisation, by key id, and the deletions folded before their
+    key's creation (key id → when it was deleted)."""
 
     keys: dict[str, KeyCreated] = field(default_factory=dict)
+    deleted: dict[str, datetime] = field(default_factory=dict)
 
 
 def details(activity: Activity) -> dict[str, Any]:
@@ -168,20 +171,23 @@ def fold_keys(facts: KeyFacts, activity: Activity) -> KeyFacts:
             activity.type.removesuffix("_created"),
             activity.created_at,
             change_actor(activity.actor),
-            None if known is None else known.deleted_at,
+            facts.deleted.get(key_id) if known is None else known.deleted_at,
         )
-        return facts if created == known else KeyFacts({**facts.keys, key_id: created})
-    if activity.type in KEY_DELETED:
-        name, kind = KEY_DELETED[activity.type]
-        key_id = fields.get(name)
-        if not isinstance(key_id, str):
+        if created == known:
             return facts
-        key = facts.keys.get(key_id) or KeyCreated(
-            key_id, kind, activity.created_at, change_actor(activity.actor)
-        )
+        deleted = {other: at for other, at in facts.deleted.items() if other != key_id}
+        return KeyFacts({**facts.keys, key_id: created}, deleted)
+    if activity.type in KEY_DELETED:
+        key_id = fields.get(KEY_DELETED[activity.type])
+        if not isinstance(key_id, str) or key_id in facts.deleted:
+            return facts
+        key = facts.keys.get(key_id)
+        if key is None:
+            return KeyFacts(facts.keys, {**facts.deleted, key_id: activity.created_at})
         if key.deleted_at is not None:
             return facts
-        return KeyFacts({**facts.keys, key_id: replace(key, deleted_at=activity.created_at)})
+        return KeyFacts({**facts.keys, key_id: replace(key, deleted_at=activity.created_at)},
+                        facts.deleted)
     return facts
 
 
@@ -223,6 +229,7 @@ def facts_row(member: MemberFacts, keys: KeyFacts) -> dict[str, Any]:
             }
             for key_id, key in sorted(keys.keys.items())
         },
+        "keys_deleted": {key_id: _iso(at) for key_id, at in sorted(keys.deleted.items())},
     }
 
 
@@ -262,7 +269,8 @@ def facts_of(row: dict[str, Any] | None) -> tuple[MemberFacts, KeyFacts]:
                 _time(key["deleted_at"]),
             )
             for key_id, key in row["keys_created"].items()
-        }
+        },
+        {key_id: _moment(at) for key_id, at in row.get("keys_deleted", {}).items()},
     )
     return member, keys
 

@@ -274,6 +274,8 @@ class ActivityRow:
     connectors: dict[str, dict[str, Any]]
     role_change: dict[str, Any] | None
     keys_created: dict[str, dict[str, Any]]
+    keys_deleted: dict[str, str] = field(default_factory=dict)
+    """Key id → when it was deleted, for deletions seen before the key's creation."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from streams.events.activity_facts import KeyFacts, MemberFacts, fold_keys, fold_member
+from streams.events.activity_facts import (
+    KeyFacts,
+    MemberFacts,
+    facts_of,
+    facts_row,
+    fold_keys,
+    fold_member,
+)
 from streams.events.records import Activity, ActivityActor
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -97,3 +104,19 @@ def test_key_facts_say_who_created_each_key_and_when_it_went() -> None:
     late = facts.keys["k3"]
     assert (late.kind, late.created_by.id, late.deleted_at) == (
         "api_key", "apikey_admin", T0 + timedelta(seconds=4))
+    assert facts.deleted == {}
+
+
+def test_a_deletion_whose_creation_never_comes_names_no_key_created() -> None:
+    """Someone else's key deleted: its creation is folded into its creator's facts, so these
+    facts keep the deletion aside (across a stored row too) and list no key created."""
+    facts = fold_keys(KeyFacts(), activity(1, "admin_api_key_deleted", 5, admin_api_key_id="k9"))
+    assert facts.keys == {} and facts.deleted == {"k9": T0 + timedelta(seconds=5)}
+    _, stored = facts_of(json.loads(json.dumps(facts_row(MemberFacts(), facts))))
+    assert stored == facts
+    older = facts_row(MemberFacts(), KeyFacts())
+    del older["keys_deleted"]  # a row stored before deletions were kept aside
+    assert facts_of(older)[1] == KeyFacts()
+    created = fold_keys(stored, activity(2, "admin_api_key_created", 3, admin_api_key_id="k9"))
+    assert created.keys["k9"].deleted_at == T0 + timedelta(seconds=5)
+    assert created.deleted == {}
