@@ -201,12 +201,34 @@ def analytics_days(latest: date, window_days: int) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((latest - first).days + 1)]
 
 
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """What a cycle keeps of one member's analytics day (the row itself is large)."""
+
+    user_id: str
+    email: str
+    messages: int
+    sessions: int
+    surfaces: tuple[str, ...]
+    """The Claude surfaces used that day, sorted."""
+
+    @classmethod
+    def of(cls, row: AnalyticsUserDay) -> Engagement:
+        return cls(
+            row.user_id,
+            row.email,
+            row.message_count,
+            row.session_count,
+            tuple(sorted(row.surfaces_used)),
+        )
+
+
 async def collect_analytics(
     client: ApiClient, days: Iterable[date], into: Collected, progress: Progress
 ) -> None:
     """Per-user engagement and connector use for each day."""
     for day in days:
-        users = await client.analytics_users(day)
+        users = await client.engagement(day, Engagement.of)
         into.record("analytics", users)
         into.usage.extend(_engagement(users.rows, day))
         for row in users.rows:
@@ -221,7 +243,7 @@ async def collect_analytics(
                     Source.ANALYTICS,
                     row.email,
                 )
-                for surface in sorted(row.surfaces_used)
+                for surface in row.surfaces
             )
         connectors = await client.connectors(day, by_user=True)
         into.record("analytics", connectors)
@@ -229,7 +251,7 @@ async def collect_analytics(
         progress(f"analytics {day}: {len(users.rows)} active users")
 
 
-def _engagement(rows: Iterable[AnalyticsUserDay], day: date) -> list[UsageObservation]:
+def _engagement(rows: Iterable[Engagement], day: date) -> list[UsageObservation]:
     observations = []
     for row in rows:
         observations.append(
@@ -237,7 +259,7 @@ def _engagement(rows: Iterable[AnalyticsUserDay], day: date) -> list[UsageObserv
                 row.user_id,
                 day,
                 MetricFamily.MESSAGES,
-                {"messages": row.message_count},
+                {"messages": row.messages},
                 Source.ANALYTICS,
                 row.email,
             )
@@ -247,7 +269,7 @@ def _engagement(rows: Iterable[AnalyticsUserDay], day: date) -> list[UsageObserv
                 row.user_id,
                 day,
                 MetricFamily.SESSIONS,
-                {"sessions": row.session_count},
+                {"sessions": row.sessions},
                 Source.ANALYTICS,
                 row.email,
             )

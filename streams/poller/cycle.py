@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from itertools import chain
 
 from streams.client import ApiClient, ApiFamily
 from streams.errors import ApiError, EndpointUnavailable
@@ -397,8 +398,10 @@ class ConnectorPoller:
             changes.cursor(feed_cursor)
 
         if events or feed_messages or len(changes):
+            # Generators: each message is encoded as it is sent, never all of them at once.
             await self.publisher.commit_cycle(
-                [event_message(record, self.codec, prefix) for record in events] + feed_messages,
+                chain((event_message(record, self.codec, prefix) for record in events),
+                      feed_messages),
                 changes.messages(self.codec, prefix),
                 name=f"poll cycle {poll_id}",
             )

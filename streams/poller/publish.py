@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 
@@ -54,7 +54,7 @@ class CyclePublisher:
         await self._producer.stop()
 
     async def commit_cycle(
-        self, events: Sequence[Outgoing], state: Sequence[Outgoing], *, name: str = "a cycle"
+        self, events: Iterable[Outgoing], state: Iterable[Outgoing], *, name: str = "a cycle"
     ) -> None:
         """Publish one cycle (``name`` for the log) atomically.
 
@@ -65,19 +65,23 @@ class CyclePublisher:
            visible to ``read_committed`` readers, and the next cycle starts from the last
            committed state, re-deriving the same events with the same ids.
 
+        ``events`` and ``state`` are consumed as they are sent: given as generators, a large
+        cycle's messages are encoded one at a time and never all held at once.
+
         While the broker is unreachable the producer keeps retrying; every
         ``SLOW_COMMIT_SECONDS`` one warning says so, and one more when the commit went through.
         """
-        commit = asyncio.ensure_future(self._commit(events, state))
+        sent = [0, 0]
+        commit = asyncio.ensure_future(self._commit(events, state, sent))
         waited = 0.0
         try:
             while not (await asyncio.wait({commit}, timeout=SLOW_COMMIT_SECONDS))[0]:
                 waited += SLOW_COMMIT_SECONDS
                 log.warning(
-                    "committing %s (%d events) has waited %.0fs for Kafka; is the broker "
-                    "reachable? still trying",
+                    "committing %s (%d messages sent) has waited %.0fs for Kafka; is the "
+                    "broker reachable? still trying",
                     name,
-                    len(events),
+                    sum(sent),
                     waited,
                 )
         except asyncio.CancelledError:
@@ -86,11 +90,17 @@ class CyclePublisher:
         commit.result()
         if waited:
             log.warning("committed %s after waiting at least %.0fs for Kafka", name, waited)
-        log.debug("committed %s: %d events, %d state entries", name, len(events), len(state))
+        log.debug("committed %s: %d events, %d state entries", name, *sent)
 
-    async def _commit(self, events: Sequence[Outgoing], state: Sequence[Outgoing]) -> None:
+    async def _commit(
+        self, events: Iterable[Outgoing], state: Iterable[Outgoing], sent: list[int]
+    ) -> None:
+        """Send ``events`` then ``state`` in one transaction; ``sent`` counts each as it goes."""
         async with self._producer.transaction():
-            for message in (*events, *state):
-                await self._producer.send(
-                    message.topic, key=message.key, value=message.value, headers=message.headers
-                )
+            for index, messages in enumerate((events, state)):
+                for message in messages:
+                    await self._producer.send(
+                        message.topic, key=message.key, value=message.value,
+                        headers=message.headers,
+                    )
+                    sent[index] += 1

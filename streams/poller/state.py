@@ -8,7 +8,7 @@ turned into the state messages committed in the same transaction as the cycle's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -91,73 +91,83 @@ class CommittedState:
         return cursor is not None and cursor.baseline_complete
 
 
+StateValue = (
+    MemberState | UsageTotalsState | AssociationState | CursorState | CredentialImage | InviteImage
+)
+
+
 @dataclass
 class StateChanges:
-    """The entries one cycle sets or deletes, in the order they were recorded."""
+    """The entries one cycle sets or deletes, in the order they were recorded.
+
+    Each entry keeps only its value; its ``PollerState`` record is built as its message is
+    (a baseline changes one entry per member and usage series).
+    """
 
     org_id: str
     connector: str
     poll_id: str
     updated_at: datetime
-    _entries: dict[bytes, PollerState | None] = field(default_factory=dict)
+    _entries: dict[bytes, tuple[StateKind, StateValue] | None] = field(default_factory=dict)
 
     def member(self, user_id: str, member: MemberState | None) -> None:
         """Set a member (``None`` deletes it), as ``RosterDiff.state_changes`` gives it."""
-        self._put(StateKind.MEMBER, ("member", user_id), member=member)
+        self._put(StateKind.MEMBER, ("member", user_id), member)
 
     def usage(self, totals: UsageTotalsState | None, key: UsageKey) -> None:
         """Set the committed totals of a usage series (``None`` forgets it)."""
         user_id, day, family = key
-        self._put(StateKind.USAGE, ("usage", user_id, day.isoformat(), family.value), usage=totals)
+        self._put(StateKind.USAGE, ("usage", user_id, day.isoformat(), family.value), totals)
 
     def association(self, link: AssociationState) -> None:
         self._put(
             StateKind.ASSOCIATION,
             ("association", link.user_id, link.kind.value, link.auth.value, link.name),
-            association=link,
+            link,
         )
 
     def credential(self, key_id: str, image: CredentialImage | None) -> None:
         """Set an API key's committed image (``None`` forgets a removed key)."""
-        self._put(StateKind.CREDENTIAL, ("credential", key_id), credential=image)
+        self._put(StateKind.CREDENTIAL, ("credential", key_id), image)
 
     def invite(self, invite_id: str, image: InviteImage | None) -> None:
         """Set an invitation's committed image (``None`` forgets a removed one)."""
-        self._put(StateKind.INVITE, ("invite", invite_id), invite=image)
+        self._put(StateKind.INVITE, ("invite", invite_id), image)
 
     def cursor(self, cursor: CursorState) -> None:
-        self._put(StateKind.CURSOR, ("cursor", cursor.data_type), cursor=cursor)
+        self._put(StateKind.CURSOR, ("cursor", cursor.data_type), cursor)
 
-    def messages(self, codec: Codec, prefix: str) -> list[Outgoing]:
-        """The state topic messages for every change (tombstones for deletions)."""
+    def messages(self, codec: Codec, prefix: str) -> Iterator[Outgoing]:
+        """The state topic messages for every change (tombstones for deletions), each
+        encoded as it is asked for."""
         topic = POLLER_STATE.name(prefix)
-        return [
-            Outgoing(topic, key, None if record is None else codec.encode(record))
-            for key, record in self._entries.items()
-        ]
+        for key, entry in self._entries.items():
+            value = None if entry is None else codec.encode(self._record(*entry))
+            yield Outgoing(topic, key, value)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _put(self, kind: StateKind, parts: tuple[str, ...], **branch: object) -> None:
+    def _put(self, kind: StateKind, parts: tuple[str, ...], value: StateValue | None) -> None:
         key = state_key(self.org_id, self.connector, *parts)
-        (value,) = branch.values()
-        if value is None:
-            self._entries[key] = None
-            return
-        self._entries[key] = PollerState(
+        self._entries[key] = None if value is None else (kind, value)
+
+    def _record(self, kind: StateKind, value: StateValue) -> PollerState:
+        """The state entry setting ``value`` in its branch (the field named like ``kind``)."""
+        branches: dict[str, StateValue | None] = dict.fromkeys(_BRANCHES)
+        branches[kind.value.lower()] = value
+        return PollerState(
             org_id=self.org_id,
             connector=self.connector,
             kind=kind,
-            member=branch.get("member"),  # type: ignore[arg-type]
-            usage=branch.get("usage"),  # type: ignore[arg-type]
-            association=branch.get("association"),  # type: ignore[arg-type]
-            cursor=branch.get("cursor"),  # type: ignore[arg-type]
-            credential=branch.get("credential"),  # type: ignore[arg-type]
-            invite=branch.get("invite"),  # type: ignore[arg-type]
             poll_id=self.poll_id,
             updated_at=self.updated_at,
+            **branches,  # type: ignore[arg-type]
         )
+
+
+_BRANCHES = ("member", "usage", "association", "cursor", "credential", "invite")
+"""The ``PollerState`` fields of which an entry sets the one its kind names."""
 
 
 def expired_usage(usage: Mapping[UsageKey, UsageTotalsState], oldest_day: date) -> list[UsageKey]:

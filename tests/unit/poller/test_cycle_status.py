@@ -76,8 +76,8 @@ class FakeClient:
     async def summaries(self, since: date) -> Listing[Any]:
         return self._listing("summaries", SimpleNamespace(starting_date=self.time.date()))
 
-    async def analytics_users(self, day: date) -> Listing[Any]:
-        return self._listing("analytics_users")
+    async def engagement(self, day: date, keep: Any) -> Listing[Any]:
+        return self._listing("engagement")
 
     async def connectors(self, day: date, *, by_user: bool) -> Listing[Any]:
         return self._listing("connectors")

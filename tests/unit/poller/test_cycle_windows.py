@@ -31,9 +31,9 @@ class RecordingClient(FakeClient):
     def forget(self) -> None:
         self.analytics_days, self.usage_starts, self.claude_code_days = [], [], []
 
-    async def analytics_users(self, day: date) -> Listing[Any]:
+    async def engagement(self, day: date, keep: Any) -> Listing[Any]:
         self.analytics_days.append(day)
-        return await super().analytics_users(day)
+        return await super().engagement(day, keep)
 
     async def actor_usage(self, start: datetime, end: datetime) -> Listing[Any]:
         self.usage_starts.append(start)
