@@ -29,12 +29,14 @@ from streams.events.cloudevents import EventRecord, headers_for
 from streams.events.codec import Codec
 from streams.events.keys import item_key, org_key, user_key
 from streams.events.records import (
+    AppAssociation,
     ConnectorState,
     ConnectorStatus,
     CredentialEvent,
     CursorState,
     InviteEvent,
     MemberState,
+    UsageDelta,
 )
 from streams.events.topics import topic_for
 from streams.kafkaio.messages import Outgoing
@@ -309,7 +311,6 @@ class ConnectorPoller:
                 changes.member(user_id, image and MemberState(image, user_id in pending))
 
         usage_diff = diff_usage(state.usage, collected.usage, context=context, baseline=baseline)
-        events.extend(usage_diff.events)
         usage = {**state.usage, **usage_diff.totals}
         for key, totals in usage_diff.totals.items():
             changes.usage(totals, key)
@@ -349,7 +350,6 @@ class ConnectorPoller:
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
         )
-        events.extend(links.events)
         for link in links.known.values():
             changes.association(link)
 
@@ -371,7 +371,10 @@ class ConnectorPoller:
             if all(o.completed for o in collected.outcomes if o.data_type == data_type):
                 name = restated_cursor(data_type)
                 cursors[name] = CursorState(name, cycle, None, False, None, today.isoformat())
-        if events:
+        # Derived one at a time as they are sent (a baseline has a few per member).
+        derived = {UsageDelta: len(usage_diff.totals), AppAssociation: len(links.known)}
+        emitted = len(events) + sum(derived.values())
+        if emitted:
             # The cycle number only moves when something was emitted: a cycle that changed
             # nothing (or was re-run after a crash that followed its commit) leaves no trace,
             # so the ids of later events do not depend on how often the poller ran.
@@ -397,10 +400,12 @@ class ConnectorPoller:
             cursors[FEED_CURSOR] = feed_cursor
             changes.cursor(feed_cursor)
 
-        if events or feed_messages or len(changes):
+        if emitted or feed_messages or len(changes):
             # Generators: each message is encoded as it is sent, never all of them at once.
+            # Each record type has its own topic: their order across types does not matter.
+            records = chain(events, usage_diff.events(), links.events())
             await self.publisher.commit_cycle(
-                chain((event_message(record, self.codec, prefix) for record in events),
+                chain((event_message(record, self.codec, prefix) for record in records),
                       feed_messages),
                 changes.messages(self.codec, prefix),
                 name=f"poll cycle {poll_id}",
@@ -420,7 +425,7 @@ class ConnectorPoller:
         report = CycleReport(
             self.name,
             poll_id,
-            len(events),
+            emitted,
             outcomes=collected.outcomes,
             status=cursors[CONNECTOR_CURSOR].status if CONNECTOR_CURSOR in cursors else None,
             seconds=wallclock.monotonic() - started,
@@ -428,6 +433,9 @@ class ConnectorPoller:
         for record in events:
             kind = getattr(record, "op", None) or type(record).__name__
             report.counts[str(kind)] = report.counts.get(str(kind), 0) + 1
+        for record_type, count in derived.items():
+            if count:
+                report.counts[record_type.__name__] = count
         if feed_messages:
             report.counts["Activity"] = len(feed_messages)
         report.reconciliation = feed.counters.as_dict()

@@ -26,7 +26,7 @@ the earliest day seen in the batch.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,18 +84,80 @@ class RosterDiff:
 
 @dataclass(frozen=True, slots=True)
 class UsageDiff:
-    """The usage deltas to publish and the changed totals entries to commit with them."""
+    """The changed totals entries to commit, and the usage deltas to publish with them.
 
-    events: tuple[UsageDelta, ...]
+    The deltas are derived one at a time from the observations and the committed totals
+    (``events``): a baseline has one per member, day and family, never all held at once.
+    """
+
     totals: dict[UsageKey, UsageTotalsState]
+    previous: Mapping[UsageKey, UsageTotalsState]
+    observed: Sequence[UsageObservation]
+    context: PollContext
+    baseline: bool
+
+    def events(self) -> Iterator[UsageDelta]:
+        """One delta per changed series, in the order observed."""
+        context = self.context
+        for observation in self.observed:
+            new = self.totals.get((observation.user_id, observation.day, observation.family))
+            if new is None:
+                continue
+            old = self.previous.get((new.user_id, new.day, new.family))
+            old_totals = old.totals if old is not None else {}
+            yield UsageDelta(
+                event_id=usage_event_id(context.org_id, new.user_id, new.day, new.family,
+                                        new.revision, new.totals),
+                org_id=context.org_id,
+                user_id=new.user_id,
+                email=new.email,
+                day=new.day,
+                family=new.family,
+                delta={
+                    name: value - old_totals.get(name, 0)
+                    for name, value in new.totals.items()
+                    if value != old_totals.get(name, 0)
+                },
+                totals=new.totals,
+                revision=new.revision,
+                baseline=self.baseline,
+                source=observation.source,
+                connector=context.connector,
+                poll_id=context.poll_id,
+                observed_at=context.observed_at,
+                actor_type=observation.actor_type,
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class AssociationDiff:
-    """The new associations to publish and their state entries."""
+    """The new associations' state entries, and their events (derived one at a time)."""
 
-    events: tuple[AppAssociation, ...]
     known: dict[AssociationKey, AssociationState]
+    earliest: dict[AssociationKey, ObservedAssociation]
+    """The first observation of each new association."""
+    context: PollContext
+    baseline: bool
+
+    def events(self) -> Iterator[AppAssociation]:
+        context = self.context
+        for key, first in self.earliest.items():
+            yield AppAssociation(
+                event_id=association_event_id(context.org_id, *key),
+                org_id=context.org_id,
+                user_id=first.user_id,
+                email=first.email,
+                kind=first.kind,
+                name=first.name,
+                display_name=first.display_name,
+                auth=first.auth,
+                first_seen=first.day,
+                baseline=self.baseline,
+                source=first.source,
+                connector=context.connector,
+                poll_id=context.poll_id,
+                observed_at=context.observed_at,
+            )
 
 
 def diff_roster(
@@ -257,13 +319,13 @@ def _merge(old: UserImage, seen: SnapshotUser) -> tuple[UserImage, tuple[str, ..
 
 def diff_usage(
     previous: Mapping[UsageKey, UsageTotalsState],
-    observed: Iterable[UsageObservation],
+    observed: Sequence[UsageObservation],
     *,
     context: PollContext,
     baseline: bool = False,
 ) -> UsageDiff:
-    """Usage deltas for every observed series whose values differ from the committed totals."""
-    events: list[UsageDelta] = []
+    """The new totals of every observed series whose values differ from the committed ones
+    (their deltas are derived by ``UsageDiff.events``)."""
     changed: dict[UsageKey, UsageTotalsState] = {}
     seen: set[UsageKey] = set()
     for observation in observed:
@@ -277,37 +339,14 @@ def diff_usage(
             name: observation.values.get(name, 0)
             for name in sorted(old_totals.keys() | observation.values.keys())
         }
-        delta = {
-            name: value - old_totals.get(name, 0)
-            for name, value in totals.items()
-            if value != old_totals.get(name, 0)
-        }
-        if not delta:
+        if all(value == old_totals.get(name, 0) for name, value in totals.items()):
             continue
         revision = old.revision + 1 if old is not None else 1
         email = observation.email if observation.email is not None else (old.email if old else None)
         changed[key] = UsageTotalsState(
             observation.user_id, email, observation.day, observation.family, revision, totals
         )
-        events.append(UsageDelta(
-            event_id=usage_event_id(context.org_id, observation.user_id, observation.day,
-                                    observation.family, revision, totals),
-            org_id=context.org_id,
-            user_id=observation.user_id,
-            email=email,
-            day=observation.day,
-            family=observation.family,
-            delta=delta,
-            totals=totals,
-            revision=revision,
-            baseline=baseline,
-            source=observation.source,
-            connector=context.connector,
-            poll_id=context.poll_id,
-            observed_at=context.observed_at,
-            actor_type=observation.actor_type,
-        ))
-    return UsageDiff(tuple(events), changed)
+    return UsageDiff(changed, previous, observed, context, baseline)
 
 
 def diff_associations(
@@ -326,28 +365,9 @@ def diff_associations(
         first = earliest.get(key)
         if first is None or observation.day < first.day:
             earliest[key] = observation
-    events = tuple(
-        AppAssociation(
-            event_id=association_event_id(context.org_id, *key),
-            org_id=context.org_id,
-            user_id=first.user_id,
-            email=first.email,
-            kind=first.kind,
-            name=first.name,
-            display_name=first.display_name,
-            auth=first.auth,
-            first_seen=first.day,
-            baseline=baseline,
-            source=first.source,
-            connector=context.connector,
-            poll_id=context.poll_id,
-            observed_at=context.observed_at,
-        )
-        for key, first in earliest.items()
-    )
     new = {
         key: AssociationState(first.user_id, first.kind, first.name, first.auth, first.day)
         for key, first in earliest.items()
     }
-    return AssociationDiff(events, new)
+    return AssociationDiff(new, earliest, context, baseline)
 

@@ -159,7 +159,7 @@ def test_usage_deltas_sum_to_the_latest_values(history: list[dict[int, dict[str,
                         for index, values in batch.items()]
         diff = diff_usage(state, observations, context=context)
         state = {**state, **diff.totals}
-        emitted.extend(diff.events)
+        emitted.extend(diff.events())
         latest.update(batch)
     sums: dict = defaultdict(int)
     revisions: dict = defaultdict(list)
