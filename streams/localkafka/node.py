@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -84,11 +85,29 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now."""
+PICKED_PORTS = range(20_000, 32_768)
+"""Where ``free_port`` looks: below the range Linux hands out to outgoing connections
+(32768-60999 by default), so no client socket takes a picked port before the broker binds it."""
+
+
+def free_port(host: str = "127.0.0.1", *, span: int = 1) -> int:
+    """The first of ``span`` consecutive ports nobody listens on right now, picked at random
+    in ``PICKED_PORTS`` (processes picking at the same time rarely meet)."""
+    pick = random.SystemRandom()
+    for _ in range(1_000):
+        first = pick.randrange(PICKED_PORTS.start, PICKED_PORTS.stop - span + 1)
+        if all(_bindable(host, port) for port in range(first, first + span)):
+            return first
+    raise LocalKafkaError(f"no {span} free consecutive ports on {host} in {PICKED_PORTS}")
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def new_cluster_id() -> str:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.kafka
 
 def test_start_status_stop_twice(tmp_path):
     env = {**os.environ, "CLAUDE_CONNECTOR_CACHE": str(Settings.load().cache_dir)}
-    port = free_port()
+    port = free_port(span=2)  # the controller takes the next port
     where = ["--data-dir", str(tmp_path / "broker"), "--port", str(port)]
     timings = []
     for _ in range(2):

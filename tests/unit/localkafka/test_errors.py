@@ -140,3 +140,14 @@ def test_processes_starting_brokers_together_fetch_the_jars_once(tmp_path, monke
         folders = list(pool.map(lambda _: ensure_jars(tmp_path / "cache"), range(3)))
     assert len(set(folders)) == 1 and any(folders[0].glob("kafka_2.13-*.jar"))
     assert calls.read_text().splitlines() == ["run"]
+
+
+def test_free_ports_are_outside_the_range_for_outgoing_connections():
+    """Client sockets of parallel test sessions never take a port picked for a broker."""
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for _ in range(20):
+        first = free_port(span=2)
+        assert first + 1 < low or first > high
+        for port in (first, first + 1):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port))
