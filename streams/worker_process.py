@@ -124,11 +124,13 @@ class WorkerProcess:
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"worker not ready within {timeout:.0f}s:\n{self.log_tail()}")
 
-    async def get(self, path: str, *, token: str | None = None, **params: str) -> httpx.Response:
+    async def get(
+        self, path: str, *, token: str | None = None, timeout: float = 10.0, **params: str
+    ) -> httpx.Response:
         """GET a view, with the bearer token (``token`` or the worker's own)."""
         bearer = token or self.token
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        async with httpx.AsyncClient(timeout=timeout) as client:
             return await client.get(f"{self.url}{path}", params=params, headers=headers)
 
     async def holds_members(self, members: int) -> bool:
