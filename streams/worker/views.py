@@ -100,8 +100,7 @@ class BadRequest(ValueError):
 
 def user_view(row: UserRow) -> dict[str, Any]:
     """A ``users`` row as the views show it (``id`` is the user id)."""
-    shown = {"id": row.user_id, **asdict(row)}
-    return {name: shown.get(name) for name in USER_FIELDS}
+    return {name: row.user_id if name == "id" else getattr(row, name) for name in USER_FIELDS}
 
 
 def spend_limit_view(tables: Tables, key: str) -> dict[str, Any]:
