@@ -199,9 +199,18 @@ class ConnectorPoller:
         poll_id = cycle_poll_id(self.name, cycle)
         collected = Collected()
         org_id = await self._org_id(collected)
-        latest = None
-        if DataType.ANALYTICS in due_types:
-            latest = await latest_analytics_day(self.client, self.client.now().date(), collected)
+        latest: date | None = None
+
+        async def latest_day() -> None:
+            nonlocal latest
+            if DataType.ANALYTICS in due_types:
+                today = self.client.now().date()
+                latest = await latest_analytics_day(self.client, today, collected)
+
+        latest_read = not self.client.clock_synced
+        if latest_read:
+            # No answer yet (an analytics-only connector): this one sets the clock.
+            await latest_day()
         # Taken after the cycle's first response: the API server's time, not ours.
         clock_trusted = self.client.clock_synced
         now = self.client.now()
@@ -224,7 +233,7 @@ class ConnectorPoller:
             for data_type in (DataType.ANALYTICS, DataType.USAGE)
         }
 
-        async def roster_then_usage() -> None:
+        async def roster_and_inventories() -> None:
             if DataType.ROSTER in due_types:
                 await collect_roster(self.client, collected, self.progress)
                 await collect_inventories(self.client, collected, self.progress)
@@ -233,6 +242,10 @@ class ConnectorPoller:
                         # Not read this time (the roster failed, or the org has no such
                         # thing): its older outcome says nothing now.
                         self.latest_outcomes.pop(part, None)
+
+        async def roster_then_usage() -> None:
+            # The latest analytics day (an analytics request) is read beside the roster.
+            await together(roster_and_inventories(), *(() if latest_read else (latest_day(),)))
             await together(analytics_and_spend(), claude_code())
 
         async def analytics_and_spend() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaProducer
 
 from streams.kafkaio.messages import Outgoing
+from streams.kafkaio.partitioner import key_partition
 from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class CyclePublisher:
             linger_ms=5,
             max_batch_size=256 * 1024,
             transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
+            partitioner=key_partition,
         )
 
     async def __aenter__(self) -> CyclePublisher:
