@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -221,3 +222,52 @@ async def test_a_refused_data_type_is_tried_again_on_the_slow_schedule() -> None
     client.failures = {"actor_cost": TransientApiError("503", status=503)}
     await poller.run_cycle()
     assert poller.retry_interval(DataType.USAGE, 3600, 21600) == 3600
+
+
+class OrderedClient(FakeClient):
+    """Notes when the roster and the summaries are asked for and answered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+        self.roster_asked = asyncio.Event()
+
+    def budget(self, family: ApiFamily) -> Any:
+        return SimpleNamespace(per_minute=60.0)
+
+    async def members(self) -> Listing[Any]:
+        self.calls.append("members asked")
+        self.roster_asked.set()
+        await asyncio.sleep(0)
+        return await super().members()
+
+    async def summaries(self, since: date) -> Listing[Any]:
+        self.calls.append("summaries asked")
+        if self.clock_synced:
+            # Answered only once the roster was asked for: read one after the other, the
+            # cycle would wait here for ever.
+            await asyncio.wait_for(self.roster_asked.wait(), timeout=5)
+        self.clock_synced = True
+        self.calls.append("summaries answered")
+        return await super().summaries(since)
+
+
+def _options() -> PollerOptions:
+    return PollerOptions(
+        topic_prefix="t.", guard_fraction=0.2, revision_window_days=1, activity_feed=False
+    )
+
+
+async def test_the_latest_analytics_day_is_read_beside_the_roster_once_the_clock_is_set() -> None:
+    client = OrderedClient()
+    poller = ConnectorPoller(client, FakePublisher(), CODEC, CommittedState("acme"), _options())  # type: ignore[arg-type]
+    report = await poller.run_cycle()
+    assert report.completed
+    assert client.calls.index("members asked") < client.calls.index("summaries answered")
+
+    # Without an answer yet (no /me), the summaries' answer sets the clock: asked first.
+    unsynced = OrderedClient()
+    unsynced.clock_synced = False
+    poller = ConnectorPoller(unsynced, FakePublisher(), CODEC, CommittedState("acme"), _options())  # type: ignore[arg-type]
+    await poller.run_cycle()
+    assert unsynced.calls[:2] == ["summaries asked", "summaries answered"]
