@@ -41,6 +41,7 @@ from streams.client import ApiClient, ApiFamily, RateBudgets
 from streams.client.listing import Listing
 from streams.client.ratelimit import DEFAULT_RATES
 from streams.config import ConnectorConfig, Secret
+from streams.poller.collect import SpendReading
 from streams.simulator import SimConfig
 
 START_DATE = date(2026, 11, 20)
@@ -134,7 +135,7 @@ async def _run(
                 ),
                 _timed(
                     _concurrently(
-                        api.effective_spend_limits(),
+                        api.effective_spend_limits(SpendReading.of),
                         api.spend_limit_increase_requests(statuses=("pending",)),
                     )
                 ),

@@ -458,10 +458,13 @@ class ApiClient:
         """USD cost (cents) per actor, product, model and day (Usage & Cost Analytics API)."""
         return await self.fetch(ep.ACTOR_COST, _actor_day_query(starting_at, ending_at))
 
-    async def effective_spend_limits(self) -> Listing[models.SpendSummary]:
+    async def effective_spend_limits(
+        self, keep: Callable[[models.SpendSummary], R]
+    ) -> Listing[R]:
         """Every member's effective spend limit and period-to-date spend, per period
-        (Enterprise, ``read:spend_limits``)."""
-        return await self.fetch(ep.EFFECTIVE_SPEND_LIMITS)
+        (Enterprise, ``read:spend_limits``), each row turned into ``keep(row)`` page by page
+        (a large organisation has a row per member and period)."""
+        return await self.fetch_kept(ep.EFFECTIVE_SPEND_LIMITS, keep)
 
     async def spend_limit_increase_requests(
         self, *, statuses: Iterable[str] = ()

@@ -7,6 +7,7 @@ incomplete, so the diff never concludes a removal from it.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -355,7 +356,7 @@ async def collect_spend_limits(
     An org or key without spend limits (Console: 400; no ``read:spend_limits``: 403) is an
     optional outcome: said, never a failure.
     """
-    limits = await client.effective_spend_limits()
+    limits = await client.effective_spend_limits(SpendReading.of)
     if _source_missing(limits.error):
         into.outcomes.append(Outcome(SPEND_LIMITS, limits.error, optional=True))
         return
@@ -367,22 +368,49 @@ async def collect_spend_limits(
     progress(f"spend limits: {len(limits.rows)} rows, {len(asked)} pending increase requests")
 
 
+@dataclass(frozen=True, slots=True)
+class SpendReading:
+    """What a cycle keeps of one member's effective spend limit for one period."""
+
+    user_id: str | None
+    email: str | None
+    period: str
+    spent_micros: int
+    limit_micros: int | None
+
+    @classmethod
+    def of(cls, row: SpendSummary) -> SpendReading:
+        return cls(
+            row.user_id,
+            row.email,
+            sys.intern(row.period),
+            cents_to_micros(row.spent),
+            None if row.amount is None else cents_to_micros(row.amount),
+        )
+
+
 def spend_limit_observations(
-    rows: Iterable[SpendSummary], asked: set[tuple[str, str]], today: date
+    rows: Iterable[SpendReading], asked: set[tuple[str, str]], today: date
 ) -> list[UsageObservation]:
     """One SPEND_LIMIT observation per member: per period ``P.spend_micros``,
     ``P.limit_micros`` (absent without a limit) and ``P.increase_requested`` (1 when pending)."""
     values: dict[str, dict[str, int]] = defaultdict(dict)
     emails: dict[str, str | None] = {}
+    names: dict[tuple[str, str], str] = {}
+
+    def name(period: str, figure: str) -> str:
+        """``period.figure``, one string for every member."""
+        return names.setdefault((period, figure), f"{period}.{figure}")
+
     for row in rows:
         if row.user_id is None:
             continue
         member = values[row.user_id]
-        member[f"{row.period}.spend_micros"] = cents_to_micros(row.spent)
-        if row.amount is not None:
-            member[f"{row.period}.limit_micros"] = cents_to_micros(row.amount)
+        member[name(row.period, "spend_micros")] = row.spent_micros
+        if row.limit_micros is not None:
+            member[name(row.period, "limit_micros")] = row.limit_micros
         if (row.user_id, row.period) in asked:
-            member[f"{row.period}.increase_requested"] = 1
+            member[name(row.period, "increase_requested")] = 1
         emails[row.user_id] = row.email
     return [
         UsageObservation(

@@ -311,6 +311,7 @@ class ConnectorPoller:
             for user_id in feed.judged & members.keys():
                 changes.member(user_id, MemberState(members[user_id], user_id in pending))
             baseline_done = baseline and roster.complete
+            collected.roster = roster = None
             if pending:
                 self.progress(f"holding the removal of {len(pending)} members until confirmed")
 
@@ -324,6 +325,9 @@ class ConnectorPoller:
                 changes.member(user_id, image and MemberState(image, user_id in pending))
 
         usage_diff = diff_usage(state.usage, collected.usage, context=context, baseline=baseline)
+        # What a large organisation's cycle observed is let go once diffed: the memory it held
+        # takes the state entries and messages that follow.
+        collected.usage.clear()
         usage = {**state.usage, **usage_diff.totals}
         for key, totals in usage_diff.totals.items():
             changes.usage(totals, key)
@@ -363,6 +367,7 @@ class ConnectorPoller:
         links = diff_associations(
             state.associations, collected.associations, context=context, baseline=baseline
         )
+        collected.associations.clear()
         for link in links.known.values():
             changes.association(link)
 

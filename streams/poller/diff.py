@@ -86,24 +86,24 @@ class RosterDiff:
 class UsageDiff:
     """The changed totals entries to commit, and the usage deltas to publish with them.
 
-    The deltas are derived one at a time from the observations and the committed totals
-    (``events``): a baseline has one per member, day and family, never all held at once.
+    The deltas are derived one at a time from the new and the committed totals (``events``):
+    a baseline has one per member, day and family, never all held at once. The observations
+    are not kept: each changed series keeps only where it was observed (``origins``).
     """
 
     totals: dict[UsageKey, UsageTotalsState]
     previous: Mapping[UsageKey, UsageTotalsState]
-    observed: Sequence[UsageObservation]
+    origins: Mapping[UsageKey, tuple[Source, str]]
+    """Each changed series' source and actor type (one tuple per distinct pair)."""
     context: PollContext
     baseline: bool
 
     def events(self) -> Iterator[UsageDelta]:
         """One delta per changed series, in the order observed."""
         context = self.context
-        for observation in self.observed:
-            new = self.totals.get((observation.user_id, observation.day, observation.family))
-            if new is None:
-                continue
-            old = self.previous.get((new.user_id, new.day, new.family))
+        for key, new in self.totals.items():
+            source, actor_type = self.origins[key]
+            old = self.previous.get(key)
             old_totals = old.totals if old is not None else {}
             yield UsageDelta(
                 event_id=usage_event_id(context.org_id, new.user_id, new.day, new.family,
@@ -121,11 +121,11 @@ class UsageDiff:
                 totals=new.totals,
                 revision=new.revision,
                 baseline=self.baseline,
-                source=observation.source,
+                source=source,
                 connector=context.connector,
                 poll_id=context.poll_id,
                 observed_at=context.observed_at,
-                actor_type=observation.actor_type,
+                actor_type=actor_type,
             )
 
 
@@ -327,6 +327,8 @@ def diff_usage(
     """The new totals of every observed series whose values differ from the committed ones
     (their deltas are derived by ``UsageDiff.events``)."""
     changed: dict[UsageKey, UsageTotalsState] = {}
+    origins: dict[UsageKey, tuple[Source, str]] = {}
+    distinct: dict[tuple[Source, str], tuple[Source, str]] = {}
     seen: set[UsageKey] = set()
     for observation in observed:
         key = (observation.user_id, observation.day, observation.family)
@@ -346,7 +348,9 @@ def diff_usage(
         changed[key] = UsageTotalsState(
             observation.user_id, email, observation.day, observation.family, revision, totals
         )
-    return UsageDiff(changed, previous, observed, context, baseline)
+        origin = (observation.source, observation.actor_type)
+        origins[key] = distinct.setdefault(origin, origin)
+    return UsageDiff(changed, previous, origins, context, baseline)
 
 
 def diff_associations(

@@ -59,7 +59,7 @@ class FakeClient:
     async def invites(self) -> Listing[Any]:
         return self._listing("invites")
 
-    async def effective_spend_limits(self) -> Listing[Any]:
+    async def effective_spend_limits(self, keep: Any) -> Listing[Any]:
         return self._listing("effective_spend_limits")
 
     async def spend_limit_increase_requests(self, *, statuses: Any = ()) -> Listing[Any]:
