@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from streams.errors import MalformedMessage
@@ -95,14 +96,34 @@ def headers_for(record: EventRecord | Activity) -> Headers:
         else:
             subject = record.user_id
     return [
-        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_specversion", _SPEC_VERSION),
         ("ce_id", event_id.encode()),
-        ("ce_type", record.SCHEMA.encode()),
-        ("ce_source", source_for(record.org_id).encode()),
-        ("ce_time", format_time(moment).encode()),
+        ("ce_type", _encoded(record.SCHEMA)),
+        ("ce_source", _source_header(record.org_id)),
+        ("ce_time", _time_header(moment)),
         ("ce_subject", subject.encode()),
-        ("content-type", CONTENT_TYPE.encode()),
+        ("content-type", _CONTENT_TYPE),
     ]
+
+
+# A poll cycle's events share their organisation and time: each header value is made once.
+_SPEC_VERSION = SPEC_VERSION.encode()
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+
+
+@lru_cache(maxsize=256)
+def _encoded(text: str) -> bytes:
+    return text.encode()
+
+
+@lru_cache(maxsize=256)
+def _source_header(org_id: str) -> bytes:
+    return source_for(org_id).encode()
+
+
+@lru_cache(maxsize=256)
+def _time_header(moment: datetime) -> bytes:
+    return format_time(moment).encode()
 
 
 _REQUIRED = ("ce_specversion", "ce_id", "ce_type", "ce_source")
