@@ -207,8 +207,8 @@ class ConnectorPoller:
                 today = self.client.now().date()
                 latest = await latest_analytics_day(self.client, today, collected)
 
-        latest_read = not self.client.clock_synced
-        if latest_read:
+        latest_read_first = not self.client.clock_synced
+        if latest_read_first:
             # No answer yet (an analytics-only connector): this one sets the clock.
             await latest_day()
         # Taken after the cycle's first response: the API server's time, not ours.
@@ -245,7 +245,8 @@ class ConnectorPoller:
 
         async def roster_then_usage() -> None:
             # The latest analytics day (an analytics request) is read beside the roster.
-            await together(roster_and_inventories(), *(() if latest_read else (latest_day(),)))
+            beside = () if latest_read_first else (latest_day(),)
+            await together(roster_and_inventories(), *beside)
             await together(analytics_and_spend(), claude_code())
 
         async def analytics_and_spend() -> None:
