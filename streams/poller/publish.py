@@ -46,7 +46,6 @@ class CyclePublisher:
             linger_ms=5,
             max_batch_size=256 * 1024,
             transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
-            partitioner=key_partition,
         )
 
     async def __aenter__(self) -> CyclePublisher:
