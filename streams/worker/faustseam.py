@@ -21,6 +21,9 @@ here                                 Faust internal it stands for
 ``set_persisted_offset``             ``Store.set_persisted_offset`` (RocksDB's offsets)
 ``use_value_codec``                  ``Table.value_serializer`` and its changelog's copies
 ``CompactStore``                     ``faust.stores.base.SerializedStore`` (``compact://``)
+``RocksStore``                       ``faust.stores.rocksdb.Store`` (``rocksdb://``)
+``changelog_reader_options``         ``App.in_transaction``, ``server_list`` (the broker)
+``active_changelog_partitions``      ``App.assignor.assigned_standbys``
 ``QuietWorker``                      ``Worker.on_setup_root_logger`` and ``spinner``
 ``recovery_completed``               ``TableManager.recovery.completed``
 ``root_service``                     ``App.beacon.root.data`` (mode's service tree)
@@ -38,11 +41,14 @@ from typing import Any
 
 import faust
 from faust.serializers.codecs import Codec
+from faust.stores import rocksdb as faust_rocksdb
 from faust.stores.base import SerializedStore
 from faust.streams import _current_event, current_event
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT
 from faust.types.tuples import ConsumerMessage
+
+from streams.worker.preload import preload
 
 
 def client_auth(app: AppT) -> dict[str, Any]:
@@ -210,6 +216,25 @@ class SeamApp(faust.App):
         return FetchFilteringTransport(self.conf.broker_consumer, self)
 
 
+def changelog_reader_options(app: AppT) -> dict[str, Any]:
+    """``AIOKafkaConsumer`` keyword arguments reading the app's changelogs as Faust does: its
+    brokers and credentials, committed messages only when the app writes in transactions."""
+    servers = faust_aiokafka.server_list(app.conf.broker, faust_aiokafka.Transport.default_port)
+    return {
+        "bootstrap_servers": servers,
+        "isolation_level": "read_committed" if app.in_transaction else "read_uncommitted",
+        **client_auth(app),
+    }
+
+
+def active_changelog_partitions(store: Any, assigned: Iterable[TP]) -> set[TP]:
+    """The partitions of ``store``'s changelog in ``assigned`` that this worker serves (not
+    the standby copies it keeps for another worker)."""
+    standbys = store.app.assignor.assigned_standbys()
+    topics = store.table.changelog_topic.topics
+    return {tp for tp in assigned if tp.topic in topics and tp not in standbys}
+
+
 def _exact(data: bytes) -> bytes:
     """A copy of ``data`` that takes its length: orjson's output keeps a buffer of 4 KiB."""
     return bytes(memoryview(data))
@@ -220,22 +245,27 @@ class CompactStore(SerializedStore):
 
     A row takes the bytes of its changelog value (a few hundred) instead of a tree of Python
     objects (several times that); a read decodes it. Recovery copies the changelog's bytes
-    without decoding them, and keeps only the partitions this worker was assigned.
+    without decoding them (``streams.worker.preload`` reads them in bulk), and keeps only the
+    partitions this worker was assigned; the offsets it holds each partition up to are its
+    persisted offsets, so a partition kept through a rebalance is not read again.
     """
 
     def __post_init__(self) -> None:
         self._partitions: dict[int, dict[bytes, bytes]] = {}
+        self._offsets: dict[int, int] = {}
 
     def _partition(self, partition: int) -> dict[bytes, bytes]:
         return self._partitions.setdefault(partition, {})
 
     def apply_changelog_batch(self, batch: Iterable[Any], to_key: Any, to_value: Any) -> None:
+        offsets = self._offsets
         for event in batch:
             message = event.message
             if message.value is None:
                 self._partition(message.partition).pop(message.key, None)
             else:
                 self._partition(message.partition)[message.key] = message.value
+            offsets[message.partition] = max(offsets.get(message.partition, -1), message.offset)
 
     def _get(self, key: bytes) -> bytes | None:
         for rows in self._partitions.values():
@@ -274,15 +304,36 @@ class CompactStore(SerializedStore):
 
     def _clear(self) -> None:
         self._partitions.clear()
+        self._offsets.clear()
+
+    def _drop(self, partition: int) -> None:
+        self._partitions.pop(partition, None)
+        self._offsets.pop(partition, None)
+
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
+    ) -> None:
+        """Drop the revoked partitions; read the served partitions not held yet in bulk."""
+        for tp in revoked:
+            self._drop(tp.partition)
+        served = active_changelog_partitions(self, assigned)
+        for tp in served:
+            if tp.partition not in self._offsets:
+                self._drop(tp.partition)
+        await preload(self, served, self.table_name, changelog_reader_options(self.app))
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
         """Drop the partitions this worker is not (or no longer) assigned."""
         active = {tp.partition for tp in active_tps}
-        for partition in set(self._partitions) - active:
-            del self._partitions[partition]
+        for partition in set(self._partitions) | set(self._offsets):
+            if partition not in active:
+                self._drop(partition)
 
     def persisted_offset(self, tp: TP) -> int | None:
-        return None
+        return self._offsets.get(tp.partition)
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        self._offsets[tp.partition] = offset
 
     def reset_state(self) -> None:
         return None
@@ -294,6 +345,19 @@ class CompactStore(SerializedStore):
 
     def restore_backup(self, tp: TP | int, latest: bool = True, backup_id: int = 0) -> None:
         return None
+
+
+class RocksStore(faust_rocksdb.Store):
+    """``WORKER_STORE=rocksdb://``: Faust's RocksDB store whose served partitions are read in
+    bulk from after their persisted offsets at each rebalance (``streams.worker.preload``),
+    before Faust's recovery goes on from there."""
+
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
+    ) -> None:
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        served = active_changelog_partitions(self, assigned)
+        await preload(self, served, self.table_name, changelog_reader_options(self.app))
 
 
 class QuietWorker(faust.Worker):

@@ -183,10 +183,10 @@ async def test_the_compact_store_keeps_encoded_rows_per_partition(tmp_path):
     assert isinstance(store, faustseam.CompactStore)
 
     class Event:
-        def __init__(self, partition: int, key: bytes = b"", value: bytes | None = b"") -> None:
-            self.message = SimpleNamespace(partition=partition, key=key, value=value)
-
-
+        def __init__(self, partition: int, key: bytes = b"", value: bytes | None = b"",
+                     offset: int = 0) -> None:
+            self.message = SimpleNamespace(partition=partition, key=key, value=value,
+                                           offset=offset)
 
     faustseam.write_store(store, [("0/o", DirectoryOrgRow("o", 3), Event(0)),
                                   ("1/o", DirectoryOrgRow("o", 4), Event(1))])
@@ -201,13 +201,15 @@ async def test_the_compact_store_keeps_encoded_rows_per_partition(tmp_path):
     with pytest.raises(RuntimeError, match="without its event"):
         store["2/o"] = DirectoryOrgRow("o", 5)
 
-    store.apply_changelog_batch([Event(2, b'"2/o"', b'{"org_id":"o","records":7}'),
-                                 Event(1, b'"1/o"', None)], None, None)
+    store.apply_changelog_batch([Event(2, b'"2/o"', b'{"org_id":"o","records":7}', 40),
+                                 Event(1, b'"1/o"', None, 5)], None, None)
+    changelog = table.changelog_topic.get_topic_name()
+    assert store.persisted_offset(TP(changelog, 2)) == 40, "held up to the last offset applied"
     assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 3), "2/o": DirectoryOrgRow("o", 7),
                                    **{f"3/o{n}": DirectoryOrgRow("o", n) for n in range(100)}}
-    changelog = table.changelog_topic.get_topic_name()
     await store.on_recovery_completed({TP(changelog, 2)}, set())
     assert list(store) == ["2/o"] and "0/o" not in store
+    assert store.persisted_offset(TP(changelog, 1)) is None, "dropped with its rows"
 
 
 def test_a_value_codec_reaches_the_store_and_every_changelog_copy(app):
