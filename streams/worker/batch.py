@@ -37,7 +37,7 @@ from streams.events.deadletter import PREFIX as DEAD_LETTER_PREFIX
 from streams.events.keys import user_key
 from streams.events.records import AvroRecord, ShadowItAlert
 from streams.worker.deadletter import dead_letter_headers_for
-from streams.worker.faustseam import set_persisted_offset, table_store, write_store
+from streams.worker.faustseam import set_persisted_offset, store_get, table_store, write_store
 from streams.worker.metrics import METRICS
 from streams.worker.published import PublishedAlerts
 from streams.worker.state import Tables, WorkerState
@@ -114,9 +114,7 @@ class Overlay(MutableMapping[str, Row], Generic[Row]):
     def get(self, key: str, default: Any = None) -> Any:
         write = self._writes.get(key)
         if write is None:
-            table = self._table
-            # Not table.get: a Faust store's get raises and catches KeyError on every miss.
-            return table[key] if key in table else default  # noqa: SIM401
+            return store_get(self._table, key, default)
         return default if write[0] is _DELETED else write[0]
 
     def changes(self) -> list[tuple[str, Row | None, Source]]:

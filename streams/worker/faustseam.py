@@ -20,6 +20,7 @@ here                                 Faust internal it stands for
 ``write_store``                      ``faust.streams._current_event`` (a write's partition)
 ``set_persisted_offset``             ``Store.set_persisted_offset`` (RocksDB's offsets)
 ``use_value_codec``                  ``Table.value_serializer`` and its changelog's copies
+``store_get``                        ``SerializedStore._get`` and its key and value codecs
 ``CompactStore``                     ``faust.stores.base.SerializedStore`` (``compact://``)
 ``RocksStore``                       ``faust.stores.rocksdb.Store`` (``rocksdb://``)
 ``changelog_reader_options``         ``App.in_transaction``, ``server_list`` (the broker)
@@ -40,6 +41,7 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 import faust
+import orjson
 from faust.serializers.codecs import Codec
 from faust.stores import rocksdb as faust_rocksdb
 from faust.stores.base import SerializedStore
@@ -116,6 +118,15 @@ def write_store(store: MutableMapping[Any, Any], writes: Iterable[tuple[Any, Any
                 store[key] = value
     finally:
         _current_event.set(previous)
+
+
+def store_get(store: MutableMapping[Any, Any], key: Any, default: Any = None) -> Any:
+    """``store``'s value of ``key``, else ``default``, in one look-up: a Faust store's ``get``
+    raises and catches ``KeyError`` on every miss, and ``in`` then ``[]`` looks up twice."""
+    if isinstance(store, SerializedStore):
+        value = store._get(store._encode_key(key))
+        return default if value is None else store._decode_value(value)
+    return store[key] if key in store else default  # noqa: SIM401 (see above)
 
 
 def set_persisted_offset(store: Any, tp: TP, offset: int) -> None:
@@ -235,12 +246,32 @@ def active_changelog_partitions(store: Any, assigned: Iterable[TP]) -> set[TP]:
     return {tp for tp in assigned if tp.topic in topics and tp not in standbys}
 
 
+class DirectCodecs:
+    """A serialized store's string keys as JSON and its values through the table's codec,
+    called directly: Faust's serializer registry costs more than the codec it calls (a
+    row's look-up is about half registry). The bytes are the same."""
+
+    value_serializer: Any
+
+    def _encode_key(self, key: Any) -> bytes:
+        if type(key) is str:
+            return orjson.dumps(key)
+        encoded: bytes = super()._encode_key(key)  # type: ignore[misc]
+        return encoded
+
+    def _decode_value(self, value: bytes | None) -> Any:
+        codec = self.value_serializer
+        if value is not None and isinstance(codec, Codec):
+            return codec.loads(value)
+        return super()._decode_value(value)  # type: ignore[misc]
+
+
 def _exact(data: bytes) -> bytes:
     """A copy of ``data`` that takes its length: orjson's output keeps a buffer of 4 KiB."""
     return bytes(memoryview(data))
 
 
-class CompactStore(SerializedStore):
+class CompactStore(DirectCodecs, SerializedStore):
     """``WORKER_STORE=compact://``: a table in memory as its encoded rows, one dict per partition.
 
     A row takes the bytes of its changelog value (a few hundred) instead of a tree of Python
@@ -347,7 +378,7 @@ class CompactStore(SerializedStore):
         return None
 
 
-class RocksStore(faust_rocksdb.Store):
+class RocksStore(DirectCodecs, faust_rocksdb.Store):
     """``WORKER_STORE=rocksdb://``: Faust's RocksDB store whose served partitions are read in
     bulk from after their persisted offsets at each rebalance (``streams.worker.preload``),
     before Faust's recovery goes on from there."""

@@ -319,7 +319,8 @@ class ListView(JsonView):
 
     Subclasses give ``items`` (every match on the given partitions) and ``order`` (the sort
     key; ``newest_first`` reverses it). Each other worker is asked for its first
-    ``offset + limit`` items, so the merged page is exact; only those are sorted.
+    ``offset + limit`` items, so the merged page is exact; only those are sorted. An item
+    may hold just what the order needs: ``render`` completes the first ``offset + limit``.
     """
 
     newest_first = False
@@ -338,6 +339,10 @@ class ListView(JsonView):
         ``newest_first``)."""
         return self.order, self.newest_first
 
+    def render(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items as shown (by default as ``items`` made them)."""
+        return items
+
     def first(self, items: list[dict[str, Any]], count: int, query: Mapping[str, str]
               ) -> list[dict[str, Any]]:
         """The first ``count`` of ``items`` in the order ``query`` asks for."""
@@ -354,7 +359,7 @@ class ListView(JsonView):
         topic = self.topic()
         answered = self.active_partitions(topic)
         matches = self.items(query, set(answered))
-        items = self.first(matches, window, query)
+        items = self.render(self.first(matches, window, query))
         total, all_ready = len(matches), ready(self.context.app)
         if scope == "all":
             asked = {k: v for k, v in query.items() if k not in ("limit", "offset", "scope")}
@@ -413,7 +418,6 @@ class UsersView(ListView):
         choice(query, "sort", SORTS, "email")
         idle = choice(query, "idle", ("true", "false", "any"), "any")
         org, role, group = query.get("org"), query.get("role"), query.get("group")
-        window = Window(datetime.now(UTC).date(), 1, self.context.settings.idle_days)
         found = []
         for key, row in self.tables.users.items():
             if (
@@ -423,10 +427,22 @@ class UsersView(ListView):
                 and (role is None or row.role == role)
                 and (group is None or in_group(row, group))
             ):
-                item = member_row(self.tables, key, row, window)
-                if idle == "any" or item["idle"] == (idle == "true"):
+                if idle == "any":
+                    found.append(MemberSummary(key, row, self.tables.usage.get(key)))
+                    continue
+                item = member_row(self.tables, key, row, self.window())
+                if item["idle"] == (idle == "true"):
                     found.append(item)
         return found
+
+    def window(self) -> Window:
+        """The days that make a member idle, up to today."""
+        return Window(datetime.now(UTC).date(), 1, self.context.settings.idle_days)
+
+    def render(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        window = self.window()
+        return [member_row(self.tables, item.key, item.row, window)
+                if isinstance(item, MemberSummary) else item for item in items]
 
     def order(self, item: dict[str, Any]) -> Any:
         return (item["org_id"], (item["email"] or "").lower(), item["id"])
@@ -438,6 +454,25 @@ class UsersView(ListView):
         if sort == "last_active":
             return (lambda item: (item["last_active_day"] or "", item["id"])), True
         return self.order, False
+
+
+class MemberSummary(dict[str, Any]):
+    """What ``/users`` sorts a member by (its ``order`` and ``ordering`` keys), with the row
+    to render it from once it is on the page: rendering every member of a large org took
+    seconds for a page of one."""
+
+    def __init__(self, key: str, row: UserRow, usage: UsageRow | None) -> None:
+        super().__init__(
+            org_id=row.org_id, email=row.email, id=row.user_id,
+            spend_usd=spend_usd(usage),
+            last_active_day=None if usage is None else usage.last_active_day,
+        )
+        self.key, self.row = key, row
+
+
+def spend_usd(usage: UsageRow | None) -> float:
+    """A member's spend over every day, in USD."""
+    return round((0 if usage is None else usage.spend_micros) / MICRO_CENTS_PER_USD, 2)
 
 
 def in_group(row: UserRow, group: str) -> bool:
@@ -457,7 +492,7 @@ def member_row(tables: Tables, key: str, row: UserRow, window: Window) -> dict[s
         "surfaces": sorted({item.name for item in items if item.kind == AppKind.SURFACE.value}),
         "connectors": [{"name": item.name, "auth": item.auth}
                        for item in items if item.kind == AppKind.CONNECTOR.value],
-        "spend_usd": round((0 if usage is None else usage.spend_micros) / MICRO_CENTS_PER_USD, 2),
+        "spend_usd": spend_usd(usage),
         "last_active_day": None if usage is None else usage.last_active_day,
         "idle": facts.member and is_idle(facts, window),
         "spend_limits": spend_limit_view(tables, key),

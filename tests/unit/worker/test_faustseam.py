@@ -296,3 +296,27 @@ def test_faust_internals_are_named_only_in_the_seam():
     elsewhere = [found for path in sorted(root.rglob("*.py")) if path != seam
                  for found in faust_internals(path)]
     assert elsewhere == []
+
+
+@pytest.mark.parametrize("store_url", ["memory://", "compact://", "rocksdb://"])
+def test_store_get_reads_what_the_table_holds(tmp_path, store_url):
+    """``SerializedStore._get`` and its codecs (called directly by ``store_get`` and
+    ``DirectCodecs``): the same keys' bytes and rows as Faust's registry gives."""
+    settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path), "WORKER_STORE": store_url})
+    table = create_app(settings).context.tables.core.directory_orgs
+    store = faustseam.table_store(table)
+
+    class Event:
+        message = SimpleNamespace(partition=1)
+
+    rows = {"1/ö": DirectoryOrgRow("ö", 3), "1/o": DirectoryOrgRow("o", 4)}
+    faustseam.write_store(store, [(key, row, Event()) for key, row in rows.items()])
+    assert {key: faustseam.store_get(store, key) for key in rows} == rows
+    assert faustseam.store_get(store, "1/none", "default") == "default"
+    if isinstance(store, faustseam.DirectCodecs):
+        registry = table.app.serializers
+        for key, row in rows.items():
+            assert store._encode_key(key) == registry.dumps_key(str, key, serializer="json")
+            encoded = store._encode_value(row)
+            assert store._decode_value(encoded) == registry.loads_value(
+                None, encoded, serializer=store.value_serializer) == row
