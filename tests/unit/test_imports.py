@@ -119,10 +119,11 @@ worker never see each other's downstream; only the edge sees everything)."""
 
 WORKER_RANKS: dict[str, int] = {
     "rows": 0,
-    "faustseam": 0,
+    "preload": 0,
+    "faustseam": 1,
     "metrics": 0,
     "channels": 0,
-    "intake": 1,
+    "intake": 2,
     "barrier": 0,
     "published": 0,
     "peers": 0,
