@@ -320,3 +320,21 @@ def test_store_get_reads_what_the_table_holds(tmp_path, store_url):
             encoded = store._encode_value(row)
             assert store._decode_value(encoded) == registry.loads_value(
                 None, encoded, serializer=store.value_serializer) == row
+
+
+def test_the_served_changelog_partitions_leave_out_standbys_and_other_topics(app):
+    """``App.assignor.assigned_standbys``: what a store preloads at a rebalance."""
+    table = app.context.tables.core.users
+    store = faustseam.table_store(table)
+    changelog = table.changelog_topic.get_topic_name()
+    standby = TP(changelog, 2)
+    app.assignor._assignment = SimpleNamespace(
+        kafka_protocol_assignment=lambda table_manager: {}, standbys={changelog: [2]},
+        actives={changelog: [0, 1]},
+    )
+    assert app.assignor.assigned_standbys() == {standby}
+    assigned = {TP(changelog, 0), TP(changelog, 1), standby, TP("seam-other", 0)}
+    assert faustseam.active_changelog_partitions(store, assigned) == {TP(changelog, 0),
+                                                                       TP(changelog, 1)}
+    options = faustseam.changelog_reader_options(app)
+    assert options["isolation_level"] == "read_uncommitted" and options["bootstrap_servers"]
