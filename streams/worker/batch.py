@@ -130,23 +130,28 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
 
     Does what ``table[key] = value`` does minus Faust's per-write machinery (buffered future
     messages, sensors): the changelog gets the JSON key and value (a tombstone for a
-    deletion) on the partition of the message that caused it; once Kafka has acknowledged
+    deletion; the same bytes a serialized store keeps) on the partition of the message that
+    caused it; once Kafka has acknowledged
     every write, the store gets the values, with the causing message as Faust's current event
     (stores that keep one database per partition read it), and the newest changelog offsets
     as its persisted offsets. A failure before that leaves the store as it was, so the batch
     read again recomputes and rewrites the same changes.
     """
-    changes = {name: overlay.changes() for name, overlay in overlays.items()}
+    changes = {
+        name: [(key, value, source, (orjson.dumps(key), _encoded(value)))
+               for key, value, source in overlay.changes()]
+        for name, overlay in overlays.items()
+    }
     sent: list[tuple[Any, Awaitable[Any]]] = []
     for name, table_changes in changes.items():
         table = tables[name]
         topic = table.changelog_topic.get_topic_name()
         producer = table.app.producer
-        for key, value, source in table_changes:
+        for _, _, source, (key_bytes, value_bytes) in table_changes:
             result = await producer.send(
                 topic,
-                key=orjson.dumps(key),
-                value=None if value is None else orjson.dumps(value),
+                key=key_bytes,
+                value=value_bytes,
                 partition=source.message.partition,
                 timestamp=None,
                 headers=None,
@@ -161,6 +166,10 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
         write_store(table_store(tables[name]), table_changes)
     for (store, tp), offset in newest.items():
         set_persisted_offset(store, tp, offset)
+
+
+def _encoded(value: Any) -> bytes | None:
+    return None if value is None else orjson.dumps(value)
 
 
 def decoder(

@@ -104,15 +104,26 @@ def table_store(table: Any) -> MutableMapping[Any, Any]:
     return store
 
 
-def write_store(store: MutableMapping[Any, Any], writes: Iterable[tuple[Any, Any, Any]]) -> None:
-    """Write ``(key, value or None to delete, event)`` to ``store``, each with its ``event``
-    (anything with ``.message``) as Faust's current event: stores that keep one database per
-    partition read the partition of a write from it."""
+def write_store(
+    store: MutableMapping[Any, Any],
+    writes: Iterable[tuple[Any, Any, Any, tuple[bytes, bytes | None]]],
+) -> None:
+    """Write ``(key, value or None to delete, event, encoded)`` to ``store``, each with its
+    ``event`` (anything with ``.message``) as Faust's current event: stores that keep one
+    database per partition read the partition of a write from it. ``encoded`` is the key's
+    and the value's bytes as the store's codecs make them (the changelog's, encoded once): a
+    serialized store takes them as they are, other stores take the key and value."""
     previous = _current_event.get(None)
+    serialized = isinstance(store, SerializedStore)
     try:
-        for key, value, event in writes:
+        for key, value, event, (key_bytes, value_bytes) in writes:
             _current_event.set(weakref.ref(event))
-            if value is None:
+            if serialized:
+                if value_bytes is None:
+                    store._del(key_bytes)
+                else:
+                    store._set(key_bytes, value_bytes)
+            elif value is None:
                 store.pop(key, None)
             else:
                 store[key] = value
