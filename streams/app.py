@@ -46,6 +46,14 @@ class App(SeamApp):
     context: WorkerContext
 
 
+def standby_replicas(store: str) -> int:
+    """Standby copies of each table partition for ``store``: one on disk (RocksDB: a worker
+    taking the partition over reads only the changelog's tail), none in memory (the memory
+    and compact stores drop a standby copy when their recovery ends, so it would only cost a
+    reader and memory)."""
+    return 1 if store.startswith("rocksdb:") else 0
+
+
 def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
     """The worker app for ``settings``, with its topics, tables, agents and views registered
     (Faust's own web pages off; ours only).
@@ -68,6 +76,7 @@ def create_app(settings: Settings, *, insecure_no_token: bool = False) -> App:
         ),
         broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
         store=settings.worker_store,
+        table_standby_replicas=standby_replicas(settings.worker_store),
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,

@@ -108,3 +108,11 @@ def test_views_beyond_loopback_without_a_token_are_refused_unless_insisted(tmp_p
         "Error: WEB_HOST=0.0.0.0 serves the views beyond this host but WEB_TOKEN is not set: "
         "set WEB_TOKEN, bind a loopback address, or pass --insecure-no-token"
     ]
+
+
+@pytest.mark.parametrize(("store", "standbys"),
+                         [("memory://", 0), ("compact://", 0), ("rocksdb://", 1)])
+def test_only_a_store_on_disk_keeps_standby_copies(tmp_path: Path, store: str, standbys: int):
+    app = create_app(Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path),
+                                    "WORKER_STORE": store}))
+    assert app.conf.table_standby_replicas == standbys
