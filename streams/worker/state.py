@@ -598,8 +598,10 @@ class WorkerState:
             return {}
         key = member_key(usage.org_id, usage.user_id)
         last = date.fromisoformat(usage.last_day)
+        # No day before the member's first has a row.
+        known = (last - date.fromisoformat(usage.first_day)).days
         found = {}
-        for back in range(SPEND_HISTORY_DAYS + 1):
+        for back in range(min(SPEND_HISTORY_DAYS, known) + 1):
             day = last - timedelta(days=back)
             day_row = self.tables.usage_days.get(f"{key}:{day.isoformat()}")
             entry = None if day_row is None else day_row.families.get(MetricFamily.COST.value)
