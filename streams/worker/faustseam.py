@@ -22,6 +22,8 @@ here                                 Faust internal it stands for
 ``use_value_codec``                  ``Table.value_serializer`` and its changelog's copies
 ``store_get``                        ``SerializedStore._get`` and its key and value codecs
 ``CompactStore``                     ``faust.stores.base.SerializedStore`` (``compact://``)
+``HeldPartitions``                   ``Store.on_rebalance``, ``persisted_offset`` (in memory)
+``MemoryStore``                      ``faust.stores.memory.Store`` (``memory://``)
 ``RocksStore``                       ``faust.stores.rocksdb.Store`` (``rocksdb://``)
 ``changelog_reader_options``         ``App.in_transaction``, ``server_list`` (the broker)
 ``active_changelog_partitions``      ``App.assignor.assigned_standbys``
@@ -43,6 +45,7 @@ from typing import Any
 import faust
 import orjson
 from faust.serializers.codecs import Codec
+from faust.stores import memory as faust_memory
 from faust.stores import rocksdb as faust_rocksdb
 from faust.stores.base import SerializedStore
 from faust.streams import _current_event, current_event
@@ -282,14 +285,62 @@ def _exact(data: bytes) -> bytes:
     return bytes(memoryview(data))
 
 
-class CompactStore(DirectCodecs, SerializedStore):
+class HeldPartitions:
+    """A store in memory that holds the partitions it serves, each up to an offset (its
+    persisted offset): a rebalance drops the revoked partitions and reads the served ones it
+    does not hold in bulk (``streams.worker.preload``); a partition kept through a rebalance
+    is not read again. Subclasses say which partitions hold rows and how one is dropped."""
+
+    app: AppT
+    table: Any
+    table_name: str
+    _offsets: dict[int, int]
+
+    def _held(self) -> set[int]:
+        raise NotImplementedError
+
+    def _drop(self, partition: int) -> None:
+        """Forget the partition's rows and offset."""
+        raise NotImplementedError
+
+    def _applied(self, partition: int, offset: int) -> None:
+        self._offsets[partition] = max(self._offsets.get(partition, -1), offset)
+
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
+    ) -> None:
+        """Drop the revoked partitions; read the served partitions not held yet in bulk."""
+        topics = self.table.changelog_topic.topics
+        for tp in revoked:
+            if tp.topic in topics:
+                self._drop(tp.partition)
+        served = active_changelog_partitions(self, assigned)
+        for tp in served:
+            if tp.partition not in self._offsets:
+                self._drop(tp.partition)
+        await preload(self, served, self.table_name, changelog_reader_options(self.app))
+
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        """Drop the partitions this worker is not (or no longer) assigned."""
+        active = {tp.partition for tp in active_tps}
+        for partition in self._held() | set(self._offsets):
+            if partition not in active:
+                self._drop(partition)
+
+    def persisted_offset(self, tp: TP) -> int | None:
+        return self._offsets.get(tp.partition)
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        self._offsets[tp.partition] = offset
+
+
+class CompactStore(HeldPartitions, DirectCodecs, SerializedStore):
     """``WORKER_STORE=compact://``: a table in memory as its encoded rows, one dict per partition.
 
     A row takes the bytes of its changelog value (a few hundred) instead of a tree of Python
     objects (several times that); a read decodes it. Recovery copies the changelog's bytes
-    without decoding them (``streams.worker.preload`` reads them in bulk), and keeps only the
-    partitions this worker was assigned; the offsets it holds each partition up to are its
-    persisted offsets, so a partition kept through a rebalance is not read again.
+    without decoding them, and keeps only the partitions this worker serves
+    (``HeldPartitions``).
     """
 
     def __post_init__(self) -> None:
@@ -300,14 +351,13 @@ class CompactStore(DirectCodecs, SerializedStore):
         return self._partitions.setdefault(partition, {})
 
     def apply_changelog_batch(self, batch: Iterable[Any], to_key: Any, to_value: Any) -> None:
-        offsets = self._offsets
         for event in batch:
             message = event.message
             if message.value is None:
                 self._partition(message.partition).pop(message.key, None)
             else:
                 self._partition(message.partition)[message.key] = message.value
-            offsets[message.partition] = max(offsets.get(message.partition, -1), message.offset)
+            self._applied(message.partition, message.offset)
 
     def _get(self, key: bytes) -> bytes | None:
         for rows in self._partitions.values():
@@ -348,34 +398,12 @@ class CompactStore(DirectCodecs, SerializedStore):
         self._partitions.clear()
         self._offsets.clear()
 
+    def _held(self) -> set[int]:
+        return set(self._partitions)
+
     def _drop(self, partition: int) -> None:
         self._partitions.pop(partition, None)
         self._offsets.pop(partition, None)
-
-    async def on_rebalance(
-        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
-    ) -> None:
-        """Drop the revoked partitions; read the served partitions not held yet in bulk."""
-        for tp in revoked:
-            self._drop(tp.partition)
-        served = active_changelog_partitions(self, assigned)
-        for tp in served:
-            if tp.partition not in self._offsets:
-                self._drop(tp.partition)
-        await preload(self, served, self.table_name, changelog_reader_options(self.app))
-
-    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
-        """Drop the partitions this worker is not (or no longer) assigned."""
-        active = {tp.partition for tp in active_tps}
-        for partition in set(self._partitions) | set(self._offsets):
-            if partition not in active:
-                self._drop(partition)
-
-    def persisted_offset(self, tp: TP) -> int | None:
-        return self._offsets.get(tp.partition)
-
-    def set_persisted_offset(self, tp: TP, offset: int) -> None:
-        self._offsets[tp.partition] = offset
 
     def reset_state(self) -> None:
         return None
@@ -387,6 +415,49 @@ class CompactStore(DirectCodecs, SerializedStore):
 
     def restore_backup(self, tp: TP | int, latest: bool = True, backup_id: int = 0) -> None:
         return None
+
+
+class MemoryStore(HeldPartitions, faust_memory.Store):
+    """``WORKER_STORE=memory://``: Faust's in-memory store (rows as Python objects) that knows
+    the partition of every key, also of the batch writer's writes, and holds the partitions
+    it serves (``HeldPartitions``)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._offsets = {}
+
+    def apply_changelog_batch(self, batch: Iterable[Any], to_key: Any, to_value: Any) -> None:
+        """Apply changelog messages (keys as JSON, values in the table's codec) in order."""
+        rows, partitions, codec = self.data, self._key_partition, self.value_serializer
+        for event in batch:
+            message = event.message
+            key = orjson.loads(message.key)
+            if message.value is None:
+                rows.pop(key, None)
+                partitions.pop(key, None)
+            else:
+                rows[key] = codec.loads(message.value)
+                partitions[key] = message.partition
+            self._applied(message.partition, message.offset)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.data[key] = value
+        event = current_event()
+        if event is not None:
+            self._key_partition[key] = event.message.partition
+
+    def __delitem__(self, key: Any) -> None:
+        del self.data[key]
+        self._key_partition.pop(key, None)
+
+    def _held(self) -> set[int]:
+        return set(self._key_partition.values())
+
+    def _drop(self, partition: int) -> None:
+        for key in [key for key, held in self._key_partition.items() if held == partition]:
+            self.data.pop(key, None)
+            del self._key_partition[key]
+        self._offsets.pop(partition, None)
 
 
 class RocksStore(DirectCodecs, faust_rocksdb.Store):

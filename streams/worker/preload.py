@@ -4,7 +4,7 @@ recovery.
 Faust's recovery passes every changelog message through its consumer, a queue and a loop that
 recomputes the remaining offsets of every partition per message: a fresh worker of a
 20,000-member org read its 194,372 changelog messages at about 4,000 a second (46 s), and
-at 100,000 members took minutes. The stores here (``faustseam.CompactStore`` and
+at 100,000 members took minutes. The worker's stores (``faustseam.HeldPartitions`` and
 ``faustseam.RocksStore``) call ``preload`` from their ``on_rebalance``, which Faust awaits
 before its recovery reads the stores' persisted offsets: a plain aiokafka consumer reads each
 partition from after its persisted offset (the start when there is none) to the end it had

@@ -48,7 +48,7 @@ def row(records: int) -> bytes:
     return b'{"org_id":"o","records":%d}' % records
 
 
-@pytest.mark.parametrize("store_url", ["compact://", "rocksdb://"])
+@pytest.mark.parametrize("store_url", ["memory://", "compact://", "rocksdb://"])
 async def test_a_preload_reads_the_changelog_after_the_persisted_offset(
     kafka_bootstrap: str, tmp_path: Path, store_url: str
 ) -> None:

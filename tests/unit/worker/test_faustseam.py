@@ -346,3 +346,34 @@ def test_the_served_changelog_partitions_leave_out_standbys_and_other_topics(app
                                                                        TP(changelog, 1)}
     options = faustseam.changelog_reader_options(app)
     assert options["isolation_level"] == "read_uncommitted" and options["bootstrap_servers"]
+
+
+async def test_the_memory_store_knows_the_partition_of_every_row(tmp_path):
+    """``faust.stores.memory.Store``: changelog messages decoded with the table's codecs, the
+    batch writer's writes placed on their event's partition; a recovery's end drops the
+    partitions not served, rows and offsets."""
+    settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path)})
+    table = create_app(settings).context.tables.core.directory_orgs
+    store = faustseam.table_store(table)
+    assert isinstance(store, faustseam.MemoryStore)
+    changelog = table.changelog_topic.get_topic_name()
+
+    class Event:
+        def __init__(self, partition: int, key: bytes = b"", value: bytes | None = b"",
+                     offset: int = 0) -> None:
+            self.message = SimpleNamespace(partition=partition, key=key, value=value,
+                                           offset=offset)
+
+    store.apply_changelog_batch([Event(0, b'"0/o"', orjson.dumps(DirectoryOrgRow("o", 1)), 3),
+                                 Event(1, b'"1/o"', orjson.dumps(DirectoryOrgRow("o", 2)), 8),
+                                 Event(1, b'"1/p"', orjson.dumps(DirectoryOrgRow("p", 2)), 9),
+                                 Event(1, b'"1/p"', None, 10)], None, None)
+    assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 1), "1/o": DirectoryOrgRow("o", 2)}
+    assert store.persisted_offset(TP(changelog, 1)) == 10
+    faustseam.write_store(store, [encoded("2/o", DirectoryOrgRow("o", 5), Event(2))])
+    await store.on_recovery_completed({TP(changelog, 2), TP(changelog, 1)}, set())
+    assert dict(store.items()) == {"1/o": DirectoryOrgRow("o", 2), "2/o": DirectoryOrgRow("o", 5)}
+    assert store.persisted_offset(TP(changelog, 0)) is None
+    del store["1/o"]
+    await store.on_recovery_completed({TP(changelog, 2)}, set())
+    assert dict(store.items()) == {"2/o": DirectoryOrgRow("o", 5)}
