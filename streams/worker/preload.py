@@ -1,4 +1,4 @@
-"""A table's newly assigned partitions read from their changelogs in bulk, before Faust's
+"""A table's partitions read from their changelogs in bulk, before Faust's
 recovery.
 
 Faust's recovery passes every changelog message through its consumer, a queue and a loop that
