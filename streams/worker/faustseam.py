@@ -287,14 +287,18 @@ def _exact(data: bytes) -> bytes:
 
 class HeldPartitions:
     """A store in memory that holds the partitions it serves, each up to an offset (its
-    persisted offset): a rebalance drops the revoked partitions and reads the served ones it
-    does not hold in bulk (``streams.worker.preload``); a partition kept through a rebalance
-    is not read again. Subclasses say which partitions hold rows and how one is dropped."""
+    persisted offset): a rebalance drops every partition it no longer serves and reads the
+    ones it starts serving in bulk (``streams.worker.preload``); a partition served before
+    and after a rebalance is not read again. Rows of a partition it did not serve (a standby
+    copy that a group leader of an older release assigned) are dropped before it serves it.
+    Subclasses say which partitions hold rows and how one is dropped."""
 
     app: AppT
     table: Any
     table_name: str
     _offsets: dict[int, int]
+    _served: frozenset[int] = frozenset()
+    """The partitions served since the last rebalance."""
 
     def _held(self) -> set[int]:
         raise NotImplementedError
@@ -309,23 +313,21 @@ class HeldPartitions:
     async def on_rebalance(
         self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
     ) -> None:
-        """Drop the revoked partitions; read the served partitions not held yet in bulk."""
-        topics = self.table.changelog_topic.topics
-        for tp in revoked:
-            if tp.topic in topics:
-                self._drop(tp.partition)
+        """Drop what is not served before and after; read the rest in bulk."""
         served = active_changelog_partitions(self, assigned)
-        for tp in served:
-            if tp.partition not in self._offsets:
-                self._drop(tp.partition)
+        kept = self._served & {tp.partition for tp in served}
+        self._served = frozenset(tp.partition for tp in served)
+        self._drop_all_but(kept)
         await preload(self, served, self.table_name, changelog_reader_options(self.app))
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
-        """Drop the partitions this worker is not (or no longer) assigned."""
-        active = {tp.partition for tp in active_tps}
-        for partition in self._held() | set(self._offsets):
-            if partition not in active:
-                self._drop(partition)
+        """Drop what a standby copy added to partitions not served (Faust's ``active_tps``
+        may be a rebalance older than the one being read)."""
+        self._drop_all_but(self._served)
+
+    def _drop_all_but(self, partitions: Iterable[int]) -> None:
+        for partition in (self._held() | set(self._offsets)) - set(partitions):
+            self._drop(partition)
 
     def persisted_offset(self, tp: TP) -> int | None:
         return self._offsets.get(tp.partition)

@@ -21,7 +21,6 @@ from time import monotonic
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from faust.types import TP
 
 log = logging.getLogger(__name__)
@@ -30,6 +29,13 @@ BATCH_RECORDS = 10_000
 FETCH_BYTES_PER_PARTITION = 4 << 20
 FETCH_BYTES = 16 << 20
 POLL_MS = 1_000
+IDLE_POLLS = 5
+"""Polls in a row without a record (a partition's leader gone, a broker down) that end a
+preload: aiokafka retries those inside ``getmany`` instead of raising."""
+TIME_LIMIT_SECONDS = 30.0
+"""The longest one table's preload reads: Faust awaits it inside the group's rebalance, and
+a member that does not rejoin a rebalance within ``broker_rebalance_timeout`` (60 s) is
+dropped from the group."""
 
 
 class ChangelogStore(Protocol):
@@ -65,8 +71,10 @@ async def preload(
 ) -> int:
     """Read each changelog partition of ``tps`` after ``store``'s persisted offset up to its
     current end into ``store``; the number of messages read. ``consumer_options``: the
-    broker's address and credentials for ``AIOKafkaConsumer``. A Kafka error ends the preload
-    early with one warning (Faust's recovery reads the rest)."""
+    broker's address and credentials for ``AIOKafkaConsumer``. An error (from Kafka or a
+    record the store cannot apply), ``IDLE_POLLS`` polls without a record or
+    ``TIME_LIMIT_SECONDS`` end the preload early with one warning: Faust's recovery reads the
+    rest from the persisted offset."""
     wanted = sorted(tps)
     if not wanted:
         return 0
@@ -92,8 +100,15 @@ async def preload(
                 remaining[partition] = ends[partition]
             else:
                 consumer.pause(partition)
+        idle = 0
         while remaining:
+            if idle >= IDLE_POLLS or monotonic() - started > TIME_LIMIT_SECONDS:
+                why = f"no record for {idle} polls" if idle else "its time limit"
+                log.warning("table %s: changelog preload stopped after %d messages (%s); "
+                            "Faust's recovery reads the rest", name, read, why)
+                break
             fetched = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH_RECORDS)
+            idle = 0 if fetched else idle + 1
             for partition, records in fetched.items():
                 tp = partitions[partition]
                 store.apply_changelog_batch(
@@ -107,7 +122,7 @@ async def preload(
                 if await consumer.position(partition) >= remaining[partition]:
                     del remaining[partition]
                     consumer.pause(partition)
-    except KafkaError as exc:
+    except Exception as exc:  # the worker goes on: Faust's recovery reads the rest
         log.warning("table %s: changelog preload stopped after %d messages (%s); Faust's "
                     "recovery reads the rest", name, read, type(exc).__name__)
     finally:

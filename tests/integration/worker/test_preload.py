@@ -76,3 +76,23 @@ async def test_a_preload_reads_the_changelog_after_the_persisted_offset(
     assert "0/o0" not in store and table["1/o1"] == DirectoryOrgRow("o", 7)
     assert store.persisted_offset(TP(topic, 0)) == 1_250
     assert await preload(store, tps, "directory-orgs", options) == 0
+
+
+async def test_a_record_the_store_cannot_apply_ends_the_preload_with_a_warning(
+    kafka_bootstrap: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = f"preload-{uuid.uuid4().hex[:8]}"
+    await create(kafka_bootstrap, topic)
+    await write(kafka_bootstrap, topic, [(0, b'"0/o"', b"not json")])
+
+    class Refusing:
+        def persisted_offset(self, tp: TP) -> int | None:
+            return None
+
+        def apply_changelog_batch(self, batch: object, to_key: object, to_value: object) -> None:
+            raise ValueError("not a row")
+
+    read = await preload(Refusing(), {TP(topic, 0)}, "users",
+                         {"bootstrap_servers": kafka_bootstrap})
+    assert read == 0
+    assert "table users: changelog preload stopped after 0 messages (ValueError)" in caplog.text

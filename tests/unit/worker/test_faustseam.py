@@ -214,6 +214,7 @@ async def test_the_compact_store_keeps_encoded_rows_per_partition(tmp_path):
     assert store.persisted_offset(TP(changelog, 2)) == 40, "held up to the last offset applied"
     assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 3), "2/o": DirectoryOrgRow("o", 7),
                                    **{f"3/o{n}": DirectoryOrgRow("o", n) for n in range(100)}}
+    store._served = frozenset({2})  # as a rebalance that serves partition 2 leaves it
     await store.on_recovery_completed({TP(changelog, 2)}, set())
     assert list(store) == ["2/o"] and "0/o" not in store
     assert store.persisted_offset(TP(changelog, 1)) is None, "dropped with its rows"
@@ -371,9 +372,44 @@ async def test_the_memory_store_knows_the_partition_of_every_row(tmp_path):
     assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 1), "1/o": DirectoryOrgRow("o", 2)}
     assert store.persisted_offset(TP(changelog, 1)) == 10
     faustseam.write_store(store, [encoded("2/o", DirectoryOrgRow("o", 5), Event(2))])
+    store._served = frozenset({1, 2})  # as a rebalance that serves partitions 1 and 2 leaves it
     await store.on_recovery_completed({TP(changelog, 2), TP(changelog, 1)}, set())
     assert dict(store.items()) == {"1/o": DirectoryOrgRow("o", 2), "2/o": DirectoryOrgRow("o", 5)}
     assert store.persisted_offset(TP(changelog, 0)) is None
     del store["1/o"]
+    store._served = frozenset({2})
     await store.on_recovery_completed({TP(changelog, 2)}, set())
     assert dict(store.items()) == {"2/o": DirectoryOrgRow("o", 5)}
+
+
+async def test_a_rebalance_keeps_only_what_was_served_before_and_after(tmp_path, monkeypatch):
+    """``Store.on_rebalance``: a partition served before and after keeps its rows and offset;
+    one no longer served, and one that held rows without being served (a standby copy), is
+    dropped; every served partition is handed to the preload (which reads what is missing)."""
+    settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path)})
+    table = create_app(settings).context.tables.core.directory_orgs
+    store = faustseam.table_store(table)
+    changelog = table.changelog_topic.get_topic_name()
+    preloaded = []
+
+    async def preload(store, tps, name, options):
+        preloaded.append(sorted(tp.partition for tp in tps))
+        return 0
+
+    monkeypatch.setattr(faustseam, "preload", preload)
+
+    def changelog_row(partition: int, offset: int) -> SimpleNamespace:
+        message = SimpleNamespace(partition=partition, key=b'"%d/o"' % partition,
+                                  value=orjson.dumps(DirectoryOrgRow("o", partition)),
+                                  offset=offset)
+        return SimpleNamespace(message=message)
+
+    await store.on_rebalance({TP(changelog, 0), TP(changelog, 1), TP("input", 2)}, set(),
+                             set(), 1)
+    store.apply_changelog_batch([changelog_row(0, 4), changelog_row(1, 5), changelog_row(2, 6)],
+                                None, None)
+    await store.on_rebalance({TP(changelog, 1), TP(changelog, 2)}, {TP(changelog, 0)},
+                             {TP(changelog, 2)}, 2)
+    assert preloaded == [[0, 1], [1, 2]]
+    assert dict(store.items()) == {"1/o": DirectoryOrgRow("o", 1)}
+    assert [store.persisted_offset(TP(changelog, n)) for n in range(3)] == [None, 5, None]
