@@ -138,7 +138,7 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
     read again recomputes and rewrites the same changes.
     """
     changes = {
-        name: [(key, value, source, (orjson.dumps(key), _encoded(value)))
+        name: [(key, value, source, (_json(key), None if value is None else _json(value)))
                for key, value, source in overlay.changes()]
         for name, overlay in overlays.items()
     }
@@ -168,8 +168,10 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
         set_persisted_offset(store, tp, offset)
 
 
-def _encoded(value: Any) -> bytes | None:
-    return None if value is None else orjson.dumps(value)
+def _json(value: Any) -> bytes:
+    """``value`` as JSON in bytes of their own length: orjson's output holds a 4 KiB buffer,
+    and a batch keeps tens of thousands of writes until Kafka has acknowledged them."""
+    return bytes(memoryview(orjson.dumps(value)))
 
 
 def decoder(
