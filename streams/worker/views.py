@@ -418,6 +418,7 @@ class UsersView(ListView):
         choice(query, "sort", SORTS, "email")
         idle = choice(query, "idle", ("true", "false", "any"), "any")
         org, role, group = query.get("org"), query.get("role"), query.get("group")
+        window = self.window()
         found = []
         for key, row in self.tables.users.items():
             if (
@@ -430,7 +431,7 @@ class UsersView(ListView):
                 if idle == "any":
                     found.append(MemberSummary(key, row, self.tables.usage.get(key)))
                     continue
-                item = member_row(self.tables, key, row, self.window())
+                item = member_row(self.tables, key, row, window)
                 if item["idle"] == (idle == "true"):
                     found.append(item)
         return found
