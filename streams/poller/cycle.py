@@ -19,7 +19,7 @@ import math
 import time as wallclock
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import chain
 
@@ -117,6 +117,36 @@ def event_message(record: EventRecord, codec: Codec, prefix: str) -> Outgoing:
     return Outgoing(topic, key, codec.encode(record), headers_for(record))
 
 
+@dataclass(frozen=True)
+class CycleScope:
+    """What every commit of one poll run shares: taken once, before the first commit."""
+
+    org_id: str
+    now: datetime
+    baseline: bool
+    """Whether this run is the first collection (its events are the baseline)."""
+    clock_trusted: bool
+    """Whether ``now`` came from the API server's clock (only then may usage expire)."""
+    due: frozenset[DataType]
+    latest: date | None
+    """The latest analytics day, when analytics were due."""
+
+
+@dataclass(frozen=True)
+class StatusBasis:
+    """What a run's connector status is derived from, gathered over its cycles."""
+
+    outcomes: list[Outcome]
+    baseline_done: bool
+    """Whether this run completed the first collection."""
+    reconciliation: tuple[dict[str, int], bool]
+    """The feed's counters and whether this run moved them."""
+
+    def then(self, outcomes: list[Outcome]) -> StatusBasis:
+        """This basis with the outcomes of a later cycle of the same run."""
+        return StatusBasis([*self.outcomes, *outcomes], self.baseline_done, self.reconciliation)
+
+
 @dataclass
 class CycleReport:
     """What one cycle did: the counts a person or a test wants to see."""
@@ -130,6 +160,14 @@ class CycleReport:
     seconds: float = 0.0
     reconciliation: dict[str, int] = field(default_factory=dict)
     """Feed changes the roster confirmed / contradicted, and changes only the roster saw."""
+
+    def add(self, later: CycleReport) -> None:
+        """Count in the cycle committed after this one in the same run (the spend limits)."""
+        self.events += later.events
+        for kind, count in later.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + count
+        self.outcomes.extend(later.outcomes)
+        self.status = later.status or self.status
 
     @property
     def completed(self) -> bool:
@@ -195,8 +233,6 @@ class ConnectorPoller:
         started = wallclock.monotonic()
         due_types = self.supported() if due is None else set(due) & self.supported()
         state = self.state
-        cycle = state.cycle + 1
-        poll_id = cycle_poll_id(self.name, cycle)
         collected = Collected()
         org_id = await self._org_id(collected)
         latest: date | None = None
@@ -214,7 +250,6 @@ class ConnectorPoller:
         # Taken after the cycle's first response: the API server's time, not ours.
         clock_trusted = self.client.clock_synced
         now = self.client.now()
-        context = PollContext(org_id, self.name, poll_id, now)
         baseline = not state.baseline_complete
 
         today = now.date()
@@ -271,18 +306,66 @@ class ConnectorPoller:
                     self.progress,
                 )
 
+        limits = Collected()
+        reads_limits = DataType.USAGE in due_types and self.client.has_key(ApiFamily.ADMIN)
+
         async def spend_limits() -> None:
-            if DataType.USAGE in due_types and self.client.has_key(ApiFamily.ADMIN):
-                await collect_spend_limits(self.client, today, collected, self.progress)
+            if reads_limits:
+                await collect_spend_limits(self.client, today, limits, self.progress)
 
         # Each API family has its own rate limit: the families are read at the same time, so
-        # a first collection takes about as long as its slowest family needs.
-        await together(roster_then_usage(), spend_limits())
+        # a first collection takes about as long as its slowest family needs. The spend limits
+        # (from about 6,000 members on the slowest) are committed as a cycle of their own: the
+        # rest is diffed and published while their pages are still being read.
+        reading_limits = asyncio.ensure_future(spend_limits())
+        try:
+            await roster_then_usage()
+            feed = FeedStep(state.cursors.get(FEED_CURSOR))
+            if DataType.ACTIVITIES in due_types:
+                collected.outcomes.append(self._feed_outcome(await feed.fetch(self.client, now)))
+            scope = CycleScope(org_id, now, baseline, clock_trusted, frozenset(due_types), latest)
+            report, basis = await self._settle(
+                collected, feed, scope, restating, status_follows=reads_limits
+            )
+            await reading_limits
+        except BaseException:
+            reading_limits.cancel()
+            await asyncio.gather(reading_limits, return_exceptions=True)
+            raise
+        if reads_limits:
+            # The status, derived from every fetch of the run, comes with this last cycle.
+            after = FeedStep(self.state.cursors.get(FEED_CURSOR))
+            limits_scope = replace(scope, due=frozenset())
+            later, _ = await self._settle(limits, after, limits_scope, set(), before=basis)
+            report.add(later)
+        report.seconds = wallclock.monotonic() - started
+        return report
 
-        feed = FeedStep(state.cursors.get(FEED_CURSOR))
-        if DataType.ACTIVITIES in due_types:
-            collected.outcomes.append(self._feed_outcome(await feed.fetch(self.client, now)))
+    async def _settle(
+        self,
+        collected: Collected,
+        feed: FeedStep,
+        scope: CycleScope,
+        restating: set[DataType],
+        *,
+        before: StatusBasis | None = None,
+        status_follows: bool = False,
+    ) -> tuple[CycleReport, StatusBasis]:
+        """Diff what ``collected`` holds against the committed state, commit the events and the
+        new state in one transaction, then adopt that state: one cycle's second half.
 
+        The status covers every fetch of the run: with ``status_follows`` the cycle commits the
+        connector's status as it was and hands back what the next cycle of the run, given it as
+        ``before``, derives the status from.
+        """
+        state = self.state
+        cycle = state.cycle + 1
+        poll_id = cycle_poll_id(self.name, cycle)
+        org_id, now, baseline, due_types, latest = (
+            scope.org_id, scope.now, scope.baseline, scope.due, scope.latest
+        )
+        today = now.date()
+        context = PollContext(org_id, self.name, poll_id, now)
         roster = collected.roster
         if (
             roster is None
@@ -335,7 +418,7 @@ class ConnectorPoller:
         # Only a clock the server set may expire usage: before any answer ``now`` is ours,
         # and a local clock ahead of the API's would drop series the API still revises and
         # re-announce them (same revisions, other deltas) once the clock is right again.
-        if clock_trusted:
+        if scope.clock_trusted:
             kept = max(RESTATEMENT_DAYS, self.options.revision_window_days)
             oldest = today - timedelta(days=kept + 1)
             for key in expired_usage(usage, oldest):
@@ -372,13 +455,13 @@ class ConnectorPoller:
         for link in links.known.values():
             changes.association(link)
 
-        status_events, connector_cursor = self._status(
-            context,
-            collected.outcomes,
-            baseline_done or state.baseline_complete,
-            baseline_done,
-            feed.reconciliation(),
-        )
+        basis = StatusBasis(list(collected.outcomes), baseline_done, feed.reconciliation())
+        if before is not None:
+            basis = before.then(basis.outcomes)
+        if status_follows:
+            status_events, connector_cursor = [], self._carried_cursor()
+        else:
+            status_events, connector_cursor = self._status(context, basis)
         events.extend(status_events)
         cursors = dict(state.cursors)
         for name, (_, complete) in collected.inventories.items():
@@ -447,7 +530,6 @@ class ConnectorPoller:
             emitted,
             outcomes=collected.outcomes,
             status=cursors[CONNECTOR_CURSOR].status if CONNECTOR_CURSOR in cursors else None,
-            seconds=wallclock.monotonic() - started,
         )
         for record in events:
             kind = getattr(record, "op", None) or type(record).__name__
@@ -460,7 +542,7 @@ class ConnectorPoller:
         report.reconciliation = feed.counters.as_dict()
         if collected.unparsed_values:
             report.counts["unparsed_values"] = collected.unparsed_values
-        return report
+        return report, basis
 
     def _member_ids_by_email(self, collected: Collected) -> dict[str, str]:
         """Lower-cased e-mail → user id of the members committed so far (including those this
@@ -526,22 +608,30 @@ class ConnectorPoller:
                 collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
         return self.state.org_id or self.name
 
+    def _carried_cursor(self) -> CursorState:
+        """The connector cursor of the next cycle with the committed status unchanged."""
+        cursor = self.state.cursors.get(CONNECTOR_CURSOR)
+        return CursorState(
+            CONNECTOR_CURSOR,
+            self.state.cycle + 1,
+            cursor.last_success if cursor is not None else None,
+            self.state.baseline_complete,
+            cursor.status if cursor is not None else None,
+            None,
+        )
+
     def _status(
-        self,
-        context: PollContext,
-        outcomes: list[Outcome],
-        baseline_complete: bool,
-        baseline_done_now: bool,
-        reconciliation: tuple[dict[str, int], bool],
+        self, context: PollContext, basis: StatusBasis
     ) -> tuple[list[ConnectorStatus], CursorState]:
         """Status events for this cycle and the connector cursor to commit.
 
-        ``last_success`` and ``failing`` describe what this cycle fetched (data types not due
+        ``last_success`` and ``failing`` describe what the run fetched (data types not due
         keep their committed ``last_success``); the state covers every data type's latest outcome.
-        ``reconciliation``: the feed's counters and whether this cycle changed them (a healthy
-        connector then restates its state with the new counters).
+        When the feed's counters moved, a healthy connector restates its state with them.
         """
-        counters, counters_changed = reconciliation
+        outcomes, baseline_done_now = basis.outcomes, basis.baseline_done
+        baseline_complete = baseline_done_now or self.state.baseline_complete
+        counters, counters_changed = basis.reconciliation
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)
         previous = cursor.status if cursor is not None else None
         last_success = {

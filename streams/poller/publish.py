@@ -170,3 +170,6 @@ class PartitionBatches:
         topic, partition = where
         batch = self._open.pop(where)
         self._sent.append(await self._producer.send_batch(batch, topic, partition=partition))
+        # Encoding a large cycle is CPU work that does not wait: between batches the loop runs
+        # whatever else is due (the spend-limit pages still being read keep their pace).
+        await asyncio.sleep(0)

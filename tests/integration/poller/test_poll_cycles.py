@@ -43,7 +43,7 @@ async def test_baseline_then_churn_is_exactly_what_the_simulator_did(sim_factory
     new = [
         e
         for e in await read_topic(kafka_bootstrap, settings.topic("user-events"))
-        if e.value["poll_id"] == "acme:2"
+        if e.value["poll_id"] == second.poll_id
     ]
     by_op = defaultdict(set)
     for event in new:

@@ -7,11 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from aiokafka.errors import KafkaError
+
 from streams.client import ApiFamily, Listing
 from streams.errors import ApiError, EndpointUnavailable, ReconnectRequired, TransientApiError
 from streams.events.codec import default_codec
-from streams.events.records import ConnectorState, ConnectorStatus, CursorState
+from streams.events.records import (
+    ConnectorState,
+    ConnectorStatus,
+    CursorState,
+    UsageDelta,
+)
 from streams.kafkaio.messages import Outgoing
+from streams.poller.collect import SpendReading
 from streams.poller.cycle import ConnectorPoller, DataType, PollerOptions
 from streams.poller.state import CONNECTOR_CURSOR, CommittedState
 
@@ -99,9 +108,17 @@ class FakeClient:
 class FakePublisher:
     def __init__(self) -> None:
         self.events: list[Outgoing] = []
+        self.commits: list[list[Any]] = []
+        """The decoded events of each commit."""
+        self.failure: Exception | None = None
 
     async def commit_cycle(self, events: list[Outgoing], state: list[Outgoing], **_: Any) -> None:
-        self.events.extend(events)
+        if self.failure is not None:
+            raise self.failure
+        sent = list(events)
+        list(state)
+        self.events.extend(sent)
+        self.commits.append([CODEC.decode(message.value) for message in sent if message.value])
 
     def statuses(self) -> list[ConnectorStatus]:
         decoded = [CODEC.decode(message.value) for message in self.events if message.value]
@@ -271,3 +288,84 @@ async def test_the_latest_analytics_day_is_read_beside_the_roster_once_the_clock
     poller = ConnectorPoller(unsynced, FakePublisher(), CODEC, CommittedState("acme"), _options())  # type: ignore[arg-type]
     await poller.run_cycle()
     assert unsynced.calls[:2] == ["summaries asked", "summaries answered"]
+
+
+class SlowLimitsClient(FakeClient):
+    """Answers the spend limits only once ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    def budget(self, family: ApiFamily) -> Any:
+        return SimpleNamespace(per_minute=60.0)
+
+    async def effective_spend_limits(self, keep: Any) -> Listing[Any]:
+        await self.release.wait()
+        reading = SpendReading("user_1", "p1@example.com", "monthly", 2_000_000, 10_000_000)
+        return self._listing("effective_spend_limits", reading)
+
+
+def _kinds(records: list[Any]) -> list[str]:
+    """What each record is (op, metric family or record type), in sorted order."""
+    return sorted(
+        str(getattr(r, "op", None) or getattr(r, "family", None) or type(r).__name__)
+        for r in records
+    )
+
+
+async def test_the_rest_is_committed_while_the_spend_limits_are_read_and_the_status_follows():
+    client, publisher = SlowLimitsClient(), FakePublisher()
+    poller = ConnectorPoller(client, publisher, CODEC, CommittedState("acme"), _options())  # type: ignore[arg-type]
+    run = asyncio.ensure_future(poller.run_cycle())
+
+    async def first_commit() -> None:
+        while not publisher.commits and not run.done():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(first_commit(), timeout=5)
+    (first,) = publisher.commits
+    assert not run.done()
+    assert _kinds(first) == ["SNAPSHOT"]
+    assert {r.poll_id for r in first} == {"acme:1"}
+    assert poller.state.cycle == 1 and not poller.state.baseline_complete, (
+        "the first collection is complete only with the spend limits"
+    )
+
+    client.release.set()
+    report = await run
+    second = publisher.commits[1]
+    assert _kinds(second) == ["ConnectorStatus", "SPEND_LIMIT"]
+    assert {r.poll_id for r in second} == {"acme:2"}
+    assert all(r.baseline for r in second if isinstance(r, UsageDelta))
+    (status,) = publisher.statuses()
+    assert status.state is ConnectorState.BASELINE_COMPLETE
+    assert {"roster", "spend_limits"} <= status.last_success.keys()
+    assert report.poll_id == "acme:1" and report.status is ConnectorState.BASELINE_COMPLETE
+    assert report.counts == {"SNAPSHOT": 1, "UsageDelta": 1, "ConnectorStatus": 1}
+    assert poller.state.cycle == 2 and poller.state.baseline_complete
+
+
+async def test_spend_limits_that_could_not_be_committed_are_read_again_with_the_baseline():
+    client, publisher = SlowLimitsClient(), FakePublisher()
+    client.release.set()
+    options = _options()
+    poller = ConnectorPoller(client, publisher, CODEC, CommittedState("acme"), options)  # type: ignore[arg-type]
+    committed = publisher.commit_cycle
+
+    async def fail_the_second(events: Any, state: Any, **kwargs: Any) -> None:
+        if publisher.commits:
+            raise KafkaError("broker gone")
+        await committed(events, state, **kwargs)
+
+    publisher.commit_cycle = fail_the_second  # type: ignore[method-assign]
+    with pytest.raises(KafkaError):
+        await poller.run_cycle()
+    assert not publisher.statuses()
+
+    publisher.commit_cycle = committed  # type: ignore[method-assign]
+    await poller.run_cycle()
+    again = publisher.commits[-1]
+    assert _kinds(again) == ["ConnectorStatus", "SPEND_LIMIT"]
+    assert {r.poll_id for r in again} == {"acme:2"}
+    assert publisher.statuses()[-1].state is ConnectorState.BASELINE_COMPLETE
