@@ -335,7 +335,9 @@ class ConnectorPoller:
         if reads_limits:
             # The status, derived from every fetch of the run, comes with this last cycle.
             after = FeedStep(self.state.cursors.get(FEED_CURSOR))
-            limits_scope = replace(scope, due=frozenset())
+            # Still the first collection's until its status said so (a run after a failure
+            # between the two commits reads them again).
+            limits_scope = replace(scope, baseline=baseline or state.baseline_unannounced)
             later, _ = await self._settle(limits, after, limits_scope, set(), before=basis)
             report.add(later)
         report.seconds = wallclock.monotonic() - started
@@ -459,7 +461,7 @@ class ConnectorPoller:
         if before is not None:
             basis = before.then(basis.outcomes)
         if status_follows:
-            status_events, connector_cursor = [], self._carried_cursor()
+            status_events, connector_cursor = [], self._carried_cursor(basis.baseline_done)
         else:
             status_events, connector_cursor = self._status(context, basis)
         events.extend(status_events)
@@ -482,7 +484,8 @@ class ConnectorPoller:
             # so the ids of later events do not depend on how often the poller ran.
             cursors[CONNECTOR_CURSOR] = connector_cursor
             for data_type in sorted(due_types - {DataType.ACTIVITIES}):
-                outcomes = [o for o in collected.outcomes if o.data_type == data_type]
+                # Every fetch of the run: its last cycle moves them when an earlier one did not.
+                outcomes = [o for o in basis.outcomes if o.data_type == data_type]
                 if outcomes and all(o.completed for o in outcomes):
                     watermark = (
                         latest.isoformat()
@@ -608,14 +611,18 @@ class ConnectorPoller:
                 collected.outcomes.append(Outcome(DataType.ROSTER.value, exc))
         return self.state.org_id or self.name
 
-    def _carried_cursor(self) -> CursorState:
-        """The connector cursor of the next cycle with the committed status unchanged."""
+    def _carried_cursor(self, baseline_done: bool) -> CursorState:
+        """The connector cursor of the next cycle with the committed status unchanged.
+
+        A completed baseline roster is committed as such (a run after a failure does not list
+        the members as a baseline again); its ``BASELINE_COMPLETE`` is said with the status.
+        """
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)
         return CursorState(
             CONNECTOR_CURSOR,
             self.state.cycle + 1,
             cursor.last_success if cursor is not None else None,
-            self.state.baseline_complete,
+            self.state.baseline_complete or baseline_done,
             cursor.status if cursor is not None else None,
             None,
         )
@@ -629,7 +636,8 @@ class ConnectorPoller:
         keep their committed ``last_success``); the state covers every data type's latest outcome.
         When the feed's counters moved, a healthy connector restates its state with them.
         """
-        outcomes, baseline_done_now = basis.outcomes, basis.baseline_done
+        outcomes = basis.outcomes
+        baseline_done_now = basis.baseline_done or self.state.baseline_unannounced
         baseline_complete = baseline_done_now or self.state.baseline_complete
         counters, counters_changed = basis.reconciliation
         cursor = self.state.cursors.get(CONNECTOR_CURSOR)

@@ -90,6 +90,13 @@ class CommittedState:
         cursor = self.cursors.get(CONNECTOR_CURSOR)
         return cursor is not None and cursor.baseline_complete
 
+    @property
+    def baseline_unannounced(self) -> bool:
+        """A baseline roster is committed but no status yet (its run failed before its last
+        cycle, which says ``BASELINE_COMPLETE``)."""
+        cursor = self.cursors.get(CONNECTOR_CURSOR)
+        return cursor is not None and cursor.baseline_complete and cursor.status is None
+
 
 StateValue = (
     MemberState | UsageTotalsState | AssociationState | CursorState | CredentialImage | InviteImage

@@ -18,6 +18,7 @@ from streams.events.records import (
     ConnectorStatus,
     CursorState,
     UsageDelta,
+    UserOp,
 )
 from streams.kafkaio.messages import Outgoing
 from streams.poller.collect import SpendReading
@@ -110,15 +111,21 @@ class FakePublisher:
         self.events: list[Outgoing] = []
         self.commits: list[list[Any]] = []
         """The decoded events of each commit."""
+        self.state: dict[bytes | None, Any] = {}
+        """The committed state entries by key, as the compacted topic keeps them."""
         self.failure: Exception | None = None
 
     async def commit_cycle(self, events: list[Outgoing], state: list[Outgoing], **_: Any) -> None:
         if self.failure is not None:
             raise self.failure
-        sent = list(events)
-        list(state)
+        sent, entries = list(events), list(state)
         self.events.extend(sent)
         self.commits.append([CODEC.decode(message.value) for message in sent if message.value])
+        for entry in entries:
+            self.state[entry.key] = entry.value and CODEC.decode(entry.value)
+
+    def committed_state(self) -> CommittedState:
+        return CommittedState.from_records("acme", [v for v in self.state.values() if v])
 
     def statuses(self) -> list[ConnectorStatus]:
         decoded = [CODEC.decode(message.value) for message in self.events if message.value]
@@ -296,6 +303,16 @@ class SlowLimitsClient(FakeClient):
     def __init__(self) -> None:
         super().__init__()
         self.release = asyncio.Event()
+        self.joined = False
+
+    async def members(self) -> Listing[Any]:
+        listed = await super().members()
+        if not self.joined:
+            return listed
+        member = SimpleNamespace(
+            id="user_2", email="p2@example.com", name="P 2", role="user", added_at=None
+        )
+        return listing(*listed.rows, member)
 
     def budget(self, family: ApiFamily) -> Any:
         return SimpleNamespace(per_minute=60.0)
@@ -328,8 +345,8 @@ async def test_the_rest_is_committed_while_the_spend_limits_are_read_and_the_sta
     assert not run.done()
     assert _kinds(first) == ["SNAPSHOT"]
     assert {r.poll_id for r in first} == {"acme:1"}
-    assert poller.state.cycle == 1 and not poller.state.baseline_complete, (
-        "the first collection is complete only with the spend limits"
+    assert poller.state.cycle == 1 and poller.state.baseline_unannounced, (
+        "the roster's baseline is committed; BASELINE_COMPLETE comes with the spend limits"
     )
 
     client.release.set()
@@ -344,28 +361,35 @@ async def test_the_rest_is_committed_while_the_spend_limits_are_read_and_the_sta
     assert report.poll_id == "acme:1" and report.status is ConnectorState.BASELINE_COMPLETE
     assert report.counts == {"SNAPSHOT": 1, "UsageDelta": 1, "ConnectorStatus": 1}
     assert poller.state.cycle == 2 and poller.state.baseline_complete
+    assert not poller.state.baseline_unannounced
 
 
-async def test_spend_limits_that_could_not_be_committed_are_read_again_with_the_baseline():
+async def test_after_a_failure_between_the_two_commits_the_baseline_is_not_listed_again():
+    """The roster's baseline was committed: a member who joined since is ADDED, not a
+    SNAPSHOT; the spend limits, never committed, are still the first collection's."""
     client, publisher = SlowLimitsClient(), FakePublisher()
     client.release.set()
-    options = _options()
-    poller = ConnectorPoller(client, publisher, CODEC, CommittedState("acme"), options)  # type: ignore[arg-type]
-    committed = publisher.commit_cycle
+    poller = ConnectorPoller(client, publisher, CODEC, CommittedState("acme"), _options())  # type: ignore[arg-type]
+    commit = publisher.commit_cycle
 
     async def fail_the_second(events: Any, state: Any, **kwargs: Any) -> None:
         if publisher.commits:
             raise KafkaError("broker gone")
-        await committed(events, state, **kwargs)
+        await commit(events, state, **kwargs)
 
     publisher.commit_cycle = fail_the_second  # type: ignore[method-assign]
     with pytest.raises(KafkaError):
         await poller.run_cycle()
     assert not publisher.statuses()
 
-    publisher.commit_cycle = committed  # type: ignore[method-assign]
+    # A restarted poller, from what was committed; one more member by now.
+    publisher.commit_cycle = commit  # type: ignore[method-assign]
+    client.joined = True
+    poller = ConnectorPoller(client, publisher, CODEC, publisher.committed_state(), _options())  # type: ignore[arg-type]
     await poller.run_cycle()
-    again = publisher.commits[-1]
-    assert _kinds(again) == ["ConnectorStatus", "SPEND_LIMIT"]
-    assert {r.poll_id for r in again} == {"acme:2"}
-    assert publisher.statuses()[-1].state is ConnectorState.BASELINE_COMPLETE
+    joined, limits = publisher.commits[-2:]
+    assert [(e.op, e.user_id, e.baseline) for e in joined] == [(UserOp.ADDED, "user_2", False)]
+    assert _kinds(limits) == ["ConnectorStatus", "SPEND_LIMIT"]
+    assert all(r.baseline for r in limits if isinstance(r, UsageDelta))
+    (status,) = publisher.statuses()
+    assert status.state is ConnectorState.BASELINE_COMPLETE and status.poll_id == "acme:3"
