@@ -51,7 +51,8 @@ import orjson
 from streams.bench import benchmark
 from streams.bench.pipeline import bench_broker, raw_consume
 from streams.bench.sync import START_DATE, spawn_simulator
-from streams.client.endpoints import SUMMARIES
+from streams.client.api import API_VERSION
+from streams.client.endpoints import EFFECTIVE_SPEND_LIMITS, SUMMARIES
 from streams.config import Settings
 from streams.events.topics import APP_ASSOCIATIONS, USAGE_DELTAS, USER_EVENTS
 from streams.kafkaio import ensure_topics
@@ -172,13 +173,22 @@ async def _collect(
 
 
 async def _warm(url: str, config: SimConfig) -> None:
-    """Have the simulator compute its activity figures before the clock starts.
+    """Have the simulator compute its spend limits and activity figures before the clock starts.
 
-    The simulator works out who was active on each day at the first summaries request (about
-    ten seconds per 20,000 members, on the CPU the poller also needs); a real API has them at
-    hand. The request is then taken out of the simulator's counts.
+    The simulator works out every member's spend so far at the first spend-limits request (at
+    100,000 members longer than the poller's 30 s request timeout) and who was active on each
+    day at the first summaries request (about ten seconds per 20,000 members), on the CPU the
+    poller also needs; a real API has them at hand. The spend limits are asked first, so that
+    their request is out of the simulator's one-minute rate window when the poller's first
+    minute ends. Both requests are then taken out of the simulator's counts.
     """
     async with httpx.AsyncClient(base_url=url, timeout=WARM_TIMEOUT_SECONDS) as http:
+        limits = await http.get(
+            EFFECTIVE_SPEND_LIMITS.path,
+            params={"limit": 1},
+            headers={"x-api-key": config.admin_key, "anthropic-version": API_VERSION},
+        )
+        limits.raise_for_status()
         response = await http.get(
             SUMMARIES.path,
             params={"starting_date": (START_DATE - timedelta(days=31)).isoformat()},
