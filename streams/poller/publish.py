@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from streams.kafkaio.batches import PartitionBatches
 from streams.kafkaio.messages import Outgoing
-from streams.kafkaio.partitioner import key_partition
 from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
@@ -105,71 +104,3 @@ class CyclePublisher:
                     await batches.add(message)
                     sent[index] += 1
             await batches.flush()
-
-
-class RecordBatch(Protocol):
-    """What ``AIOKafkaProducer.create_batch`` returns, as used here."""
-
-    def append(
-        self,
-        *,
-        timestamp: float | None,
-        key: bytes | None,
-        value: bytes | None,
-        headers: list[tuple[str, bytes]],
-    ) -> object | None: ...
-
-
-class PartitionBatches:
-    """Messages gathered into one record batch per topic partition, each sent when full.
-
-    A first collection sends hundreds of thousands of small messages: appended to a batch
-    of their own partition (the default partitioner's choice), they skip the producer's
-    per-message work (a future each, the metadata and partition look-ups), which took about
-    half of the publishing time. Order within a partition is the order added.
-    """
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self._producer = producer
-        self._partitions: dict[str, list[int]] = {}
-        self._open: dict[tuple[str, int], RecordBatch] = {}
-        self._sent: list[asyncio.Future[object]] = []
-
-    async def add(self, message: Outgoing) -> None:
-        partitions = self._partitions.get(message.topic)
-        if partitions is None:
-            partitions = sorted(await self._producer.partitions_for(message.topic))
-            self._partitions[message.topic] = partitions
-        where = (message.topic, key_partition(message.key, partitions, partitions))
-        batch = self._open.get(where)
-        if batch is not None and self._append(batch, message):
-            return
-        if batch is not None:
-            await self._send(where)
-        batch = self._open[where] = self._producer.create_batch()
-        if not self._append(batch, message):
-            raise ValueError(
-                f"a message of {len(message.value or b'')} bytes for {message.topic} is larger "
-                "than a record batch"
-            )
-
-    async def flush(self) -> None:
-        """Send the batches not full yet and wait until the broker has every batch."""
-        for where in list(self._open):
-            await self._send(where)
-        await asyncio.gather(*self._sent)
-        self._sent.clear()
-
-    @staticmethod
-    def _append(batch: RecordBatch, message: Outgoing) -> bool:
-        return batch.append(
-            key=message.key, value=message.value, timestamp=None, headers=message.headers or []
-        ) is not None
-
-    async def _send(self, where: tuple[str, int]) -> None:
-        topic, partition = where
-        batch = self._open.pop(where)
-        self._sent.append(await self._producer.send_batch(batch, topic, partition=partition))
-        # Encoding a large cycle is CPU work that does not wait: between batches the loop runs
-        # whatever else is due (the spend-limit pages still being read keep their pace).
-        await asyncio.sleep(0)

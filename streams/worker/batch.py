@@ -22,7 +22,7 @@ so this orders a handful of tasks, not many).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +36,9 @@ from streams.events.codec import default_codec
 from streams.events.deadletter import PREFIX as DEAD_LETTER_PREFIX
 from streams.events.keys import user_key
 from streams.events.records import AvroRecord, ShadowItAlert
+from streams.heap import SettledHeap
+from streams.kafkaio.batches import PartitionBatches
+from streams.kafkaio.messages import Outgoing
 from streams.worker.deadletter import dead_letter_headers_for
 from streams.worker.faustseam import set_persisted_offset, store_get, table_store, write_store
 from streams.worker.metrics import METRICS
@@ -51,6 +54,7 @@ RECORD_OVERHEAD_BYTES = 4096
 """Room left in a request for the record batch framing."""
 
 _DELETED: Any = object()
+_MISSING: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,9 @@ class Overlay(MutableMapping[str, Row], Generic[Row]):
             raise KeyError(key)
         self._writes[key] = (_DELETED, self._cursor.event)
 
+    def __contains__(self, key: object) -> bool:
+        return self.get(key, _MISSING) is not _MISSING
+
     def __iter__(self) -> Iterator[str]:
         keys = dict.fromkeys(self._table.keys())
         keys.update(dict.fromkeys(self._writes))
@@ -128,44 +135,39 @@ class Overlay(MutableMapping[str, Row], Generic[Row]):
 async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay]) -> None:
     """Write each overlay's changes to its Faust table: the changelog first, then the store.
 
-    Does what ``table[key] = value`` does minus Faust's per-write machinery (buffered future
-    messages, sensors): the changelog gets the JSON key and value (a tombstone for a
+    Does what ``table[key] = value`` does minus Faust's per-write machinery (a future per
+    message, sensors): the changelog gets the JSON key and value (a tombstone for a
     deletion; the same bytes a serialized store keeps) on the partition of the message that
-    caused it; once Kafka has acknowledged
-    every write, the store gets the values, with the causing message as Faust's current event
-    (stores that keep one database per partition read it), and the newest changelog offsets
-    as its persisted offsets. A failure before that leaves the store as it was, so the batch
-    read again recomputes and rewrites the same changes.
+    caused it, in one record batch per partition (``PartitionBatches``); once Kafka has
+    acknowledged every write, the store gets the values, with the causing message as Faust's
+    current event (stores that keep one database per partition read it), and the newest
+    changelog offsets as its persisted offsets. A failure before that leaves the store as it
+    was, so the batch read again recomputes and rewrites the same changes.
     """
     changes = {
         name: [(key, value, source, (_json(key), None if value is None else _json(value)))
                for key, value, source in overlay.changes()]
         for name, overlay in overlays.items()
     }
-    sent: list[tuple[Any, Awaitable[Any]]] = []
+    topics = {name: tables[name].changelog_topic.get_topic_name() for name in changes}
+    batches: PartitionBatches | None = None
     for name, table_changes in changes.items():
-        table = tables[name]
-        topic = table.changelog_topic.get_topic_name()
-        producer = table.app.producer
+        if not table_changes:
+            continue
+        topic = topics[name]
+        producer = tables[name].app.producer.tracking(topic)
+        batches = batches or PartitionBatches(producer)
         for _, _, source, (key_bytes, value_bytes) in table_changes:
-            result = await producer.send(
-                topic,
-                key=key_bytes,
-                value=value_bytes,
-                partition=source.message.partition,
-                timestamp=None,
-                headers=None,
+            await batches.add(
+                Outgoing(topic, key_bytes, value_bytes, partition=source.message.partition)
             )
-            sent.append((table_store(table), result))
-    newest: dict[tuple[Any, TP], int] = {}
-    for store, result in sent:
-        metadata = await result
-        tp = TP(metadata.topic, metadata.partition)
-        newest[(store, tp)] = max(newest.get((store, tp), -1), metadata.offset)
+    newest = {} if batches is None else await batches.flush()
     for name, table_changes in changes.items():
-        write_store(table_store(tables[name]), table_changes)
-    for (store, tp), offset in newest.items():
-        set_persisted_offset(store, tp, offset)
+        store = table_store(tables[name])
+        write_store(store, table_changes)
+        for (topic, partition), offset in newest.items():
+            if topic == topics[name]:
+                set_persisted_offset(store, TP(topic, partition), offset)
 
 
 def _json(value: Any) -> bytes:
@@ -266,6 +268,8 @@ class BatchRunner:
     published: PublishedAlerts
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by every batch of the app's handlers (one runner per app)."""
+    heap: SettledHeap = field(default_factory=SettledHeap)
+    """Settled after each batch: the rows it made are long-lived (see ``streams.heap``)."""
 
     async def run(
         self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
@@ -297,3 +301,4 @@ class BatchRunner:
             for event_id, send in fresh.items():
                 self.published.note(event_id, send.value or b"")
             await write_tables(tables, overlays)
+        self.heap.settle()

@@ -44,6 +44,7 @@ from typing import Any
 
 import faust
 import orjson
+from aiokafka import AIOKafkaProducer
 from faust.serializers.codecs import Codec
 from faust.stores import memory as faust_memory
 from faust.stores import rocksdb as faust_rocksdb
@@ -200,6 +201,17 @@ class TopicTrackingProducer(faust_aiokafka.Producer):
     _tracking: Any = None
     _tracked: frozenset[str] = frozenset()
 
+    def tracking(self, topic: str) -> AIOKafkaProducer:
+        """The aiokafka producer, its client keeping the metadata of ``topic`` (for sends
+        that do not go through ``send``: record batches)."""
+        producer = self._ensure_producer()
+        if producer.client is not self._tracking:
+            self._tracking, self._tracked = producer.client, frozenset()
+        if topic not in self._tracked:
+            producer.client.add_topic(topic)
+            self._tracked |= {topic}
+        return producer
+
     async def send(
         self,
         topic: str,
@@ -211,12 +223,7 @@ class TopicTrackingProducer(faust_aiokafka.Producer):
         *,
         transactional_id: str | None = None,
     ) -> Any:
-        client = self._ensure_producer().client
-        if client is not self._tracking:
-            self._tracking, self._tracked = client, frozenset()
-        if topic not in self._tracked:
-            client.add_topic(topic)
-            self._tracked |= {topic}
+        self.tracking(topic)
         return await super().send(
             topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
         )

@@ -95,6 +95,7 @@ RANKS: dict[str, int] = {
     "streams.errors": 0,
     "streams.config": 1,
     "streams.logs": 1,
+    "streams.heap": 1,
     "streams.client": 2,
     "streams.simulator": 2,
     "streams.events": 2,
