@@ -269,14 +269,15 @@ class BatchRunner:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by every batch of the app's handlers (one runner per app)."""
     heap: SettledHeap = field(default_factory=SettledHeap)
-    """Settled after each batch: the rows it made are long-lived (see ``streams.heap``)."""
+    """Each batch runs without collections and settles the heap: the rows it made are
+    long-lived (see ``streams.heap``)."""
 
     async def run(
         self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
     ) -> None:
         """Process one batch of messages; ``decode`` turns a message into ``apply``'s input."""
         await self.published.catch_up()
-        async with self.lock:
+        async with self.lock, self.heap.working():
             cursor = _Cursor()
             tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
             overlays = {name: Overlay(table_store(table), cursor) for name, table in tables.items()}
@@ -301,4 +302,3 @@ class BatchRunner:
             for event_id, send in fresh.items():
                 self.published.note(event_id, send.value or b"")
             await write_tables(tables, overlays)
-        self.heap.settle()

@@ -5,7 +5,7 @@ producer that learnt a topic from a refresh of all topics (Faust's topic creatio
 one) lost it at the next refresh once it tracked another topic (one that another worker had
 created meanwhile): a message pending for the lost topic waited for its partition's leader
 for the producer's whole request timeout, and so did the batch that sent it, its offsets
-uncommitted.
+uncommitted. The record batches of changelog writes use the same client (``tracking``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import pytest
 
 from streams.app import create_app
 from streams.config import Settings
+from streams.kafkaio.batches import PartitionBatches
+from streams.kafkaio.messages import Outgoing
 from tests.fixtures.kafka import NewTopicFactory
 
 pytestmark = pytest.mark.kafka
@@ -40,5 +42,14 @@ async def test_a_send_completes_when_another_topic_appears_meanwhile(
         other = await producer.send(appeared, b"k", b"v", None, None, None)
         sent = await asyncio.wait_for(asyncio.gather(pending, other), 15)
         assert [(m.topic, m.partition) for m in sent] == [(known, 1), (appeared, 0)]
+
+        # Record batches (the changelog writes) go through the tracking client too, on the
+        # partitions given; flush tells each partition's newest offset.
+        batches = PartitionBatches(producer.tracking(known))
+        for n in range(3):
+            await batches.add(Outgoing(known, b"k%d" % n, b"v", partition=0))
+        await batches.add(Outgoing(known, b"k", None, partition=1))
+        newest = await asyncio.wait_for(batches.flush(), 15)
+        assert newest == {(known, 0): 2, (known, 1): 1}
     finally:
         await asyncio.wait_for(producer.stop(), 15)
