@@ -4,7 +4,8 @@
    revision each) to a fresh topic prefix on a real broker: ``KAFKA_BOOTSTRAP_SERVERS`` when
    set, else a ``LocalKafka`` started on free ports for the run.
 2. Baseline: one raw ``AIOKafkaConsumer`` reads the same topic from offset 0, decodes every
-   value with the same codec and applies it with the same ``WorkerState`` to plain dicts
+   value with the same codec and applies it with the same ``WorkerState`` to plain dicts,
+   each batch under the same garbage-collection regime as the worker's (``SettledHeap``)
    (``read_only_per_s`` is the same read without decoding or applying, for context).
 3. The worker: ``claude-connector worker`` as a child process with a fresh app id; the clock
    starts when ``/health`` is ready (tables recovered, nothing to recover) and stops when the
@@ -35,6 +36,7 @@ from streams.events.codec import default_codec
 from streams.events.keys import usage_event_id, user_key
 from streams.events.records import MetricFamily, Source, UsageDelta
 from streams.events.topics import USAGE_DELTAS
+from streams.heap import SettledHeap
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
 from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
@@ -129,15 +131,16 @@ async def raw_consume(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0
+        heap = SettledHeap()
         started = time.perf_counter()
         while seen < count:
-            for tp, messages in (
-                await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            ).items():
-                seen += len(messages)
-                if apply:
-                    for message in messages:
-                        state.apply_usage_delta(codec.decode(message.value), tp.partition)
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            with heap.working():
+                for tp, messages in batch.items():
+                    seen += len(messages)
+                    if apply:
+                        for message in messages:
+                            state.apply_usage_delta(codec.decode(message.value), tp.partition)
         return time.perf_counter() - started
     finally:
         await consumer.stop()

@@ -279,27 +279,32 @@ class BatchRunner:
         await self.published.catch_up()
         async with self.lock:
             with self.heap.working():
-                cursor = _Cursor()
-                tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
-                overlays = {name: Overlay(table_store(table), cursor) for name, table in tables.items()}
-                state = self.state_factory(Tables(**overlays))
-                sends: list[Send] = []
-                fresh: dict[str, Send] = {}
-                for message in messages:
-                    cursor.event = Source(message)
-                    try:
-                        alerts = apply(state, decode(message), message.partition)
-                    except (CodecError, ValueError) as exc:
-                        sends.append(dead_letter_send(message, exc, self.dead_letter_topic))
-                        continue
-                    METRICS.inc("claude_worker_events_total", topic=message.topic)
-                    for alert in alerts:
-                        if alert.event_id in self.published:
-                            METRICS.inc("claude_worker_alert_events_already_published_total")
-                        elif alert.event_id not in fresh:
-                            fresh[alert.event_id] = alert_send(alert, self.alerts_topic)
-                            sends.append(fresh[alert.event_id])
-                await publish(sends)
-                for event_id, send in fresh.items():
-                    self.published.note(event_id, send.value or b"")
-                await write_tables(tables, overlays)
+                await self._process(messages, decode, apply)
+
+    async def _process(
+        self, messages: Sequence[Any], decode: Callable[[Any], Any], apply: Apply
+    ) -> None:
+        cursor = _Cursor()
+        tables = {item.name: getattr(self.tables, item.name) for item in fields(Tables)}
+        overlays = {name: Overlay(table_store(table), cursor) for name, table in tables.items()}
+        state = self.state_factory(Tables(**overlays))
+        sends: list[Send] = []
+        fresh: dict[str, Send] = {}
+        for message in messages:
+            cursor.event = Source(message)
+            try:
+                alerts = apply(state, decode(message), message.partition)
+            except (CodecError, ValueError) as exc:
+                sends.append(dead_letter_send(message, exc, self.dead_letter_topic))
+                continue
+            METRICS.inc("claude_worker_events_total", topic=message.topic)
+            for alert in alerts:
+                if alert.event_id in self.published:
+                    METRICS.inc("claude_worker_alert_events_already_published_total")
+                elif alert.event_id not in fresh:
+                    fresh[alert.event_id] = alert_send(alert, self.alerts_topic)
+                    sends.append(fresh[alert.event_id])
+        await publish(sends)
+        for event_id, send in fresh.items():
+            self.published.note(event_id, send.value or b"")
+        await write_tables(tables, overlays)
