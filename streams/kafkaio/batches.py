@@ -50,7 +50,10 @@ class PartitionBatches:
         self._sent: list[tuple[tuple[str, int], int, asyncio.Future[RecordMetadata]]] = []
 
     async def add(self, message: Outgoing) -> None:
-        where = (message.topic, await self._partition_of(message))
+        partition = message.partition
+        if partition is None:
+            partition = await self._key_partition(message)
+        where = (message.topic, partition)
         batch = self._open.get(where)
         if batch is not None and self._append(batch, message):
             return
@@ -75,9 +78,7 @@ class PartitionBatches:
         self._sent.clear()
         return newest
 
-    async def _partition_of(self, message: Outgoing) -> int:
-        if message.partition is not None:
-            return message.partition
+    async def _key_partition(self, message: Outgoing) -> int:
         partitions = self._partitions.get(message.topic)
         if partitions is None:
             partitions = sorted(await self._producer.partitions_for(message.topic))

@@ -40,7 +40,12 @@ from streams.heap import SettledHeap
 from streams.kafkaio.batches import PartitionBatches
 from streams.kafkaio.messages import Outgoing
 from streams.worker.deadletter import dead_letter_headers_for
-from streams.worker.faustseam import set_persisted_offset, store_get, table_store, write_store
+from streams.worker.faustseam import (
+    set_persisted_offset,
+    store_reader,
+    table_store,
+    write_store,
+)
 from streams.worker.metrics import METRICS
 from streams.worker.published import PublishedAlerts
 from streams.worker.state import Tables, WorkerState
@@ -88,6 +93,7 @@ class Overlay(MutableMapping[str, Row], Generic[Row]):
 
     def __init__(self, table: MutableMapping[str, Row], cursor: _Cursor) -> None:
         self._table = table
+        self._read = store_reader(table)
         self._cursor = cursor
         self._writes: dict[str, tuple[Any, Any]] = {}
 
@@ -121,7 +127,7 @@ class Overlay(MutableMapping[str, Row], Generic[Row]):
     def get(self, key: str, default: Any = None) -> Any:
         write = self._writes.get(key)
         if write is None:
-            return store_get(self._table, key, default)
+            return self._read(key, default)
         return default if write[0] is _DELETED else write[0]
 
     def changes(self) -> list[tuple[str, Row | None, Source]]:

@@ -21,6 +21,7 @@ here                                 Faust internal it stands for
 ``set_persisted_offset``             ``Store.set_persisted_offset`` (RocksDB's offsets)
 ``use_value_codec``                  ``Table.value_serializer`` and its changelog's copies
 ``store_get``                        ``SerializedStore._get`` and its key and value codecs
+``store_reader``                     ``memory.Store.data`` (the dict of its rows)
 ``CompactStore``                     ``faust.stores.base.SerializedStore`` (``compact://``)
 ``HeldPartitions``                   ``Store.on_rebalance``, ``persisted_offset`` (in memory)
 ``MemoryStore``                      ``faust.stores.memory.Store`` (``memory://``)
@@ -36,10 +37,11 @@ here                                 Faust internal it stands for
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import weakref
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import faust
@@ -142,6 +144,14 @@ def store_get(store: MutableMapping[Any, Any], key: Any, default: Any = None) ->
         value = store._get(store._encode_key(key))
         return default if value is None else store._decode_value(value)
     return store[key] if key in store else default  # noqa: SIM401 (see above)
+
+
+def store_reader(store: MutableMapping[Any, Any]) -> Callable[[Any, Any], Any]:
+    """``store_get`` for one store, as one call: the memory store's own dict ``get``."""
+    if isinstance(store, MemoryStore):
+        reader: Callable[[Any, Any], Any] = store.data.get
+        return reader
+    return functools.partial(store_get, store)
 
 
 def set_persisted_offset(store: Any, tp: TP, offset: int) -> None:

@@ -309,7 +309,8 @@ def test_faust_internals_are_named_only_in_the_seam():
 @pytest.mark.parametrize("store_url", ["memory://", "compact://", "rocksdb://"])
 def test_store_get_reads_what_the_table_holds(tmp_path, store_url):
     """``SerializedStore._get`` and its codecs (called directly by ``store_get`` and
-    ``DirectCodecs``): the same keys' bytes and rows as Faust's registry gives."""
+    ``DirectCodecs``): the same keys' bytes and rows as Faust's registry gives; the memory
+    store's rows in its ``data`` dict (``store_reader``)."""
     settings = Settings.load({"CLAUDE_CONNECTOR_CACHE": str(tmp_path), "WORKER_STORE": store_url})
     table = create_app(settings).context.tables.core.directory_orgs
     store = faustseam.table_store(table)
@@ -321,6 +322,9 @@ def test_store_get_reads_what_the_table_holds(tmp_path, store_url):
     faustseam.write_store(store, [encoded(key, row, Event()) for key, row in rows.items()])
     assert {key: faustseam.store_get(store, key) for key in rows} == rows
     assert faustseam.store_get(store, "1/none", "default") == "default"
+    read = faustseam.store_reader(store)  # ``memory.Store.data``: the memory store's dict
+    assert {key: read(key, None) for key in rows} == rows
+    assert read("1/none", "default") == "default"
     if isinstance(store, faustseam.DirectCodecs):
         registry = table.app.serializers
         for key, row in rows.items():
