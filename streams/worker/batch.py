@@ -22,6 +22,7 @@ so this orders a handful of tasks, not many).
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
@@ -296,6 +297,7 @@ class BatchRunner:
         state = self.state_factory(Tables(**overlays))
         sends: list[Send] = []
         fresh: dict[str, Send] = {}
+        applied: Counter[str] = Counter()
         for message in messages:
             cursor.event = Source(message)
             try:
@@ -303,13 +305,15 @@ class BatchRunner:
             except (CodecError, ValueError) as exc:
                 sends.append(dead_letter_send(message, exc, self.dead_letter_topic))
                 continue
-            METRICS.inc("claude_worker_events_total", topic=message.topic)
+            applied[message.topic] += 1
             for alert in alerts:
                 if alert.event_id in self.published:
                     METRICS.inc("claude_worker_alert_events_already_published_total")
                 elif alert.event_id not in fresh:
                     fresh[alert.event_id] = alert_send(alert, self.alerts_topic)
                     sends.append(fresh[alert.event_id])
+        for topic, count in applied.items():
+            METRICS.inc("claude_worker_events_total", count, topic=topic)
         await publish(sends)
         for event_id, send in fresh.items():
             self.published.note(event_id, send.value or b"")
