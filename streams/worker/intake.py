@@ -161,10 +161,10 @@ class BatchReader:
 
     async def _handle(self, app: AppT, batch: list[Message]) -> None:
         """Run the handler with the batch in flight, then acknowledge it: Faust's bookkeeping
-        once per partition, not per message (it was a twentieth of a worker's CPU). The
-        newest message of each partition is tracked and, once handled, the offsets before it
-        become commit gaps and it is acknowledged, so a commit passes the whole batch only
-        after the handler."""
+        once per partition, not per message (per message, tracking and acknowledging took
+        about 3 % of a worker's CPU at 100,000 members). The newest message of each partition
+        is tracked and, once handled, the offsets before it become commit gaps and it is
+        acknowledged, so a commit passes the whole batch only after the handler."""
         consumer = app.consumer
         spans: dict[TP, tuple[int, Message]] = {}
         for message in batch:
