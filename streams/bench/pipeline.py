@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import partition_numbers
 from streams.kafkaio.security import PLAINTEXT, KafkaSecurity
 from streams.localkafka import LocalKafka, free_port
+from streams.worker.agents.members import member_decoder
+from streams.worker.batch import Apply
 from streams.worker.rules import Policy
 from streams.worker.state import Tables, WorkerState
 from streams.worker_process import WorkerProcess, worker_environment
@@ -111,37 +113,49 @@ async def _produce(
     return time.perf_counter() - started
 
 
+Fold = tuple[Callable[[Any], Any], Apply]
+"""How a raw consumer folds a topic's messages: decode one, then apply it to the state."""
+
+
 async def raw_consume(
-    bootstrap: str, topic: str, count: int, *, apply: bool, security: KafkaSecurity
-) -> float:
-    """Seconds for a raw consumer to read ``count`` messages (decoding and folding if ``apply``)."""
-    codec = default_codec()
+    bootstrap: str, folds: Mapping[str, Fold | None], *, security: KafkaSecurity
+) -> tuple[int, float]:
+    """A raw consumer reads the ``folds``' topics from their beginning to their current end,
+    each message decoded and applied to one ``WorkerState`` over plain dicts by its topic's
+    fold (None: read only), committed messages only, as a worker reads them: (messages,
+    seconds)."""
     state = WorkerState(Tables.empty(), Policy())
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
+        isolation_level="read_committed",
         max_partition_fetch_bytes=4 << 20,
         **security.client_options(),
     )
     await consumer.start()
     try:
-        numbers = await partition_numbers(bootstrap, topic, security=security)
-        tps = [TopicPartition(topic, p) for p in numbers]
+        tps = [TopicPartition(topic, number) for topic in folds
+               for number in await partition_numbers(bootstrap, topic, security=security)]
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0
         heap = SettledHeap()
         started = time.perf_counter()
-        while seen < count:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=10_000)
             with heap.working():
                 for tp, messages in batch.items():
                     seen += len(messages)
-                    if apply:
+                    fold = folds[tp.topic]
+                    if fold is not None:
+                        decode, apply = fold
                         for message in messages:
-                            state.apply_usage_delta(codec.decode(message.value), tp.partition)
-        return time.perf_counter() - started
+                            apply(state, decode(message), tp.partition)
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+        return seen, time.perf_counter() - started
     finally:
         await consumer.stop()
 
@@ -210,8 +224,9 @@ async def _run(events: int, users: int, partitions: int, timeout: float) -> dict
             await ensure_topics(bootstrap, prefix, partitions, security=security)
             records = deltas(events, users)
             produce_s = await _produce(bootstrap, topic, records, security)
-            read_s = await raw_consume(bootstrap, topic, events, apply=False, security=security)
-            baseline_s = await raw_consume(bootstrap, topic, events, apply=True, security=security)
+            _, read_s = await raw_consume(bootstrap, {topic: None}, security=security)
+            fold = (member_decoder(USAGE_DELTAS), WorkerState.apply_usage_delta)
+            _, baseline_s = await raw_consume(bootstrap, {topic: fold}, security=security)
             worker_s = await _worker_run(
                 bootstrap, prefix, topic, events, partitions, workdir, timeout, security
             )

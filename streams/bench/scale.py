@@ -14,10 +14,12 @@ On a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else a ``LocalKafka`` on free por
 2. ``workers`` worker processes of one app id (table store ``store``) consume the backlog;
    events/s is measured from the moment all are ready until the events they report applied
    last grew, once their consumer group has committed every message of the per-member input
-   topics and ``/users`` lists every member. A raw aiokafka
-   consumer folding the usage deltas with the same ``WorkerState`` is the same-run baseline
-   (``worker_vs_raw``; the workers also apply the roster's user events, so the ratio slightly
-   understates them).
+   topics and ``/users`` lists every member. The same-run baseline (``raw_fold_per_s``,
+   ``worker_vs_raw``) is one raw aiokafka consumer folding the same per-member topics (user
+   events, usage deltas, associations) with the workers' decoders and ``WorkerState`` over
+   plain dicts; ``raw_usage_fold_per_s`` is the same for the usage deltas alone (the
+   baseline of earlier releases, for comparison). The workers also apply the few events of
+   the other topics (invitations, connector status).
 3. ``/users?limit=10000`` and ``/identities?state=all&limit=10000`` latency (median of three)
    on the first worker (``users_list_ms``, ``identities_ms``).
 4. A fresh worker of the same app id with an empty cache recovers the tables from the
@@ -54,11 +56,12 @@ from streams.bench.sync import START_DATE, spawn_simulator
 from streams.client.api import API_VERSION
 from streams.client.endpoints import EFFECTIVE_SPEND_LIMITS, SUMMARIES
 from streams.config import Settings
-from streams.events.topics import APP_ASSOCIATIONS, USAGE_DELTAS, USER_EVENTS
+from streams.events.topics import USAGE_DELTAS
 from streams.kafkaio import ensure_topics
 from streams.kafkaio.reader import topic_ends
 from streams.kafkaio.security import KafkaSecurity
 from streams.simulator import SimConfig
+from streams.worker.agents.members import MEMBER_FOLDS, member_decoder
 from streams.worker.barrier import committed_offsets
 from streams.worker_process import WorkerProcess, worker_environment
 
@@ -78,7 +81,6 @@ class Collection:
     """One ``poll --once`` run: what it published, how long it took, its bound and peak RSS."""
 
     events: int
-    usage_deltas: int
     wall_s: float
     bound_s: float
     requests: dict[str, int]
@@ -164,7 +166,6 @@ async def _collect(
     bound = max(requests[family] * 60 / rate for family, rate in limits.items())
     return Collection(
         events=_count(out, r": (\d+) events"),
-        usage_deltas=_count(out, r"UsageDelta=(\d+)"),
         wall_s=wall,
         bound_s=bound,
         requests=requests,
@@ -220,7 +221,7 @@ async def _committed_all(env: dict[str, str], security: KafkaSecurity) -> bool:
     the group's commit may stop one short of the end.
     """
     bootstrap, prefix = env["KAFKA_BOOTSTRAP_SERVERS"], env["TOPIC_PREFIX"]
-    for spec in (USER_EVENTS, USAGE_DELTAS, APP_ASSOCIATIONS):
+    for spec, _ in MEMBER_FOLDS:
         topic = spec.name(prefix)
         ends = await topic_ends(bootstrap, topic, security=security)
         committed = await committed_offsets(bootstrap, env["WORKER_APP_ID"], topic,
@@ -348,9 +349,12 @@ async def _measure(
     figures["baseline"] = f"first collection's rate-limit bound at the {label.replace('_', ' ')}"
     figures["ratio"] = round(collection.wall_s / collection.bound_s, 3)
     _progress(figures)
-    raw_s = await raw_consume(bootstrap, USAGE_DELTAS.name(prefix), collection.usage_deltas,
-                               apply=True, security=security)
-    figures["raw_fold_per_s"] = round(collection.usage_deltas / raw_s)
+    folds = {spec.name(prefix): (member_decoder(spec), apply) for spec, apply in MEMBER_FOLDS}
+    raw_events, raw_s = await raw_consume(bootstrap, folds, security=security)
+    figures["raw_fold_per_s"] = round(raw_events / raw_s)
+    usage = {USAGE_DELTAS.name(prefix): folds[USAGE_DELTAS.name(prefix)]}
+    usage_events, usage_s = await raw_consume(bootstrap, usage, security=security)
+    figures["raw_usage_fold_per_s"] = round(usage_events / usage_s)
     app_id = f"scale-{uuid.uuid4().hex[:6]}"
     env = worker_environment(
         bootstrap, prefix, app_id, workdir / "cache", partitions=partitions, token=TOKEN,

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
 
 import faust
-import orjson
 from faust.types import TP
 
 from streams.errors import CodecError, MalformedMessage
@@ -49,6 +48,7 @@ from streams.worker.faustseam import (
 )
 from streams.worker.metrics import METRICS
 from streams.worker.published import PublishedAlerts
+from streams.worker.rows import RowJson
 from streams.worker.state import Tables, WorkerState
 
 R = TypeVar("R", bound=AvroRecord)
@@ -151,8 +151,9 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
     changelog offsets as its persisted offsets. A failure before that leaves the store as it
     was, so the batch read again recomputes and rewrites the same changes.
     """
+    encode = RowJson()
     changes = {
-        name: [(key, value, source, (_json(key), None if value is None else _json(value)))
+        name: [(key, value, source, (encode(key), None if value is None else encode(value)))
                for key, value, source in overlay.changes()]
         for name, overlay in overlays.items()
     }
@@ -175,12 +176,6 @@ async def write_tables(tables: Mapping[str, Any], overlays: Mapping[str, Overlay
         for (topic, partition), offset in newest.items():
             if topic == topics[name]:
                 set_persisted_offset(store, TP(topic, partition), offset)
-
-
-def _json(value: Any) -> bytes:
-    """``value`` as JSON in bytes of their own length: orjson's output holds a 4 KiB buffer,
-    and a batch keeps tens of thousands of writes until Kafka has acknowledged them."""
-    return bytes(memoryview(orjson.dumps(value)))
 
 
 def decoder(

@@ -118,7 +118,12 @@ def write_store(
     ``event`` (anything with ``.message``) as Faust's current event: stores that keep one
     database per partition read the partition of a write from it. ``encoded`` is the key's
     and the value's bytes as the store's codecs make them (the changelog's, encoded once): a
-    serialized store takes them as they are, other stores take the key and value."""
+    serialized store takes them as they are, other stores take the key and value. The
+    memory store takes each key and value with its event's partition directly (setting the
+    current event costs more than the write)."""
+    if isinstance(store, MemoryStore):
+        store.write_rows((key, value, event.message.partition) for key, value, event, _ in writes)
+        return
     previous = _current_event.get(None)
     serialized = isinstance(store, SerializedStore)
     try:
@@ -458,6 +463,17 @@ class MemoryStore(HeldPartitions, faust_memory.Store):
                 rows[key] = codec.loads(message.value)
                 partitions[key] = message.partition
             self._applied(message.partition, message.offset)
+
+    def write_rows(self, writes: Iterable[tuple[Any, Any, int]]) -> None:
+        """Set each ``(key, value, partition)``, or delete its key where the value is None."""
+        rows, partitions = self.data, self._key_partition
+        for key, value, partition in writes:
+            if value is None:
+                rows.pop(key, None)
+                partitions.pop(key, None)
+            else:
+                rows[key] = value
+                partitions[key] = partition
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.data[key] = value

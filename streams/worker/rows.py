@@ -1,8 +1,8 @@
 """The rows of every worker table, one typed definition each, and their JSON encoding.
 
 Rows are frozen dataclasses of JSON values (times and days as ISO text, enums by name), so
-orjson writes them as they are (the changelogs, the views) and ``RowCodec`` reads them back
-(msgspec, strict: a misspelt or missing field fails at once). A row is replaced, never
+``RowJson`` writes them as they are (the changelogs, the views) and ``RowCodec`` reads them
+back (msgspec, strict: a misspelt or missing field fails at once). A row is replaced, never
 mutated, so a Faust table writes its changelog.
 
 =================== ============================ =================================
@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import msgspec
-import orjson
 from faust.serializers.codecs import Codec
 
 from streams.events.records import USER_ACTOR
@@ -295,16 +294,35 @@ class SpendLimitRow:
 R = TypeVar("R")
 
 
+class RowJson:
+    """Rows and keys as JSON, each in bytes of their own length.
+
+    msgspec's encoder writes these dataclasses in about a third of orjson's time (the same
+    bytes); writing into one reused buffer and copying it out keeps each result at its own
+    length (a fresh encoder result holds a buffer of 512 bytes or more, and a batch keeps
+    tens of thousands of them until Kafka has them). Not for concurrent use from threads.
+    """
+
+    def __init__(self) -> None:
+        self._encoder = msgspec.json.Encoder()
+        self._buffer = bytearray()
+
+    def __call__(self, value: Any) -> bytes:
+        self._encoder.encode_into(value, self._buffer)
+        return bytes(self._buffer)
+
+
 class RowCodec(Codec, Generic[R]):
-    """A Faust value codec for one row type: orjson out, msgspec (strict) in."""
+    """A Faust value codec for one row type: ``RowJson`` out, msgspec (strict) in."""
 
     def __init__(self, children: tuple[Codec, ...] | None = None, *, row_type: type[R]) -> None:
         super().__init__(children, row_type=row_type)
         self.row_type = row_type
         self._decoder = msgspec.json.Decoder(row_type)
+        self._encode = RowJson()
 
     def _dumps(self, row: Any) -> bytes:
-        return orjson.dumps(row)
+        return self._encode(row)
 
     def _loads(self, data: bytes) -> R:
         decoded: R = self._decoder.decode(data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +14,6 @@ from streams.worker.batch import (
     Overlay,
     Source,
     _Cursor,
-    _json,
     dead_letter_send,
     decoder,
     member_key_of,
@@ -79,12 +77,3 @@ def test_a_dead_letter_keeps_what_a_produce_request_can_carry():
     size = len(cut.value) + len(cut.key) + sum(len(n) + len(v) for n, v in cut.headers)
     assert 900_000 < size < PRODUCE_REQUEST_BYTES and huge.startswith(cut.value)
 
-
-def test_a_batch_keeps_its_encoded_writes_at_their_own_length():
-    """The writes wait for Kafka's acknowledgement in memory: each takes its length, not the
-    encoder's 4 KiB buffer."""
-    tracemalloc.start()
-    kept = [_json({"user": n, "email": f"u{n}@acme.com"}) for n in range(1_000)]
-    held, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert len(kept) == 1_000 and held < 200 * 1_000

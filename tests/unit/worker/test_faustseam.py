@@ -375,7 +375,10 @@ async def test_the_memory_store_knows_the_partition_of_every_row(tmp_path):
                                  Event(1, b'"1/p"', None, 10)], None, None)
     assert dict(store.items()) == {"0/o": DirectoryOrgRow("o", 1), "1/o": DirectoryOrgRow("o", 2)}
     assert store.persisted_offset(TP(changelog, 1)) == 10
-    faustseam.write_store(store, [encoded("2/o", DirectoryOrgRow("o", 5), Event(2))])
+    faustseam.write_store(store, [encoded("2/o", DirectoryOrgRow("o", 5), Event(2)),
+                                  encoded("0/q", DirectoryOrgRow("q", 1), Event(0)),
+                                  ("0/q", None, Event(0), (b'"0/q"', None))])
+    assert "0/q" not in store and "0/q" not in store._key_partition, "deleted with its partition"
     store._served = frozenset({1, 2})  # as a rebalance that serves partitions 1 and 2 leaves it
     await store.on_recovery_completed({TP(changelog, 2), TP(changelog, 1)}, set())
     assert dict(store.items()) == {"1/o": DirectoryOrgRow("o", 2), "2/o": DirectoryOrgRow("o", 5)}

@@ -1,7 +1,9 @@
-"""Every table row survives its codec: orjson out, the strict msgspec decoder back in."""
+"""Every table row survives its codec: ``RowJson`` out (orjson's bytes), the strict msgspec
+decoder back in."""
 
 from __future__ import annotations
 
+import tracemalloc
 from dataclasses import fields
 from datetime import date
 
@@ -20,7 +22,7 @@ from streams.events.records import (
     MetricFamily,
     UserOp,
 )
-from streams.worker.rows import DirectoryOrgRow, RowCodec, UserRow
+from streams.worker.rows import DirectoryOrgRow, RowCodec, RowJson, UserRow
 from streams.worker.rules import MICRO_CENTS_PER_USD, Policy
 from streams.worker.state import DirectoryChange, Tables, WorkerState
 from tests.fixtures.worker import (
@@ -80,6 +82,7 @@ def test_every_table_row_round_trips_through_its_codec():
         assert rows, f"{table.name} was not written"
         for row in rows.values():
             codec = RowCodec(row_type=type(row))
+            assert codec.dumps(row) == orjson.dumps(row)  # changelogs of older workers read alike
             assert codec.loads(codec.dumps(row)) == row
             seen.add(type(row).__name__)
     assert state.tables.alerts[f"{ORG}:user_f"].resolved, "a resolved alert is in the test"
@@ -94,3 +97,22 @@ def test_a_row_of_another_shape_is_refused():
                                   "emial": "x"}))
     orgs = RowCodec(row_type=DirectoryOrgRow)
     assert orgs.loads(b'{"org_id": "o", "records": 2}') == DirectoryOrgRow("o", 2)
+
+
+def test_row_json_results_are_their_own_bytes():
+    """One buffer is reused for every encoding: an earlier result must not change, and each
+    result is only as large as its JSON."""
+    encode = RowJson()
+    users = busy_state().tables.users
+    long_row = users[f"{ORG}:user_f"]
+    first = encode(long_row)
+    second = encode("org:user")
+    assert first == orjson.dumps(long_row)
+    assert second == b'"org:user"'
+    tracemalloc.start()
+    try:
+        kept = [encode(long_row) for _ in range(1000)]
+        held = tracemalloc.get_traced_memory()[0] / len(kept)
+    finally:
+        tracemalloc.stop()
+    assert held < len(first) + 64, f"{held:.0f} bytes held per result of {len(first)}"
