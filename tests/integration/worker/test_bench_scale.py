@@ -34,4 +34,7 @@ def test_bench_scale_measures_collection_workers_recovery_and_rebuild(
     assert result["apply_events"] > USERS and result["rebuild_events"] >= result["apply_events"]
     assert result["apply_events_per_s"] > 0 and result["rebuild_events_per_s"] > 0
     assert result["raw_fold_per_s"] > 0 and result["worker_vs_raw"] > 0
+    assert len(result["raw_fold_runs_per_s"]) == 2 and result["worker_vs_raw_usage"] > 0
+    # the baseline folds what the workers apply, but for the few invitation and status events
+    assert 0.95 * result["apply_events"] <= result["raw_fold_events"] <= result["apply_events"]
     assert result["users_list_ms"] > 0
