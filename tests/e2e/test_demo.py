@@ -67,11 +67,23 @@ class Demo:
         raise AssertionError(f"no line matched {pattern!r}; output:\n" + "\n".join(self.lines))
 
     def finish(self, timeout: float = 120.0) -> int:
-        """Wait for the exit status, collecting the rest of the output."""
-        code = self.process.wait(timeout=timeout)
+        """Wait for the exit status, collecting the rest of the output; a demo still running
+        after ``timeout`` is killed, and the error shows what it said until then."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            self._drain()
+            raise AssertionError(
+                f"the demo did not exit within {timeout:.0f}s; output:\n{self.output}"
+            ) from None
+        self._drain()
+        return code
+
+    def _drain(self) -> None:
         while (line := self._queue.get(timeout=10)) is not None:
             self.lines.append(line)
-        return code
 
     @property
     def output(self) -> str:
@@ -127,6 +139,7 @@ async def test_demo_runs_for_its_duration_and_leaves_nothing_behind(
     finally:
         if demo.process.poll() is None:
             demo.process.kill()
+            demo.process.wait()
     output = demo.output
     assert code == 0, output
     assert "collecting: roster: 200 members" in output
@@ -147,6 +160,7 @@ def test_sigterm_during_start_up_stops_every_part(tmp_path: Path, kafka_bootstra
     finally:
         if demo.process.poll() is None:
             demo.process.kill()
+            demo.process.wait()
     assert code == 0, demo.output
     assert "SIGTERM: stopping" in demo.output
     assert demo.leftovers() == []
