@@ -151,12 +151,18 @@ async def test_demo_runs_for_its_duration_and_leaves_nothing_behind(
     assert await broker_answers(kafka_bootstrap), "the session broker was not disturbed"
 
 
+STOP_BOUND_SECONDS = 240.0
+
+
 def test_sigterm_during_start_up_stops_every_part(tmp_path: Path, kafka_bootstrap: str):
     demo = Demo(tmp_path / "cache", "--users", "small")
     try:
         demo.wait_for(r"worker: starting \(pid \d+")
         demo.process.send_signal(signal.SIGTERM)
-        code = demo.finish()
+        # Each part's stop is bounded, and the bounds add up to about two minutes: the
+        # poller's producer (its 40 s request timeout), the worker (30 s, then SIGKILL) and
+        # the broker (30 s, then SIGKILL and 10 s); a loaded machine can come near that.
+        code = demo.finish(timeout=STOP_BOUND_SECONDS)
     finally:
         if demo.process.poll() is None:
             demo.process.kill()
