@@ -61,6 +61,7 @@ RATE_PER_MINUTE = 600.0
 CHURN_PER_DAY = {"add": 0.01, "remove": 0.006, "role_changes": 0.005}
 """Share of the org added, removed and changing role per simulated day."""
 BASELINE_TIMEOUT_SECONDS = 300.0
+RECANCEL_SECONDS = 1.0
 BASELINE_TOPICS = {"SNAPSHOT": USER_EVENTS, "UsageDelta": USAGE_DELTAS,
                    "AppAssociation": APP_ASSOCIATIONS}
 """What the worker must have applied of the first collection before the live phase starts."""
@@ -251,6 +252,8 @@ class Demo:
         self.live = live
         self.run_dir = settings.cache_dir / "demo" / f"run-{os.getpid()}"
         self._panel_height = 0
+        self.stopping_parts = False
+        """The parts are being stopped (a cancellation now would cut their stop short)."""
 
     async def run(self) -> None:
         """Start everything, run the live phase, stop everything (also when cancelled)."""
@@ -269,38 +272,44 @@ class Demo:
 
     async def _run_parts(self) -> None:
         """Each part is stopped by the exit stack, in reverse order of starting."""
-        options = self.options
         async with contextlib.AsyncExitStack() as stack:
-            stack.callback(shutil.rmtree, self.run_dir, ignore_errors=True)
-            bootstrap = await self._start_broker(stack)
-            simulator = await start_simulator(
-                SimConfig(
-                    users=options.users,
-                    seed=options.seed,
-                    analytics_rate=RATE_PER_MINUTE,
-                    admin_rate=RATE_PER_MINUTE,
-                    spend_limits_rate=RATE_PER_MINUTE,
-                    directory_out=self.run_dir / "directory.jsonl",
-                )
+            try:
+                await self._start_and_run(stack)
+            finally:
+                self.stopping_parts = True
+
+    async def _start_and_run(self, stack: contextlib.AsyncExitStack) -> None:
+        options = self.options
+        stack.callback(shutil.rmtree, self.run_dir, ignore_errors=True)
+        bootstrap = await self._start_broker(stack)
+        simulator = await start_simulator(
+            SimConfig(
+                users=options.users,
+                seed=options.seed,
+                analytics_rate=RATE_PER_MINUTE,
+                admin_rate=RATE_PER_MINUTE,
+                spend_limits_rate=RATE_PER_MINUTE,
+                directory_out=self.run_dir / "directory.jsonl",
             )
-            stack.push_async_callback(simulator.aclose)
-            self.out(
-                f"simulator: {options.users} users (seed {options.seed}) at {simulator.url}, "
-                f"rate limits {RATE_PER_MINUTE:g}/min (the real API: 60/min for analytics)"
-            )
-            settings = self._settings(bootstrap, simulator)
-            await ensure_topics(bootstrap, settings.topic_prefix, settings.topic_partitions)
-            worker = self._start_worker(settings)
-            stack.push_async_callback(self._stop_worker, worker)
-            org_id = simulator.state.org.id
-            loaded = await self._load_directory(settings, simulator, org_id)
-            self.out(f"directory: {loaded} managed identities loaded")
-            runner = await stack.enter_async_context(PollerRunner(settings, quiet=True))
-            stack.callback(self.out, "stopping: poller, worker, simulator, broker")
-            report = await self._first_collection(runner)
-            await self._wait_for_baseline(worker, settings, report)
-            self._announce(worker, bootstrap, settings)
-            await self._live(runner, worker, simulator, settings, org_id, report)
+        )
+        stack.push_async_callback(simulator.aclose)
+        self.out(
+            f"simulator: {options.users} users (seed {options.seed}) at {simulator.url}, "
+            f"rate limits {RATE_PER_MINUTE:g}/min (the real API: 60/min for analytics)"
+        )
+        settings = self._settings(bootstrap, simulator)
+        await ensure_topics(bootstrap, settings.topic_prefix, settings.topic_partitions)
+        worker = self._start_worker(settings)
+        stack.push_async_callback(self._stop_worker, worker)
+        org_id = simulator.state.org.id
+        loaded = await self._load_directory(settings, simulator, org_id)
+        self.out(f"directory: {loaded} managed identities loaded")
+        runner = await stack.enter_async_context(PollerRunner(settings, quiet=True))
+        stack.callback(self.out, "stopping: poller, worker, simulator, broker")
+        report = await self._first_collection(runner)
+        await self._wait_for_baseline(worker, settings, report)
+        self._announce(worker, bootstrap, settings)
+        await self._live(runner, worker, simulator, settings, org_id, report)
 
     # --- starting -----------------------------------------------------------------------------
 
@@ -557,20 +566,39 @@ class Demo:
             self.out(" | ".join(lines))
 
 
+async def cancel_until_unwinding(
+    work: asyncio.Future[None], demo: Demo, interval: float = RECANCEL_SECONDS
+) -> None:
+    """Cancel ``work`` again every ``interval`` until it is done or ``demo`` stops its parts.
+
+    A cancellation can be lost: ``asyncio.wait_for`` (Python 3.11, which aiokafka's clients
+    use) swallows one that arrives as the awaited call completes, and the demo then went on
+    starting (seen once: a SIGTERM right after the worker's start left demo, worker and
+    broker running).
+    """
+    while not work.done() and not demo.stopping_parts:
+        await asyncio.sleep(interval)
+        if not work.done() and not demo.stopping_parts:
+            work.cancel()
+
+
 async def run_demo(settings: Settings, options: DemoOptions, out: Output, *, live: bool) -> None:
     """Run a demo until ``--duration`` ends it, or SIGINT / SIGTERM; stop every part either way."""
     loop = asyncio.get_running_loop()
-    work = asyncio.ensure_future(Demo(settings, options, out, live=live).run())
+    demo = Demo(settings, options, out, live=live)
+    work = asyncio.ensure_future(demo.run())
     stopping = False
+    recancel: asyncio.Task[None] | None = None
 
     def stop(name: str) -> None:
-        nonlocal stopping
+        nonlocal stopping, recancel
         if stopping:
             out(f"{name}: already stopping, waiting for every part to exit")
             return
         stopping = True
         out(f"\n{name}: stopping")
         work.cancel()
+        recancel = asyncio.ensure_future(cancel_until_unwinding(work, demo))
 
     signals = (signal.SIGINT, signal.SIGTERM)
     for number in signals:
@@ -583,3 +611,5 @@ async def run_demo(settings: Settings, options: DemoOptions, out: Output, *, liv
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
+        if recancel is not None:
+            recancel.cancel()

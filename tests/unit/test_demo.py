@@ -1,10 +1,13 @@
-"""The demo's pure parts: churn per tick, the worker's views read, the summary lines."""
+"""The demo's pure parts: churn per tick, the worker's views read, the summary lines; and a
+stop that insists when a cancellation is lost."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +16,7 @@ from streams.demo import (
     ChurnPlan,
     alerts_by_reason,
     applied_events,
+    cancel_until_unwinding,
     clean_stale_runs,
     findings_by_severity,
     render,
@@ -113,3 +117,30 @@ def test_render_shows_findings_by_severity_most_severe_first():
     assert list(findings.items()) == [("CRITICAL", 1), ("HIGH", 1), ("LOW", 2)]
     lines = render(summarize(USERS, OPEN_ALERTS, STATUS, "t", None, findings=findings))
     assert lines[2] == "findings 4 identities: CRITICAL 1, HIGH 1, LOW 2"
+
+
+async def test_a_lost_cancellation_is_sent_again_until_the_parts_stop():
+    """The first cancellation is swallowed (as ``asyncio.wait_for`` can): the demo is
+    cancelled again; once it stops its parts, it is left to finish."""
+    demo = SimpleNamespace(stopping_parts=False)
+    steps: list[str] = []
+
+    async def run() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            steps.append("lost")  # carries on as if it had not been cancelled
+        try:
+            await asyncio.sleep(30)
+        finally:
+            demo.stopping_parts = True
+            await asyncio.sleep(0.05)  # stopping the parts: not cut short
+            steps.append("stopped")
+
+    work = asyncio.ensure_future(run())
+    await asyncio.sleep(0)
+    work.cancel()
+    await asyncio.wait_for(cancel_until_unwinding(work, demo, interval=0.01), timeout=5)
+    with pytest.raises(asyncio.CancelledError):
+        await work
+    assert steps == ["lost", "stopped"]
