@@ -21,8 +21,8 @@ How a ``BatchReader`` stays inside Faust's guarantees:
 - the handler gets the fetched aiokafka records; every batch is marked in flight
   (``track_message`` of its newest record per partition, as Faust's message) before it is
   handled and acknowledged after (its other offsets registered as gaps, then ``ack`` of the
-  newest), so Faust commits the offsets (after flushing the changelog writes)
-  and a rebalance waits for the batch in flight; offsets that hold no message (transaction
+  newest), so Faust commits the offsets (after flushing the changelog writes) and a
+  rebalance waits for the batch in flight; offsets that hold no message (transaction
   markers, aborted records) are registered as gaps so commits pass them;
 - a batch read while a rebalance began is dropped and read again after it, from the
   committed offsets; a handler that raises stops the worker (``stop_worker``) without

@@ -76,4 +76,3 @@ def test_a_dead_letter_keeps_what_a_produce_request_can_carry():
     assert reason.startswith("too big") and f"value of {len(huge)} bytes cut to" in reason
     size = len(cut.value) + len(cut.key) + sum(len(n) + len(v) for n, v in cut.headers)
     assert 900_000 < size < PRODUCE_REQUEST_BYTES and huge.startswith(cut.value)
-
